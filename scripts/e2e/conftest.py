@@ -1,0 +1,121 @@
+"""Shared fixtures for the end-to-end tests.
+
+Every process a test starts is registered with `procs` and killed at teardown, even when
+the test fails; every wait has a timeout; everything listens on 127.0.0.1 and a free port.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def harness_binary() -> Path:
+    path = Path(os.environ.get("MQTT_HARNESS", REPO / "build/default/harness/cli/mqtt-harness"))
+    if not path.exists():
+        pytest.fail(f"mqtt-harness binary not found at {path}; build it or set MQTT_HARNESS")
+    return path
+
+
+@pytest.fixture(scope="session")
+def harness() -> Path:
+    return harness_binary()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+class Processes:
+    """Starts processes and guarantees they are stopped."""
+
+    def __init__(self):
+        self._procs = []
+
+    def start(self, args, **kwargs) -> subprocess.Popen:
+        kwargs.setdefault("stdout", subprocess.PIPE)
+        kwargs.setdefault("stderr", subprocess.PIPE)
+        proc = subprocess.Popen([str(a) for a in args], start_new_session=True, **kwargs)
+        self._procs.append(proc)
+        return proc
+
+    def stop_all(self):
+        for proc in self._procs:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for proc in self._procs:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+
+
+@pytest.fixture
+def procs():
+    p = Processes()
+    yield p
+    p.stop_all()
+
+
+def read_listening_line(proc: subprocess.Popen, timeout: float = 10.0) -> tuple[str, int]:
+    """Reads the single `listening on HOST:PORT` line that `mqtt-harness broker` prints."""
+    import selectors
+
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
+            break
+        line = proc.stdout.readline().decode().strip()
+        if line.startswith("listening on "):
+            host, port = line[len("listening on "):].rsplit(":", 1)
+            return host, int(port)
+        if proc.poll() is not None:
+            break
+    err = proc.stderr.read().decode() if proc.poll() is not None else ""
+    raise TimeoutError(f"broker did not announce 'listening on' within {timeout}s: {err}")
+
+
+@pytest.fixture
+def embedded_broker(harness, procs):
+    """Starts `mqtt-harness broker --listen 127.0.0.1:0`; yields (host, port)."""
+    proc = procs.start([harness, "broker", "--listen", "127.0.0.1:0"])
+    return read_listening_line(proc)
+
+
+@pytest.fixture
+def mosquitto(procs, tmp_path):
+    """Starts Debian's mosquitto on a free loopback port; yields (host, port)."""
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(exe).exists():
+        pytest.fail("mosquitto is not installed (scripts/setup.sh installs it)")
+    port = free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    procs.start([exe, "-c", conf])
+    wait_for_port(port)
+    return "127.0.0.1", port
