@@ -1,0 +1,100 @@
+// Configuration of the embedded reference broker's engine (harness/engine/BrokerEngine).
+//
+// Plain data, no Qt: the `mqtt-harness broker` config-file loader (harness/net) fills it,
+// tests and fuzz targets build it in code. Every limit is explicit and enforced by the
+// engine before it takes memory for the thing being limited (DESIGN.md "Conventions").
+// docs/broker.md lists every key with its meaning and default.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mqtth::engine {
+
+// Test-only broken behaviour, used by the harness's own tests to prove that the QoS
+// ledger catches broken brokers. Deterministic: every `misbehave_every`-th candidate
+// delivery (counted per engine, from 1) is affected.
+enum class Misbehave : std::uint8_t {
+  none,
+  drop_qos1,  // a QoS 1 delivery is silently not sent (the publisher is still acknowledged)
+  dup_qos2,   // a QoS 2 delivery is sent twice, as two new messages with fresh packet ids
+  reorder,    // a delivery is held back and sent after the next delivery on the same topic
+  drop_qos0,  // a QoS 0 delivery is silently not sent
+};
+std::string_view to_string(Misbehave);                        // "none", "drop_qos1", ...
+std::optional<Misbehave> parse_misbehave(std::string_view);  // inverse of to_string
+
+// One access-control rule. A rule applies to a connection when both patterns match
+// (`*` matches any run of characters, so "*" matches everything, "sensor-*" a prefix).
+// When `BrokerConfig::acl` is empty everything is allowed; otherwise a client may publish
+// to a topic only if some applicable rule's `publish` filter matches it, and subscribe to
+// a filter only if some applicable rule's `subscribe` filter covers every topic the
+// requested filter can match (e.g. "a/#" covers "a/+/b"; "a/+" does not cover "a/#").
+struct AclRule {
+  std::string client_id = "*";
+  std::string username = "*";  // "*" also matches a connection without a user name
+  std::vector<std::string> publish;    // topic filters this client may publish to
+  std::vector<std::string> subscribe;  // topic filters this client may subscribe within
+};
+
+struct BrokerConfig {
+  // --- limits -------------------------------------------------------------------------
+  // Open connections (including ones that have not sent CONNECT yet). A connection above
+  // the limit is closed at once, before any per-connection state is allocated.
+  std::uint32_t max_connections = 1000;
+  // Largest packet the broker accepts (5.0: announced as Maximum Packet Size in CONNACK).
+  // Larger packets are rejected from their fixed header: 5.0 DISCONNECT 0x95, 3.1.1 close.
+  // Outbound, the client's own Maximum Packet Size (5.0 CONNECT) is always respected.
+  std::uint32_t maximum_packet_size = 1024 * 1024;
+  // 5.0 Receive Maximum announced to clients: QoS 2 PUBLISHes from one client that may
+  // wait for PUBREL at once. One more is a protocol error (DISCONNECT 0x93). 3.1.1 clients
+  // get the same limit, enforced by closing the connection.
+  std::uint16_t receive_maximum = 100;
+  // Outbound QoS 1/2 messages in flight per session; the effective window is the smaller
+  // of this and the client's Receive Maximum (5.0).
+  std::uint16_t max_inflight = 100;
+  // QoS 1/2 messages queued per session beyond the in-flight window (online or offline).
+  // When full, new messages for that session are dropped. QoS 0 messages are never
+  // queued for an offline session.
+  std::uint32_t max_queued_messages = 1000;
+  std::uint32_t max_subscriptions_per_client = 100;
+  std::uint32_t max_retained_messages = 10000;
+  // 5.0 Topic Alias Maximum announced to clients (inbound aliases); 0 disables aliases.
+  std::uint16_t max_topic_alias = 10;
+  // 5.0 Server Keep Alive: when set, overrides the client's keep-alive and is announced
+  // in CONNACK (3.2.2.3.14). 3.1.1 clients keep their own value.
+  std::optional<std::uint16_t> server_keep_alive;
+  // Cap on the session expiry interval in seconds (5.0 CONNECT/DISCONNECT property;
+  // 3.1.1 persistent sessions are given this value). 0xFFFFFFFF means "never expires".
+  std::uint32_t max_session_expiry = 0xFFFFFFFF;
+  // Milliseconds a new connection may take to send its CONNECT before it is closed.
+  std::uint32_t connect_timeout_ms = 10'000;
+
+  // --- authentication and authorisation -----------------------------------------------
+  bool allow_anonymous = true;                   // connections without a user name
+  std::map<std::string, std::string> users;      // user name -> password; empty = any
+  std::vector<AclRule> acl;                      // empty = everything allowed
+
+  // --- features (5.0: announced in CONNACK when not the default) ------------------------
+  bool retain_available = true;
+  bool wildcard_subscription_available = true;
+  bool shared_subscription_available = true;
+  bool subscription_identifiers_available = true;
+  std::uint8_t maximum_qos = 2;  // 0, 1 or 2
+  // Sent as Response Information (5.0) followed by the client id, when a client sets
+  // Request Response Information = 1. Empty: never sent.
+  std::string response_information_prefix = "response/";
+
+  // --- test-only ------------------------------------------------------------------------
+  Misbehave misbehave = Misbehave::none;
+  std::uint32_t misbehave_every = 10;  // the n-th candidate delivery is affected (>= 1)
+  // Keep, per session, the ids of QoS 2 messages delivered, so check_invariants() can
+  // prove no QoS 2 message reached a session twice. Costs memory: for tests and fuzzing.
+  bool track_deliveries = false;
+};
+
+}  // namespace mqtth::engine
