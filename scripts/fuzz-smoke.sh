@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Short libFuzzer smoke run of every target in a fuzz build (CI: a few seconds each), on a
+# scratch copy of the seed corpus so the repository's corpus is not touched.
+#   scripts/fuzz-smoke.sh BUILD_DIR [SECONDS_PER_TARGET]
+set -euo pipefail
+build=${1:?usage: fuzz-smoke.sh BUILD_DIR [SECONDS]}
+seconds=${2:-${MQTTH_FUZZ_SMOKE_SECONDS:-20}}
+root=$(cd "$(dirname "$0")/.." && pwd)
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+shopt -s nullglob
+targets=("$build"/fuzz/fuzz_*)
+if [ ${#targets[@]} -eq 0 ]; then
+  echo "fuzz-smoke: no fuzz targets in $build/fuzz" >&2
+  exit 1
+fi
+for exe in "${targets[@]}"; do
+  name=$(basename "$exe"); name=${name#fuzz_}
+  mkdir -p "$scratch/$name"
+  [ -d "$root/fuzz/corpus/$name" ] && cp -r "$root/fuzz/corpus/$name/." "$scratch/$name/"
+  echo "fuzz-smoke: $name for ${seconds}s" >&2
+  (cd "$scratch" && "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+      -dict="$root/fuzz/dict/mqtt.dict" -print_final_stats=1 "$scratch/$name" \
+      2> "$scratch/$name.log") || { tail -n 60 "$scratch/$name.log" >&2; echo "fuzz-smoke: $name FAILED" >&2; exit 1; }
+  grep -E "^stat::(number_of_executed_units|average_exec_per_sec)|cov:" "$scratch/$name.log" | tail -n 3 >&2
+done
+echo "fuzz-smoke: ${#targets[@]} targets ran ${seconds}s each without a finding" >&2
