@@ -1,0 +1,72 @@
+// Scenario file loader: YAML text -> Scenario model (Scenario.hpp), or errors naming
+// file:line:column, the offending key and what was expected.
+//
+// Never throws and never crashes on any input (it is fuzzed with arbitrary text): YAML
+// syntax errors, yaml-cpp exceptions, deep nesting, alias bombs and huge `repeat`s all
+// become LoadErrors. All errors of a file are reported, not just the first.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mqtth/scenario/Scenario.hpp"
+
+namespace mqtth::scenario {
+
+struct LoadError {
+  std::string file;
+  int line = 0;    // 1-based; 0 when the error is about the whole file (e.g. unreadable)
+  int column = 0;  // 1-based; 0 if unknown
+  std::string message;
+  // "file:line:column: message" (or "file: message" without a line).
+  std::string to_string() const;
+  bool operator==(const LoadError&) const = default;
+};
+
+struct LoadOptions {
+  // Fault steps are parsed into the model but rejected ("fault injection is not available
+  // yet (issue: fault injection)") unless this is set.
+  bool allow_faults = false;
+  // Upper bounds that keep a hostile file from exhausting time or memory.
+  std::size_t max_steps = 100000;        // steps after repeat expansion, per scenario
+  std::size_t max_nodes_visited = 1000000;  // YAML nodes walked (aliases count each time)
+  std::size_t max_repeat_depth = 8;
+};
+
+struct LoadResult {
+  std::vector<Scenario> scenarios;  // empty when errors is non-empty
+  std::vector<LoadError> errors;
+  bool ok() const { return errors.empty(); }
+};
+
+// Loads one scenario file. `protocols: [a, b]` yields one Scenario per version.
+LoadResult load_file(const std::filesystem::path& file, const LoadOptions& options = {});
+// Same, from text; `file_name` is used in errors and Scenario::file.
+LoadResult load_string(std::string_view text, const std::string& file_name,
+                       const LoadOptions& options = {});
+
+// `path` itself if it is a file; otherwise every *.yaml / *.yml under it, recursively,
+// sorted by path. Nonexistent path: empty.
+std::vector<std::filesystem::path> find_scenario_files(const std::filesystem::path& path);
+
+// ---------------------------------------------------------------------------------------
+// The accepted format as data (the JSON Schema test and docs check against these).
+
+struct KeySet {
+  std::string_view context;          // "scenario", "client", "will", "step:publish", ...
+  std::vector<std::string_view> keys;  // every key accepted in that mapping
+};
+// Top-level keys, client keys, will keys, and for every step kind (context "step:<kind>")
+// the keys of its mapping form, plus nested mappings ("connack_expect", "fault:<kind>",
+// "repeat", "misbehave").
+const std::vector<KeySet>& accepted_keys();
+// Every step kind accepted as a `- kind:` key (StepKind names plus "repeat").
+const std::vector<std::string_view>& accepted_step_kinds();
+// MQTT 5 property names accepted in `properties:` blocks (decode-JSON names).
+const std::vector<std::string_view>& accepted_property_names();
+
+}  // namespace mqtth::scenario

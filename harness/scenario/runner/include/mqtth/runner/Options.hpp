@@ -1,0 +1,60 @@
+// Command line of `mqtt-harness run` (DESIGN.md "mqtt-harness run", docs/runner.md).
+//
+// Parsing is plain C++ (no Qt) so it is unit-tested without an event loop. Every bad
+// argument is an error naming the option and what is wrong; the caller exits 2.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mqtth::runner {
+
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+struct Shard {
+  unsigned index = 1;  // K in K/N, 1-based
+  unsigned count = 1;  // N
+};
+
+struct RunOptions {
+  std::vector<std::string> paths;          // scenario files or folders
+  std::optional<Endpoint> broker;          // --broker HOST:PORT; nullopt: embedded broker
+  std::optional<std::string> protocol;     // --protocol "3.1.1" | "5"
+  unsigned jobs = 1;                       // -j N
+  std::optional<std::string> junit_file;   // --junit FILE
+  std::optional<std::string> json_file;    // --json FILE
+  std::optional<std::string> html_file;    // --html FILE
+  std::optional<std::string> pcap_dir;     // --pcap DIR (not implemented yet: rejected)
+  std::optional<std::uint64_t> seed;       // --seed N; nullopt: derived from the clock
+  std::vector<std::string> filters;        // --filter GLOB (repeatable: any may match)
+  std::optional<Shard> shard;              // --shard K/N
+  std::optional<std::string> profile_file; // --profile FILE
+  bool help = false;
+  bool quiet = false;                      // -q: no per-scenario progress lines
+};
+
+struct ParseResult {
+  RunOptions options;
+  std::optional<std::string> error;  // "--shard: expected K/N with 1 <= K <= N, got '0/2'"
+  bool ok() const { return !error.has_value(); }
+};
+
+// args excludes the sub-command name ("run").
+ParseResult parse_run_args(const std::vector<std::string>& args);
+
+// "HOST:PORT" (IPv6 as "[::1]:1883"). Port 1..65535.
+std::optional<Endpoint> parse_endpoint(const std::string& text);
+// "K/N" with 1 <= K <= N.
+std::optional<Shard> parse_shard(const std::string& text);
+// "10s", "250ms", "2m", "1.5s", bare number = seconds. Returns milliseconds.
+std::optional<std::uint64_t> parse_duration_ms(const std::string& text);
+
+// The text of `mqtt-harness run --help`.
+const char* run_usage();
+
+}  // namespace mqtth::runner

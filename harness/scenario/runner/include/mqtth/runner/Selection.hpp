@@ -1,0 +1,36 @@
+// Which scenarios a run executes: file discovery, --filter globs and --shard slices.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mqtth/runner/Options.hpp"
+
+namespace mqtth::runner {
+
+// Shell-style glob: `*` any run of characters (including '/'), `?` one character,
+// `[abc]`, `[a-z]`, `[!a-z]` one character of / not of a set. Case-sensitive.
+bool glob_match(std::string_view pattern, std::string_view text);
+
+// A scenario file found from the command line's PATHs.
+struct FoundFile {
+  std::string path;  // as given / as found under a folder
+};
+struct CollectResult {
+  std::vector<FoundFile> files;     // sorted by path, no duplicates
+  std::vector<std::string> errors;  // "PATH: no such file or folder"
+};
+// Files are taken as given; folders are searched recursively for `*.yaml` (and `*.yml`),
+// skipping hidden entries (names starting with '.').
+CollectResult collect_scenario_files(const std::vector<std::string>& paths);
+
+// True when `filters` is empty or any glob matches `name` or `file`.
+bool selected_by_filters(const std::vector<std::string>& filters, std::string_view name,
+                         std::string_view file);
+
+// Deterministic slicing: the i-th unit (0-based, in the caller's sorted order) belongs to
+// shard (i mod N) + 1. Every unit lands in exactly one shard.
+bool in_shard(const Shard& shard, std::size_t index);
+
+}  // namespace mqtth::runner

@@ -1,0 +1,182 @@
+#include "mqtth/runner/Options.hpp"
+
+#include <charconv>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
+namespace mqtth::runner {
+namespace {
+
+bool parse_unsigned(const std::string& text, std::uint64_t& out) {
+  if (text.empty()) return false;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && ptr == end;
+}
+
+}  // namespace
+
+std::optional<Endpoint> parse_endpoint(const std::string& text) {
+  std::string host;
+  std::string port_text;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return std::nullopt;
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos) return std::nullopt;
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+    if (host.find(':') != std::string::npos) return std::nullopt;  // IPv6 needs brackets
+  }
+  std::uint64_t port = 0;
+  if (host.empty() || !parse_unsigned(port_text, port) || port == 0 || port > 65535)
+    return std::nullopt;
+  return Endpoint{host, static_cast<std::uint16_t>(port)};
+}
+
+std::optional<Shard> parse_shard(const std::string& text) {
+  const auto slash = text.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  std::uint64_t k = 0, n = 0;
+  if (!parse_unsigned(text.substr(0, slash), k) || !parse_unsigned(text.substr(slash + 1), n))
+    return std::nullopt;
+  if (n == 0 || k == 0 || k > n || n > 100000) return std::nullopt;
+  return Shard{static_cast<unsigned>(k), static_cast<unsigned>(n)};
+}
+
+std::optional<std::uint64_t> parse_duration_ms(const std::string& text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
+    ++digits;
+  if (digits == 0) return std::nullopt;
+  const std::string number = text.substr(0, digits);
+  const std::string unit = text.substr(digits);
+  char* end = nullptr;
+  const double value = std::strtod(number.c_str(), &end);
+  if (end != number.c_str() + number.size() || !std::isfinite(value) || value < 0) return std::nullopt;
+  double factor = 0;
+  if (unit.empty() || unit == "s") factor = 1000;
+  else if (unit == "ms") factor = 1;
+  else if (unit == "m" || unit == "min") factor = 60'000;
+  else if (unit == "h") factor = 3'600'000;
+  else return std::nullopt;
+  const double ms = value * factor;
+  if (ms > 1e12) return std::nullopt;
+  return static_cast<std::uint64_t>(std::llround(ms));
+}
+
+ParseResult parse_run_args(const std::vector<std::string>& args) {
+  ParseResult result;
+  RunOptions& o = result.options;
+  auto fail = [&](std::string message) {
+    result.error = std::move(message);
+    return result;
+  };
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    std::optional<std::string> inline_value;
+    if (arg.rfind("--", 0) == 0) {
+      const auto eq = arg.find('=');
+      if (eq != std::string::npos) {
+        inline_value = arg.substr(eq + 1);
+        arg = arg.substr(0, eq);
+      }
+    } else if (arg.rfind("-j", 0) == 0 && arg.size() > 2) {
+      inline_value = arg.substr(2);
+      arg = "-j";
+    }
+    auto value = [&](std::string& out) -> bool {
+      if (inline_value) {
+        out = *inline_value;
+        return true;
+      }
+      if (i + 1 >= args.size()) return false;
+      out = args[++i];
+      return true;
+    };
+    std::string v;
+    if (arg == "-h" || arg == "--help") {
+      o.help = true;
+    } else if (arg == "-q" || arg == "--quiet") {
+      o.quiet = true;
+    } else if (arg == "--broker") {
+      if (!value(v)) return fail("--broker needs HOST:PORT");
+      auto endpoint = parse_endpoint(v);
+      if (!endpoint) return fail("--broker: expected HOST:PORT (port 1..65535), got '" + v + "'");
+      o.broker = *endpoint;
+    } else if (arg == "--protocol") {
+      if (!value(v)) return fail("--protocol needs 3.1.1 or 5");
+      if (v == "5.0") v = "5";
+      if (v != "3.1.1" && v != "5") return fail("--protocol: expected 3.1.1 or 5, got '" + v + "'");
+      o.protocol = v;
+    } else if (arg == "-j" || arg == "--jobs") {
+      if (!value(v)) return fail("-j needs a number of parallel scenarios");
+      std::uint64_t n = 0;
+      if (!parse_unsigned(v, n) || n == 0 || n > 256) return fail("-j: expected 1..256, got '" + v + "'");
+      o.jobs = static_cast<unsigned>(n);
+    } else if (arg == "--junit" || arg == "--json" || arg == "--html" || arg == "--pcap" ||
+               arg == "--profile") {
+      if (!value(v) || v.empty()) return fail(arg + " needs a file name");
+      if (arg == "--junit") o.junit_file = v;
+      else if (arg == "--json") o.json_file = v;
+      else if (arg == "--html") o.html_file = v;
+      else if (arg == "--pcap") o.pcap_dir = v;
+      else o.profile_file = v;
+    } else if (arg == "--seed") {
+      if (!value(v)) return fail("--seed needs a number");
+      std::uint64_t n = 0;
+      if (!parse_unsigned(v, n)) return fail("--seed: expected an unsigned integer, got '" + v + "'");
+      o.seed = n;
+    } else if (arg == "--filter") {
+      if (!value(v) || v.empty()) return fail("--filter needs a glob");
+      o.filters.push_back(v);
+    } else if (arg == "--shard") {
+      if (!value(v)) return fail("--shard needs K/N");
+      auto shard = parse_shard(v);
+      if (!shard) return fail("--shard: expected K/N with 1 <= K <= N, got '" + v + "'");
+      o.shard = *shard;
+    } else if (arg == "--") {
+      for (++i; i < args.size(); ++i) o.paths.push_back(args[i]);
+    } else if (!arg.empty() && arg[0] == '-' && arg != "-") {
+      return fail("unknown option '" + args[i] + "' (see mqtt-harness run --help)");
+    } else {
+      o.paths.push_back(arg);
+    }
+  }
+  if (!o.help && o.paths.empty()) return fail("no scenario file or folder given (see mqtt-harness run --help)");
+  return result;
+}
+
+const char* run_usage() {
+  return R"(usage: mqtt-harness run PATH... [options]
+
+Runs scenario files (PATH: a .yaml file, or a folder searched recursively for *.yaml).
+
+options:
+  --broker HOST:PORT  test this broker instead of a fresh embedded broker per scenario;
+                      client ids and topics then get a per-run prefix (docs/runner.md)
+  --protocol 3.1.1|5  run only this protocol version of each scenario
+  -j N                run N scenarios at once (default 1)
+  --junit FILE        write a JUnit XML report
+  --json FILE         write the JSON report (DESIGN.md)
+  --html FILE         write a self-contained HTML report (parent folders are created)
+  --pcap DIR          NOT IMPLEMENTED YET: rejected with exit status 2
+  --seed N            seed for everything random (payloads, prefixes); printed when not given
+  --filter GLOB       run only scenarios whose name or file path matches GLOB
+                      (* ? [...]; repeatable: any match selects)
+  --shard K/N         run only the K-th of N deterministic slices (1 <= K <= N)
+  --profile FILE      broker profile (YAML): features the broker cannot announce and
+                      known deviations (profiles/*.yaml)
+  -q, --quiet         no per-scenario progress lines on stderr
+
+exit status: 0 all passed (skipped and known deviations do not count), 1 a scenario
+failed, 2 a scenario, profile or argument could not be used.
+)";
+}
+
+}  // namespace mqtth::runner
