@@ -1,1 +1,0 @@
-../fuzz/oss-fuzz/build.sh
