@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine, builds mqtt-harness and runs the bundled scenario
+# suite against the embedded broker, writing reports/out/index.html (and JUnit/JSON).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cmake --preset default >/dev/null
+cmake --build --preset default -j "$(nproc)"
+mkdir -p reports/out
+exec build/default/harness/cli/mqtt-harness run scenarios/ -j "$(nproc)" \
+  --html reports/out/index.html --junit reports/out/junit.xml --json reports/out/report.json
