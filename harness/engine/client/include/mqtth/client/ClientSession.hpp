@@ -1,0 +1,323 @@
+// ClientSession: the harness's MQTT client protocol machine (3.1, 3.1.1, 5.0), sans-I/O.
+//
+// Bytes from the broker, commands and a monotonic clock go in; bytes to write, events and
+// the next deadline come out. No sockets, no Qt, no wall clock: the Qt shell
+// (mqtth::client::ClientConnection) or a unit test drives it.
+//
+// The session outlives its transports: connect() starts a new network connection on the
+// same session state (in-flight QoS 1/2 messages both ways, packet ids), so a reconnect
+// with clean_start=false resumes the session [MQTT-4.4.0-1].
+//
+// The harness tests brokers, not itself: anything the broker sends that breaks the spec is
+// reported as an event::BrokerViolation carrying the statement id, never a crash or an
+// exception. The Misbehaviour knobs make the client itself break rules on purpose.
+//
+// Threading: none. One session is driven from one thread.
+#pragma once
+
+#include <mqtt/codec.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace mqtth::client {
+
+// Monotonic milliseconds, any epoch; only differences matter.
+using TimeMs = std::int64_t;
+
+// "For all of them" value of the Misbehaviour counters.
+inline constexpr std::uint32_t kAlways = 0xFFFF'FFFF;
+
+// ---------------------------------------------------------------------------------------
+// Commands
+
+struct ConnectOptions {
+  mqtt::Version version = mqtt::Version::v5;
+  std::string client_id;
+  bool clean_start = true;           // "clean session" in 3.1/3.1.1
+  std::uint16_t keep_alive = 60;     // seconds; 0 disables PINGREQ
+  std::optional<mqtt::Will> will;
+  std::optional<std::string> username;
+  std::optional<std::string> password;
+  // 5.0 CONNECT properties the session itself acts on; nullopt = not sent (spec default).
+  std::optional<std::uint32_t> session_expiry_interval;
+  std::optional<std::uint16_t> receive_maximum;      // inbound window the broker must keep
+  std::optional<std::uint16_t> topic_alias_maximum;  // inbound aliases the broker may use
+  std::optional<std::uint32_t> maximum_packet_size;  // larger packets from the broker are violations
+  // Further CONNECT properties (user properties, authentication ...), encoded after the
+  // ones above, as given.
+  mqtt::Properties properties;
+  // Overrides the protocol name ("MQTT", or "MQIsdp" for 3.1) to send a wrong one on purpose.
+  std::optional<std::string> protocol_name;
+};
+
+struct SubscribeRequest {
+  std::vector<mqtt::Subscription> subscriptions;
+  std::optional<std::uint32_t> subscription_identifier;  // 5.0 (3.8.2.1.2)
+  mqtt::Properties properties;                            // further properties (user properties)
+};
+
+struct UnsubscribeRequest {
+  std::vector<std::string> filters;
+  mqtt::Properties properties;  // 5.0 user properties
+};
+
+struct PublishRequest {
+  std::string topic;
+  std::string payload;
+  std::uint8_t qos = 0;
+  bool retain = false;
+  mqtt::Properties properties;  // 5.0, sent as given (a topic_alias here is sent verbatim)
+  // 5.0 outbound topic alias (3.3.2.3.4): 0 = none (or automatic, see SessionConfig). The
+  // first PUBLISH with an alias carries topic + alias; later ones for the same topic carry
+  // the alias and an empty topic.
+  std::uint16_t topic_alias = 0;
+};
+
+enum class CommandError : std::uint8_t {
+  none,
+  not_connected,         // no network connection (connect() not called, or closed)
+  no_packet_id_free,     // all 65535 ids are in flight
+  invalid_argument,      // e.g. QoS > 2 given to publish()
+  encode_failed,         // the codec could not produce bytes (string > 65535 bytes ...)
+};
+std::string_view to_string(CommandError);
+
+struct CommandResult {
+  std::uint16_t packet_id = 0;   // 0 for QoS 0 publishes
+  std::uint64_t message_id = 0;  // publish(): session-unique sequence number, never reused
+  CommandError error = CommandError::none;
+  bool ok() const { return error == CommandError::none; }
+};
+
+// ---------------------------------------------------------------------------------------
+// Events, in the order they happened.
+namespace event {
+
+// Every packet the broker sent, decoded, with its raw bytes (only when
+// SessionConfig::trace_packets; the load benchmark turns it off).
+struct PacketReceived {
+  mqtt::Packet packet;
+  std::string raw;
+  TimeMs at = 0;
+};
+// Every packet the session wrote (including send_raw() bytes, whose type is read from the
+// first byte; `type` is nullopt when that byte names no type). Only with trace_packets.
+struct PacketSent {
+  std::optional<mqtt::PacketType> type;
+  std::string raw;
+  TimeMs at = 0;
+};
+struct ConnackReceived {
+  bool session_present = false;
+  std::uint8_t reason_code = 0;  // 3.1.1: the return code
+  mqtt::Properties properties;
+  TimeMs at = 0;
+};
+struct SubackReceived {
+  std::uint16_t packet_id = 0;
+  std::vector<std::uint8_t> reason_codes;
+  mqtt::Properties properties;
+  TimeMs at = 0;
+};
+struct UnsubackReceived {
+  std::uint16_t packet_id = 0;
+  std::vector<std::uint8_t> reason_codes;  // empty in 3.1/3.1.1
+  mqtt::Properties properties;
+  TimeMs at = 0;
+};
+// An application message the broker delivered: QoS 0 and 1 on PUBLISH, QoS 2 on the first
+// PUBLISH of its packet id (duplicates before PUBREL are not delivered twice [MQTT-4.3.3-10]).
+// A QoS 1 PUBLISH with DUP=1 is delivered again (at least once allows it); `dup` tells.
+// `topic` is resolved from the topic alias when the broker used one.
+struct MessageDelivered {
+  std::string topic;
+  std::string payload;
+  std::uint8_t qos = 0;
+  bool retain = false;
+  bool dup = false;
+  std::uint16_t packet_id = 0;
+  mqtt::Properties properties;
+  TimeMs at = 0;
+};
+// Our QoS 1/2 publish ended: PUBACK (QoS 1), PUBCOMP (QoS 2), or PUBREC with a reason
+// code >= 0x80 (QoS 2 refused, [MQTT-4.4.0-2]).
+struct PublishCompleted {
+  std::uint16_t packet_id = 0;
+  std::uint64_t message_id = 0;
+  std::uint8_t qos = 0;
+  mqtt::PacketType ack = mqtt::PacketType::puback;
+  std::uint8_t reason_code = 0;
+  TimeMs at = 0;
+};
+// A QoS 1/2 publish the session gave up on: session state discarded by clean_start=1, or the
+// broker answered session_present=0 to a resumption (the client then discards its session
+// state, 3.2.2.1.1). The ledger counts such messages as not guaranteed.
+struct PublishAbandoned {
+  std::uint16_t packet_id = 0;
+  std::uint64_t message_id = 0;
+  std::string_view why;  // static text
+  TimeMs at = 0;
+};
+struct DisconnectReceived {
+  std::uint8_t reason_code = 0;
+  mqtt::Properties properties;
+  TimeMs at = 0;
+};
+// The network connection ended (reported once per connection, from transport_closed()).
+struct ConnectionClosed {
+  bool by_client = false;  // we sent DISCONNECT / asked to close first; false: the broker or the network
+  std::optional<std::uint8_t> disconnect_reason;  // the broker's DISCONNECT reason code, if one came
+  std::string_view cause;  // static text: "broker closed", "client disconnect", "keep-alive timeout" ...
+  TimeMs at = 0;
+};
+// The broker broke the spec. `spec` is the normative statement id ("MQTT-4.3.3-10"), or
+// empty where the spec has none. `fatal`: the session stopped reading this connection (the
+// byte stream cannot be framed any more, or the rule demands closing) and asked to close.
+struct BrokerViolation {
+  std::string_view spec;       // static storage
+  std::string message;
+  std::optional<mqtt::PacketType> packet_type;
+  std::uint64_t stream_offset = 0;   // of the offending packet's first byte in this connection's input
+  std::uint32_t offset_in_packet = 0;
+  mqtt::Errc code = mqtt::Errc::protocol_error;
+  bool fatal = false;
+  TimeMs at = 0;
+};
+
+}  // namespace event
+
+using Event = std::variant<event::PacketReceived, event::PacketSent, event::ConnackReceived,
+                           event::SubackReceived, event::UnsubackReceived,
+                           event::MessageDelivered, event::PublishCompleted,
+                           event::PublishAbandoned, event::DisconnectReceived,
+                           event::ConnectionClosed, event::BrokerViolation>;
+
+// ---------------------------------------------------------------------------------------
+// Configuration
+
+struct SessionConfig {
+  bool trace_packets = true;      // emit PacketReceived / PacketSent (copies raw bytes)
+  bool auto_topic_alias = false;  // 5.0: give each new topic an outbound alias while the broker's maximum allows
+  // How long after a PINGREQ the PINGRESP may take before it counts as missing
+  // [MQTT-3.12.4-1]; 0 = the keep-alive interval.
+  TimeMs pingresp_timeout_ms = 0;
+  // When the broker's bytes are malformed or a protocol error (4.13): 5.0 sends DISCONNECT
+  // with the reason code, then the session asks to close. false: report and keep reading
+  // where the stream still frames.
+  bool close_on_violation = true;
+};
+
+// Rule-breaking on purpose. Counters mean "the next N", kAlways means "every one from now".
+struct Misbehaviour {
+  std::uint32_t withhold_puback = 0;   // inbound QoS 1: no PUBACK
+  std::uint32_t withhold_pubrec = 0;   // inbound QoS 2: no PUBREC (message still delivered once)
+  std::uint32_t withhold_pubcomp = 0;  // inbound QoS 2: no PUBCOMP for PUBREL
+  std::uint32_t skip_pubrel = 0;       // outbound QoS 2: no PUBREL for PUBREC
+  bool reuse_in_flight_packet_id = false;        // new packets take an id still in flight (if any)
+  std::optional<std::uint16_t> fixed_packet_id;  // every new packet uses this id (0 allowed)
+  bool suppress_pingreq = false;                 // keep-alive PINGREQs are not sent
+  bool ignore_receive_maximum = false;           // send QoS 1/2 beyond the broker's window
+};
+
+enum class SessionState : std::uint8_t {
+  disconnected,  // no network connection
+  connecting,    // CONNECT written, no CONNACK yet
+  connected,     // CONNACK 0x00 received
+  closing,       // DISCONNECT sent, fatal violation, refused CONNACK or keep-alive timeout: close_requested()
+};
+std::string_view to_string(SessionState);
+
+// ---------------------------------------------------------------------------------------
+
+class ClientSession {
+ public:
+  explicit ClientSession(SessionConfig config = {});
+  ~ClientSession();
+  ClientSession(ClientSession&&) noexcept;
+  ClientSession& operator=(ClientSession&&) noexcept;
+  ClientSession(const ClientSession&) = delete;
+  ClientSession& operator=(const ClientSession&) = delete;
+
+  // --- commands -------------------------------------------------------------------------
+  // A new network connection is up: writes CONNECT. clean_start=true discards the session
+  // state (outbound in-flight messages end as PublishAbandoned). Implies transport_closed()
+  // if a previous connection was never reported closed.
+  void connect(const ConnectOptions& options, TimeMs now);
+  // Clean disconnect: writes DISCONNECT (3.1.1: no reason code) and asks to close.
+  void disconnect(TimeMs now, std::uint8_t reason_code = mqtt::reason::normal_disconnection,
+                  mqtt::Properties properties = {});
+  // Errors: not_connected, no_packet_id_free, encode_failed.
+  CommandResult subscribe(SubscribeRequest request, TimeMs now);
+  CommandResult unsubscribe(UnsubscribeRequest request, TimeMs now);
+  // QoS 1/2 publishes are stored in flight and sent when the broker's receive maximum
+  // allows [MQTT-3.3.4-7]; while disconnected (or before CONNACK) they wait and go out
+  // after the next CONNACK. QoS 0 needs a connection.
+  // Errors: not_connected (QoS 0 only), no_packet_id_free, invalid_argument, encode_failed.
+  CommandResult publish(PublishRequest request, TimeMs now);
+  void ping(TimeMs now);
+  // Writes these bytes as they are (anything, invalid on purpose allowed). No state change.
+  void send_raw(mqtt::Bytes bytes, TimeMs now);
+  void send_raw(std::string_view bytes, TimeMs now);
+  // Encodes `packet` with the connection's version and writes it. No state change (no
+  // packet id bookkeeping). Errors: not_connected, encode_failed.
+  CommandResult send_packet(const mqtt::Packet& packet, TimeMs now);
+
+  // --- inputs ---------------------------------------------------------------------------
+  // Bytes from the broker, in any chunking.
+  void receive(mqtt::Bytes bytes, TimeMs now);
+  void receive(std::string_view bytes, TimeMs now);
+  // Time passes: keep-alive PINGREQ, missing PINGRESP.
+  void advance(TimeMs now);
+  // The network connection ended (either side). Emits ConnectionClosed once.
+  void transport_closed(TimeMs now);
+
+  // --- outputs --------------------------------------------------------------------------
+  bool has_output() const;
+  // Moves all pending output bytes into `into` (replacing its content; its capacity is
+  // reused on the next call, so a shell can keep one buffer per connection).
+  void take_output(std::string& into);
+  std::string take_output();
+  bool has_events() const;
+  // Moves all pending events into `into` (replacing its content).
+  void take_events(std::vector<Event>& into);
+  std::vector<Event> take_events();
+  // When advance() must be called next (keep-alive), or nullopt.
+  std::optional<TimeMs> next_deadline() const;
+  // The shell should close the network connection once the pending output is written.
+  bool close_requested() const;
+
+  // --- state ----------------------------------------------------------------------------
+  SessionState state() const;
+  mqtt::Version version() const;                 // of the current/last connection
+  const ConnectOptions& connect_options() const;  // of the current/last connection
+  bool session_present() const;                   // from the last CONNACK
+  std::optional<std::string> assigned_client_id() const;  // 5.0 CONNACK property
+  std::uint16_t keep_alive() const;               // effective (Server Keep Alive wins [MQTT-3.2.2-21])
+  std::uint16_t broker_receive_maximum() const;   // 65535 when the broker sent none
+  std::uint16_t broker_topic_alias_maximum() const;
+  std::uint32_t broker_maximum_packet_size() const;
+  std::size_t outbound_in_flight() const;  // QoS 1/2 publishes sent and not completed
+  std::size_t outbound_queued() const;     // QoS 1/2 publishes waiting for a window slot or a connection
+  std::size_t inbound_in_flight() const;   // QoS 1/2 from the broker not yet PUBACKed/PUBCOMPed
+  bool packet_id_in_use(std::uint16_t id) const;
+  std::uint64_t bytes_received() const;    // on this connection
+  std::uint64_t violations() const;        // BrokerViolation events so far (all connections)
+
+  SessionConfig& config();
+  Misbehaviour& misbehaviour();
+  // Forgets all session state (as clean_start would), without touching the connection.
+  void clear_session(TimeMs now);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mqtth::client
