@@ -1,6 +1,21 @@
-// Placeholder so the public header can land first; the implementation follows.
+// BrokerEngine: the embedded reference broker's sans-I/O protocol engine.
+//
+// Layout of this file:
+//   1. small helpers (time, property bytes, ACL patterns)
+//   2. the state: Message (immutable, shared by all its deliveries), Delivery, Inflight,
+//      Session (survives connections), Connection (one transport connection)
+//   3. BrokerEngine::Impl: input handlers per packet type, routing, output, timers
+//   4. the public BrokerEngine methods, which only forward to Impl
+//
+// Spec ids in comments are MQTT 5.0 ids unless marked "3.1.1:".
 #include "mqtth/engine/BrokerEngine.hpp"
 
+#include <algorithm>
+#include <deque>
+#include <limits>
+#include <map>
+#include <set>
+#include <unordered_set>
 #include <utility>
 
 namespace mqtth::engine {
@@ -15,38 +30,1434 @@ std::string_view to_string(Misbehave m) {
   }
   return "none";
 }
+
 std::optional<Misbehave> parse_misbehave(std::string_view s) {
-  for (auto m : {Misbehave::none, Misbehave::drop_qos1, Misbehave::dup_qos2, Misbehave::reorder, Misbehave::drop_qos0})
+  for (auto m : {Misbehave::none, Misbehave::drop_qos1, Misbehave::dup_qos2, Misbehave::reorder,
+                 Misbehave::drop_qos0})
     if (to_string(m) == s) return m;
   return std::nullopt;
 }
 
-struct BrokerEngine::Impl {
-  BrokerConfig config;
-  EngineStats stats;
-  std::vector<Output> out;
-  ConnectionId next_id = 1;
+namespace {
+
+using mqtt::PacketType;
+using mqtt::PropertyId;
+using mqtt::Version;
+namespace reason = mqtt::reason;
+using Clock = std::uint64_t;
+
+constexpr std::uint32_t kNeverExpires = 0xFFFFFFFF;
+
+Clock add_ms(Clock now, std::uint64_t ms) {
+  return ms > std::numeric_limits<Clock>::max() - now ? std::numeric_limits<Clock>::max() : now + ms;
+}
+Clock add_seconds(Clock now, std::uint32_t seconds) { return add_ms(now, std::uint64_t{seconds} * 1000); }
+
+bool is_v5(Version v) { return v == Version::v5; }
+
+// --- raw MQTT 5 property bytes (2.2.2.2), for forwarding properties without re-parsing --
+void put_u16(std::string& out, std::uint16_t v) {
+  out.push_back(static_cast<char>(v >> 8));
+  out.push_back(static_cast<char>(v & 0xFF));
+}
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xFF));
+}
+void put_varint(std::string& out, std::uint32_t v) {
+  do {
+    std::uint8_t byte = v % 128;
+    v /= 128;
+    if (v > 0) byte |= 0x80;
+    out.push_back(static_cast<char>(byte));
+  } while (v > 0);
+}
+void put_bytes(std::string& out, std::string_view s) {
+  put_u16(out, static_cast<std::uint16_t>(s.size()));
+  out.append(s);
+}
+
+// Application-message properties the Server forwards unchanged [MQTT-3.3.2-4, -15, -16,
+// -17, -18, -20], in wire order. Message Expiry is kept apart (it is rewritten on
+// delivery, MQTT-3.3.2-6); Topic Alias and Subscription Identifier are per connection.
+std::string forwarded_properties(const mqtt::PropertiesView& props) {
+  std::string raw;
+  for (const auto& p : props) {
+    switch (p.id) {
+      case PropertyId::payload_format_indicator:
+        raw.push_back(static_cast<char>(p.id));
+        raw.push_back(static_cast<char>(p.number & 0xFF));
+        break;
+      case PropertyId::content_type:
+      case PropertyId::response_topic:
+      case PropertyId::correlation_data:
+        raw.push_back(static_cast<char>(p.id));
+        put_bytes(raw, p.value);
+        break;
+      case PropertyId::user_property:
+        raw.push_back(static_cast<char>(p.id));
+        put_bytes(raw, p.key);
+        put_bytes(raw, p.value);
+        break;
+      default:
+        break;
+    }
+  }
+  return raw;
+}
+
+// '*' matches any run of characters.
+bool glob_match(std::string_view pattern, std::string_view text) {
+  std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+std::vector<std::string_view> split_levels(std::string_view s) {
+  std::vector<std::string_view> levels;
+  std::size_t start = 0;
+  while (true) {
+    auto slash = s.find('/', start);
+    if (slash == std::string_view::npos) {
+      levels.push_back(s.substr(start));
+      return levels;
+    }
+    levels.push_back(s.substr(start, slash - start));
+    start = slash + 1;
+  }
+}
+
+// Does every topic that `requested` can match also match `allowed`?
+bool filter_covers(std::string_view allowed, std::string_view requested) {
+  if (!requested.empty() && requested[0] == '$' && !allowed.empty() && (allowed[0] == '+' || allowed[0] == '#'))
+    return false;  // 4.7.2: leading wildcards never reach $-topics
+  auto a = split_levels(allowed);
+  auto r = split_levels(requested);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] == "#") return true;
+    if (i >= r.size()) return false;
+    if (r[i] == "#") return false;
+    if (a[i] == "+") continue;
+    if (r[i] == "+" || a[i] != r[i]) return false;
+  }
+  return a.size() == r.size();
+}
+
+bool has_wildcard(std::string_view filter) { return filter.find_first_of("+#") != std::string_view::npos; }
+
+// --- state ------------------------------------------------------------------------------
+
+// One application message as received, shared (immutable) by every delivery of it.
+struct Message {
+  std::string topic;
+  std::string payload;
+  std::string properties;  // raw 5.0 properties forwarded unchanged (see forwarded_properties)
+  std::optional<Clock> expires_at;
+  std::string origin_client_id;  // for No Local [MQTT-3.8.3-3]
+  std::uint64_t seq = 0;         // engine-wide number, for the QoS 2 delivery invariant
+  std::uint8_t qos = 0;
+  bool retain = false;
+};
+using MessagePtr = std::shared_ptr<const Message>;
+
+enum class Origin : std::uint8_t { live, shared, retained, misbehave_copy };
+
+// One message on its way to one session.
+struct Delivery {
+  MessagePtr message;
+  std::vector<std::uint32_t> subscription_ids;  // empty: none (no allocation)
+  std::uint8_t qos = 0;
+  bool retain = false;
+  Origin origin = Origin::live;
 };
 
-BrokerEngine::BrokerEngine(BrokerConfig config) : impl_(std::make_unique<Impl>()) { impl_->config = std::move(config); }
+struct Inflight {
+  Delivery delivery;
+  std::uint16_t packet_id = 0;
+  bool released = false;  // QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP
+  bool sent = false;      // sent on the current connection (false: resend on resumption)
+};
+
+struct Subscription {
+  mqtt::SubscriptionOptions options;
+  std::uint32_t identifier = 0;  // 0: none
+};
+
+struct Will {
+  std::shared_ptr<Message> message;  // completed (expiry) when published
+  std::uint32_t delay_seconds = 0;
+  std::optional<std::uint32_t> expiry_seconds;  // Message Expiry Interval, from publication
+};
+
+struct Connection;
+
+struct Session {
+  std::string client_id;
+  Connection* connection = nullptr;
+  Version version = Version::v3_1_1;
+  std::uint32_t expiry_interval = 0;  // seconds; kNeverExpires: never
+  std::optional<Clock> expires_at;    // set while offline
+  std::map<std::string, Subscription, std::less<>> subscriptions;
+  std::vector<Inflight> inflight;  // in send order
+  std::deque<Delivery> queue;
+  std::set<std::uint16_t> inbound_qos2;  // PUBREC sent, waiting for PUBREL (4.3.3 method B)
+  std::uint16_t next_packet_id = 1;
+  std::optional<Will> will;  // stored will (connected) or pending will (offline, delayed)
+  std::optional<Clock> will_at;
+  std::optional<Delivery> held;                   // misbehave reorder
+  std::unordered_set<std::uint64_t> delivered_qos2;  // track_deliveries
+  // Routing scratch: the index of this session in the current route's target list.
+  std::uint64_t route_stamp = 0;
+  std::size_t route_index = 0;
+};
+
+struct Connection {
+  explicit Connection(ConnectionId id_, Clock now, std::uint32_t max_packet)
+      : id(id_), framer(max_packet), opened_at(now), last_rx(now) {}
+  ConnectionId id;
+  mqtt::Framer framer;
+  enum class State : std::uint8_t { awaiting_connect, connected } state = State::awaiting_connect;
+  Version version = Version::v3_1_1;
+  Clock opened_at;
+  Clock last_rx;
+  std::uint32_t keep_alive_seconds = 0;  // effective, 0: none
+  Session* session = nullptr;
+  std::optional<std::string> username;
+  std::uint16_t client_receive_maximum = 65535;
+  std::uint32_t client_maximum_packet_size = mqtt::kMaxPacketSize;
+  bool request_problem_information = true;
+  bool connect_expiry_was_zero = true;
+  std::vector<std::string> topic_aliases;  // inbound, index alias-1, grown on demand
+};
+
+// A route target: one session and what it gets.
+struct Target {
+  Session* session = nullptr;
+  std::uint8_t qos = 0;
+  bool retain_as_published = false;
+  std::vector<std::uint32_t> subscription_ids;
+};
+
+struct FilterEntry {
+  std::string match_filter;  // the filter without "$share/group/"
+  bool shared = false;
+  std::vector<Session*> members;  // subscribed sessions, in subscription order
+  std::size_t next = 0;           // shared: round-robin position
+};
+
+}  // namespace
+
+struct BrokerEngine::Impl {
+  explicit Impl(BrokerConfig c) : config(std::move(c)) {
+    if (config.misbehave_every == 0) config.misbehave_every = 1;
+    if (config.maximum_qos > 2) config.maximum_qos = 2;
+    if (config.maximum_packet_size < 2) config.maximum_packet_size = 2;
+    if (config.receive_maximum == 0) config.receive_maximum = 1;
+    if (config.max_inflight == 0) config.max_inflight = 1;
+  }
+
+  BrokerConfig config;
+  EngineStats stats;
+  std::vector<Output> output;
+  std::function<void(ConnectionId, std::string_view)> logger;
+  ConnectionId next_connection_id = 1;
+  std::map<ConnectionId, std::unique_ptr<Connection>> connections;
+  std::map<std::string, std::unique_ptr<Session>, std::less<>> sessions;
+  std::map<std::string, FilterEntry, std::less<>> filters;  // key: filter as subscribed
+  std::map<std::string, MessagePtr, std::less<>> retained;
+  std::uint64_t next_message_seq = 1;
+  std::uint64_t next_assigned_id = 1;
+  std::uint64_t route_stamp = 0;
+  std::uint64_t misbehave_counter = 0;
+  std::uint64_t qos2_duplicates = 0;
+  std::string scratch_properties;
+  std::vector<Target> scratch_targets;
+
+  void log(ConnectionId id, std::string_view text) {
+    if (logger) logger(id, text);
+  }
+
+  // ------------------------------------------------------------------------------------
+  // Output
+
+  // Appends one encoded packet to the connection's pending bytes. Returns false when the
+  // packet was not sent because it exceeds the client's Maximum Packet Size
+  // [MQTT-3.1.2-24] (the caller then acts as if it was delivered, MQTT-3.1.2-25).
+  bool emit(Connection& conn, const mqtt::PacketView& packet) {
+    Version v = conn.version == Version::v3_1 ? Version::v3_1_1 : conn.version;
+    auto size = mqtt::encoded_size(packet, v);
+    if (!size.ok()) {
+      log(conn.id, "internal: packet could not be encoded, not sent");
+      return false;
+    }
+    if (is_v5(conn.version) && size.value > conn.client_maximum_packet_size) return false;
+    std::string& bytes = output_for(conn.id);
+    std::size_t start = bytes.size();
+    bytes.resize(start + size.value);
+    auto written = mqtt::encode(packet, v,
+                                mqtt::MutableBytes(reinterpret_cast<std::uint8_t*>(bytes.data()) + start, size.value));
+    if (!written.ok()) {
+      bytes.resize(start);
+      return false;
+    }
+    return true;
+  }
+
+  bool emit(Connection& conn, const mqtt::Packet& packet) { return emit(conn, mqtt::to_view(packet)); }
+
+  // Same, dropping the Reason String first if that makes it fit [MQTT-3.2.2-19,
+  // MQTT-3.14.2-3 ...].
+  template <class P>
+  bool emit_with_reason_string(Connection& conn, P packet) {
+    if (emit(conn, mqtt::Packet(packet))) return true;
+    packet.properties.erase(PropertyId::reason_string);
+    packet.properties.erase(PropertyId::user_property);
+    return emit(conn, mqtt::Packet(packet));
+  }
+
+  std::string& output_for(ConnectionId id) {
+    if (output.empty() || output.back().connection != id || output.back().close) output.push_back(Output{id, {}, false});
+    return output.back().bytes;
+  }
+
+  void emit_close(ConnectionId id) {
+    output_for(id);
+    output.back().close = true;
+  }
+
+  // ------------------------------------------------------------------------------------
+  // Connection lifecycle
+
+  ConnectionId open(Clock now) {
+    ConnectionId id = next_connection_id++;
+    ++stats.connections_opened;
+    if (connections.size() >= config.max_connections) {
+      ++stats.connections_refused;
+      log(id, "refused: max_connections reached");
+      emit_close(id);
+      return id;
+    }
+    connections.emplace(id, std::make_unique<Connection>(id, now, config.maximum_packet_size));
+    return id;
+  }
+
+  // Forgets the connection. `abnormal`: the will is published (3.1.2.5); false after a
+  // DISCONNECT that discarded it.
+  void drop_connection(ConnectionId id, Clock now, bool abnormal) {
+    auto it = connections.find(id);
+    if (it == connections.end()) return;
+    std::unique_ptr<Connection> conn = std::move(it->second);
+    connections.erase(it);
+    Session* session = conn->session;
+    if (!session) return;
+    session->connection = nullptr;
+    conn->session = nullptr;
+    if (!abnormal) session->will.reset();
+    for (auto& entry : session->inflight) entry.sent = false;  // resent on resumption [MQTT-4.4.0-1]
+    if (session->will) {
+      std::uint32_t delay = std::min(session->will->delay_seconds, session->expiry_interval);
+      if (delay == 0) {
+        publish_will(*session, now);
+      } else {
+        session->will_at = add_seconds(now, delay);
+      }
+    }
+    if (session->expiry_interval == 0) {
+      end_session(session->client_id, now);
+    } else if (session->expiry_interval != kNeverExpires) {
+      session->expires_at = add_seconds(now, session->expiry_interval);
+    }
+  }
+
+  void publish_will(Session& session, Clock now) {
+    if (!session.will) return;
+    std::shared_ptr<Message> message = std::move(session.will->message);
+    if (session.will->expiry_seconds) message->expires_at = add_seconds(now, *session.will->expiry_seconds);
+    session.will.reset();
+    session.will_at.reset();
+    if (!publish_allowed(session.client_id, std::nullopt, message->topic)) return;
+    log(0, "publishing will of " + session.client_id);
+    if (message->retain) store_retained(message);
+    route(message, now);
+  }
+
+  // Ends a session: its pending will goes out (3.1.2.5), its state is discarded
+  // [MQTT-4.1.0-2].
+  void end_session(std::string_view client_id, Clock now) {
+    auto it = sessions.find(client_id);
+    if (it == sessions.end()) return;
+    Session& session = *it->second;
+    if (session.will && !session.connection) publish_will(session, now);
+    for (auto& [filter, sub] : session.subscriptions) unindex_subscription(filter, &session);
+    if (session.connection) session.connection->session = nullptr;
+    sessions.erase(it);
+  }
+
+  // Closes a connection because of what the client did. 5.0: DISCONNECT with the reason
+  // code first, but only after a successful CONNACK [MQTT-3.14.0-1]; 3.1.1: just close
+  // (3.1.1: MQTT-4.8.0-1).
+  void close_for_violation(Connection& conn, std::uint8_t code, std::string_view why, std::string_view spec,
+                           Clock now) {
+    ++stats.protocol_errors;
+    std::string text = std::string(why);
+    if (!spec.empty()) text += " [" + std::string(spec) + "]";
+    log(conn.id, "closing: " + text);
+    if (is_v5(conn.version) && conn.state == Connection::State::connected) {
+      if (!mqtt::reason_code_allowed(code, PacketType::disconnect)) code = reason::unspecified_error;
+      send_disconnect(conn, code, text);
+    }
+    ConnectionId id = conn.id;
+    emit_close(id);
+    drop_connection(id, now, true);
+  }
+
+  void send_disconnect(Connection& conn, std::uint8_t code, std::string_view text) {
+    mqtt::Disconnect d;
+    d.reason_code = code;
+    if (!text.empty()) d.properties.add_string(PropertyId::reason_string, std::string(text));
+    emit_with_reason_string(conn, d);
+  }
+
+  // Refuses a CONNECT: CONNACK with the code, then close [MQTT-3.2.2-7].
+  void refuse_connect(Connection& conn, Version version, std::uint8_t code, std::string_view why, Clock now) {
+    log(conn.id, "CONNECT refused: " + std::string(why));
+    conn.version = version;
+    mqtt::Connack ack;
+    ack.session_present = false;  // [MQTT-3.2.2-6]
+    ack.reason_code = code;
+    if (is_v5(version) && !why.empty()) ack.properties.add_string(PropertyId::reason_string, std::string(why));
+    emit_with_reason_string(conn, ack);
+    ConnectionId id = conn.id;
+    emit_close(id);
+    drop_connection(id, now, false);
+  }
+
+  // ------------------------------------------------------------------------------------
+  // Input
+
+  void receive(ConnectionId id, mqtt::Bytes data, Clock now) {
+    auto it = connections.find(id);
+    if (it == connections.end()) return;
+    Connection* conn = it->second.get();
+    conn->framer.feed(data);
+    while (true) {
+      auto frame = conn->framer.next();
+      if (frame.status == mqtt::FrameInfo::Status::need_more) return;
+      if (frame.status == mqtt::FrameInfo::Status::error) {
+        on_decode_error(*conn, frame.error, frame.packet, now);
+        return;
+      }
+      conn->last_rx = now;  // any packet resets the keep-alive timer (3.1.2.10)
+      if (!on_packet(*conn, frame.packet, now)) return;  // connection closed
+      it = connections.find(id);
+      if (it == connections.end()) return;
+      conn = it->second.get();
+    }
+  }
+
+  // The protocol level byte of a CONNECT whose body could not be decoded, if it is there.
+  static std::optional<std::uint8_t> peek_connect_level(mqtt::Bytes packet) {
+    if (packet.empty() || (packet[0] >> 4) != 1) return std::nullopt;
+    std::size_t i = 1;
+    while (i < packet.size() && i < 5 && (packet[i] & 0x80)) ++i;
+    ++i;  // past the last remaining-length byte
+    if (i + 2 > packet.size()) return std::nullopt;
+    std::size_t name_len = (std::size_t{packet[i]} << 8) | packet[i + 1];
+    std::size_t level_at = i + 2 + name_len;
+    if (level_at >= packet.size()) return std::nullopt;
+    return packet[level_at];
+  }
+
+  void on_decode_error(Connection& conn, const mqtt::Error& error, mqtt::Bytes packet, Clock now) {
+    std::string why = std::string(mqtt::to_string(error.code)) + " at offset " + std::to_string(error.offset);
+    if (!error.message.empty()) why += ": " + std::string(error.message);
+    if (conn.state == Connection::State::awaiting_connect) {
+      // Before CONNACK: 5.0 answers with a CONNACK carrying the error (4.13.1), 3.1.1 can
+      // only refuse an unacceptable protocol level (3.1.1: MQTT-3.1.2-2) and close.
+      auto level = peek_connect_level(packet);
+      ++stats.protocol_errors;
+      if (error.code == mqtt::Errc::unsupported_protocol_version) {
+        refuse_connect(conn, Version::v3_1_1, 0x01, why, now);  // 3.1.1 return code 0x01
+        return;
+      }
+      if (level && *level == 5) {
+        std::uint8_t code = static_cast<std::uint8_t>(error.code);
+        if (!mqtt::reason_code_allowed(code, PacketType::connack)) code = reason::malformed_packet;
+        if (!error.spec.empty()) why += " [" + std::string(error.spec) + "]";
+        refuse_connect(conn, Version::v5, code, why, now);
+        return;
+      }
+      log(conn.id, "closing before CONNECT: " + why);
+      ConnectionId id = conn.id;
+      emit_close(id);
+      drop_connection(id, now, false);
+      return;
+    }
+    std::uint8_t code = static_cast<std::uint8_t>(error.code);
+    if (code < 0x80) code = reason::malformed_packet;
+    close_for_violation(conn, code, why, error.spec, now);
+  }
+
+  // Returns false when the connection was closed.
+  bool on_packet(Connection& conn, mqtt::Bytes bytes, Clock now) {
+    mqtt::DecodeOptions options;
+    options.version = conn.version == Version::v3_1 ? Version::v3_1_1 : conn.version;
+    options.maximum_packet_size = config.maximum_packet_size;
+    auto decoded = mqtt::decode(bytes, options);
+    if (!decoded.ok()) {
+      on_decode_error(conn, decoded.error, bytes, now);
+      return false;
+    }
+    const mqtt::PacketView& packet = decoded.value;
+    if (conn.state == Connection::State::awaiting_connect) {
+      if (auto* connect = std::get_if<mqtt::ConnectView>(&packet)) return on_connect(conn, *connect, now);
+      // The first packet must be CONNECT (3.1.1: MQTT-3.1.0-1; 5.0: 3.1).
+      ++stats.protocol_errors;
+      log(conn.id, "closing: first packet is not CONNECT [MQTT-3.1.0-1]");
+      ConnectionId id = conn.id;
+      emit_close(id);
+      drop_connection(id, now, false);
+      return false;
+    }
+    return std::visit([&](const auto& p) { return handle(conn, p, now); }, packet);
+  }
+
+  // --- CONNECT ---------------------------------------------------------------------------
+
+  bool handle(Connection& conn, const mqtt::ConnectView&, Clock now) {
+    close_for_violation(conn, reason::protocol_error, "second CONNECT", "MQTT-3.1.0-2", now);
+    return false;
+  }
+
+  std::string assign_client_id() {
+    while (true) {
+      std::string id = "mqtth-" + std::to_string(next_assigned_id++);
+      if (sessions.find(id) == sessions.end()) return id;
+    }
+  }
+
+  bool on_connect(Connection& conn, const mqtt::ConnectView& c, Clock now) {
+    const Version version = c.protocol_version;
+    const bool v5 = is_v5(version);
+    conn.version = version;
+    // 3.1.1 CONNACK return codes (3.2.2.3) and their 5.0 counterparts.
+    auto refuse = [&](std::uint8_t v3_code, std::uint8_t v5_code, std::string_view why) {
+      refuse_connect(conn, version, v5 ? v5_code : v3_code, why, now);
+      return false;
+    };
+
+    if (v5) {
+      if (c.properties.find(PropertyId::authentication_method))
+        return refuse(0x05, reason::bad_authentication_method,
+                      "no authentication method is supported [MQTT-4.12.0-1]");
+      if (auto rm = c.properties.find(PropertyId::receive_maximum); rm && rm->number == 0)
+        return refuse(0x02, reason::protocol_error, "Receive Maximum 0 is a protocol error");
+      if (auto mps = c.properties.find(PropertyId::maximum_packet_size); mps && mps->number == 0)
+        return refuse(0x02, reason::protocol_error, "Maximum Packet Size 0 is a protocol error");
+    }
+
+    // Client identifier (3.1.3.1).
+    std::string client_id(c.client_id);
+    bool assigned = false;
+    if (client_id.empty()) {
+      if (version == Version::v3_1) return refuse(0x02, 0x02, "3.1 requires a client identifier");
+      if (!v5 && !c.clean_start)
+        return refuse(0x02, 0x02, "empty client identifier needs clean session [MQTT-3.1.3-8]");
+      client_id = assign_client_id();  // [MQTT-3.1.3-6]
+      assigned = true;
+    } else if (version == Version::v3_1 && client_id.size() > 23) {
+      return refuse(0x02, 0x02, "3.1 client identifiers are at most 23 bytes");
+    }
+
+    // Authentication (3.1.4-2).
+    if (c.username) {
+      if (!config.users.empty()) {
+        auto user = config.users.find(std::string(*c.username));
+        if (user == config.users.end() || !c.password || user->second != *c.password)
+          return refuse(0x04, reason::bad_user_name_or_password, "bad user name or password");
+      }
+    } else if (!config.allow_anonymous) {
+      return refuse(0x05, reason::not_authorized, "anonymous connections are not allowed");
+    }
+
+    if (c.will && v5) {
+      if (c.will->qos > config.maximum_qos)
+        return refuse(0x05, reason::qos_not_supported, "will QoS above Maximum QoS [MQTT-3.2.2-12]");
+      if (c.will->retain && !config.retain_available)
+        return refuse(0x05, reason::retain_not_supported, "will retain without retain support [MQTT-3.2.2-13]");
+    }
+
+    // Connection parameters.
+    conn.username = c.username ? std::optional<std::string>(std::string(*c.username)) : std::nullopt;
+    std::uint32_t expiry = 0;
+    bool expiry_capped = false;
+    if (v5) {
+      if (auto p = c.properties.find(PropertyId::session_expiry_interval)) expiry = p->number;
+      if (auto p = c.properties.find(PropertyId::receive_maximum)) conn.client_receive_maximum = static_cast<std::uint16_t>(p->number);
+      if (auto p = c.properties.find(PropertyId::maximum_packet_size)) conn.client_maximum_packet_size = p->number;
+      if (auto p = c.properties.find(PropertyId::request_problem_information)) conn.request_problem_information = p->number != 0;
+    } else {
+      expiry = c.clean_start ? 0 : kNeverExpires;  // 3.1.1 persistent sessions
+    }
+    conn.connect_expiry_was_zero = expiry == 0;
+    if (expiry > config.max_session_expiry) {
+      expiry = config.max_session_expiry;
+      expiry_capped = true;
+    }
+    conn.keep_alive_seconds = c.keep_alive;
+    if (v5 && config.server_keep_alive) conn.keep_alive_seconds = *config.server_keep_alive;
+
+    // Session takeover [MQTT-3.1.4-3] and clean start [MQTT-3.1.2-4..6].
+    if (auto it = sessions.find(client_id); it != sessions.end() && it->second->connection) {
+      Connection& old = *it->second->connection;
+      log(old.id, "session taken over by connection " + std::to_string(conn.id));
+      if (is_v5(old.version)) send_disconnect(old, reason::session_taken_over, "");
+      ConnectionId old_id = old.id;
+      emit_close(old_id);
+      drop_connection(old_id, now, true);
+    }
+    bool session_present = false;
+    auto it = sessions.find(client_id);
+    if (it != sessions.end() && c.clean_start) {
+      end_session(client_id, now);
+      it = sessions.end();
+    }
+    Session* session;
+    if (it == sessions.end()) {
+      auto fresh = std::make_unique<Session>();
+      fresh->client_id = client_id;
+      session = fresh.get();
+      sessions.emplace(client_id, std::move(fresh));
+    } else {
+      session = it->second.get();
+      session_present = true;
+      session->will.reset();  // reconnected before the will delay passed [MQTT-3.1.3-9]
+      session->will_at.reset();
+    }
+    session->connection = &conn;
+    session->version = version;
+    session->expiry_interval = expiry;
+    session->expires_at.reset();
+    conn.session = session;
+    conn.state = Connection::State::connected;
+
+    if (c.will) {
+      auto message = std::make_shared<Message>();
+      message->topic = std::string(c.will->topic);
+      message->payload = std::string(c.will->payload);
+      message->qos = std::min(c.will->qos, config.maximum_qos);
+      message->retain = c.will->retain && config.retain_available;
+      message->origin_client_id = client_id;
+      message->seq = next_message_seq++;
+      Will will;
+      if (v5) {
+        message->properties = forwarded_properties(c.will->properties);
+        if (auto p = c.will->properties.find(PropertyId::message_expiry_interval)) will.expiry_seconds = p->number;
+        if (auto p = c.will->properties.find(PropertyId::will_delay_interval)) will.delay_seconds = p->number;
+      }
+      will.message = std::move(message);
+      session->will = std::move(will);
+    }
+
+    // CONNACK [MQTT-3.2.2-2, -3].
+    mqtt::Connack ack;
+    ack.session_present = version == Version::v3_1 ? false : session_present;
+    ack.reason_code = 0;
+    if (v5) {
+      auto& props = ack.properties;
+      if (expiry_capped) props.add_number(PropertyId::session_expiry_interval, expiry);
+      if (config.receive_maximum != 65535) props.add_number(PropertyId::receive_maximum, config.receive_maximum);
+      if (config.maximum_qos < 2) props.add_number(PropertyId::maximum_qos, config.maximum_qos);
+      if (!config.retain_available) props.add_number(PropertyId::retain_available, 0);
+      if (config.maximum_packet_size < mqtt::kMaxPacketSize)
+        props.add_number(PropertyId::maximum_packet_size, config.maximum_packet_size);
+      if (assigned) props.add_string(PropertyId::assigned_client_identifier, client_id);  // [MQTT-3.2.2-16]
+      if (config.max_topic_alias > 0) props.add_number(PropertyId::topic_alias_maximum, config.max_topic_alias);
+      if (!config.wildcard_subscription_available) props.add_number(PropertyId::wildcard_subscription_available, 0);
+      if (!config.subscription_identifiers_available) props.add_number(PropertyId::subscription_identifier_available, 0);
+      if (!config.shared_subscription_available) props.add_number(PropertyId::shared_subscription_available, 0);
+      if (config.server_keep_alive) props.add_number(PropertyId::server_keep_alive, *config.server_keep_alive);
+      if (auto p = c.properties.find(PropertyId::request_response_information);
+          p && p->number == 1 && !config.response_information_prefix.empty())  // [MQTT-3.1.2-28]
+        props.add_string(PropertyId::response_information, config.response_information_prefix + client_id);
+    }
+    emit(conn, mqtt::Packet(ack));
+    log(conn.id, "connected: " + client_id + " (" + std::string(mqtt::to_string(version)) + ")");
+    pump(*session, now);  // resend in-flight messages, then queued ones [MQTT-4.4.0-1]
+    return true;
+  }
+
+  // --- PUBLISH from a client -------------------------------------------------------------
+
+  bool handle(Connection& conn, const mqtt::PublishView& p, Clock now) {
+    ++stats.publishes_received;
+    Session& session = *conn.session;
+    const bool v5 = is_v5(conn.version);
+    std::string_view topic = p.topic;
+    if (v5) {
+      if (auto alias = p.properties.find(PropertyId::topic_alias)) {
+        if (alias->number == 0 || alias->number > config.max_topic_alias) {
+          close_for_violation(conn, reason::topic_alias_invalid, "topic alias out of range", "MQTT-3.3.2-8", now);
+          return false;
+        }
+        std::size_t index = alias->number - 1;
+        if (topic.empty()) {
+          if (index >= conn.topic_aliases.size() || conn.topic_aliases[index].empty()) {
+            close_for_violation(conn, reason::protocol_error, "topic alias has no mapping", "", now);
+            return false;
+          }
+          topic = conn.topic_aliases[index];
+        } else {
+          if (index >= conn.topic_aliases.size()) conn.topic_aliases.resize(index + 1);
+          conn.topic_aliases[index] = std::string(topic);
+          topic = conn.topic_aliases[index];
+        }
+      }
+    }
+    if (topic.empty()) {
+      close_for_violation(conn, v5 ? reason::protocol_error : reason::topic_name_invalid, "empty topic name",
+                          "MQTT-4.7.3-1", now);
+      return false;
+    }
+    if (p.qos > config.maximum_qos) {
+      close_for_violation(conn, reason::qos_not_supported, "QoS above Maximum QoS", "MQTT-3.2.2-11", now);
+      return false;
+    }
+    if (p.retain && !config.retain_available) {
+      close_for_violation(conn, reason::retain_not_supported, "retain not available", "MQTT-3.2.2-14", now);
+      return false;
+    }
+    if (p.qos == 2) {
+      if (session.inbound_qos2.count(p.packet_id)) {
+        // A repeat before PUBREL: acknowledge again, do not deliver twice [MQTT-4.3.3-10].
+        send_ack<mqtt::Pubrec>(conn, p.packet_id, 0);
+        return true;
+      }
+      if (session.inbound_qos2.size() >= config.receive_maximum) {
+        close_for_violation(conn, reason::receive_maximum_exceeded, "more QoS 2 PUBLISH than Receive Maximum",
+                            "MQTT-3.3.4-7", now);
+        return false;
+      }
+    }
+    if (!publish_allowed(session.client_id, conn.username, topic)) {
+      log(conn.id, "PUBLISH to " + std::string(topic) + " not authorized");
+      // 5.0: refuse with 0x87; 3.1.1 cannot say no, so acknowledge and drop (3.1.1: 3.3.5).
+      std::uint8_t code = v5 ? reason::not_authorized : 0;
+      if (p.qos == 1) send_ack<mqtt::Puback>(conn, p.packet_id, code);
+      if (p.qos == 2) {
+        send_ack<mqtt::Pubrec>(conn, p.packet_id, code);
+        if (!v5) session.inbound_qos2.insert(p.packet_id);
+      }
+      return true;
+    }
+
+    auto message = std::make_shared<Message>();
+    message->topic = std::string(topic);
+    message->payload = std::string(p.payload);
+    message->qos = p.qos;
+    message->retain = p.retain;
+    message->origin_client_id = session.client_id;
+    message->seq = next_message_seq++;
+    if (v5) {
+      message->properties = forwarded_properties(p.properties);
+      if (auto e = p.properties.find(PropertyId::message_expiry_interval)) message->expires_at = add_seconds(now, e->number);
+    }
+    std::uint8_t code = 0;
+    if (p.retain && !store_retained(message)) code = reason::quota_exceeded;
+    std::size_t matched = route(message, now);
+    if (code == 0 && matched == 0 && v5) code = reason::no_matching_subscribers;
+    // [MQTT-3.3.4-1], [MQTT-4.3.2-4], [MQTT-4.3.3-8]
+    if (p.qos == 1) send_ack<mqtt::Puback>(conn, p.packet_id, code);
+    if (p.qos == 2) {
+      send_ack<mqtt::Pubrec>(conn, p.packet_id, code);
+      if (code < 0x80) session.inbound_qos2.insert(p.packet_id);
+    }
+    return true;
+  }
+
+  template <class Ack>
+  void send_ack(Connection& conn, std::uint16_t packet_id, std::uint8_t code) {
+    Ack ack;
+    ack.packet_id = packet_id;
+    ack.reason_code = is_v5(conn.version) ? code : 0;
+    emit(conn, mqtt::Packet(ack));
+  }
+
+  // Stores or clears the topic's retained message [MQTT-3.3.1-5..7]. False when the
+  // store is full (max_retained_messages) and the message was not kept.
+  bool store_retained(const MessagePtr& message) {
+    if (!config.retain_available) return true;
+    if (message->payload.empty()) {
+      retained.erase(message->topic);
+      return true;
+    }
+    auto it = retained.find(message->topic);
+    if (it != retained.end()) {
+      it->second = message;
+      return true;
+    }
+    if (retained.size() >= config.max_retained_messages) return false;
+    retained.emplace(message->topic, message);
+    return true;
+  }
+
+  // --- acknowledgements from a client -------------------------------------------------------
+
+  Inflight* find_inflight(Session& s, std::uint16_t id) {
+    for (auto& e : s.inflight)
+      if (e.packet_id == id) return &e;
+    return nullptr;
+  }
+  void erase_inflight(Session& s, std::uint16_t id) {
+    auto it = std::find_if(s.inflight.begin(), s.inflight.end(), [&](const Inflight& e) { return e.packet_id == id; });
+    if (it != s.inflight.end()) s.inflight.erase(it);
+  }
+
+  bool handle(Connection& conn, const mqtt::PubackView& a, Clock now) {
+    Session& s = *conn.session;
+    if (auto* e = find_inflight(s, a.packet_id); e && e->delivery.qos == 1) {
+      erase_inflight(s, a.packet_id);  // [MQTT-4.3.2-3]
+      pump(s, now);
+    }
+    return true;
+  }
+
+  bool handle(Connection& conn, const mqtt::PubrecView& a, Clock now) {
+    Session& s = *conn.session;
+    auto* e = find_inflight(s, a.packet_id);
+    if (!e || e->delivery.qos != 2) {
+      if (is_v5(conn.version)) send_ack<mqtt::Pubrel>(conn, a.packet_id, reason::packet_identifier_not_found);
+      return true;
+    }
+    if (a.reason_code >= 0x80) {  // refused: acknowledged, never retransmitted [MQTT-4.4.0-2]
+      erase_inflight(s, a.packet_id);
+      pump(s, now);
+      return true;
+    }
+    e->released = true;  // never resend the PUBLISH from now on [MQTT-4.3.3-6]
+    send_ack<mqtt::Pubrel>(conn, a.packet_id, 0);  // [MQTT-4.3.3-4]
+    return true;
+  }
+
+  bool handle(Connection& conn, const mqtt::PubrelView& a, Clock) {
+    Session& s = *conn.session;
+    bool known = s.inbound_qos2.erase(a.packet_id) > 0;
+    send_ack<mqtt::Pubcomp>(conn, a.packet_id, known ? 0 : reason::packet_identifier_not_found);  // [MQTT-4.3.3-11]
+    return true;
+  }
+
+  bool handle(Connection& conn, const mqtt::PubcompView& a, Clock now) {
+    Session& s = *conn.session;
+    if (auto* e = find_inflight(s, a.packet_id); e && e->released) {
+      erase_inflight(s, a.packet_id);
+      pump(s, now);
+    }
+    return true;
+  }
+
+  // --- SUBSCRIBE / UNSUBSCRIBE ---------------------------------------------------------------
+
+  bool handle(Connection& conn, const mqtt::SubscribeView& sub, Clock now) {
+    Session& s = *conn.session;
+    const bool v5 = is_v5(conn.version);
+    std::uint32_t identifier = 0;
+    if (v5) {
+      if (auto id = sub.properties.find(PropertyId::subscription_identifier)) {
+        if (!config.subscription_identifiers_available) {
+          close_for_violation(conn, reason::subscription_identifiers_not_supported,
+                              "subscription identifiers are not supported", "", now);
+          return false;
+        }
+        identifier = id->number;
+        if (identifier == 0) {
+          close_for_violation(conn, reason::protocol_error, "subscription identifier 0", "", now);
+          return false;
+        }
+      }
+    }
+    mqtt::Suback ack;
+    ack.packet_id = sub.packet_id;  // [MQTT-3.8.4-2]
+    struct RetainedWork {
+      std::string filter;
+      std::uint8_t qos;
+    };
+    std::vector<RetainedWork> retained_work;
+    for (const auto& entry : sub.subscriptions) {  // one reason code per filter, in order [MQTT-3.9.3-1]
+      std::string_view filter = entry.filter;
+      std::optional<mqtt::SharedFilter> shared = v5 ? mqtt::parse_shared_filter(filter) : std::nullopt;
+      std::string_view match_filter = shared ? shared->filter : filter;
+      if (shared && entry.options.no_local) {
+        close_for_violation(conn, reason::protocol_error, "No Local on a shared subscription", "MQTT-3.8.3-4", now);
+        return false;
+      }
+      std::uint8_t code;
+      bool is_new = s.subscriptions.find(filter) == s.subscriptions.end();
+      if (shared && !config.shared_subscription_available) {
+        code = v5 ? reason::shared_subscriptions_not_supported : 0x80;
+      } else if (has_wildcard(match_filter) && !config.wildcard_subscription_available) {
+        code = v5 ? reason::wildcard_subscriptions_not_supported : 0x80;
+      } else if (!subscribe_allowed(s.client_id, conn.username, match_filter)) {
+        code = v5 ? reason::not_authorized : 0x80;
+      } else if (is_new && s.subscriptions.size() >= config.max_subscriptions_per_client) {
+        code = v5 ? reason::quota_exceeded : 0x80;
+      } else {
+        std::uint8_t granted = std::min(entry.options.qos, config.maximum_qos);  // [MQTT-3.8.4-8]
+        Subscription subscription;
+        subscription.options = entry.options;
+        subscription.options.qos = granted;
+        if (!v5) subscription.options = mqtt::SubscriptionOptions{granted, false, false, 0};
+        subscription.identifier = identifier;
+        std::string key(filter);
+        s.subscriptions[key] = subscription;  // replaces an existing one [MQTT-3.8.4-3]
+        if (is_new) index_subscription(key, match_filter, shared.has_value(), &s);
+        code = granted;
+        // Retained messages: not for shared subscriptions (4.8.2); Retain Handling 0
+        // always, 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11].
+        std::uint8_t handling = subscription.options.retain_handling;
+        if (!shared && (handling == 0 || (handling == 1 && is_new))) retained_work.push_back({key, granted});
+      }
+      ack.reason_codes.push_back(code);
+    }
+    emit(conn, mqtt::Packet(ack));  // [MQTT-3.8.4-1]
+    for (const auto& work : retained_work) deliver_retained(s, work.filter, now);
+    return true;
+  }
+
+  void deliver_retained(Session& s, const std::string& filter, Clock now) {
+    auto sub = s.subscriptions.find(filter);
+    if (sub == s.subscriptions.end()) return;
+    for (auto it = retained.begin(); it != retained.end();) {
+      const MessagePtr& message = it->second;
+      if (message->expires_at && *message->expires_at <= now) {  // [MQTT-3.3.2-5]
+        ++stats.messages_expired;
+        it = retained.erase(it);
+        continue;
+      }
+      if (mqtt::topic_matches(filter, message->topic)) {
+        Delivery d;
+        d.message = message;
+        d.qos = std::min(message->qos, sub->second.options.qos);
+        d.retain = true;  // a retained message sent on subscription keeps RETAIN 1 (3.3.1.3)
+        d.origin = Origin::retained;
+        if (sub->second.identifier) d.subscription_ids.push_back(sub->second.identifier);
+        enqueue(s, std::move(d), now);
+      }
+      ++it;
+    }
+  }
+
+  bool handle(Connection& conn, const mqtt::UnsubscribeView& unsub, Clock) {
+    Session& s = *conn.session;
+    mqtt::Unsuback ack;
+    ack.packet_id = unsub.packet_id;  // [MQTT-3.10.4-5]
+    for (std::string_view filter : unsub.filters) {
+      auto it = s.subscriptions.find(filter);  // exact comparison [MQTT-3.10.4-1]
+      if (it == s.subscriptions.end()) {
+        ack.reason_codes.push_back(reason::no_subscription_existed);
+        continue;
+      }
+      unindex_subscription(it->first, &s);
+      s.subscriptions.erase(it);
+      ack.reason_codes.push_back(reason::success);
+    }
+    if (!is_v5(conn.version)) ack.reason_codes.clear();  // 3.1.1 UNSUBACK has no payload
+    emit(conn, mqtt::Packet(ack));  // [MQTT-3.10.4-4]
+    return true;
+  }
+
+  void index_subscription(const std::string& key, std::string_view match_filter, bool shared, Session* s) {
+    auto [it, inserted] = filters.try_emplace(key);
+    if (inserted) {
+      it->second.match_filter = std::string(match_filter);
+      it->second.shared = shared;
+    }
+    it->second.members.push_back(s);
+  }
+
+  void unindex_subscription(std::string_view key, Session* s) {
+    auto it = filters.find(key);
+    if (it == filters.end()) return;
+    auto& members = it->second.members;
+    members.erase(std::remove(members.begin(), members.end(), s), members.end());
+    if (members.empty()) filters.erase(it);
+  }
+
+  // --- other packets ----------------------------------------------------------------------
+
+  bool handle(Connection& conn, const mqtt::PingreqView&, Clock) {
+    emit(conn, mqtt::Packet(mqtt::Pingresp{}));  // [MQTT-3.12.4-1]
+    return true;
+  }
+
+  bool handle(Connection& conn, const mqtt::DisconnectView& d, Clock now) {
+    Session* s = conn.session;
+    if (is_v5(conn.version)) {
+      if (auto p = d.properties.find(PropertyId::session_expiry_interval)) {
+        if (conn.connect_expiry_was_zero && p->number != 0) {
+          close_for_violation(conn, reason::protocol_error, "session expiry set on DISCONNECT after 0 in CONNECT",
+                              "MQTT-3.14.2-2", now);
+          return false;
+        }
+        if (s) s->expiry_interval = std::min(p->number, config.max_session_expiry);
+      }
+    }
+    // 0x04 keeps the will; everything else discards it [MQTT-3.14.4-3].
+    bool publish_will = is_v5(conn.version) && d.reason_code == reason::disconnect_with_will_message;
+    log(conn.id, "DISCONNECT received");
+    ConnectionId id = conn.id;
+    emit_close(id);
+    drop_connection(id, now, publish_will);
+    return false;
+  }
+
+  bool handle(Connection& conn, const mqtt::AuthView&, Clock now) {
+    // No authentication method was accepted on this connection (CONNECT with one is
+    // refused with 0x8C), so any AUTH is a protocol error (4.12).
+    close_for_violation(conn, reason::protocol_error, "AUTH without an authentication method", "MQTT-4.12.0-6", now);
+    return false;
+  }
+
+  // Server-to-client packets sent by a client.
+  template <class P>
+  bool handle(Connection& conn, const P&, Clock now) {
+    std::string why = "a client may not send " + std::string(mqtt::to_string(P::type));
+    close_for_violation(conn, reason::protocol_error, why, "", now);
+    return false;
+  }
+
+  // ------------------------------------------------------------------------------------
+  // Authorisation
+
+  std::vector<const AclRule*> applicable_rules(std::string_view client_id, const std::optional<std::string>& user) {
+    std::vector<const AclRule*> rules;
+    for (const auto& rule : config.acl) {
+      if (!glob_match(rule.client_id, client_id)) continue;
+      if (user ? !glob_match(rule.username, *user) : rule.username != "*") continue;
+      rules.push_back(&rule);
+    }
+    return rules;
+  }
+  bool publish_allowed(std::string_view client_id, const std::optional<std::string>& user, std::string_view topic) {
+    if (config.acl.empty()) return true;
+    for (const AclRule* rule : applicable_rules(client_id, user))
+      for (const auto& filter : rule->publish)
+        if (mqtt::topic_matches(filter, topic)) return true;
+    return false;
+  }
+  bool subscribe_allowed(std::string_view client_id, const std::optional<std::string>& user, std::string_view filter) {
+    if (config.acl.empty()) return true;
+    for (const AclRule* rule : applicable_rules(client_id, user))
+      for (const auto& allowed : rule->subscribe)
+        if (filter_covers(allowed, filter)) return true;
+    return false;
+  }
+
+  // ------------------------------------------------------------------------------------
+  // Routing and delivery
+
+  // Hands a received message to every session with a matching subscription
+  // [MQTT-4.5.0-1]. Returns the number of sessions it went to.
+  std::size_t route(const MessagePtr& message, Clock now) {
+    ++route_stamp;
+    auto& targets = scratch_targets;
+    targets.clear();
+    std::size_t count = 0;
+    std::vector<Delivery> shared_deliveries;
+    for (auto& [key, entry] : filters) {
+      if (entry.members.empty() || !mqtt::topic_matches(entry.match_filter, message->topic)) continue;
+      if (entry.shared) {
+        // One member of the group gets it, round robin, preferring connected members.
+        std::size_t n = entry.members.size();
+        Session* chosen = nullptr;
+        for (std::size_t i = 0; i < n && !chosen; ++i) {
+          Session* candidate = entry.members[(entry.next + i) % n];
+          if (candidate->connection) {
+            chosen = candidate;
+            entry.next = (entry.next + i + 1) % n;
+          }
+        }
+        if (!chosen) {
+          chosen = entry.members[entry.next % n];
+          entry.next = (entry.next + 1) % n;
+        }
+        const Subscription& sub = chosen->subscriptions.find(key)->second;
+        Delivery d;
+        d.message = message;
+        d.qos = std::min(message->qos, sub.options.qos);  // [MQTT-4.8.2-3]
+        d.retain = is_v5(chosen->version) && sub.options.retain_as_published && message->retain;
+        d.origin = Origin::shared;
+        if (sub.identifier) d.subscription_ids.push_back(sub.identifier);
+        enqueue(*chosen, std::move(d), now, /*allow_misbehave=*/true);
+        ++count;
+        continue;
+      }
+      for (Session* s : entry.members) {
+        const Subscription& sub = s->subscriptions.find(key)->second;
+        if (sub.options.no_local && s->client_id == message->origin_client_id) continue;  // [MQTT-3.8.3-3]
+        if (s->route_stamp != route_stamp) {
+          s->route_stamp = route_stamp;
+          s->route_index = targets.size();
+          targets.push_back(Target{s, 0, false, {}});
+        }
+        Target& t = targets[s->route_index];
+        // Overlapping subscriptions: one copy, highest QoS, every identifier [MQTT-3.3.4-2, -3].
+        t.qos = std::max(t.qos, sub.options.qos);
+        t.retain_as_published = t.retain_as_published || sub.options.retain_as_published;
+        if (sub.identifier) t.subscription_ids.push_back(sub.identifier);
+      }
+    }
+    for (auto& t : targets) {
+      Delivery d;
+      d.message = message;
+      d.qos = std::min(message->qos, t.qos);  // [MQTT-3.8.4-8]
+      // 3.1.1: RETAIN 0 on forwarded messages (3.1.1: MQTT-3.3.1-9); 5.0: per Retain As
+      // Published [MQTT-3.3.1-12, -13].
+      d.retain = is_v5(t.session->version) && t.retain_as_published && message->retain;
+      d.subscription_ids = std::move(t.subscription_ids);
+      enqueue(*t.session, std::move(d), now, /*allow_misbehave=*/true);
+      ++count;
+    }
+    targets.clear();
+    return count;
+  }
+
+  bool misbehave_now() { return ++misbehave_counter % config.misbehave_every == 0; }
+
+  void enqueue(Session& s, Delivery d, Clock now, bool allow_misbehave = false) {
+    if (allow_misbehave && config.misbehave != Misbehave::none) {
+      switch (config.misbehave) {
+        case Misbehave::drop_qos1:
+          if (d.qos == 1 && misbehave_now()) {
+            ++stats.misbehaviours;
+            return;
+          }
+          break;
+        case Misbehave::drop_qos0:
+          if (d.qos == 0 && misbehave_now()) {
+            ++stats.misbehaviours;
+            return;
+          }
+          break;
+        case Misbehave::dup_qos2:
+          if (d.qos == 2 && misbehave_now()) {
+            ++stats.misbehaviours;
+            Delivery copy = d;
+            copy.origin = Origin::misbehave_copy;
+            enqueue(s, std::move(d), now);
+            enqueue(s, std::move(copy), now);
+            return;
+          }
+          break;
+        case Misbehave::reorder:
+          if (s.held && s.held->message->topic == d.message->topic) {
+            Delivery held = std::move(*s.held);
+            s.held.reset();
+            enqueue(s, std::move(d), now);
+            enqueue(s, std::move(held), now);
+            return;
+          }
+          if (!s.held && misbehave_now()) {
+            ++stats.misbehaviours;
+            s.held = std::move(d);
+            return;
+          }
+          break;
+        case Misbehave::none:
+          break;
+      }
+    }
+    Connection* conn = s.connection;
+    if (d.qos == 0) {
+      if (conn) send_publish(*conn, s, d, 0, false, now);  // QoS 0 is never queued offline
+      return;
+    }
+    if (conn && s.queue.empty() && sent_count(s) < window(s) && s.inflight.size() < config.max_inflight) {
+      start_inflight(s, *conn, std::move(d), now);
+      return;
+    }
+    if (s.queue.size() >= config.max_queued_messages) {
+      ++stats.messages_dropped_queue_full;
+      return;
+    }
+    s.queue.push_back(std::move(d));
+  }
+
+  std::size_t window(const Session& s) const {
+    std::size_t w = config.max_inflight;
+    if (s.connection && is_v5(s.connection->version)) w = std::min<std::size_t>(w, s.connection->client_receive_maximum);
+    return w;  // [MQTT-3.3.4-9], [MQTT-4.9.0-1, -2]
+  }
+  static std::size_t sent_count(const Session& s) {
+    return static_cast<std::size_t>(std::count_if(s.inflight.begin(), s.inflight.end(), [](const Inflight& e) { return e.sent; }));
+  }
+
+  std::optional<std::uint16_t> allocate_packet_id(Session& s) {
+    for (std::uint32_t tries = 0; tries < 65535; ++tries) {
+      std::uint16_t id = s.next_packet_id;
+      s.next_packet_id = static_cast<std::uint16_t>(id == 65535 ? 1 : id + 1);
+      if (!find_inflight(s, id)) return id;  // unused, non-zero [MQTT-2.2.1-4]
+    }
+    return std::nullopt;
+  }
+
+  static bool expired(const Delivery& d, Clock now) {
+    return d.message->expires_at && *d.message->expires_at <= now;
+  }
+
+  void start_inflight(Session& s, Connection& conn, Delivery d, Clock now) {
+    if (expired(d, now)) {  // [MQTT-3.3.2-5]
+      ++stats.messages_expired;
+      return;
+    }
+    auto id = allocate_packet_id(s);
+    if (!id) {
+      if (s.queue.size() < config.max_queued_messages) s.queue.push_front(std::move(d));
+      return;
+    }
+    if (!send_publish(conn, s, d, *id, false, now)) return;  // too large: as if delivered [MQTT-3.1.2-25]
+    s.inflight.push_back(Inflight{std::move(d), *id, false, true});
+  }
+
+  // Resends what is in flight, then moves queued messages into the window.
+  void pump(Session& s, Clock now) {
+    Connection* conn = s.connection;
+    if (!conn) return;
+    std::size_t w = window(s);
+    std::size_t sent = sent_count(s);
+    for (std::size_t i = 0; i < s.inflight.size() && sent < w;) {
+      Inflight& e = s.inflight[i];
+      if (e.sent) {
+        ++i;
+        continue;
+      }
+      e.sent = true;
+      ++sent;
+      if (e.released) {
+        send_ack<mqtt::Pubrel>(*conn, e.packet_id, 0);  // [MQTT-4.4.0-1]
+        ++i;
+      } else if (!send_publish(*conn, s, e.delivery, e.packet_id, true, now)) {  // DUP 1 [MQTT-3.3.1-1]
+        s.inflight.erase(s.inflight.begin() + static_cast<std::ptrdiff_t>(i));
+        --sent;
+      } else {
+        ++i;
+      }
+    }
+    while (!s.queue.empty() && sent_count(s) < w && s.inflight.size() < config.max_inflight && s.connection) {
+      Delivery d = std::move(s.queue.front());
+      s.queue.pop_front();
+      start_inflight(s, *conn, std::move(d), now);
+    }
+  }
+
+  // Encodes one PUBLISH of a shared message for this connection, without copying topic
+  // or payload. False when not sent (expired or above the client's Maximum Packet Size).
+  bool send_publish(Connection& conn, Session& s, const Delivery& d, std::uint16_t packet_id, bool dup, Clock now) {
+    const Message& m = *d.message;
+    if (!dup && expired(d, now)) {
+      ++stats.messages_expired;
+      return false;
+    }
+    mqtt::PublishView p;
+    p.dup = dup && d.qos > 0;  // [MQTT-3.3.1-2]
+    p.qos = d.qos;
+    p.retain = d.retain;
+    p.topic = m.topic;
+    p.packet_id = d.qos > 0 ? packet_id : 0;
+    p.payload = m.payload;
+    if (is_v5(conn.version)) {
+      if (!m.expires_at && d.subscription_ids.empty()) {
+        p.properties = mqtt::PropertiesView(m.properties);
+      } else {
+        std::string& raw = scratch_properties;
+        raw.clear();
+        if (m.expires_at) {  // what is left of the interval [MQTT-3.3.2-6]
+          Clock left_ms = *m.expires_at > now ? *m.expires_at - now : 0;
+          raw.push_back(static_cast<char>(PropertyId::message_expiry_interval));
+          put_u32(raw, static_cast<std::uint32_t>(std::min<Clock>((left_ms + 999) / 1000, 0xFFFFFFFF)));
+        }
+        raw += m.properties;
+        for (std::uint32_t id : d.subscription_ids) {  // [MQTT-3.3.4-3]
+          raw.push_back(static_cast<char>(PropertyId::subscription_identifier));
+          put_varint(raw, id);
+        }
+        p.properties = mqtt::PropertiesView(raw);
+      }
+    }
+    if (!emit(conn, mqtt::PacketView(p))) {
+      ++stats.messages_dropped_too_large;
+      return false;
+    }
+    ++stats.publishes_sent;
+    if (d.qos == 2 && !dup && config.track_deliveries && d.origin == Origin::live) {
+      if (!s.delivered_qos2.insert(m.seq).second) ++qos2_duplicates;
+    }
+    return true;
+  }
+
+  // ------------------------------------------------------------------------------------
+  // Timers
+
+  std::optional<Clock> next_deadline() const {
+    std::optional<Clock> next;
+    auto consider = [&](Clock t) {
+      if (!next || t < *next) next = t;
+    };
+    for (const auto& [id, conn] : connections) {
+      if (conn->state == Connection::State::awaiting_connect) {
+        consider(add_ms(conn->opened_at, config.connect_timeout_ms));
+      } else if (conn->keep_alive_seconds) {
+        consider(add_ms(conn->last_rx, std::uint64_t{conn->keep_alive_seconds} * 1500));  // [MQTT-3.1.2-22]
+      }
+    }
+    for (const auto& [id, s] : sessions) {
+      if (s->will_at) consider(*s->will_at);
+      if (s->expires_at) consider(*s->expires_at);
+    }
+    return next;
+  }
+
+  void advance(Clock now) {
+    std::vector<ConnectionId> due_connect, due_keep_alive;
+    for (const auto& [id, conn] : connections) {
+      if (conn->state == Connection::State::awaiting_connect) {
+        if (add_ms(conn->opened_at, config.connect_timeout_ms) <= now) due_connect.push_back(id);
+      } else if (conn->keep_alive_seconds &&
+                 add_ms(conn->last_rx, std::uint64_t{conn->keep_alive_seconds} * 1500) <= now) {
+        due_keep_alive.push_back(id);
+      }
+    }
+    for (ConnectionId id : due_connect) {
+      log(id, "closing: no CONNECT within connect_timeout_ms");
+      emit_close(id);
+      drop_connection(id, now, false);
+    }
+    for (ConnectionId id : due_keep_alive) {
+      auto it = connections.find(id);
+      if (it == connections.end()) continue;
+      Connection& conn = *it->second;
+      log(id, "closing: keep-alive timeout [MQTT-3.1.2-22]");
+      if (is_v5(conn.version)) send_disconnect(conn, reason::keep_alive_timeout, "keep alive timeout");
+      emit_close(id);
+      drop_connection(id, now, true);
+    }
+    std::vector<std::string> wills, expired_sessions;
+    for (const auto& [id, s] : sessions) {
+      if (s->will_at && *s->will_at <= now) wills.push_back(id);
+      if (s->expires_at && *s->expires_at <= now) expired_sessions.push_back(id);
+    }
+    for (const auto& id : wills)
+      if (auto it = sessions.find(id); it != sessions.end()) publish_will(*it->second, now);
+    for (const auto& id : expired_sessions) {
+      auto it = sessions.find(id);
+      if (it != sessions.end() && !it->second->connection) end_session(id, now);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------
+  // Introspection
+
+  SessionInfo info(const Session& s) const {
+    SessionInfo i;
+    i.client_id = s.client_id;
+    i.connected = s.connection != nullptr;
+    if (s.connection) i.connection = s.connection->id;
+    i.version = s.version;
+    i.session_expiry_interval = s.expiry_interval;
+    i.subscriptions = s.subscriptions.size();
+    i.inflight_out = s.inflight.size();
+    i.queued = s.queue.size();
+    i.inbound_qos2_pending = s.inbound_qos2.size();
+    i.will_pending = s.will_at.has_value();
+    return i;
+  }
+
+  std::optional<std::string> check_invariants() const {
+    if (connections.size() > config.max_connections) return "more connections than max_connections";
+    if (retained.size() > config.max_retained_messages) return "more retained messages than max_retained_messages";
+    for (const auto& [id, conn] : connections) {
+      if (conn->session && conn->session->connection != conn.get())
+        return "connection " + std::to_string(id) + " points to a session that does not point back";
+      if (conn->state == Connection::State::connected && !conn->session)
+        return "connected connection " + std::to_string(id) + " without a session";
+    }
+    for (const auto& [client_id, s] : sessions) {
+      std::string who = "session '" + client_id + "': ";
+      if (s->connection) {
+        auto it = connections.find(s->connection->id);
+        if (it == connections.end() || it->second.get() != s->connection || s->connection->session != s.get())
+          return who + "connection link is inconsistent";
+        if (sent_count(*s) > window(*s)) return who + "more messages in flight than the receive maximum";
+      }
+      if (s->inflight.size() > config.max_inflight) return who + "in-flight above max_inflight";
+      if (s->queue.size() > config.max_queued_messages) return who + "queue above max_queued_messages";
+      if (s->subscriptions.size() > config.max_subscriptions_per_client) return who + "too many subscriptions";
+      if (s->inbound_qos2.size() > config.receive_maximum) return who + "inbound QoS 2 above receive_maximum";
+      std::set<std::uint16_t> ids;
+      for (const auto& e : s->inflight) {
+        if (e.packet_id == 0 || !ids.insert(e.packet_id).second) return who + "in-flight packet id 0 or reused";
+        if (e.delivery.qos == 0) return who + "QoS 0 message in flight";
+      }
+      for (const auto& [filter, sub] : s->subscriptions) {
+        auto it = filters.find(filter);
+        if (it == filters.end() ||
+            std::find(it->second.members.begin(), it->second.members.end(), s.get()) == it->second.members.end())
+          return who + "subscription '" + filter + "' missing from the index";
+      }
+    }
+    if (qos2_duplicates > 0 && config.misbehave != Misbehave::dup_qos2)
+      return "a QoS 2 message was delivered twice to one session";
+    return std::nullopt;
+  }
+};
+
+// ---------------------------------------------------------------------------------------
+
+BrokerEngine::BrokerEngine(BrokerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
 BrokerEngine::~BrokerEngine() = default;
 BrokerEngine::BrokerEngine(BrokerEngine&&) noexcept = default;
 BrokerEngine& BrokerEngine::operator=(BrokerEngine&&) noexcept = default;
-ConnectionId BrokerEngine::open(std::uint64_t) { return impl_->next_id++; }
-void BrokerEngine::receive(ConnectionId, mqtt::Bytes, std::uint64_t) {}
-void BrokerEngine::closed(ConnectionId, std::uint64_t) {}
-void BrokerEngine::advance(std::uint64_t) {}
-std::optional<std::uint64_t> BrokerEngine::next_deadline() const { return std::nullopt; }
-std::vector<Output> BrokerEngine::take_output() { return std::exchange(impl_->out, {}); }
-bool BrokerEngine::has_output() const { return !impl_->out.empty(); }
-void BrokerEngine::set_logger(std::function<void(ConnectionId, std::string_view)>) {}
+
+ConnectionId BrokerEngine::open(std::uint64_t now_ms) { return impl_->open(now_ms); }
+void BrokerEngine::receive(ConnectionId id, mqtt::Bytes data, std::uint64_t now_ms) { impl_->receive(id, data, now_ms); }
+void BrokerEngine::closed(ConnectionId id, std::uint64_t now_ms) {
+  if (impl_->connections.count(id)) impl_->log(id, "connection lost");
+  impl_->drop_connection(id, now_ms, true);
+}
+void BrokerEngine::advance(std::uint64_t now_ms) { impl_->advance(now_ms); }
+std::optional<std::uint64_t> BrokerEngine::next_deadline() const { return impl_->next_deadline(); }
+std::vector<Output> BrokerEngine::take_output() { return std::exchange(impl_->output, {}); }
+bool BrokerEngine::has_output() const { return !impl_->output.empty(); }
+void BrokerEngine::set_logger(std::function<void(ConnectionId, std::string_view)> logger) {
+  impl_->logger = std::move(logger);
+}
 const BrokerConfig& BrokerEngine::config() const { return impl_->config; }
-std::size_t BrokerEngine::connection_count() const { return 0; }
-std::size_t BrokerEngine::session_count() const { return 0; }
-std::size_t BrokerEngine::retained_count() const { return 0; }
-std::optional<SessionInfo> BrokerEngine::session(std::string_view) const { return std::nullopt; }
-std::vector<SessionInfo> BrokerEngine::sessions() const { return {}; }
+std::size_t BrokerEngine::connection_count() const { return impl_->connections.size(); }
+std::size_t BrokerEngine::session_count() const { return impl_->sessions.size(); }
+std::size_t BrokerEngine::retained_count() const { return impl_->retained.size(); }
+std::optional<SessionInfo> BrokerEngine::session(std::string_view client_id) const {
+  auto it = impl_->sessions.find(client_id);
+  if (it == impl_->sessions.end()) return std::nullopt;
+  return impl_->info(*it->second);
+}
+std::vector<SessionInfo> BrokerEngine::sessions() const {
+  std::vector<SessionInfo> out;
+  for (const auto& [id, s] : impl_->sessions) out.push_back(impl_->info(*s));
+  return out;
+}
 const EngineStats& BrokerEngine::stats() const { return impl_->stats; }
-std::optional<std::string> BrokerEngine::check_invariants() const { return std::nullopt; }
+std::optional<std::string> BrokerEngine::check_invariants() const { return impl_->check_invariants(); }
 
 }  // namespace mqtth::engine
