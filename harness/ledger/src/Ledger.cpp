@@ -1,0 +1,438 @@
+// QoS ledger. The rules implemented here are documented in docs/reports.md ("The QoS
+// ledger"); keep the two in step.
+#include "mqtth/ledger/Ledger.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace mqtth::ledger {
+namespace {
+
+// Per-message state of a stream (one byte per sequence).
+constexpr std::uint8_t kAttempted = 0x01;
+constexpr std::uint8_t kAccepted = 0x02;
+constexpr std::uint8_t kResent = 0x04;
+
+// Per-message state of a pair (one byte per sequence): bit 0 = obligated, bits 1..7 = copies
+// received, saturating at 127 (only "0", "1" and "more than 1" matter for the rules).
+constexpr std::uint8_t kObligated = 0x01;
+constexpr unsigned kMaxCopies = 127;
+
+unsigned copies(std::uint8_t flags) noexcept { return flags >> 1; }
+
+struct Subscription {
+  ClientId subscriber;
+  std::string filter;
+  std::uint8_t granted_qos;
+  bool no_local;
+  bool shared;
+};
+
+struct Stream {
+  ClientId publisher;
+  std::string topic;
+  std::uint8_t qos;
+  std::vector<std::uint8_t> state;        // indexed by sequence
+  std::uint64_t obligations_epoch = ~std::uint64_t{0};
+  std::vector<std::uint32_t> obligated_pairs;  // pairs a publish obligates, valid for the epoch
+};
+
+struct Pair {
+  StreamId stream;
+  ClientId subscriber;
+  std::vector<std::uint8_t> flags;        // indexed by sequence (may be shorter than the stream)
+  bool subscribed = false;                // ever obligated
+  std::uint8_t min_granted = 2;           // lowest / current granted QoS while obligated
+  std::uint8_t current_granted = 0;
+  bool have_high = false;
+  Sequence high = 0;                      // highest sequence received so far
+  std::uint64_t attempted = 0;
+  std::uint64_t delivered = 0;
+  std::uint64_t duplicated = 0;
+  std::uint64_t duplicated_excused = 0;
+  std::uint64_t reordered = 0;
+  std::uint64_t late_redelivered = 0;
+  std::uint64_t qos_mismatch = 0;
+  std::uint64_t waived = 0;
+};
+
+struct Foreign {
+  std::uint64_t unparsable = 0, other_run = 0, unknown = 0;
+};
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+std::uint64_t pair_key(StreamId stream, ClientId subscriber) noexcept {
+  return (std::uint64_t{stream} << 32) | subscriber;
+}
+
+}  // namespace
+
+struct Ledger::Impl {
+  std::uint32_t run;
+  std::vector<std::string> client_names;
+  std::unordered_map<std::string, ClientId, StringHash, std::equal_to<>> client_ids;
+  std::vector<Subscription> subscriptions;
+  std::uint64_t epoch = 0;  // bumped on every subscription change
+  std::vector<Stream> streams;
+  std::unordered_map<std::string, StreamId, StringHash, std::equal_to<>> stream_ids;
+  std::vector<Pair> pairs;
+  std::unordered_map<std::uint64_t, std::uint32_t> pair_ids;
+  std::vector<Foreign> foreign;  // indexed by client id
+  std::uint64_t total_attempted = 0;
+  std::uint64_t total_deliveries = 0;
+
+  explicit Impl(std::uint32_t run_id) : run(run_id) {}
+
+  std::uint32_t pair_for(StreamId stream, ClientId subscriber) {
+    auto [it, inserted] =
+        pair_ids.try_emplace(pair_key(stream, subscriber), static_cast<std::uint32_t>(pairs.size()));
+    if (inserted) pairs.push_back(Pair{stream, subscriber, {}});
+    return it->second;
+  }
+
+  // Which subscribers a publish on `s` obligates now, and at which granted QoS. With
+  // overlapping subscriptions the highest granted QoS applies (3.1.1 MQTT-3.3.5-1,
+  // 5.0 MQTT-3.3.4-2).
+  void refresh_obligations(StreamId id) {
+    Stream& s = streams[id];
+    if (s.obligations_epoch == epoch) return;
+    s.obligated_pairs.clear();
+    for (ClientId sub = 0; sub < client_names.size(); ++sub) {
+      int granted = -1;
+      for (const Subscription& subscription : subscriptions) {
+        if (subscription.subscriber != sub || subscription.shared) continue;
+        if (subscription.no_local && sub == s.publisher) continue;  // MQTT-3.8.3-3 (5.0)
+        if (!topic_matches(subscription.filter, s.topic)) continue;
+        granted = std::max(granted, int{subscription.granted_qos});
+      }
+      if (granted < 0) continue;
+      const std::uint32_t p = pair_for(id, sub);
+      pairs[p].current_granted = static_cast<std::uint8_t>(granted);
+      s.obligated_pairs.push_back(p);
+    }
+    s.obligations_epoch = epoch;
+  }
+
+  Foreign& foreign_for(ClientId subscriber) {
+    if (foreign.size() <= subscriber) foreign.resize(std::size_t{subscriber} + 1);
+    return foreign[subscriber];
+  }
+
+  void delivered(ClientId subscriber, const MessageId& id, const DeliveryInfo& info) {
+    ++total_deliveries;
+    if (id.run != run) {
+      ++foreign_for(subscriber).other_run;
+      return;
+    }
+    if (id.stream >= streams.size() || streams[id.stream].publisher != id.publisher ||
+        id.seq >= streams[id.stream].state.size()) {
+      ++foreign_for(subscriber).unknown;
+      return;
+    }
+    const Stream& s = streams[id.stream];
+    Pair& pair = pairs[pair_for(id.stream, subscriber)];
+    const std::size_t seq = static_cast<std::size_t>(id.seq);
+    if (pair.flags.size() <= seq) pair.flags.resize(seq + 1, 0);
+    std::uint8_t& flags = pair.flags[seq];
+    const unsigned n = copies(flags);
+    if (n == 0) {
+      ++pair.delivered;
+      // A first copy below the high-water mark arrived after a later message. With DUP=1
+      // it is the broker's retransmission of a copy that never reached us (MQTT-3.3.1-3),
+      // which the ordering rules allow; with DUP=0 the broker forwarded out of order.
+      if (pair.have_high && id.seq < pair.high) {
+        if (info.dup) ++pair.late_redelivered;
+        else ++pair.reordered;
+      } else {
+        pair.have_high = true;
+        pair.high = id.seq;
+      }
+    } else {
+      // Any further copy is a duplicate, never a reorder: "the final copy of each message
+      // ... will be in the order ... but ... a re-send of an earlier message being received
+      // after one of its duplicates" is legal at QoS 1 (MQTT 3.1.1 / 5.0 section 4.6).
+      ++pair.duplicated;
+      if (s.qos == 1 && (s.state[seq] & kResent)) ++pair.duplicated_excused;
+    }
+    if (n < kMaxCopies) flags = static_cast<std::uint8_t>(flags + 2);
+    if ((flags & kObligated) && info.qos != std::min(s.qos, pair.current_granted)) ++pair.qos_mismatch;
+  }
+};
+
+Ledger::Ledger(std::uint32_t run_id) : impl_(new Impl(run_id)) {}
+Ledger::~Ledger() { delete impl_; }
+Ledger::Ledger(Ledger&& other) noexcept : impl_(other.impl_) { other.impl_ = nullptr; }
+Ledger& Ledger::operator=(Ledger&& other) noexcept {
+  if (this != &other) {
+    delete impl_;
+    impl_ = other.impl_;
+    other.impl_ = nullptr;
+  }
+  return *this;
+}
+
+std::uint32_t Ledger::run_id() const noexcept { return impl_->run; }
+
+ClientId Ledger::client(std::string_view name) {
+  if (auto it = impl_->client_ids.find(name); it != impl_->client_ids.end()) return it->second;
+  const auto id = static_cast<ClientId>(impl_->client_names.size());
+  impl_->client_names.emplace_back(name);
+  impl_->client_ids.emplace(std::string(name), id);
+  return id;
+}
+
+const std::string& Ledger::client_name(ClientId id) const {
+  if (id >= impl_->client_names.size()) throw std::out_of_range("mqtth::ledger: unknown client id");
+  return impl_->client_names[id];
+}
+
+void Ledger::subscribe(ClientId subscriber, std::string_view filter, std::uint8_t granted_qos,
+                       bool no_local) {
+  ++impl_->epoch;
+  const bool shared = filter.starts_with("$share/");
+  if (granted_qos > 2) granted_qos = 2;
+  for (Subscription& s : impl_->subscriptions) {
+    if (s.subscriber == subscriber && s.filter == filter) {  // MQTT-3.8.4-3: replaces
+      s.granted_qos = granted_qos;
+      s.no_local = no_local;
+      return;
+    }
+  }
+  impl_->subscriptions.push_back(Subscription{subscriber, std::string(filter), granted_qos, no_local, shared});
+}
+
+void Ledger::unsubscribe(ClientId subscriber, std::string_view filter) {
+  ++impl_->epoch;
+  std::erase_if(impl_->subscriptions, [&](const Subscription& s) {
+    return s.subscriber == subscriber && s.filter == filter;
+  });
+}
+
+void Ledger::end_session(ClientId subscriber) {
+  ++impl_->epoch;
+  std::erase_if(impl_->subscriptions, [&](const Subscription& s) { return s.subscriber == subscriber; });
+  for (Pair& pair : impl_->pairs) {
+    if (pair.subscriber != subscriber) continue;
+    for (std::uint8_t& flags : pair.flags) {
+      if ((flags & kObligated) && copies(flags) == 0) {
+        flags = static_cast<std::uint8_t>(flags & ~kObligated);
+        ++pair.waived;
+      }
+    }
+  }
+}
+
+StreamId Ledger::stream(ClientId publisher, std::string_view topic, std::uint8_t qos) {
+  if (qos > 2) qos = 2;
+  std::string key;
+  key.reserve(topic.size() + 16);
+  key.append(std::to_string(publisher)).push_back('\0');
+  key.push_back(static_cast<char>('0' + qos));
+  key.append(topic);
+  if (auto it = impl_->stream_ids.find(key); it != impl_->stream_ids.end()) return it->second;
+  const auto id = static_cast<StreamId>(impl_->streams.size());
+  impl_->streams.push_back(Stream{publisher, std::string(topic), qos, {}, ~std::uint64_t{0}, {}});
+  impl_->stream_ids.emplace(std::move(key), id);
+  return id;
+}
+
+MessageId Ledger::attempt(StreamId stream) {
+  if (stream >= impl_->streams.size()) throw std::out_of_range("mqtth::ledger: unknown stream id");
+  impl_->refresh_obligations(stream);
+  Stream& s = impl_->streams[stream];
+  const Sequence seq = s.state.size();
+  s.state.push_back(kAttempted);
+  ++impl_->total_attempted;
+  for (const std::uint32_t p : s.obligated_pairs) {
+    Pair& pair = impl_->pairs[p];
+    if (pair.flags.size() <= seq) pair.flags.resize(static_cast<std::size_t>(seq) + 1, 0);
+    pair.flags[static_cast<std::size_t>(seq)] |= kObligated;
+    pair.subscribed = true;
+    pair.min_granted = std::min(pair.min_granted, pair.current_granted);
+    ++pair.attempted;
+  }
+  return MessageId{impl_->run, s.publisher, stream, seq};
+}
+
+bool Ledger::accepted(StreamId stream, Sequence seq) noexcept {
+  if (stream >= impl_->streams.size()) return false;
+  auto& state = impl_->streams[stream].state;
+  if (seq >= state.size() || (state[static_cast<std::size_t>(seq)] & kAccepted)) return false;
+  state[static_cast<std::size_t>(seq)] |= kAccepted;
+  return true;
+}
+
+bool Ledger::accepted(const MessageId& id) noexcept {
+  if (id.run != impl_->run || id.stream >= impl_->streams.size() ||
+      impl_->streams[id.stream].publisher != id.publisher)
+    return false;
+  return accepted(id.stream, id.seq);
+}
+
+void Ledger::resent(StreamId stream, Sequence seq) noexcept {
+  if (stream >= impl_->streams.size()) return;
+  auto& state = impl_->streams[stream].state;
+  if (seq < state.size()) state[static_cast<std::size_t>(seq)] |= kResent;
+}
+
+std::optional<MessageId> Ledger::delivered(ClientId subscriber, std::string_view payload,
+                                           const DeliveryInfo& info) {
+  auto parsed = parse_payload(payload);
+  if (!parsed) {
+    ++impl_->total_deliveries;
+    ++impl_->foreign_for(subscriber).unparsable;
+    return std::nullopt;
+  }
+  impl_->delivered(subscriber, parsed->id, info);
+  if (parsed->id.run != impl_->run) return std::nullopt;
+  return parsed->id;
+}
+
+std::optional<MessageId> Ledger::delivered(ClientId subscriber, std::span<const std::uint8_t> payload,
+                                           const DeliveryInfo& info) {
+  return delivered(subscriber,
+                   std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size()), info);
+}
+
+void Ledger::delivered(ClientId subscriber, const MessageId& id, const DeliveryInfo& info) {
+  impl_->delivered(subscriber, id, info);
+}
+
+namespace {
+
+void add_reason(std::string& reason, std::string_view text) {
+  if (!reason.empty()) reason += "; ";
+  reason += text;
+}
+
+}  // namespace
+
+std::vector<StreamResult> Ledger::results(const Expectation& expectation,
+                                          std::optional<ClientId> publisher,
+                                          std::optional<ClientId> subscriber) const {
+  std::vector<std::uint32_t> order(impl_->pairs.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return impl_->pairs[a].stream < impl_->pairs[b].stream;
+  });
+
+  std::vector<StreamResult> out;
+  for (const std::uint32_t index : order) {
+    const Pair& pair = impl_->pairs[index];
+    const Stream& s = impl_->streams[pair.stream];
+    if (publisher && s.publisher != *publisher) continue;
+    if (subscriber && pair.subscriber != *subscriber) continue;
+
+    StreamResult r;
+    r.publisher = impl_->client_names[s.publisher];
+    r.subscriber = impl_->client_names[pair.subscriber];
+    r.topic = s.topic;
+    r.publish_qos = s.qos;
+    r.granted_qos = pair.subscribed ? pair.min_granted : s.qos;
+    r.qos = std::min(r.publish_qos, r.granted_qos);
+    r.ordered = expectation.ordered;
+    r.attempted = pair.attempted;
+    r.delivered = pair.delivered;
+    r.duplicated = pair.duplicated;
+    r.duplicated_excused = pair.duplicated_excused;
+    r.reordered = pair.reordered;
+    r.late_redelivered = pair.late_redelivered;
+    r.qos_mismatch = pair.qos_mismatch;
+    r.waived = pair.waived;
+    for (std::size_t seq = 0; seq < pair.flags.size(); ++seq) {
+      const std::uint8_t flags = pair.flags[seq];
+      const bool accepted = (s.state[seq] & kAccepted) != 0;
+      if (flags & kObligated) {
+        if (accepted) {
+          ++r.sent;
+          if (copies(flags) == 0) ++r.lost;
+        }
+      } else if (copies(flags) > 0) {
+        ++r.unexpected;
+      }
+    }
+
+    const Guarantee effective = guarantee_for_qos(r.qos);
+    r.guarantee = expectation.guarantee.value_or(effective);
+    std::string reason;
+    if (expectation.guarantee && pair.subscribed && *expectation.guarantee != effective) {
+      add_reason(reason, "guarantee mismatch: expected " + std::string(to_string(*expectation.guarantee)) +
+                             " but effective QoS is " + std::to_string(r.qos) + " (publish QoS " +
+                             std::to_string(r.publish_qos) + ", granted QoS " +
+                             std::to_string(r.granted_qos) + ")");
+    }
+    const std::uint64_t counted_duplicates = r.duplicated - r.duplicated_excused;
+    switch (r.guarantee) {
+      case Guarantee::at_most_once:
+        if (counted_duplicates > 0)
+          add_reason(reason, std::to_string(counted_duplicates) + " duplicate(s) at most once (QoS 0, section 4.3.1)");
+        break;
+      case Guarantee::at_least_once:
+        if (r.lost > 0)
+          add_reason(reason, std::to_string(r.lost) + " lost at least once (QoS 1, section 4.3.2)");
+        break;
+      case Guarantee::exactly_once:
+        if (r.lost > 0)
+          add_reason(reason, std::to_string(r.lost) + " lost exactly once (QoS 2, section 4.3.3)");
+        if (r.duplicated > 0)
+          add_reason(reason, std::to_string(r.duplicated) +
+                                 " duplicate(s) exactly once (QoS 2, 3.1.1 MQTT-4.3.3-2 / 5.0 MQTT-4.3.3-10)");
+        break;
+    }
+    if (expectation.ordered && r.reordered > 0)
+      add_reason(reason, std::to_string(r.reordered) +
+                             " reordered (3.1.1 MQTT-4.6.0-6 / 5.0 MQTT-4.6.0-5)");
+    if (r.qos_mismatch > 0)
+      add_reason(reason, std::to_string(r.qos_mismatch) +
+                             " delivered at a QoS other than min(publish, granted) (3.1.1 MQTT-3.8.4-6 / 5.0 MQTT-3.8.4-8)");
+    r.verdict = reason.empty() ? Verdict::held : Verdict::violated;
+    r.reason = std::move(reason);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<ForeignCounts> Ledger::foreign() const {
+  std::vector<ForeignCounts> out;
+  for (ClientId id = 0; id < impl_->foreign.size(); ++id) {
+    const Foreign& f = impl_->foreign[id];
+    if (f.unparsable == 0 && f.other_run == 0 && f.unknown == 0) continue;
+    out.push_back(ForeignCounts{impl_->client_names[id], f.unparsable, f.other_run, f.unknown});
+  }
+  return out;
+}
+
+std::uint64_t Ledger::total_attempted() const noexcept { return impl_->total_attempted; }
+std::uint64_t Ledger::total_deliveries() const noexcept { return impl_->total_deliveries; }
+
+bool topic_matches(std::string_view filter, std::string_view topic) noexcept {
+  // MQTT-4.7.2-1: a filter starting with a wildcard does not match a topic starting with '$'.
+  if (!topic.empty() && topic.front() == '$' && !filter.empty() &&
+      (filter.front() == '+' || filter.front() == '#'))
+    return false;
+  std::size_t f = 0, t = 0;
+  while (true) {
+    const std::size_t f_end = std::min(filter.find('/', f), filter.size());
+    const std::string_view level = filter.substr(f, f_end - f);
+    if (level == "#") return f_end == filter.size();  // matches the parent level and all below
+    const std::size_t t_end = std::min(topic.find('/', t), topic.size());
+    if (level != "+" && level != topic.substr(t, t_end - t)) return false;
+    const bool filter_done = f_end == filter.size();
+    const bool topic_done = t_end == topic.size();
+    if (filter_done || topic_done) {
+      if (filter_done && topic_done) return true;
+      // "sport/#" also matches "sport" (4.7.1.2).
+      if (topic_done && !filter_done) return filter.substr(f_end + 1) == "#";
+      return false;
+    }
+    f = f_end + 1;
+    t = t_end + 1;
+  }
+}
+
+}  // namespace mqtth::ledger

@@ -1,0 +1,126 @@
+// Run-result model and its writers: JSON (DESIGN.md "JSON report"), JUnit XML (the
+// Jenkins junit-10.xsd shape, shipped as harness/report/junit-10.xsd) and one
+// self-contained HTML page (inline CSS/JS, no network) with the spec coverage table.
+//
+// Pure C++20, no Qt. The runner fills a RunReport; the CLI calls the writers. All writers
+// escape every string they embed (names, topics, payloads, messages may hold < & " ' and
+// control characters). docs/reports.md documents every key.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mqtth/ledger/Ledger.hpp"
+
+namespace mqtth::report {
+
+using Json = nlohmann::ordered_json;
+
+enum class Status : std::uint8_t { passed, failed, skipped, error };
+std::string_view to_string(Status);  // "passed" "failed" "skipped" "error"
+std::optional<Status> parse_status(std::string_view);
+
+enum class Direction : std::uint8_t { to_broker, from_broker };
+std::string_view to_string(Direction);  // "to_broker" "from_broker"
+std::optional<Direction> parse_direction(std::string_view);
+
+// One packet seen by a harness client.
+struct PacketRecord {
+  std::string client;          // scenario client name
+  Direction direction = Direction::to_broker;
+  double time_ms = 0;          // since the scenario started
+  std::string type;            // "CONNECT" ... "AUTH", or "MALFORMED" / "RAW"
+  Json decoded;                // decode JSON (DESIGN.md `decode`), null when not decodable
+  std::string hex;             // raw bytes, lowercase hex without spaces (may be truncated)
+};
+
+struct StepResult {
+  int index = 0;               // 1-based position in `steps`
+  int line = 0;                // line in the scenario file (0 = unknown)
+  std::string kind;            // step kind: "connect", "publish", "expect_delivery", ...
+  std::string summary;         // one-line human description
+  double duration_ms = 0;
+  Status status = Status::passed;  // skipped = not reached
+  std::string message;         // failure/error text, empty otherwise
+};
+
+struct Failure {
+  int step = 0;                // 1-based step index (0 = not tied to a step)
+  int line = 0;                // scenario file line (0 = unknown)
+  std::string message;
+  std::string expected;        // optional detail
+  std::string actual;          // optional detail
+  std::vector<PacketRecord> last_packets;  // last few packets per client before the failure
+};
+
+struct ScenarioResult {
+  std::string name;
+  std::string file;
+  std::string protocol;        // "3.1.1" or "5"
+  Status status = Status::passed;
+  double duration_ms = 0;
+  std::vector<std::string> spec;       // statement ids the scenario checks ("MQTT-4.3.3-1")
+  std::string skip_reason;             // status == skipped
+  std::optional<Failure> failure;      // status == failed or error
+  std::vector<StepResult> steps;
+  std::vector<PacketRecord> packets;   // full trace, all clients, in time order
+  std::vector<ledger::StreamResult> deliveries;
+  std::vector<ledger::ForeignCounts> foreign;  // only rows with a non-zero count are written
+};
+
+struct Summary {
+  int passed = 0, failed = 0, skipped = 0, errors = 0;
+  double duration_ms = 0;
+};
+
+struct RunReport {
+  Summary summary;
+  std::vector<ScenarioResult> scenarios;
+  // Optional context, written when non-empty.
+  std::string harness_version;
+  std::string broker;          // "embedded" or "host:port"
+  std::string started_at;      // ISO 8601 UTC
+  std::optional<std::uint64_t> seed;
+};
+
+// Counts passed/failed/skipped/errors from the scenarios (duration is left as is).
+void recount(RunReport& report);
+
+// ---- JSON -----------------------------------------------------------------------------
+Json to_json(const RunReport&);
+Json to_json(const ScenarioResult&);
+Json to_json(const ledger::StreamResult&);
+// Reads a report written by to_json back (for `report` tooling and tests). On a missing or
+// mistyped key returns nullopt and sets `error` to the JSON path, e.g. "scenarios[2].status".
+std::optional<RunReport> from_json(const Json&, std::string* error = nullptr);
+
+// ---- JUnit XML ------------------------------------------------------------------------
+// <testsuites> with one <testsuite> per scenario file and one <testcase> per scenario x
+// protocol: classname = "<file> / <protocol>", name = scenario name. failed -> <failure>,
+// error -> <error>, skipped -> <skipped message=reason>. The step log goes to <system-out>.
+// `suite_name` is the name attribute of <testsuites>.
+std::string to_junit_xml(const RunReport&, std::string_view suite_name = "mqtt-harness");
+
+// ---- HTML -----------------------------------------------------------------------------
+// One self-contained page: summary, spec coverage per version, one collapsible section
+// per scenario (steps with timings, failure, delivery table, packet trace).
+std::string to_html(const RunReport&, std::string_view title = "mqtt-harness report");
+
+// ---- Escaping (exposed for tests) -----------------------------------------------------
+// XML/HTML text and attribute escaping: & < > " ' and control characters other than
+// tab/newline/carriage return (replaced by U+FFFD, XML 1.0 cannot carry them); invalid
+// UTF-8 sequences are replaced by U+FFFD.
+std::string escape_xml(std::string_view);
+std::string escape_html(std::string_view);
+
+// ---- Files ----------------------------------------------------------------------------
+// Writes `content` to `path` (creating parent directories). Returns an empty string on
+// success, otherwise a message naming the path and the reason.
+std::string write_file(const std::string& path, std::string_view content);
+
+}  // namespace mqtth::report

@@ -1,0 +1,1 @@
+#include "mqtth/report/Report.hpp"
