@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -186,10 +187,15 @@ class Properties {
   std::size_t size() const { return list_.size(); }
   std::optional<Property> find(PropertyId) const;
   void erase(PropertyId id);  // removes every property with this id
-  bool operator==(const Properties&) const = default;
+  bool operator==(const Properties& other) const { return list_ == other.list_; }
+
+  // The encoded property block (no length prefix), cached here so that to_view() can hand
+  // out a PropertiesView that points into this object. Not thread-safe on one object.
+  std::string_view encoded() const;
 
  private:
   std::vector<Property> list_;
+  mutable std::string encoded_cache_;
 };
 
 // ---------------------------------------------------------------------------------------

@@ -1,0 +1,70 @@
+// Internal helpers shared by the codec's translation units. Not installed, not public.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "mqtt/codec.hpp"
+
+namespace mqtt::detail {
+
+inline Error make_error(Errc code, std::size_t offset, std::string_view spec, std::string_view message) {
+  return Error{code, static_cast<std::uint32_t>(offset), spec, message};
+}
+
+inline bool is_v5(Version v) { return v == Version::v5; }
+
+// Spec ids differ between the two standards; pick by version (3.1 uses the 3.1.1 ids).
+inline std::string_view sid(Version v, std::string_view v311, std::string_view v5) {
+  return v == Version::v5 ? v5 : v311;
+}
+
+// Property metadata (2.2.2.2, table 2-4).
+struct PropertyInfo {
+  bool known = false;
+  PropertyType type = PropertyType::byte;
+  std::string_view name;
+  std::uint32_t packets = 0;  // bit (1 << PacketType) where allowed
+  bool will = false;          // allowed in the CONNECT Will Properties
+};
+const PropertyInfo& property_info(std::uint8_t id);
+
+// UTF-8 check of an MQTT string body. Returns the offset (within s) of the first bad
+// byte in *bad and which rule: 1 = ill-formed/surrogate, 2 = U+0000. 0 when valid.
+// allow_nul: payload data (5.0 3.3.2.3.2) only needs to be well-formed.
+int utf8_check(const std::uint8_t* s, std::size_t n, std::size_t* bad, bool allow_nul = false);
+
+// True when the 8 bytes hold only ASCII, no NUL and none of the given extra bytes.
+inline std::uint64_t load64(const std::uint8_t* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+inline constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+inline std::uint64_t has_zero_byte(std::uint64_t v) { return (v - kOnes) & ~v & kHighs; }
+inline std::uint64_t has_byte(std::uint64_t v, std::uint8_t b) { return has_zero_byte(v ^ (kOnes * b)); }
+
+// Fast path: plain ASCII, no NUL, and (when topic) no '+' or '#'. False means "look closer".
+inline bool plain_ascii(const std::uint8_t* s, std::size_t n, bool no_wildcards) {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const std::uint64_t v = load64(s + i);
+    std::uint64_t bad = (v & kHighs) | has_zero_byte(v);
+    if (no_wildcards) bad |= has_byte(v, '+') | has_byte(v, '#');
+    if (bad) return false;
+  }
+  for (; i < n; ++i) {
+    const std::uint8_t c = s[i];
+    if (c == 0 || c >= 0x80) return false;
+    if (no_wildcards && (c == '+' || c == '#')) return false;
+  }
+  return true;
+}
+
+// Serialises one owned property; returns bytes written (out may be null: size only), or
+// SIZE_MAX when the property cannot be encoded (unknown id / string > 65535).
+std::size_t encode_property(const Property& p, std::uint8_t* out);
+
+}  // namespace mqtt::detail
