@@ -353,6 +353,8 @@ bool decode_publish(Reader& r, std::uint8_t flags, PublishView& p) {
   if (p.qos == 3) return r.fail(Errc::malformed_packet, 0, "MQTT-3.3.1-4", "PUBLISH QoS is 3");
   if (p.dup && p.qos == 0) return r.fail(Errc::malformed_packet, 0, "MQTT-3.3.1-2", "DUP set on a QoS 0 PUBLISH");
   if (!r.utf8(p.topic, "packet ends inside the topic name")) return false;
+  // An empty topic is allowed in 5.0 with a topic_alias: decided after the properties.
+  if (r.v != Version::v5 || !p.topic.empty()) r.check_topic_name(p.topic, "MQTT-3.3.2-2");
   if (p.qos) {
     const std::size_t at = r.pos;
     if (!r.u16(p.packet_id, "packet ends inside the packet identifier")) return false;
@@ -362,14 +364,8 @@ bool decode_publish(Reader& r, std::uint8_t flags, PublishView& p) {
   PropSummary sum;
   if (r.v == Version::v5) {
     if (!r.properties(PacketType::publish, PropertyContext::packet, p.properties, sum)) return false;
-    if (p.topic.empty()) {
-      if (!sum.topic_alias)
-        r.defer(Errc::protocol_error, r.offset_of(p.topic) - 2, kNoId, "empty topic name without a topic_alias");  // 3.3.2.3.4
-    } else {
-      r.check_topic_name(p.topic, "MQTT-3.3.2-2");
-    }
-  } else {
-    r.check_topic_name(p.topic, "MQTT-3.3.2-2");
+    if (p.topic.empty() && !sum.topic_alias)
+      r.defer(Errc::protocol_error, r.offset_of(p.topic) - 2, kNoId, "empty topic name without a topic_alias");  // 3.3.2.3.4
   }
   // The payload is the rest of the packet: never read, unless asked to be UTF-8.
   p.payload = std::string_view(reinterpret_cast<const char*>(r.base + r.pos), r.left());
