@@ -1,2 +1,271 @@
-// Implementation lands in the next commit; the header is the contract.
 #include <mqtth/client/ClientConnection.hpp>
+
+#include <QMetaObject>
+#include <QTcpSocket>
+#include <QTimer>
+
+#include <algorithm>
+#include <limits>
+
+Q_LOGGING_CATEGORY(lcMqtthClient, "mqtth.client")
+
+namespace mqtth::client {
+
+ClientConnection::ClientConnection(QObject* parent, SessionConfig config)
+    : QObject(parent), session_(config), timer_(new QTimer(this)) {
+  timer_->setSingleShot(true);
+  timer_->setTimerType(Qt::PreciseTimer);
+  connect(timer_, &QTimer::timeout, this, &ClientConnection::onTimer);
+  clock_.start();
+}
+
+ClientConnection::~ClientConnection() {
+  // The socket is our child and dies with us; make sure its signals do not reach a
+  // half-destroyed object.
+  if (socket_) socket_->disconnect(this);
+}
+
+TimeMs ClientConnection::now() const { return clock_.elapsed(); }
+
+void ClientConnection::setConnectOptions(ConnectOptions options) { options_ = std::move(options); }
+
+void ClientConnection::connectToBroker(const QString& host, quint16 port, ConnectOptions options) {
+  options_ = std::move(options);
+  connectToBroker(host, port);
+}
+
+void ClientConnection::connectToBroker(const QString& host, quint16 port) {
+  host_ = host;
+  port_ = port;
+  openSocket();
+}
+
+void ClientConnection::reconnect() { openSocket(); }
+
+void ClientConnection::openSocket() {
+  dropSocket();
+  socket_ = new QTcpSocket(this);
+  socket_->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+  connect(socket_, &QTcpSocket::connected, this, &ClientConnection::onConnected);
+  connect(socket_, &QTcpSocket::readyRead, this, &ClientConnection::onReadyRead);
+  connect(socket_, &QTcpSocket::disconnected, this, &ClientConnection::onDisconnected);
+  connect(socket_, &QTcpSocket::errorOccurred, this, &ClientConnection::onErrorOccurred);
+  closingSocket_ = false;
+  qCDebug(lcMqtthClient) << "connecting to" << host_ << port_ << "client id" << options_.client_id.c_str();
+  socket_->connectToHost(host_, port_);
+}
+
+// Detaches and deletes the current socket without waiting for anything; the session is
+// told the connection ended (once) if it had started.
+void ClientConnection::dropSocket() {
+  if (!socket_) return;
+  QTcpSocket* old = socket_;
+  socket_ = nullptr;
+  old->disconnect(this);
+  old->abort();
+  old->deleteLater();
+  if (session_.state() != SessionState::disconnected) {
+    session_.transport_closed(now(), "client reconnected");
+    afterSessionCall();
+  }
+}
+
+void ClientConnection::onConnected() {
+  qCDebug(lcMqtthClient) << "TCP connected to" << host_ << port_;
+  session_.connect(options_, now());
+  emit transportConnected();
+  writeOutput();  // CONNECT goes out at once
+  afterSessionCall();
+}
+
+void ClientConnection::onReadyRead() {
+  if (!socket_) return;
+  // Read everything available and feed it in one go; answers are written in one batch.
+  const qint64 available = socket_->bytesAvailable();
+  if (available <= 0) return;
+  readBuffer_.resize(static_cast<qsizetype>(available));
+  const qint64 n = socket_->read(readBuffer_.data(), available);
+  if (n <= 0) return;
+  session_.receive(std::string_view(readBuffer_.constData(), static_cast<std::size_t>(n)), now());
+  afterSessionCall();
+}
+
+void ClientConnection::onDisconnected() {
+  qCDebug(lcMqtthClient) << "TCP connection closed" << host_ << port_;
+  if (socket_) {
+    QTcpSocket* old = socket_;
+    socket_ = nullptr;
+    old->disconnect(this);
+    old->deleteLater();
+  }
+  timer_->stop();
+  session_.transport_closed(now());
+  afterSessionCall();
+}
+
+void ClientConnection::onErrorOccurred() {
+  if (!socket_) return;
+  const QString message = socket_->errorString();
+  const auto error = socket_->error();
+  // RemoteHostClosedError is the ordinary end of a connection; disconnected() reports it.
+  if (error == QAbstractSocket::RemoteHostClosedError) return;
+  qCDebug(lcMqtthClient) << "socket error:" << message;
+  emit transportError(message);
+  // A connection that never opened ends here (no disconnected() will follow).
+  if (socket_ && socket_->state() == QAbstractSocket::UnconnectedState) {
+    QTcpSocket* old = socket_;
+    socket_ = nullptr;
+    old->disconnect(this);
+    old->deleteLater();
+    if (session_.state() != SessionState::disconnected) {
+      session_.transport_closed(now());
+      afterSessionCall();
+    }
+  }
+}
+
+void ClientConnection::onTimer() {
+  session_.advance(now());
+  afterSessionCall();
+}
+
+void ClientConnection::disconnectFromBroker(std::uint8_t reasonCode, mqtt::Properties properties) {
+  session_.disconnect(now(), reasonCode, std::move(properties));
+  afterSessionCall();
+  flush();
+}
+
+void ClientConnection::abort() {
+  qCDebug(lcMqtthClient) << "abort (TCP close without DISCONNECT)";
+  timer_->stop();
+  outBuffer_.clear();
+  session_.take_output(outBuffer_);  // unwritten bytes die with the connection
+  outBuffer_.clear();
+  if (socket_) {
+    QTcpSocket* old = socket_;
+    socket_ = nullptr;
+    old->disconnect(this);
+    old->abort();
+    old->deleteLater();
+  }
+  if (session_.state() != SessionState::disconnected) {
+    session_.transport_closed(now(), "client abort (TCP close without DISCONNECT)");
+  }
+  afterSessionCall();
+}
+
+CommandResult ClientConnection::publish(PublishRequest request) {
+  const auto r = session_.publish(std::move(request), now());
+  afterSessionCall();
+  return r;
+}
+
+CommandResult ClientConnection::subscribe(SubscribeRequest request) {
+  const auto r = session_.subscribe(std::move(request), now());
+  afterSessionCall();
+  return r;
+}
+
+CommandResult ClientConnection::unsubscribe(UnsubscribeRequest request) {
+  const auto r = session_.unsubscribe(std::move(request), now());
+  afterSessionCall();
+  return r;
+}
+
+CommandResult ClientConnection::sendPacket(const mqtt::Packet& packet) {
+  const auto r = session_.send_packet(packet, now());
+  afterSessionCall();
+  return r;
+}
+
+void ClientConnection::sendRaw(const QByteArray& bytes) {
+  session_.send_raw(std::string_view(bytes.constData(), static_cast<std::size_t>(bytes.size())), now());
+  afterSessionCall();
+}
+
+void ClientConnection::ping() {
+  session_.ping(now());
+  afterSessionCall();
+}
+
+bool ClientConnection::isSocketOpen() const {
+  return socket_ && socket_->state() == QAbstractSocket::ConnectedState;
+}
+
+void ClientConnection::flush() {
+  flushScheduled_ = false;
+  writeOutput();
+}
+
+void ClientConnection::scheduleFlush() {
+  if (flushScheduled_) return;
+  flushScheduled_ = true;
+  QMetaObject::invokeMethod(this, &ClientConnection::flush, Qt::QueuedConnection);
+}
+
+void ClientConnection::writeOutput() {
+  if (session_.has_output()) {
+    session_.take_output(outBuffer_);
+    if (socket_ && socket_->state() == QAbstractSocket::ConnectedState) {
+      socket_->write(outBuffer_.data(), static_cast<qint64>(outBuffer_.size()));
+    }
+    outBuffer_.clear();
+  }
+  if (session_.close_requested() && socket_ && !closingSocket_) {
+    // Graceful: the written bytes (e.g. DISCONNECT) go out before the FIN.
+    closingSocket_ = true;
+    socket_->disconnectFromHost();
+  }
+}
+
+void ClientConnection::afterSessionCall() {
+  if (session_.has_output() || session_.close_requested()) scheduleFlush();
+  dispatchEvents();
+  armTimer();
+}
+
+void ClientConnection::armTimer() {
+  const auto deadline = session_.next_deadline();
+  if (!deadline || !socket_) {
+    timer_->stop();
+    return;
+  }
+  const TimeMs wait = std::max<TimeMs>(0, *deadline - now());
+  timer_->start(static_cast<int>(std::min<TimeMs>(wait, std::numeric_limits<int>::max())));
+}
+
+void ClientConnection::dispatchEvents() {
+  // A slot may call back into this object (publish from messageDelivered ...): events it
+  // causes are dispatched by the outer loop, in order.
+  if (dispatching_) return;
+  dispatching_ = true;
+  while (session_.has_events()) {
+    session_.take_events(events_);
+    for (const Event& e : events_) {
+      emit sessionEvent(e);
+      std::visit(
+          [this](const auto& ev) {
+            using T = std::decay_t<decltype(ev)>;
+            if constexpr (std::is_same_v<T, event::PacketReceived>) emit packetReceived(ev);
+            else if constexpr (std::is_same_v<T, event::PacketSent>) emit packetSent(ev);
+            else if constexpr (std::is_same_v<T, event::ConnackReceived>) emit connackReceived(ev);
+            else if constexpr (std::is_same_v<T, event::SubackReceived>) emit subackReceived(ev);
+            else if constexpr (std::is_same_v<T, event::UnsubackReceived>) emit unsubackReceived(ev);
+            else if constexpr (std::is_same_v<T, event::MessageDelivered>) emit messageDelivered(ev);
+            else if constexpr (std::is_same_v<T, event::PublishCompleted>) emit publishCompleted(ev);
+            else if constexpr (std::is_same_v<T, event::PublishAbandoned>) emit publishAbandoned(ev);
+            else if constexpr (std::is_same_v<T, event::DisconnectReceived>) emit disconnectReceived(ev);
+            else if constexpr (std::is_same_v<T, event::BrokerViolation>) {
+              qCWarning(lcMqtthClient) << "broker violation" << QString::fromUtf8(ev.spec.data(), static_cast<qsizetype>(ev.spec.size()))
+                                       << QString::fromStdString(ev.message);
+              emit brokerViolation(ev);
+            } else if constexpr (std::is_same_v<T, event::ConnectionClosed>) emit closed(ev);
+          },
+          e);
+    }
+    events_.clear();
+  }
+  dispatching_ = false;
+}
+
+}  // namespace mqtth::client

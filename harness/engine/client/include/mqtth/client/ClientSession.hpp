@@ -229,7 +229,8 @@ enum class SessionState : std::uint8_t {
   disconnected,  // no network connection
   connecting,    // CONNECT written, no CONNACK yet
   connected,     // CONNACK 0x00 received
-  closing,       // DISCONNECT sent, fatal violation, refused CONNACK or keep-alive timeout: close_requested()
+  closing,       // DISCONNECT sent, fatal violation or keep-alive timeout (close_requested()), or a
+                 // refused CONNACK (waiting for the broker to close, as it must)
 };
 std::string_view to_string(SessionState);
 
@@ -274,8 +275,10 @@ class ClientSession {
   void receive(std::string_view bytes, TimeMs now);
   // Time passes: keep-alive PINGREQ, missing PINGRESP.
   void advance(TimeMs now);
-  // The network connection ended (either side). Emits ConnectionClosed once.
-  void transport_closed(TimeMs now);
+  // The network connection ended. Emits ConnectionClosed once. `client_cause` non-empty
+  // (static text, e.g. "client abort") says the client closed it itself without the session
+  // asking (abort, reconnect); otherwise the session's own close request, or the broker.
+  void transport_closed(TimeMs now, std::string_view client_cause = {});
 
   // --- outputs --------------------------------------------------------------------------
   bool has_output() const;

@@ -1,0 +1,244 @@
+// ClientConnection against a scripted in-test broker (QTcpServer on 127.0.0.1, port 0).
+// Waits on signals (QSignalSpy / QTRY_*), never on sleeps.
+#include <mqtth/client/ClientConnection.hpp>
+
+#include <QHostAddress>
+#include <QPointer>
+#include <QSignalSpy>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QtTest>
+
+using namespace mqtth::client;
+
+namespace {
+
+// A broker that only records bytes and writes what the test tells it to.
+class ScriptedBroker : public QObject {
+  Q_OBJECT
+ public:
+  explicit ScriptedBroker(QObject* parent = nullptr) : QObject(parent), server_(new QTcpServer(this)) {
+    connect(server_, &QTcpServer::newConnection, this, &ScriptedBroker::onNewConnection);
+  }
+  bool listen() { return server_->listen(QHostAddress::LocalHost, 0); }
+  quint16 port() const { return server_->serverPort(); }
+  int connections() const { return static_cast<int>(received_.size()); }
+  // Bytes received on connection `i` (0-based).
+  QByteArray received(int i) const { return i < received_.size() ? received_[i] : QByteArray(); }
+  bool isOpen(int i) const { return i < sockets_.size() && sockets_[i] && sockets_[i]->state() == QAbstractSocket::ConnectedState; }
+  void send(int i, const QByteArray& bytes) {
+    if (i < sockets_.size() && sockets_[i]) sockets_[i]->write(bytes);
+  }
+  void close(int i) {
+    if (i < sockets_.size() && sockets_[i]) sockets_[i]->disconnectFromHost();
+  }
+
+ signals:
+  void clientConnected();
+
+ private:
+  void onNewConnection() {
+    while (QTcpSocket* s = server_->nextPendingConnection()) {
+      s->setParent(this);
+      const int index = static_cast<int>(sockets_.size());
+      sockets_.append(s);
+      received_.append(QByteArray());
+      connect(s, &QTcpSocket::readyRead, this, [this, s, index] { received_[index].append(s->readAll()); });
+      emit clientConnected();
+    }
+  }
+
+  QTcpServer* server_;
+  QList<QPointer<QTcpSocket>> sockets_;
+  QList<QByteArray> received_;
+};
+
+QByteArray hex(const char* text) { return QByteArray::fromHex(QByteArray(text).replace(' ', "")); }
+
+ConnectOptions options311(bool clean = true) {
+  ConnectOptions o;
+  o.version = mqtt::Version::v3_1_1;
+  o.client_id = "qt-client";
+  o.clean_start = clean;
+  o.keep_alive = 0;
+  return o;
+}
+
+}  // namespace
+
+class ClientConnectionTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase() { QLoggingCategory::setFilterRules(QStringLiteral("mqtth.client.debug=false")); }
+
+  void connect_writes_connect_and_reports_connack() {
+    ScriptedBroker broker;
+    QVERIFY(broker.listen());
+    ClientConnection client;
+    QSignalSpy connected(&client, &ClientConnection::transportConnected);
+    QSignalSpy connacks(&client, &ClientConnection::connackReceived);
+    client.connectToBroker(QStringLiteral("127.0.0.1"), broker.port(), options311());
+    QTRY_COMPARE_WITH_TIMEOUT(connected.count(), 1, 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(broker.received(0).size() >= 2, 5000);
+    QCOMPARE(static_cast<unsigned char>(broker.received(0).at(0)), 0x10);  // CONNECT
+    QCOMPARE(client.state(), SessionState::connecting);
+    broker.send(0, hex("20 02 00 00"));
+    QTRY_COMPARE_WITH_TIMEOUT(connacks.count(), 1, 5000);
+    QCOMPARE(client.state(), SessionState::connected);
+  }
+
+  void qos1_publish_round_trip_and_inbound_delivery() {
+    ScriptedBroker broker;
+    QVERIFY(broker.listen());
+    ClientConnection client;
+    QSignalSpy connacks(&client, &ClientConnection::connackReceived);
+    QSignalSpy completed(&client, &ClientConnection::publishCompleted);
+    QSignalSpy delivered(&client, &ClientConnection::messageDelivered);
+    QSignalSpy events(&client, &ClientConnection::sessionEvent);
+    client.connectToBroker(QStringLiteral("127.0.0.1"), broker.port(), options311());
+    QTRY_COMPARE_WITH_TIMEOUT(broker.connections(), 1, 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(!broker.received(0).isEmpty(), 5000);
+    broker.send(0, hex("20 02 00 00"));
+    QTRY_COMPARE_WITH_TIMEOUT(connacks.count(), 1, 5000);
+
+    const qsizetype before = broker.received(0).size();
+    PublishRequest req;
+    req.topic = "t";
+    req.payload = "hi";
+    req.qos = 1;
+    const auto r = client.publish(req);
+    QVERIFY(r.ok());
+    QCOMPARE(r.packet_id, 1);
+    QTRY_COMPARE_WITH_TIMEOUT(broker.received(0).mid(before), hex("32 07 00 01 74 00 01 68 69"), 5000);
+    broker.send(0, hex("40 02 00 01"));
+    QTRY_COMPARE_WITH_TIMEOUT(completed.count(), 1, 5000);
+    const auto done = completed.at(0).at(0).value<event::PublishCompleted>();
+    QCOMPARE(done.packet_id, 1);
+
+    const qsizetype before2 = broker.received(0).size();
+    broker.send(0, hex("32 07 00 01 74 00 07 68 69"));
+    QTRY_COMPARE_WITH_TIMEOUT(delivered.count(), 1, 5000);
+    const auto msg = delivered.at(0).at(0).value<event::MessageDelivered>();
+    QCOMPARE(QByteArray::fromStdString(msg.payload), QByteArray("hi"));
+    QTRY_COMPARE_WITH_TIMEOUT(broker.received(0).mid(before2), hex("40 02 00 07"), 5000);
+    QVERIFY(events.count() > 0);
+  }
+
+  void abort_closes_tcp_without_disconnect() {
+    ScriptedBroker broker;
+    QVERIFY(broker.listen());
+    ClientConnection client;
+    QSignalSpy connacks(&client, &ClientConnection::connackReceived);
+    QSignalSpy closed(&client, &ClientConnection::closed);
+    client.connectToBroker(QStringLiteral("127.0.0.1"), broker.port(), options311());
+    QTRY_VERIFY_WITH_TIMEOUT(!broker.received(0).isEmpty(), 5000);
+    broker.send(0, hex("20 02 00 00"));
+    QTRY_COMPARE_WITH_TIMEOUT(connacks.count(), 1, 5000);
+    const QByteArray beforeAbort = broker.received(0);
+    client.abort();
+    QCOMPARE(closed.count(), 1);
+    QVERIFY(closed.at(0).at(0).value<event::ConnectionClosed>().by_client);
+    QTRY_VERIFY_WITH_TIMEOUT(!broker.isOpen(0), 5000);
+    QCOMPARE(broker.received(0), beforeAbort);  // no DISCONNECT (e0 00) was written
+    QCOMPARE(client.state(), SessionState::disconnected);
+  }
+
+  void clean_disconnect_sends_disconnect_then_closes() {
+    ScriptedBroker broker;
+    QVERIFY(broker.listen());
+    ClientConnection client;
+    QSignalSpy connacks(&client, &ClientConnection::connackReceived);
+    QSignalSpy closed(&client, &ClientConnection::closed);
+    client.connectToBroker(QStringLiteral("127.0.0.1"), broker.port(), options311());
+    QTRY_VERIFY_WITH_TIMEOUT(!broker.received(0).isEmpty(), 5000);
+    broker.send(0, hex("20 02 00 00"));
+    QTRY_COMPARE_WITH_TIMEOUT(connacks.count(), 1, 5000);
+    client.disconnectFromBroker();
+    QTRY_VERIFY_WITH_TIMEOUT(broker.received(0).endsWith(hex("e0 00")), 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(closed.count(), 1, 5000);
+    QVERIFY(closed.at(0).at(0).value<event::ConnectionClosed>().by_client);
+    QTRY_VERIFY_WITH_TIMEOUT(!broker.isOpen(0), 5000);
+  }
+
+  void reconnect_resumes_session_and_resends_with_dup() {
+    ScriptedBroker broker;
+    QVERIFY(broker.listen());
+    ClientConnection client;
+    QSignalSpy connacks(&client, &ClientConnection::connackReceived);
+    QSignalSpy closed(&client, &ClientConnection::closed);
+    client.connectToBroker(QStringLiteral("127.0.0.1"), broker.port(), options311(false));
+    QTRY_VERIFY_WITH_TIMEOUT(!broker.received(0).isEmpty(), 5000);
+    broker.send(0, hex("20 02 00 00"));
+    QTRY_COMPARE_WITH_TIMEOUT(connacks.count(), 1, 5000);
+    PublishRequest req;
+    req.topic = "t";
+    req.payload = "hi";
+    req.qos = 1;
+    QVERIFY(client.publish(req).ok());
+    QTRY_VERIFY_WITH_TIMEOUT(broker.received(0).endsWith(hex("32 07 00 01 74 00 01 68 69")), 5000);
+
+    broker.close(0);  // the broker drops the link before PUBACK
+    QTRY_COMPARE_WITH_TIMEOUT(closed.count(), 1, 5000);
+    QVERIFY(!closed.at(0).at(0).value<event::ConnectionClosed>().by_client);
+    QCOMPARE(client.session().outbound_in_flight(), 1u);
+
+    client.reconnect();
+    QTRY_COMPARE_WITH_TIMEOUT(broker.connections(), 2, 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(!broker.received(1).isEmpty(), 5000);
+    QCOMPARE(static_cast<unsigned char>(broker.received(1).at(0)), 0x10);
+    broker.send(1, hex("20 02 01 00"));  // session present
+    // [MQTT-4.4.0-1]: re-sent with DUP=1 (0x3a) and the same packet id.
+    QTRY_VERIFY_WITH_TIMEOUT(broker.received(1).endsWith(hex("3a 07 00 01 74 00 01 68 69")), 5000);
+  }
+
+  void keep_alive_sends_pingreq_on_the_timer() {
+    ScriptedBroker broker;
+    QVERIFY(broker.listen());
+    ClientConnection client;
+    QSignalSpy connacks(&client, &ClientConnection::connackReceived);
+    ConnectOptions o = options311();
+    o.keep_alive = 1;
+    client.connectToBroker(QStringLiteral("127.0.0.1"), broker.port(), o);
+    QTRY_VERIFY_WITH_TIMEOUT(!broker.received(0).isEmpty(), 5000);
+    broker.send(0, hex("20 02 00 00"));
+    QTRY_COMPARE_WITH_TIMEOUT(connacks.count(), 1, 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(broker.received(0).endsWith(hex("c0 00")), 10000);
+  }
+
+  void garbage_from_broker_is_a_violation_not_a_crash() {
+    ScriptedBroker broker;
+    QVERIFY(broker.listen());
+    ClientConnection client;
+    QSignalSpy connacks(&client, &ClientConnection::connackReceived);
+    QSignalSpy violations(&client, &ClientConnection::brokerViolation);
+    QSignalSpy closed(&client, &ClientConnection::closed);
+    client.connectToBroker(QStringLiteral("127.0.0.1"), broker.port(), options311());
+    QTRY_VERIFY_WITH_TIMEOUT(!broker.received(0).isEmpty(), 5000);
+    broker.send(0, hex("20 02 00 00"));
+    QTRY_COMPARE_WITH_TIMEOUT(connacks.count(), 1, 5000);
+    broker.send(0, hex("36 07 00 01 74 00 01 68 69"));  // PUBLISH QoS 3
+    QTRY_COMPARE_WITH_TIMEOUT(violations.count(), 1, 5000);
+    QVERIFY(violations.at(0).at(0).value<event::BrokerViolation>().fatal);
+    // The client closes the connection it can no longer trust.
+    QTRY_COMPARE_WITH_TIMEOUT(closed.count(), 1, 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(!broker.isOpen(0), 5000);
+  }
+
+  void connection_refused_reports_transport_error() {
+    quint16 port = 0;
+    {
+      QTcpServer probe;
+      QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+      port = probe.serverPort();
+    }  // closed again: nothing listens there now
+    ClientConnection client;
+    QSignalSpy errors(&client, &ClientConnection::transportError);
+    client.connectToBroker(QStringLiteral("127.0.0.1"), port, options311());
+    QTRY_COMPARE_WITH_TIMEOUT(errors.count(), 1, 5000);
+    QVERIFY(!client.isSocketOpen());
+  }
+};
+
+QTEST_GUILESS_MAIN(ClientConnectionTest)
+#include "client_connection_test.moc"
