@@ -253,7 +253,8 @@ TEST(PacketId, unsuback_with_packet_id_0_is_a_protocol_error_MQTT_2_3_1_7) {
 }
 TEST(PacketId, qos0_publish_has_no_packet_id_MQTT_2_3_1_5) {
   // The two bytes after the topic are payload, not a packet identifier.
-  auto r = decode(pkt(0x30, S("a") + H("00 00")), DecodeOptions{v3});
+  const std::string packet = pkt(0x30, S("a") + H("00 00"));
+  auto r = decode(packet, DecodeOptions{v3});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(std::get<PublishView>(r.value).packet_id, 0);
   EXPECT_EQ(std::get<PublishView>(r.value).payload.size(), 2u);
