@@ -1,0 +1,189 @@
+// One scenario's state machine on the runner's event loop (internal to mqtth_runner).
+//
+// Steps run one after another. A step starts (sends what it sends) and installs a
+// `check` that is re-evaluated after every client event, plus a deadline timer; nothing
+// sleeps. The scenario ends at the first failure, at the scenario timeout, or after the
+// last step; then every connection is aborted and the embedded broker (if any) closed.
+#pragma once
+
+#include <QElapsedTimer>
+#include <QObject>
+#include <QPointer>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <mqtt/codec.hpp>
+#include <mqtt/json.hpp>
+
+#include "mqtth/client/ClientConnection.hpp"
+#include "mqtth/ledger/Ledger.hpp"
+#include "mqtth/report/Report.hpp"
+#include "mqtth/runner/Options.hpp"
+#include "mqtth/runner/Prefix.hpp"
+#include "mqtth/scenario/Scenario.hpp"
+
+class QTcpSocket;
+class QTimer;
+
+namespace mqtth::net {
+class BrokerServer;
+}
+
+namespace mqtth::runner {
+
+struct ExecContext {
+  std::optional<Endpoint> broker;  // nullopt: start an embedded broker for this scenario
+  Prefix prefix;                   // identity without --broker
+  std::uint32_t ledger_run = 1;
+};
+
+class Execution : public QObject {
+  Q_OBJECT
+
+ public:
+  Execution(const scenario::Scenario& scenario, ExecContext context, QObject* parent = nullptr);
+  ~Execution() override;
+
+  void start();
+  bool done() const { return finished_; }
+  report::ScenarioResult& result() { return result_; }
+  const std::vector<std::string>& failure_spec() const { return failure_spec_; }
+
+ signals:
+  void finished();
+
+ private:
+  using Json = mqtt::Json;
+
+  struct Received {
+    mqtt::PacketType type{};
+    Json match;      // decode JSON normalised for matching (prefix and ledger identity removed)
+    double at_ms = 0;
+    bool consumed = false;
+  };
+  struct Closed {
+    bool by_client = false;
+    std::optional<std::uint8_t> disconnect_reason;
+    std::string cause;
+  };
+  struct PendingSubscribe {
+    std::vector<scenario::SubscriptionSpec> subscriptions;  // unprefixed
+  };
+  struct Client {
+    const scenario::ClientSpec* spec = nullptr;
+    std::string name;
+    mqtt::Version version = mqtt::Version::v5;
+    client::ClientConnection* conn = nullptr;
+    ledger::ClientId ledger_id = 0;
+    bool ever_connected = false;
+    // Raw mode: send_raw on a client without a connection opens a bare TCP link that
+    // never sends CONNECT; what comes back is framed and decoded here.
+    QTcpSocket* raw = nullptr;
+    std::unique_ptr<mqtt::Framer> raw_framer;
+    bool raw_connected = false;
+    std::string raw_pending;
+    std::optional<std::uint8_t> raw_last_disconnect;
+
+    std::vector<Received> received;
+    std::deque<report::PacketRecord> ring;  // last packets both ways, for failure messages
+    std::vector<Closed> closes;
+    std::size_t closes_consumed = 0;
+    std::vector<client::event::ConnackReceived> connacks;
+    std::map<std::uint16_t, std::vector<std::uint8_t>> subacks;    // packet id -> codes (latest)
+    std::map<std::uint16_t, std::vector<std::uint8_t>> unsubacks;
+    std::map<std::uint16_t, PendingSubscribe> pending_subscribes;
+    std::map<std::uint16_t, std::vector<std::string>> pending_unsubscribes;
+    std::map<std::uint64_t, ledger::MessageId> in_flight;  // session message id -> ledger id
+    std::set<std::uint64_t> awaited;                       // of the current publish step
+    std::vector<std::string> transport_errors;
+  };
+
+  // --- step machinery --------------------------------------------------------------------
+  void runNextStep();
+  void beginStep(const scenario::Step& step);
+  // check: nullopt pending, true done (failures call fail() themselves and return nullopt).
+  void wait(std::function<std::optional<bool>()> check, std::optional<scenario::Duration> within,
+            std::function<void()> on_deadline);
+  void completeStep();
+  void evaluateSoon();
+  void evaluate();
+  void onStepDeadline();
+  void onScenarioTimeout();
+  void fail(std::string message, std::string expected = {}, std::string actual = {},
+            std::vector<std::string> spec = {});
+  void error(std::string message);
+  void finish(report::Status status);
+  void teardown();
+  double elapsedMs() const;
+  std::int64_t remainingMs() const;
+
+  // --- steps -----------------------------------------------------------------------------
+  void doConnect(Client& c, const scenario::ConnectOverrides& overrides,
+                 const std::optional<scenario::ConnackExpectation>& expect,
+                 std::optional<scenario::Duration> within, bool reconnect);
+  void doDisconnect(Client& c, const scenario::DisconnectStep& s);
+  void doSubscribe(Client& c, const scenario::SubscribeStep& s);
+  void doUnsubscribe(Client& c, const scenario::UnsubscribeStep& s);
+  void doPublish(Client& c, const scenario::PublishStep& s);
+  void doSendRaw(Client& c, const scenario::SendRawStep& s);
+  void doExpectPacket(Client& c, const scenario::ExpectPacketStep& s);
+  void doExpectNoPacket(Client& c, const scenario::ExpectNoPacketStep& s);
+  void doExpectDelivery(const scenario::ExpectDeliveryStep& s);
+  void doExpectDisconnect(Client& c, const scenario::ExpectDisconnectStep& s);
+  void doExpectConnack(Client& c, const scenario::ExpectConnackStep& s);
+  void doExpectSuback(Client& c, const scenario::ExpectSubackStep& s);
+  void doMisbehave(Client& c, const scenario::MisbehaveStep& s);
+
+  // --- clients ---------------------------------------------------------------------------
+  Client* client(const std::string& name);
+  client::ConnectOptions connectOptions(const Client& c, const scenario::ConnectOverrides& o,
+                                        std::string* problem);
+  void ensureConnection(Client& c);
+  void onClientEvent(Client& c, const client::Event& event);
+  void recordPacket(Client& c, report::Direction direction, const std::string& type, Json decoded,
+                    std::string_view raw);
+  void openRaw(Client& c);
+  void onRawData(Client& c);
+  Json normalise(const mqtt::Packet& packet, mqtt::Version version) const;
+  std::string connackProblem(const Client& c, const client::event::ConnackReceived& connack,
+                             const std::optional<scenario::ConnackExpectation>& expect) const;
+  std::string lastPacketsText() const;
+  std::string receivedSummary(const Client& c, std::optional<mqtt::PacketType> type) const;
+  std::string brokerHost() const;
+  quint16 brokerPort() const;
+
+  const scenario::Scenario& scenario_;
+  ExecContext context_;
+  report::ScenarioResult result_;
+  std::vector<std::string> failure_spec_;
+  ledger::Ledger ledger_;
+  std::vector<std::unique_ptr<Client>> clients_;
+  net::BrokerServer* broker_ = nullptr;
+  quint16 embedded_port_ = 0;
+
+  QElapsedTimer clock_;
+  QTimer* step_timer_ = nullptr;
+  QTimer* scenario_timer_ = nullptr;
+  std::size_t step_index_ = 0;  // 0-based index of the current step
+  double step_started_ms_ = 0;
+  double previous_step_started_ms_ = 0;
+  std::function<std::optional<bool>()> check_;
+  std::function<void()> on_deadline_;
+  bool evaluate_scheduled_ = false;
+  bool finished_ = false;
+  bool started_ = false;
+  std::size_t trace_limit_ = 2000;
+  std::map<std::string, ledger::StreamId> streams_;
+};
+
+// Properties JSON (decode-JSON shape) -> owning properties; error text on failure.
+std::optional<mqtt::Properties> properties_from_json(const mqtt::Json& json, std::string* error);
+
+}  // namespace mqtth::runner

@@ -1,0 +1,75 @@
+#include <gtest/gtest.h>
+
+#include "mqtth/runner/Options.hpp"
+
+using namespace mqtth::runner;
+
+TEST(RunOptions, parses_every_documented_option) {
+  auto r = parse_run_args({"scenarios/", "--broker", "127.0.0.1:1883", "--protocol", "3.1.1", "-j", "4",
+                           "--junit", "j.xml", "--json=r.json", "--html", "out/i.html", "--seed", "42",
+                           "--filter", "QoS*", "--filter", "*retain*", "--shard", "2/3", "--profile", "p.yaml",
+                           "more.yaml"});
+  ASSERT_TRUE(r.ok()) << *r.error;
+  const auto& o = r.options;
+  EXPECT_EQ(o.paths, (std::vector<std::string>{"scenarios/", "more.yaml"}));
+  ASSERT_TRUE(o.broker);
+  EXPECT_EQ(o.broker->host, "127.0.0.1");
+  EXPECT_EQ(o.broker->port, 1883);
+  EXPECT_EQ(o.protocol, "3.1.1");
+  EXPECT_EQ(o.jobs, 4u);
+  EXPECT_EQ(o.junit_file, "j.xml");
+  EXPECT_EQ(o.json_file, "r.json");
+  EXPECT_EQ(o.html_file, "out/i.html");
+  EXPECT_EQ(o.seed, 42u);
+  EXPECT_EQ(o.filters.size(), 2u);
+  ASSERT_TRUE(o.shard);
+  EXPECT_EQ(o.shard->index, 2u);
+  EXPECT_EQ(o.shard->count, 3u);
+  EXPECT_EQ(o.profile_file, "p.yaml");
+}
+
+TEST(RunOptions, j_accepts_the_attached_form) {
+  auto r = parse_run_args({"-j2", "x.yaml"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.options.jobs, 2u);
+}
+
+TEST(RunOptions, rejects_bad_values_naming_the_option) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"x", "--broker", "localhost"}, {"x", "--broker", "h:0"}, {"x", "--broker", "h:70000"},
+           {"x", "--protocol", "4"}, {"x", "-j", "0"}, {"x", "--shard", "0/2"}, {"x", "--shard", "3/2"},
+           {"x", "--shard", "1"}, {"x", "--seed", "-1"}, {"x", "--bogus"}, {"x", "--json"}}) {
+    auto r = parse_run_args(args);
+    EXPECT_FALSE(r.ok()) << args[1];
+    if (!r.ok()) EXPECT_NE(r.error->find(args[1].substr(0, 6)), std::string::npos) << *r.error;
+  }
+}
+
+TEST(RunOptions, needs_a_path_unless_help) {
+  EXPECT_FALSE(parse_run_args({}).ok());
+  auto r = parse_run_args({"--help"});
+  EXPECT_TRUE(r.ok());
+  EXPECT_TRUE(r.options.help);
+}
+
+TEST(RunOptions, endpoint_accepts_bracketed_ipv6) {
+  auto e = parse_endpoint("[::1]:8883");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->host, "::1");
+  EXPECT_EQ(e->port, 8883);
+  EXPECT_FALSE(parse_endpoint("::1:8883"));
+}
+
+TEST(RunOptions, durations_take_units) {
+  EXPECT_EQ(parse_duration_ms("10s"), 10000u);
+  EXPECT_EQ(parse_duration_ms("250ms"), 250u);
+  EXPECT_EQ(parse_duration_ms("1.5s"), 1500u);
+  EXPECT_EQ(parse_duration_ms("2m"), 120000u);
+  EXPECT_EQ(parse_duration_ms("3"), 3000u);
+  EXPECT_FALSE(parse_duration_ms("s"));
+  EXPECT_FALSE(parse_duration_ms("5 parsecs"));
+}
+
+TEST(RunOptions, usage_mentions_that_pcap_is_not_implemented) {
+  EXPECT_NE(std::string(run_usage()).find("--pcap DIR          NOT IMPLEMENTED"), std::string::npos);
+}
