@@ -1,1 +1,266 @@
+// Self-contained HTML report: one file, inline CSS and JS, no external resources, so it
+// can be archived as a CI artefact and opened anywhere. Every embedded string is escaped.
+#include <cstdio>
+
 #include "mqtth/report/Report.hpp"
+#include "mqtth/report/Spec.hpp"
+
+namespace mqtth::report {
+namespace {
+
+// A load scenario can trace millions of packets; the page stays usable by showing the
+// first ones and saying how many were left out (the JSON report has them all).
+constexpr std::size_t kMaxPacketRows = 2000;
+
+std::string h(std::string_view s) { return escape_html(s); }
+
+std::string fmt_ms(double ms) {
+  char buf[32];
+  if (ms >= 1000) std::snprintf(buf, sizeof buf, "%.2f s", ms / 1000.0);
+  else std::snprintf(buf, sizeof buf, "%.1f ms", ms);
+  return buf;
+}
+
+std::string fmt_percent(double p) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.1f%%", p);
+  return buf;
+}
+
+constexpr std::string_view kStyle = R"css(
+:root{--ok:#1a7f37;--bad:#cf222e;--skip:#9a6700;--err:#8250df;--mut:#57606a;--line:#d0d7de;--bg2:#f6f8fa}
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;padding:24px;color:#1f2328;background:#fff}
+h1{font-size:22px;margin:0 0 12px} h2{font-size:18px;margin:28px 0 10px;border-bottom:1px solid var(--line);padding-bottom:4px}
+h3{font-size:15px;margin:14px 0 6px}
+.cards{display:flex;gap:12px;flex-wrap:wrap;margin:8px 0 16px}
+.card{border:1px solid var(--line);border-radius:6px;padding:10px 16px;min-width:110px;background:var(--bg2)}
+.card b{display:block;font-size:24px}
+.card.passed b{color:var(--ok)} .card.failed b{color:var(--bad)} .card.skipped b{color:var(--skip)} .card.error b{color:var(--err)}
+.meta{color:var(--mut);margin:4px 0}
+table{border-collapse:collapse;width:100%;margin:6px 0 12px;font-size:13px}
+th,td{border:1px solid var(--line);padding:3px 6px;text-align:left;vertical-align:top}
+th{background:var(--bg2)} td.num{text-align:right;font-variant-numeric:tabular-nums}
+code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
+pre{white-space:pre-wrap;word-break:break-all;margin:0}
+.badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;color:#fff;min-width:58px;text-align:center}
+.badge.passed,.badge.held{background:var(--ok)} .badge.failed,.badge.violated{background:var(--bad)}
+.badge.skipped{background:var(--skip)} .badge.error{background:var(--err)}
+tr.violated td{background:#ffebe9} tr.held td.verdict{color:var(--ok);font-weight:600}
+tr.step-failed td,tr.step-error td{background:#ffebe9} tr.step-skipped td{color:var(--mut)}
+details.scenario{border:1px solid var(--line);border-radius:6px;margin:6px 0;padding:0 10px}
+details.scenario>summary{cursor:pointer;padding:6px 0;list-style:revert}
+details.scenario[open]>summary{border-bottom:1px solid var(--line);margin-bottom:6px}
+.sname{font-weight:600} .proto{color:var(--mut);margin-left:6px} .dur{float:right;color:var(--mut)}
+.failure{border-left:4px solid var(--bad);background:#ffebe9;padding:6px 10px;margin:6px 0}
+.failure.error{border-color:var(--err);background:#fbefff}
+.skipreason{border-left:4px solid var(--skip);background:#fff8c5;padding:6px 10px;margin:6px 0}
+.bar{height:10px;background:#eee;border-radius:5px;overflow:hidden;width:240px;display:inline-block;vertical-align:middle;margin:0 8px}
+.bar i{display:block;height:100%;background:var(--ok)}
+tr.uncovered td{color:var(--mut)} tr.covered td.id{font-weight:600}
+.dir-to_broker{color:#0550ae} .dir-from_broker{color:#953800}
+.toolbar{margin:8px 0} .toolbar button{margin-right:6px;padding:3px 10px;border:1px solid var(--line);border-radius:6px;background:var(--bg2);cursor:pointer}
+.toolbar button.on{background:#ddf4ff;border-color:#54aeff}
+.note{color:var(--mut);font-style:italic}
+)css";
+
+// Filtering by status and expanding/collapsing; works without network and degrades to
+// plain <details> without JS.
+constexpr std::string_view kScript = R"js(
+(function(){
+  function all(sel){return Array.prototype.slice.call(document.querySelectorAll(sel));}
+  all('.toolbar button[data-filter]').forEach(function(b){
+    b.addEventListener('click',function(){
+      all('.toolbar button[data-filter]').forEach(function(x){x.classList.remove('on');});
+      b.classList.add('on');
+      var f=b.getAttribute('data-filter');
+      all('details.scenario').forEach(function(d){
+        d.style.display=(f==='all'||d.getAttribute('data-status')===f)?'':'none';
+      });
+    });
+  });
+  var ex=document.getElementById('expand-all'), co=document.getElementById('collapse-all');
+  if(ex) ex.addEventListener('click',function(){all('details.scenario').forEach(function(d){d.open=true;});});
+  if(co) co.addEventListener('click',function(){all('details.scenario').forEach(function(d){d.open=false;});});
+})();
+)js";
+
+void packet_rows(std::string& out, const std::vector<PacketRecord>& packets) {
+  out += "<table><thead><tr><th>time</th><th>client</th><th>dir</th><th>type</th><th>packet</th></tr></thead><tbody>\n";
+  const std::size_t shown = std::min(packets.size(), kMaxPacketRows);
+  for (std::size_t i = 0; i < shown; ++i) {
+    const PacketRecord& p = packets[i];
+    const std::string dir(to_string(p.direction));
+    out += "<tr><td class=\"num\">" + h(fmt_ms(p.time_ms)) + "</td><td>" + h(p.client) + "</td><td class=\"dir-" +
+           dir + "\">" + (p.direction == Direction::to_broker ? "&rarr; broker" : "&larr; broker") + "</td><td>" +
+           h(p.type) + "</td><td><pre>";
+    if (!p.decoded.is_null()) out += h(p.decoded.dump(-1, ' ', false, Json::error_handler_t::replace));
+    if (!p.hex.empty()) out += std::string(p.decoded.is_null() ? "" : "\n") + "<span class=\"note\">hex</span> " + h(p.hex);
+    out += "</pre></td></tr>\n";
+  }
+  out += "</tbody></table>\n";
+  if (packets.size() > shown)
+    out += "<p class=\"note\">" + std::to_string(packets.size() - shown) +
+           " more packets not shown (the JSON report has the full trace).</p>\n";
+}
+
+void delivery_table(std::string& out, const ScenarioResult& s) {
+  out += "<h3>Deliveries</h3>\n<table><thead><tr><th>publisher</th><th>subscriber</th><th>topic</th>"
+         "<th>qos</th><th>guarantee</th><th>ordered</th><th>sent</th><th>delivered</th><th>lost</th>"
+         "<th>duplicated</th><th>reordered</th><th>verdict</th><th>reason</th></tr></thead><tbody>\n";
+  for (const ledger::StreamResult& d : s.deliveries) {
+    const std::string verdict(ledger::to_string(d.verdict));
+    out += "<tr class=\"" + verdict + "\"><td>" + h(d.publisher) + "</td><td>" + h(d.subscriber) + "</td><td><code>" +
+           h(d.topic) + "</code></td><td class=\"num\">" + std::to_string(d.qos) + "</td><td>" +
+           std::string(ledger::to_string(d.guarantee)) + "</td><td>" + (d.ordered ? "yes" : "no") +
+           "</td><td class=\"num\">" + std::to_string(d.sent) + "</td><td class=\"num\">" +
+           std::to_string(d.delivered) + "</td><td class=\"num\">" + std::to_string(d.lost) +
+           "</td><td class=\"num\">" + std::to_string(d.duplicated) + "</td><td class=\"num\">" +
+           std::to_string(d.reordered) + "</td><td class=\"verdict\"><span class=\"badge " + verdict + "\">" +
+           verdict + "</span></td><td>" + h(d.reason) + "</td></tr>\n";
+  }
+  out += "</tbody></table>\n";
+  bool any_foreign = false;
+  for (const ledger::ForeignCounts& f : s.foreign) any_foreign |= (f.unparsable || f.other_run || f.unknown) != 0;
+  if (any_foreign) {
+    out += "<table><thead><tr><th>subscriber</th><th>foreign: unparsable</th><th>other run</th><th>unknown</th>"
+           "</tr></thead><tbody>\n";
+    for (const ledger::ForeignCounts& f : s.foreign)
+      out += "<tr><td>" + h(f.subscriber) + "</td><td class=\"num\">" + std::to_string(f.unparsable) +
+             "</td><td class=\"num\">" + std::to_string(f.other_run) + "</td><td class=\"num\">" +
+             std::to_string(f.unknown) + "</td></tr>\n";
+    out += "</tbody></table>\n";
+  }
+}
+
+void scenario_section(std::string& out, const ScenarioResult& s, std::size_t index) {
+  const std::string status(to_string(s.status));
+  const bool open = s.status == Status::failed || s.status == Status::error;
+  out += "<details class=\"scenario\" id=\"scenario-" + std::to_string(index) + "\" data-status=\"" + status + "\"" +
+         (open ? " open" : "") + ">\n<summary><span class=\"badge " + status + "\">" + status +
+         "</span> <span class=\"sname\">" + h(s.name) + "</span><span class=\"proto\">MQTT " + h(s.protocol) +
+         "</span><span class=\"proto\">" + h(s.file) + "</span><span class=\"dur\">" + h(fmt_ms(s.duration_ms)) +
+         "</span></summary>\n";
+  if (!s.spec.empty()) {
+    out += "<p class=\"meta\">checks ";
+    for (std::size_t i = 0; i < s.spec.size(); ++i) out += (i ? ", " : "") + std::string("<code>") + h(s.spec[i]) + "</code>";
+    out += "</p>\n";
+  }
+  if (s.status == Status::skipped) out += "<div class=\"skipreason\">skipped: " + h(s.skip_reason) + "</div>\n";
+  if (s.failure) {
+    const Failure& f = *s.failure;
+    out += std::string("<div class=\"failure") + (s.status == Status::error ? " error" : "") + "\"><b>" +
+           h(f.message) + "</b>";
+    if (f.step || f.line)
+      out += "<div class=\"meta\">step " + std::to_string(f.step) + ", " + h(s.file) + ":" + std::to_string(f.line) + "</div>";
+    if (!f.expected.empty()) out += "<div>expected: <code>" + h(f.expected) + "</code></div>";
+    if (!f.actual.empty()) out += "<div>actual: <code>" + h(f.actual) + "</code></div>";
+    out += "</div>\n";
+    if (!f.last_packets.empty()) {
+      out += "<h3>Last packets before the failure</h3>\n";
+      packet_rows(out, f.last_packets);
+    }
+  }
+  if (!s.steps.empty()) {
+    out += "<h3>Steps</h3>\n<table><thead><tr><th>#</th><th>line</th><th>step</th><th>summary</th><th>time</th>"
+           "<th>status</th></tr></thead><tbody>\n";
+    for (const StepResult& st : s.steps) {
+      const std::string sst(to_string(st.status));
+      out += "<tr class=\"step-" + sst + "\"><td class=\"num\">" + std::to_string(st.index) + "</td><td class=\"num\">" +
+             std::to_string(st.line) + "</td><td><code>" + h(st.kind) + "</code></td><td>" + h(st.summary);
+      if (!st.message.empty()) out += "<div class=\"note\">" + h(st.message) + "</div>";
+      out += "</td><td class=\"num\">" + h(fmt_ms(st.duration_ms)) + "</td><td><span class=\"badge " + sst + "\">" +
+             sst + "</span></td></tr>\n";
+    }
+    out += "</tbody></table>\n";
+  }
+  if (!s.deliveries.empty() || !s.foreign.empty()) delivery_table(out, s);
+  if (!s.packets.empty()) {
+    out += "<details><summary>Packet trace (" + std::to_string(s.packets.size()) + " packets)</summary>\n";
+    packet_rows(out, s.packets);
+    out += "</details>\n";
+  }
+  out += "</details>\n";
+}
+
+void coverage_section(std::string& out, const Coverage& c) {
+  const std::string v(to_string(c.version));
+  out += "<details class=\"coverage\" id=\"coverage-" + v + "\"><summary>MQTT " + v + ": " + std::to_string(c.covered) +
+         " of " + std::to_string(c.total) + " broker-observable statements checked (" + fmt_percent(c.percent) +
+         ")</summary>\n";
+  if (!c.unknown_ids.empty()) {
+    out += "<p class=\"note\">ids cited by scenarios but not MQTT " + v + " statements: ";
+    for (std::size_t i = 0; i < c.unknown_ids.size(); ++i) out += (i ? ", " : "") + std::string("<code>") + h(c.unknown_ids[i]) + "</code>";
+    out += "</p>\n";
+  }
+  out += "<table><thead><tr><th>id</th><th>section</th><th>actor</th><th>class</th><th>statement</th>"
+         "<th>checked by</th></tr></thead><tbody>\n";
+  for (const StatementCoverage& row : c.rows) {
+    const Statement& st = *row.statement;
+    out += std::string("<tr class=\"") + (row.scenarios.empty() ? "uncovered" : "covered") + "\"><td class=\"id\"><code>" +
+           h(st.id) + "</code></td><td>" + h(st.section) + "</td><td>" + h(st.actor) + "</td><td>" + h(st.cls) +
+           "</td><td>" + h(st.summary) + "</td><td>";
+    for (std::size_t i = 0; i < row.scenarios.size(); ++i) out += (i ? "<br>" : "") + h(row.scenarios[i]);
+    out += "</td></tr>\n";
+  }
+  out += "</tbody></table>\n</details>\n";
+}
+
+}  // namespace
+
+std::string to_html(const RunReport& r, std::string_view title) {
+  std::string out;
+  out.reserve(64 * 1024);
+  out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+         // No external resources at all; inline script and style only.
+         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+         "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n<title>" +
+         h(title) + "</title>\n<style>" + std::string(kStyle) + "</style>\n</head>\n<body>\n";
+  out += "<h1>" + h(title) + "</h1>\n";
+  out += "<div class=\"cards\">";
+  const std::pair<const char*, int> cards[] = {{"passed", r.summary.passed},
+                                               {"failed", r.summary.failed},
+                                               {"skipped", r.summary.skipped},
+                                               {"error", r.summary.errors}};
+  for (const auto& [name, count] : cards)
+    out += std::string("<div class=\"card ") + name + "\"><b>" + std::to_string(count) + "</b>" +
+           (std::string_view(name) == "error" ? "errors" : name) + "</div>";
+  out += "<div class=\"card\"><b>" + h(fmt_ms(r.summary.duration_ms)) + "</b>duration</div></div>\n";
+  std::string meta;
+  if (!r.broker.empty()) meta += "broker " + h(r.broker) + " &middot; ";
+  if (!r.started_at.empty()) meta += "started " + h(r.started_at) + " &middot; ";
+  if (r.seed) meta += "seed " + std::to_string(*r.seed) + " &middot; ";
+  if (!r.harness_version.empty()) meta += "mqtt-harness " + h(r.harness_version) + " &middot; ";
+  if (!meta.empty()) out += "<p class=\"meta\">" + meta.substr(0, meta.size() - 10) + "</p>\n";
+
+  const Coverage cov311 = coverage(r.scenarios, SpecVersion::v3_1_1);
+  const Coverage cov5 = coverage(r.scenarios, SpecVersion::v5);
+  out += "<h2>Spec coverage</h2>\n<table class=\"covsum\"><thead><tr><th>version</th><th>broker-observable "
+         "statements checked</th><th>coverage</th></tr></thead><tbody>\n";
+  for (const Coverage* c : {&cov311, &cov5}) {
+    char width[16];
+    std::snprintf(width, sizeof width, "%.1f", c->percent);
+    out += "<tr><td>MQTT " + std::string(to_string(c->version)) + "</td><td class=\"num\">" +
+           std::to_string(c->covered) + " / " + std::to_string(c->total) + "</td><td><span class=\"bar\"><i style=\"width:" +
+           width + "%\"></i></span>" + fmt_percent(c->percent) + "</td></tr>\n";
+  }
+  out += "</tbody></table>\n";
+
+  out += "<h2>Scenarios</h2>\n<div class=\"toolbar\"><button data-filter=\"all\" class=\"on\">all</button>"
+         "<button data-filter=\"failed\">failed</button><button data-filter=\"error\">error</button>"
+         "<button data-filter=\"skipped\">skipped</button><button data-filter=\"passed\">passed</button>"
+         "<button id=\"expand-all\">expand all</button><button id=\"collapse-all\">collapse all</button></div>\n";
+  if (r.scenarios.empty()) out += "<p class=\"note\">No scenarios ran.</p>\n";
+  for (std::size_t i = 0; i < r.scenarios.size(); ++i) scenario_section(out, r.scenarios[i], i);
+
+  out += "<h2>Normative statements</h2>\n<p class=\"meta\">Every numbered statement of MQTT 3.1.1 and 5.0 with its "
+         "class and the scenarios (that ran under that version) citing it. Coverage counts broker-observable "
+         "statements only; the same id means different statements in the two versions.</p>\n";
+  coverage_section(out, cov311);
+  coverage_section(out, cov5);
+  out += "<script>" + std::string(kScript) + "</script>\n</body>\n</html>\n";
+  return out;
+}
+
+}  // namespace mqtth::report

@@ -1,1 +1,148 @@
+// JUnit XML in the shape of the Jenkins junit-10.xsd (harness/report/junit-10.xsd):
+// testsuites > testsuite (one per scenario file) > testcase (one per scenario x protocol).
+#include <cstdio>
+#include <map>
+
 #include "mqtth/report/Report.hpp"
+
+namespace mqtth::report {
+namespace {
+
+std::string seconds(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", (ms < 0 ? 0 : ms) / 1000.0);
+  return buf;
+}
+
+std::string attr(std::string_view name, std::string_view value) {
+  std::string out(" ");
+  out += name;
+  out += "=\"";
+  out += escape_xml(value);
+  out += '"';
+  return out;
+}
+
+std::string failure_text(const ScenarioResult& s) {
+  std::string text;
+  if (!s.failure) return text;
+  const Failure& f = *s.failure;
+  text += f.message + "\n";
+  if (f.step || f.line) text += "at step " + std::to_string(f.step) + " (" + s.file + ":" + std::to_string(f.line) + ")\n";
+  if (!f.expected.empty()) text += "expected: " + f.expected + "\n";
+  if (!f.actual.empty()) text += "actual: " + f.actual + "\n";
+  if (!f.last_packets.empty()) {
+    text += "last packets:\n";
+    for (const PacketRecord& p : f.last_packets) {
+      char t[32];
+      std::snprintf(t, sizeof t, "%10.3f ms ", p.time_ms);
+      text += "  " + std::string(t) + p.client + (p.direction == Direction::to_broker ? " -> " : " <- ") + p.type;
+      if (!p.decoded.is_null()) text += " " + p.decoded.dump(-1, ' ', false, Json::error_handler_t::replace);
+      else if (!p.hex.empty()) text += " " + p.hex;
+      text += "\n";
+    }
+  }
+  for (const ledger::StreamResult& d : s.deliveries) {
+    if (d.verdict != ledger::Verdict::violated) continue;
+    text += "delivery " + d.publisher + " -> " + d.subscriber + " on " + d.topic + ": " + d.reason + "\n";
+  }
+  return text;
+}
+
+std::string step_log(const ScenarioResult& s) {
+  std::string text;
+  for (const StepResult& st : s.steps) {
+    char t[48];
+    std::snprintf(t, sizeof t, "%3d  line %-4d %-8s %9.3f ms  ", st.index, st.line,
+                  std::string(to_string(st.status)).c_str(), st.duration_ms);
+    text += t + st.kind;
+    if (!st.summary.empty()) text += ": " + st.summary;
+    if (!st.message.empty()) text += "  -- " + st.message;
+    text += "\n";
+  }
+  for (const ledger::StreamResult& d : s.deliveries) {
+    text += "delivery " + d.publisher + " -> " + d.subscriber + " " + d.topic + " qos " + std::to_string(d.qos) +
+            " " + std::string(ledger::to_string(d.guarantee)) + ": sent " + std::to_string(d.sent) +
+            " delivered " + std::to_string(d.delivered) + " lost " + std::to_string(d.lost) + " duplicated " +
+            std::to_string(d.duplicated) + " reordered " + std::to_string(d.reordered) + " -> " +
+            std::string(ledger::to_string(d.verdict)) + "\n";
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string to_junit_xml(const RunReport& report, std::string_view suite_name) {
+  // Group by file, keeping first-seen order.
+  std::vector<std::string> files;
+  std::map<std::string, std::vector<const ScenarioResult*>> by_file;
+  for (const ScenarioResult& s : report.scenarios) {
+    auto [it, inserted] = by_file.try_emplace(s.file);
+    if (inserted) files.push_back(s.file);
+    it->second.push_back(&s);
+  }
+
+  int tests = 0, failures = 0, errors = 0;
+  for (const ScenarioResult& s : report.scenarios) {
+    ++tests;
+    failures += s.status == Status::failed;
+    errors += s.status == Status::error;
+  }
+
+  std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  xml += "<testsuites" + attr("name", suite_name) + attr("tests", std::to_string(tests)) +
+         attr("failures", std::to_string(failures)) + attr("errors", std::to_string(errors)) +
+         attr("time", seconds(report.summary.duration_ms)) + ">\n";
+  int suite_id = 0;
+  for (const std::string& file : files) {
+    const auto& cases = by_file[file];
+    int f = 0, e = 0, sk = 0;
+    double ms = 0;
+    for (const ScenarioResult* s : cases) {
+      f += s->status == Status::failed;
+      e += s->status == Status::error;
+      sk += s->status == Status::skipped;
+      ms += s->duration_ms;
+    }
+    xml += "  <testsuite" + attr("name", file.empty() ? "(no file)" : file) +
+           attr("tests", std::to_string(cases.size())) + attr("failures", std::to_string(f)) +
+           attr("errors", std::to_string(e)) + attr("skipped", std::to_string(sk)) + attr("time", seconds(ms)) +
+           attr("id", std::to_string(suite_id++));
+    if (!report.started_at.empty()) xml += attr("timestamp", report.started_at);
+    xml += ">\n";
+    for (const ScenarioResult* s : cases) {
+      xml += "    <testcase" + attr("name", s->name) + attr("classname", s->file + " / " + s->protocol) +
+             attr("time", seconds(s->duration_ms)) + ">\n";
+      switch (s->status) {
+        case Status::passed: break;
+        case Status::skipped:
+          xml += "      <skipped" + attr("message", s->skip_reason) + "/>\n";
+          break;
+        case Status::failed:
+        case Status::error: {
+          const char* tag = s->status == Status::failed ? "failure" : "error";
+          const std::string message = s->failure ? s->failure->message : std::string(to_string(s->status));
+          std::string type = s->status == Status::failed ? "scenario-failure" : "scenario-error";
+          if (s->failure && (s->failure->step || s->failure->line))
+            type += " step " + std::to_string(s->failure->step) + " line " + std::to_string(s->failure->line);
+          xml += std::string("      <") + tag + attr("message", message) + attr("type", type) + ">" +
+                 escape_xml(failure_text(*s)) + "</" + tag + ">\n";
+          break;
+        }
+      }
+      std::string out = step_log(*s);
+      if (!s->spec.empty()) {
+        std::string ids;
+        for (const std::string& id : s->spec) ids += (ids.empty() ? "" : " ") + id;
+        out = "spec: " + ids + "\n" + out;
+      }
+      if (!out.empty()) xml += "      <system-out>" + escape_xml(out) + "</system-out>\n";
+      xml += "    </testcase>\n";
+    }
+    xml += "  </testsuite>\n";
+  }
+  xml += "</testsuites>\n";
+  return xml;
+}
+
+}  // namespace mqtth::report

@@ -1,1 +1,109 @@
+// Statement lists (compiled in from docs/spec/*.tsv by cmake/embed_spec.cmake) and
+// per-version spec coverage.
+#include "mqtth/report/Spec.hpp"
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+#include <unordered_map>
+
 #include "mqtth/report/Report.hpp"
+
+namespace mqtth::report {
+namespace detail {
+extern const std::string_view kSpecTsv311;
+extern const std::string_view kSpecTsv50;
+}  // namespace detail
+
+namespace {
+
+struct Table {
+  std::vector<Statement> rows;
+  std::unordered_map<std::string_view, std::size_t> by_id;
+};
+
+// The TSV is our own build input, so a malformed row is a build defect: fail loudly
+// (report_tests checks both files parse with the expected counts).
+Table parse(std::string_view tsv) {
+  Table t;
+  bool header = true;
+  while (!tsv.empty()) {
+    const std::size_t eol = std::min(tsv.find('\n'), tsv.size());
+    std::string_view line = tsv.substr(0, eol);
+    tsv.remove_prefix(std::min(eol + 1, tsv.size()));
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    if (header) {
+      header = false;
+      continue;
+    }
+    std::string_view cols[5];
+    for (int c = 0; c < 4; ++c) {
+      const std::size_t tab = line.find('\t');
+      if (tab == std::string_view::npos) throw std::logic_error("spec TSV: row with fewer than 5 columns");
+      cols[c] = line.substr(0, tab);
+      line.remove_prefix(tab + 1);
+    }
+    cols[4] = line;
+    t.by_id.emplace(cols[0], t.rows.size());
+    t.rows.push_back(Statement{cols[0], cols[1], cols[2], cols[3], cols[4]});
+  }
+  return t;
+}
+
+const Table& table(SpecVersion v) {
+  static const Table t311 = parse(detail::kSpecTsv311);
+  static const Table t50 = parse(detail::kSpecTsv50);
+  return v == SpecVersion::v3_1_1 ? t311 : t50;
+}
+
+}  // namespace
+
+std::string_view to_string(SpecVersion v) { return v == SpecVersion::v3_1_1 ? "3.1.1" : "5"; }
+
+std::optional<SpecVersion> spec_version_for_protocol(std::string_view protocol) {
+  if (protocol == "3.1.1") return SpecVersion::v3_1_1;
+  if (protocol == "5" || protocol == "5.0") return SpecVersion::v5;
+  return std::nullopt;
+}
+
+std::span<const Statement> statements(SpecVersion v) { return table(v).rows; }
+
+const Statement* find_statement(SpecVersion v, std::string_view id) {
+  const Table& t = table(v);
+  auto it = t.by_id.find(id);
+  return it == t.by_id.end() ? nullptr : &t.rows[it->second];
+}
+
+Coverage coverage(std::span<const ScenarioResult> scenarios, SpecVersion version) {
+  const Table& t = table(version);
+  Coverage c;
+  c.version = version;
+  c.rows.resize(t.rows.size());
+  for (std::size_t i = 0; i < t.rows.size(); ++i) c.rows[i].statement = &t.rows[i];
+  std::set<std::string> unknown;
+  for (const ScenarioResult& s : scenarios) {
+    if (spec_version_for_protocol(s.protocol) != version) continue;
+    if (s.status != Status::passed && s.status != Status::failed) continue;
+    const std::string label = s.name + " (" + s.file + ")";
+    for (const std::string& id : s.spec) {
+      auto it = t.by_id.find(id);
+      if (it == t.by_id.end()) {
+        unknown.insert(id);
+        continue;
+      }
+      auto& names = c.rows[it->second].scenarios;
+      if (std::find(names.begin(), names.end(), label) == names.end()) names.push_back(label);
+    }
+  }
+  for (const StatementCoverage& row : c.rows) {
+    if (row.statement->cls != "broker-observable") continue;
+    ++c.total;
+    if (!row.scenarios.empty()) ++c.covered;
+  }
+  c.percent = c.total ? 100.0 * static_cast<double>(c.covered) / static_cast<double>(c.total) : 0.0;
+  c.unknown_ids.assign(unknown.begin(), unknown.end());
+  return c;
+}
+
+}  // namespace mqtth::report

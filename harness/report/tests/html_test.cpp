@@ -1,1 +1,75 @@
+// HTML report: one self-contained page, everything escaped, all sections present.
 #include <gtest/gtest.h>
+
+#include "mqtth/report/Report.hpp"
+#include "mqtth/report/Spec.hpp"
+#include "sample.hpp"
+
+using namespace mqtth::report;
+
+TEST(HtmlReport, escapes_scenario_names_topics_messages) {
+  const std::string html = to_html(sample::sample_report());
+  // The nasty name holds "</script><script>alert(1)</script>": only our own script tag may exist.
+  std::size_t scripts = 0;
+  for (std::size_t pos = html.find("<script"); pos != std::string::npos; pos = html.find("<script", pos + 1)) ++scripts;
+  EXPECT_EQ(scripts, 1u);
+  EXPECT_EQ(html.find("alert(1)</script>"), std::string::npos);
+  EXPECT_NE(html.find("QoS &lt;2&gt; &amp; &quot;exactly&quot; &#39;once&#39; &lt;/script&gt;"), std::string::npos);
+  EXPECT_NE(html.find("t/&lt;a&gt;&amp;b&quot;c&#39;"), std::string::npos);
+  EXPECT_EQ(html.find("t/<a>"), std::string::npos);
+  EXPECT_NE(html.find("qos2 &amp; &lt;cut&gt;.yaml"), std::string::npos);
+  EXPECT_NE(html.find("broker does not support &lt;shared&gt; subscriptions"), std::string::npos);
+}
+
+TEST(HtmlReport, self_contained_without_external_resources) {
+  const std::string html = to_html(sample::sample_report());
+  EXPECT_TRUE(html.starts_with("<!DOCTYPE html>"));
+  EXPECT_EQ(html.find("http://"), std::string::npos);
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  EXPECT_EQ(html.find(" src="), std::string::npos);
+  EXPECT_EQ(html.find("<link"), std::string::npos);
+  EXPECT_NE(html.find("<style>"), std::string::npos);
+}
+
+TEST(HtmlReport, has_summary_steps_deliveries_trace_and_coverage) {
+  const std::string html = to_html(sample::sample_report());
+  EXPECT_NE(html.find("<div class=\"card failed\"><b>1</b>failed</div>"), std::string::npos);
+  EXPECT_NE(html.find("<h3>Steps</h3>"), std::string::npos);
+  EXPECT_NE(html.find("<h3>Deliveries</h3>"), std::string::npos);
+  EXPECT_NE(html.find("<tr class=\"violated\">"), std::string::npos);
+  EXPECT_NE(html.find("<span class=\"badge held\">held</span>"), std::string::npos);
+  EXPECT_NE(html.find("Packet trace (1 packets)"), std::string::npos);
+  EXPECT_NE(html.find("Last packets before the failure"), std::string::npos);
+  // Coverage: 2 of 101 for 3.1.1 (1.98 -> "2.0%"), 1 of 200 for 5.0.
+  EXPECT_NE(html.find("MQTT 3.1.1: 2 of 101 broker-observable statements checked (2.0%)"), std::string::npos);
+  EXPECT_NE(html.find("MQTT 5: 1 of 200 broker-observable statements checked (0.5%)"), std::string::npos);
+  // Every statement of both versions has a row: 141 + 251.
+  std::size_t rows = 0;
+  for (std::size_t pos = html.find("<td class=\"id\">"); pos != std::string::npos;
+       pos = html.find("<td class=\"id\">", pos + 1))
+    ++rows;
+  EXPECT_EQ(rows, 141u + 251u);
+  // The failing scenario is open, the passing one collapsed.
+  EXPECT_NE(html.find("data-status=\"failed\" open>"), std::string::npos);
+  EXPECT_NE(html.find("data-status=\"passed\">"), std::string::npos);
+}
+
+TEST(HtmlReport, empty_run_renders) {
+  const std::string html = to_html(RunReport{});
+  EXPECT_NE(html.find("No scenarios ran."), std::string::npos);
+  EXPECT_TRUE(html.ends_with("</html>\n"));
+}
+
+TEST(HtmlReport, huge_trace_is_truncated_with_a_note) {
+  RunReport r;
+  ScenarioResult s;
+  s.name = "load";
+  for (int i = 0; i < 2500; ++i) s.packets.push_back(PacketRecord{"c", Direction::to_broker, 0, "PINGREQ", nullptr, "c000"});
+  r.scenarios.push_back(s);
+  const std::string html = to_html(r);
+  EXPECT_NE(html.find("500 more packets not shown"), std::string::npos);
+}
+
+TEST(Escape, html_escapes_apostrophe_as_numeric_reference) {
+  EXPECT_EQ(escape_html("<a href='x'>&</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;");
+}
