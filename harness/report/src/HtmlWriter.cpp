@@ -152,7 +152,8 @@ void scenario_section(std::string& out, const ScenarioResult& s, std::size_t ind
     out += std::string("<div class=\"failure") + (s.status == Status::error ? " error" : "") + "\"><b>" +
            h(f.message) + "</b>";
     if (f.step || f.line)
-      out += "<div class=\"meta\">step " + std::to_string(f.step) + ", " + h(s.file) + ":" + std::to_string(f.line) + "</div>";
+      out += "<div class=\"meta\">" + (f.step ? "step " + std::to_string(f.step) + ", " : std::string()) + h(s.file) +
+             ":" + std::to_string(f.line) + "</div>";
     if (!f.expected.empty()) out += "<div>expected: <code>" + h(f.expected) + "</code></div>";
     if (!f.actual.empty()) out += "<div>actual: <code>" + h(f.actual) + "</code></div>";
     out += "</div>\n";

@@ -28,7 +28,8 @@ std::string failure_text(const ScenarioResult& s) {
   if (!s.failure) return text;
   const Failure& f = *s.failure;
   text += f.message + "\n";
-  if (f.step || f.line) text += "at step " + std::to_string(f.step) + " (" + s.file + ":" + std::to_string(f.line) + ")\n";
+  if (f.step) text += "at step " + std::to_string(f.step) + " (" + s.file + ":" + std::to_string(f.line) + ")\n";
+  else if (f.line) text += "at " + s.file + ":" + std::to_string(f.line) + "\n";
   if (!f.expected.empty()) text += "expected: " + f.expected + "\n";
   if (!f.actual.empty()) text += "actual: " + f.actual + "\n";
   if (!f.last_packets.empty()) {
@@ -123,8 +124,8 @@ std::string to_junit_xml(const RunReport& report, std::string_view suite_name) {
           const char* tag = s->status == Status::failed ? "failure" : "error";
           const std::string message = s->failure ? s->failure->message : std::string(to_string(s->status));
           std::string type = s->status == Status::failed ? "scenario-failure" : "scenario-error";
-          if (s->failure && (s->failure->step || s->failure->line))
-            type += " step " + std::to_string(s->failure->step) + " line " + std::to_string(s->failure->line);
+          if (s->failure && s->failure->step) type += " step " + std::to_string(s->failure->step);
+          if (s->failure && s->failure->line) type += " line " + std::to_string(s->failure->line);
           xml += std::string("      <") + tag + attr("message", message) + attr("type", type) + ">" +
                  escape_xml(failure_text(*s)) + "</" + tag + ">\n";
           break;
