@@ -60,7 +60,8 @@ const Keys kExpectDisconnectKeys = {"client", "reason_code", "within"};
 const Keys kExpectConnackKeys = {"client", "reason_code", "session_present", "properties", "within"};
 const Keys kExpectSubackKeys = {"client", "reason_codes", "within"};
 const Keys kFaultKeys = {"client", "cut", "delay", "throttle", "segment", "corrupt", "blackhole", "duplicate", "reorder"};
-const Keys kMisbehaveKeys = {"client", "withhold", "skip_pubrel", "reuse_packet_id", "auto_ack"};
+const Keys kMisbehaveKeys = {"client", "withhold", "skip_pubrel", "count", "reuse_packet_id", "auto_ack",
+                             "fixed_packet_id", "suppress_pingreq", "ignore_receive_maximum"};
 
 const std::array<Keys, 8> kFaultParamKeys = {
     Keys{"direction", "after", "nth", "at"},             // cut
@@ -1599,6 +1600,10 @@ std::optional<StepAction> Parser::parse_step(StepKind kind, const YAML::Node& ke
       if (auto x = get(n, "skip_pubrel")) m.skip_pubrel = boolean(x, "skip_pubrel");
       if (auto x = get(n, "reuse_packet_id")) m.reuse_packet_id = boolean(x, "reuse_packet_id");
       if (auto x = get(n, "auto_ack")) m.auto_ack = boolean(x, "auto_ack");
+      if (auto x = get(n, "count")) m.count = uint<std::uint32_t>(x, "count", 1, 1000000);
+      if (auto x = get(n, "fixed_packet_id")) m.fixed_packet_id = uint<std::uint16_t>(x, "fixed_packet_id", 0, 65535);
+      if (auto x = get(n, "suppress_pingreq")) m.suppress_pingreq = boolean(x, "suppress_pingreq");
+      if (auto x = get(n, "ignore_receive_maximum")) m.ignore_receive_maximum = boolean(x, "ignore_receive_maximum");
       if (!c) return std::nullopt;
       m.client = *c;
       return m;

@@ -151,7 +151,8 @@ for kind, props in faults.items():
 steps["fault"] = obj({"client": client, **{k: ref(f"fault_{k}") for k in faults}}, required=["client"])
 steps["misbehave"] = obj({"client": client,
                           "withhold": {"anyOf": [packet_type, {"type": "array", "items": packet_type}]},
-                          "skip_pubrel": boolean, "reuse_packet_id": boolean, "auto_ack": boolean},
+                          "skip_pubrel": boolean, "count": integer, "reuse_packet_id": boolean, "auto_ack": boolean,
+                          "fixed_packet_id": integer, "suppress_pingreq": boolean, "ignore_receive_maximum": boolean},
                          required=["client"])
 for kind, schema in steps.items():
     defs[f"step_{kind}"] = schema

@@ -293,12 +293,17 @@ struct FaultStep {
 };
 
 // Misbehaving client session knobs (stay in force until changed by another misbehave).
+// They map onto mqtth::client::Misbehaviour (ClientSession.hpp).
 struct MisbehaveStep {
   std::string client;
-  std::vector<PacketType> withhold;   // never send these acks: PUBACK, PUBREC, PUBREL, PUBCOMP
+  std::vector<PacketType> withhold;   // do not send these acks: PUBACK, PUBREC, PUBCOMP (PUBREL = skip_pubrel)
   std::optional<bool> skip_pubrel;    // after PUBREC, do not send PUBREL
-  std::optional<bool> reuse_packet_id;  // use the same packet id for every publish
+  std::optional<std::uint32_t> count; // withhold/skip_pubrel apply to the next `count` only; unset: every one
+  std::optional<bool> reuse_packet_id;  // new packets take a packet id still in flight
   std::optional<bool> auto_ack;       // false: send no acks at all for received PUBLISH
+  std::optional<std::uint16_t> fixed_packet_id;     // every new packet uses this id (0 allowed)
+  std::optional<bool> suppress_pingreq;             // keep-alive PINGREQs are not sent
+  std::optional<bool> ignore_receive_maximum;       // send QoS>0 beyond the broker's Receive Maximum
   bool operator==(const MisbehaveStep&) const = default;
 };
 
