@@ -127,6 +127,14 @@ struct ClientSession::Impl {
   std::size_t outbound_in_flight = 0;      // slots sent or released
   std::vector<PendingAck> pending_acks;
   std::vector<Inbound> inbound;            // per packet id (lazy)
+  struct RecentQos2 {
+    std::uint32_t hash = 0;
+    std::uint16_t id = 0;
+    bool used = false;
+  };
+  static constexpr std::size_t kReceivedRing = 4096;
+  std::vector<RecentQos2> received_ring;   // lazy
+  std::size_t received_ring_pos = 0;
   std::size_t inbound_in_flight = 0;
   std::uint16_t next_id = 1;
   std::uint16_t last_assigned_id = 0;
@@ -370,6 +378,7 @@ struct ClientSession::Impl {
 
   void clear_inbound() {
     if (!inbound.empty()) std::fill(inbound.begin(), inbound.end(), Inbound::none);
+    if (!received_ring.empty()) std::fill(received_ring.begin(), received_ring.end(), RecentQos2{});
     inbound_in_flight = 0;
   }
 
@@ -661,6 +670,12 @@ struct ClientSession::Impl {
                   mqtt::PacketType::publish, start, now);
       }
     };
+    const auto resent_after_pubrel = [&] {
+      violation(sid("MQTT-4.3.3-6", "MQTT-4.3.3-1"),
+                "broker re-sent QoS 2 PUBLISH (DUP=1) on packet id " + std::to_string(id) +
+                    " after PUBREL: the message is delivered a second time",
+                mqtt::PacketType::publish, start, now);
+    };
     const auto id_reuse = [&] {
       violation(sid("MQTT-2.2.1-4", "MQTT-2.3.1-4"),
                 "broker sent a new PUBLISH (DUP=0) on packet id " + std::to_string(id) + " while that id is still in flight",
@@ -698,14 +713,18 @@ struct ClientSession::Impl {
         }
         break;
       case Inbound::qos2_released:
+        // A DUP=1 copy of a message this id already carried and released: the broker re-sent
+        // the PUBLISH after PUBREL. Matching the content (not just the id) keeps a long-ago
+        // use of the id from being mistaken for this one.
+        if (p.dup && recently_received(id, content_hash(topic, p.payload))) resent_after_pubrel();
+        window_check();
+        break;
       case Inbound::qos2_comp_withheld:
         if (p.dup) {
-          violation(sid("MQTT-4.3.3-6", "MQTT-4.3.3-1"),
-                    "broker re-sent QoS 2 PUBLISH (DUP=1) on packet id " + std::to_string(id) +
-                        " after PUBREL: the message is delivered a second time",
-                    mqtt::PacketType::publish, start, now);
+          resent_after_pubrel();
+        } else {
+          id_reuse();
         }
-        window_check();
         break;
       case Inbound::qos1_unacked:
         id_reuse();
@@ -714,13 +733,38 @@ struct ClientSession::Impl {
         window_check();
         break;
     }
-    if (deliver_it) deliver(p, topic, now);
+    if (deliver_it) {
+      deliver(p, topic, now);
+      remember_received(id, content_hash(topic, p.payload));
+    }
     set_inbound(id, Inbound::qos2_received);
     if (!take_count(misbehave.withhold_pubrec)) {
       mqtt::Pubrec rec;
       rec.packet_id = id;
       write(mqtt::Packet(std::move(rec)), now);
     }
+  }
+
+  // Recent QoS 2 receipts (packet id + content hash), a fixed ring: enough to recognise a
+  // re-send after PUBREL without per-message allocation.
+  static std::uint32_t content_hash(std::string_view topic, std::string_view payload) {
+    std::uint32_t h = 2166136261u;  // FNV-1a
+    const auto mix = [&h](std::string_view s) {
+      for (const char c : s) h = (h ^ static_cast<std::uint8_t>(c)) * 16777619u;
+    };
+    mix(topic);
+    h = (h ^ 0xFFu) * 16777619u;
+    mix(payload);
+    return h;
+  }
+  void remember_received(std::uint16_t id, std::uint32_t hash) {
+    if (received_ring.empty()) received_ring.assign(kReceivedRing, RecentQos2{});
+    received_ring[received_ring_pos] = RecentQos2{hash, id, true};
+    received_ring_pos = (received_ring_pos + 1) % kReceivedRing;
+  }
+  bool recently_received(std::uint16_t id, std::uint32_t hash) const {
+    return std::any_of(received_ring.begin(), received_ring.end(),
+                       [&](const RecentQos2& r) { return r.used && r.id == id && r.hash == hash; });
   }
 
   // A PUBLISH we cannot deliver (unresolvable alias) is still acknowledged so the flow ends.
@@ -984,7 +1028,6 @@ void ClientSession::disconnect(TimeMs now, std::uint8_t reason_code, mqtt::Prope
     d.properties = std::move(properties);
   }
   s.write(mqtt::Packet(std::move(d)), now);
-  s.input_dead = false;  // keep reading what the broker still sends until it closes
   s.request_close("client sent DISCONNECT");
 }
 

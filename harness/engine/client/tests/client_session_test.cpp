@@ -474,6 +474,29 @@ TEST(ClientSessionViolations, qos2_dup_after_pubrel_is_a_violation_and_a_second_
   EXPECT_EQ(h.take<event::MessageDelivered>().size(), 2u);
 }
 
+TEST(ClientSessionViolations, qos2_dup_on_a_released_id_with_other_content_is_not_flagged) {
+  // A DUP=1 first copy of a different message on an id that finished earlier is legal: the
+  // broker's first transmission may have been lost with a connection.
+  Harness h;
+  h.connected();
+  h.feed(hex("34 07 00 01 74 00 09 68 69 62 02 00 09"));
+  h.feed(hex("3c 07 00 01 74 00 09 6a 6a"));
+  EXPECT_TRUE(h.violations().empty());
+  EXPECT_EQ(h.take<event::MessageDelivered>().size(), 2u);
+}
+
+TEST(ClientSessionViolations, qos2_publish_dup_while_pubcomp_withheld_is_a_resend_after_pubrel) {
+  Harness h;
+  h.connected();
+  h.session.misbehaviour().withhold_pubcomp = 1;
+  h.feed(hex("34 07 00 01 74 00 09 68 69 62 02 00 09"));
+  EXPECT_EQ(to_hex(h.output()), "50 02 00 09");
+  h.feed(hex("3c 07 00 01 74 00 09 68 69"));
+  const auto v = h.violations();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].spec, "MQTT-4.3.3-1");
+}
+
 TEST(ClientSessionViolations, qos2_dup_after_pubrel_in_v5_is_MQTT_4_3_3_6) {
   Harness h(mqtt::Version::v5);
   h.connected();

@@ -92,6 +92,8 @@ void ClientConnection::onReadyRead() {
 
 void ClientConnection::onDisconnected() {
   qCDebug(lcMqtthClient) << "TCP connection closed" << host_ << port_;
+  // Bytes that arrived right before the FIN (a DISCONNECT, say) are read first.
+  if (socket_ && socket_->bytesAvailable() > 0) onReadyRead();
   if (socket_) {
     QTcpSocket* old = socket_;
     socket_ = nullptr;

@@ -225,6 +225,28 @@ class ClientConnectionTest : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(!broker.isOpen(0), 5000);
   }
 
+  void broker_disconnect_then_close_reports_the_reason() {
+    ScriptedBroker broker;
+    QVERIFY(broker.listen());
+    ClientConnection client;
+    QSignalSpy connacks(&client, &ClientConnection::connackReceived);
+    QSignalSpy disconnects(&client, &ClientConnection::disconnectReceived);
+    QSignalSpy closed(&client, &ClientConnection::closed);
+    ConnectOptions o = options311();
+    o.version = mqtt::Version::v5;
+    client.connectToBroker(QStringLiteral("127.0.0.1"), broker.port(), o);
+    QTRY_VERIFY_WITH_TIMEOUT(!broker.received(0).isEmpty(), 5000);
+    broker.send(0, hex("20 03 00 00 00"));
+    QTRY_COMPARE_WITH_TIMEOUT(connacks.count(), 1, 5000);
+    broker.send(0, hex("e0 01 8b"));  // DISCONNECT 0x8B server shutting down
+    broker.close(0);
+    QTRY_COMPARE_WITH_TIMEOUT(closed.count(), 1, 5000);
+    QCOMPARE(disconnects.count(), 1);
+    const auto c = closed.at(0).at(0).value<event::ConnectionClosed>();
+    QVERIFY(!c.by_client);
+    QCOMPARE(c.disconnect_reason.value_or(0), std::uint8_t(0x8b));
+  }
+
   void connection_refused_reports_transport_error() {
     quint16 port = 0;
     {
