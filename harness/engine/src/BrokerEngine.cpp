@@ -493,6 +493,10 @@ struct BrokerEngine::Impl {
         refuse_connect(conn, Version::v3_1_1, 0x01, why, now);  // 3.1.1 return code 0x01
         return;
       }
+      if (error.code == mqtt::Errc::client_identifier_not_valid && level && *level < 5) {
+        refuse_connect(conn, Version::v3_1_1, 0x02, why, now);  // 3.1.1: MQTT-3.1.3-8 / 3.2.2.3
+        return;
+      }
       if (level && *level == 5) {
         std::uint8_t code = static_cast<std::uint8_t>(error.code);
         if (!mqtt::reason_code_allowed(code, PacketType::connack)) code = reason::malformed_packet;
