@@ -1,0 +1,79 @@
+# Generates scenarios/malformed/*.yaml: the raw packets are built by mqtt_packets.py, an
+# encoder independent of the codec. Run: cd harness/scenario/tools && /usr/bin/python3 gen_malformed.py
+from mqtt_packets import *
+import os
+D='/work/main/scenarios/malformed/'
+def write(fname, name, spec311, spec5, hex311, hex5, watch=True, extra_steps='', versions='[3.1.1, 5]'):
+    name=name.replace(': ', ', '); lines=['# yaml-language-server: $schema=../schema.json', f'name: {name}', 'spec:']
+    if spec311 is not None: lines.append(f'  "3.1.1": [{", ".join(spec311)}]')
+    if spec5 is not None: lines.append(f'  "5": [{", ".join(spec5)}]')
+    lines += [f'protocols: {versions}', 'timeout: 5s', 'clients:', '  c: {}'] + (['  watcher: {}'] if watch else []) + ['steps:']
+    if watch:
+        lines += ['  - connect: watcher', '  - subscribe: {client: watcher, filter: "#", qos: 1}']
+    lines += ['  - connect: c']
+    if hex311: lines += [f'  - send_raw: {{client: c, hex: "{hex311}"}}', '    only: 3.1.1']
+    if hex5: lines += [f'  - send_raw: {{client: c, hex: "{hex5}"}}', '    only: 5']
+    lines += ['  - expect_disconnect: {client: c, within: 2s}']
+    if watch:
+        lines += ['  - expect_no_packet: {client: watcher, type: PUBLISH, for: 200ms}']
+    lines += [extra_steps] if extra_steps else []
+    open(D+fname,'w').write('\n'.join(lines)+'\n')
+P=lambda *a, **k: (hx(publish(*a, v=4, **k)), hx(publish(*a, v=5, **k)))
+h=P('a/+','x'); write('publish_topic_with_plus_wildcard.yaml','A PUBLISH whose topic name holds + is refused: connection closed, nothing delivered',
+  ['MQTT-3.3.2-2','MQTT-4.7.1-1','MQTT-4.8.0-1'],['MQTT-3.3.2-2','MQTT-4.7.0-1','MQTT-4.13.1-1'],*h)
+h=P('a/#','x'); write('publish_topic_with_hash_wildcard.yaml','A PUBLISH whose topic name holds # is refused: connection closed, nothing delivered',
+  ['MQTT-3.3.2-2','MQTT-4.7.1-1'],['MQTT-3.3.2-2','MQTT-4.7.0-1'],*h)
+h=(hx(publish('pub/t','x',qos=1,pid=1,v=4,hdr=0x36)),hx(publish('pub/t','x',qos=1,pid=1,v=5,hdr=0x36)))
+write('publish_qos3.yaml','A PUBLISH with both QoS bits set (QoS 3) is malformed: connection closed, nothing delivered',
+  ['MQTT-3.3.1-4'],['MQTT-3.3.1-4','MQTT-4.13.1-1'],*h)
+h=P('','x'); write('publish_empty_topic.yaml','A PUBLISH with an empty topic name (and no topic alias) is refused',
+  ['MQTT-4.7.3-1','MQTT-3.3.2-1'],['MQTT-4.7.3-1','MQTT-3.3.2-1'],*h)
+h=P(b'a\x00b','x'); write('publish_topic_with_null_character.yaml','A PUBLISH topic containing U+0000 closes the connection',
+  ['MQTT-1.5.3-2','MQTT-4.7.3-2'],['MQTT-1.5.4-2','MQTT-4.7.3-2'],*h)
+h=P(b'a\xffb','x'); write('publish_topic_invalid_utf8.yaml','A PUBLISH topic that is not well-formed UTF-8 (byte FF) closes the connection',
+  ['MQTT-1.5.3-1'],['MQTT-1.5.4-1'],*h)
+h=P(b'a\xed\xa0\x80b','x'); write('publish_topic_utf16_surrogate.yaml','A PUBLISH topic encoding the surrogate U+D800 closes the connection',
+  ['MQTT-1.5.3-1'],['MQTT-1.5.4-1'],*h)
+# remaining length over 4 bytes
+write('remaining_length_too_long.yaml','A fixed header whose Remaining Length runs past four bytes is malformed and closes the connection',
+  ['MQTT-4.8.0-1'],['MQTT-4.13.1-1','MQTT-1.5.5-1'],'30 ff ff ff ff 7f','30 ff ff ff ff 7f')
+# PUBREL flags
+write('pubrel_bad_flags.yaml','A PUBREL with fixed-header flags 0000 instead of 0010 is malformed and closes the connection',
+  ['MQTT-3.6.1-1','MQTT-2.2.2-1','MQTT-2.2.2-2'],['MQTT-3.6.1-1','MQTT-2.1.3-1'],'60 02 00 01','60 02 00 01', watch=False)
+sub311=hx(pkt(0x80,(1).to_bytes(2,'big')+s('t')+b'\x01')); sub5=hx(pkt(0x80,(1).to_bytes(2,'big')+b'\x00'+s('t')+b'\x01'))
+write('subscribe_bad_flags.yaml','A SUBSCRIBE with fixed-header flags 0000 is malformed: closed and no SUBACK',
+  ['MQTT-3.8.1-1','MQTT-2.2.2-2'],['MQTT-3.8.1-1','MQTT-2.1.3-1'],sub311,sub5, watch=False,
+  extra_steps='  - expect_no_packet: {client: c, type: SUBACK, for: 100ms}')
+uns311=hx(pkt(0xa0,(1).to_bytes(2,'big')+s('t'))); uns5=hx(pkt(0xa0,(1).to_bytes(2,'big')+b'\x00'+s('t')))
+write('unsubscribe_bad_flags.yaml','An UNSUBSCRIBE with fixed-header flags 0000 is malformed: closed and no UNSUBACK',
+  ['MQTT-3.10.1-1'],['MQTT-3.10.1-1'],uns311,uns5, watch=False,
+  extra_steps='  - expect_no_packet: {client: c, type: UNSUBACK, for: 100ms}')
+write('disconnect_bad_flags.yaml','A DISCONNECT with a reserved flag bit set is malformed; the connection is closed',
+  ['MQTT-3.14.1-1'],['MQTT-3.14.1-1'],'e1 00','e1 00', watch=False)
+write('auth_bad_flags.yaml','An AUTH with a reserved flag bit set is malformed; the connection is closed',
+  None,['MQTT-3.15.1-1','MQTT-4.13.1-1'],None,'f1 00', watch=False, versions='[5]')
+# SUBSCRIBE requesting QoS 3
+sq311=hx(pkt(0x82,(1).to_bytes(2,'big')+s('t')+b'\x03')); sq5=hx(pkt(0x82,(1).to_bytes(2,'big')+b'\x00'+s('t')+b'\x03'))
+write('subscribe_qos3.yaml','A SUBSCRIBE requesting QoS 3 is malformed: closed and no SUBACK',
+  ['MQTT-3.8.3-4'],['MQTT-3.8.3-5'],sq311,sq5, watch=False, extra_steps='  - expect_no_packet: {client: c, type: SUBACK, for: 100ms}')
+# reserved bits in options
+sr311=hx(pkt(0x82,(1).to_bytes(2,'big')+s('t')+b'\x41')); sr5=hx(pkt(0x82,(1).to_bytes(2,'big')+b'\x00'+s('t')+b'\xc1'))
+write('subscribe_reserved_option_bits.yaml','A SUBSCRIBE whose options byte has reserved bits set is malformed: closed and no SUBACK',
+  ['MQTT-3.8.3-4'],['MQTT-3.8.3-5'],sr311,sr5, watch=False, extra_steps='  - expect_no_packet: {client: c, type: SUBACK, for: 100ms}')
+# SUBSCRIBE with packet id 0
+s0_311=hx(pkt(0x82,(0).to_bytes(2,'big')+s('t')+b'\x01'))
+write('subscribe_packet_id_zero.yaml','A SUBSCRIBE with Packet Identifier 0 is a protocol violation and closes the connection',
+  ['MQTT-2.3.1-1','MQTT-4.8.0-1'],None,s0_311,None, watch=False, versions='[3.1.1]')
+# filter with NUL
+sn311=hx(pkt(0x82,(1).to_bytes(2,'big')+s(b'a\x00')+b'\x01')); sn5=hx(pkt(0x82,(1).to_bytes(2,'big')+b'\x00'+s(b'a\x00')+b'\x01'))
+write('subscribe_filter_with_null_character.yaml','A SUBSCRIBE topic filter containing U+0000 closes the connection',
+  ['MQTT-1.5.3-2','MQTT-4.7.3-2'],['MQTT-1.5.4-2','MQTT-4.7.3-2'],sn311,sn5, watch=False)
+# empty filter
+se311=hx(pkt(0x82,(1).to_bytes(2,'big')+s(b'')+b'\x01')); se5=hx(pkt(0x82,(1).to_bytes(2,'big')+b'\x00'+s(b'')+b'\x01'))
+write('subscribe_empty_filter.yaml','A SUBSCRIBE with an empty topic filter is refused (connection closed)',
+  ['MQTT-4.7.3-1'],['MQTT-4.7.3-1'],se311,se5, watch=False)
+# user property with invalid utf-8 name (5)
+up = b'\x26' + s(b'k\xff') + s(b'v')
+write('user_property_invalid_utf8.yaml','A PUBLISH user property whose name is not UTF-8 closes the connection and is not forwarded',
+  None,['MQTT-1.5.7-1','MQTT-1.5.4-1'],None,hx(publish('pub/t','x',v=5,props=up)), versions='[5]')
+# non-minimal varint property length? Remaining length 0x80 0x00 is non-minimal; allowed to reject
