@@ -24,13 +24,30 @@ struct PropSummary {
   std::size_t auth_data_offset = 0;  // 0: absent
 };
 
+// An Error that is only written when set: the hot path never pays for zeroing it.
+struct ErrorSlot {
+  ErrorSlot() {}
+  explicit operator bool() const { return set; }
+  ErrorSlot& operator=(const Error& e) {
+    set = true;
+    error = e;
+    return *this;
+  }
+  operator Error() const { return set ? error : Error{}; }
+  bool set = false;
+  union {
+    Error error;
+  };
+};
+
 struct Reader {
+  Reader(const std::uint8_t* b, std::size_t p, std::size_t e, Version ver) : base(b), pos(p), end(e), v(ver) {}
   const std::uint8_t* base;
   std::size_t pos;
   std::size_t end;
   Version v;
-  Error err{};
-  Error deferred{};
+  ErrorSlot err;
+  ErrorSlot deferred;
 
   std::size_t left() const { return end - pos; }
 
@@ -63,6 +80,10 @@ struct Reader {
     return true;
   }
   bool varint(std::uint32_t& out, std::string_view message) {
+    if (pos < end && base[pos] < 0x80) {  // one byte: the common case
+      out = base[pos++];
+      return true;
+    }
     const auto r = decode_varint(Bytes(base + pos, left()));
     if (r.error) return fail(Errc::malformed_packet, pos + r.error.offset, vbi_spec(), r.error.message);
     if (r.consumed == 0) return fail(Errc::malformed_packet, end, kNoId, message);
@@ -511,14 +532,30 @@ FrameInfo peek_frame(Bytes in, std::uint32_t maximum_packet_size) {
   return f;
 }
 
+namespace {
+Result<PacketView> failure(const Error& e) {
+  // Start from the smallest alternative: value-initialising the first one (CONNECT) costs.
+  return Result<PacketView>{PacketView(std::in_place_type<PingreqView>), e};
+}
+
+// The hot path: one named result (NRVO), built in place as a PUBLISH.
+Result<PacketView> publish_result(Reader& r, std::uint8_t flags) {
+  Result<PacketView> out{PacketView(std::in_place_type<PublishView>), Error{}};
+  auto& p = *std::get_if<PublishView>(&out.value);
+  if (!decode_publish(r, flags, p) || r.err) {
+    out.error = r.err;
+  } else if (r.deferred) {
+    out.error = r.deferred;
+  }
+  return out;
+}
+Result<PacketView> other_result(Reader& r, PacketType type);
+}  // namespace
+
 Result<PacketView> decode(Bytes in, const DecodeOptions& options) {
-  Result<PacketView> out;
   const std::uint8_t* data = in.data();
   const std::size_t size = in.size();
-  if (size < 2) {
-    out.error = make_error(Errc::malformed_packet, size, kNoId, "packet shorter than a fixed header");
-    return out;
-  }
+  if (size < 2) return failure(make_error(Errc::malformed_packet, size, kNoId, "packet shorter than a fixed header"));
   const std::uint8_t b0 = data[0];
   const auto type = static_cast<PacketType>(b0 >> 4);
   const std::uint8_t flags = b0 & 0x0F;
@@ -533,49 +570,41 @@ Result<PacketView> decode(Bytes in, const DecodeOptions& options) {
   } else {
     const auto r = decode_varint(in.subspan(1));
     if (r.error) {
-      out.error = r.error;
-      out.error.offset += 1;
-      if (v != Version::v5) out.error.spec = kNoId;
-      return out;
+      Error e = r.error;
+      e.offset += 1;
+      if (v != Version::v5) e.spec = kNoId;
+      return failure(e);
     }
-    if (r.consumed == 0) {
-      out.error = make_error(Errc::malformed_packet, size, kNoId, "packet ends inside the remaining length");
-      return out;
-    }
+    if (r.consumed == 0) return failure(make_error(Errc::malformed_packet, size, kNoId, "packet ends inside the remaining length"));
     remaining = r.value;
     header = 1 + r.consumed;
   }
   const std::uint64_t total = header + std::uint64_t{remaining};
-  if (total > options.maximum_packet_size) {
-    out.error = make_error(Errc::packet_too_large, 1, kNoId, "packet larger than the maximum packet size");
-    return out;
-  }
-  if (size != total) {
-    out.error = size < total
-                    ? make_error(Errc::malformed_packet, size, kNoId, "fewer bytes than the remaining length announces")
-                    : make_error(Errc::malformed_packet, total, kNoId, "bytes after the end announced by the remaining length");
-    return out;
-  }
+  if (total > options.maximum_packet_size)
+    return failure(make_error(Errc::packet_too_large, 1, kNoId, "packet larger than the maximum packet size"));
+  if (size != total)
+    return failure(size < total
+                       ? make_error(Errc::malformed_packet, size, kNoId, "fewer bytes than the remaining length announces")
+                       : make_error(Errc::malformed_packet, total, kNoId, "bytes after the end announced by the remaining length"));
   Reader r{data, header, size, v};
+  if (type == PacketType::publish) return publish_result(r, flags);
   // Fixed-header flags (pass 1).
-  if (type != PacketType::publish) {
-    const std::uint8_t want = (type == PacketType::pubrel || type == PacketType::subscribe || type == PacketType::unsubscribe) ? 2 : 0;
-    if ((b0 >> 4) == 0) {
-      out.error = make_error(Errc::malformed_packet, 0, kNoId, "packet type 0 is reserved");
-      return out;
-    }
-    if (type == PacketType::auth && v != Version::v5) {
-      out.error = make_error(Errc::malformed_packet, 0, kNoId, "packet type 15 is reserved before MQTT 5");
-      return out;
-    }
-    if (flags != want) {
-      out.error = make_error(Errc::malformed_packet, 0, flag_spec(type, v), "reserved fixed-header flag bits have the wrong value");
-      return out;
-    }
-  }
+  const std::uint8_t want = (type == PacketType::pubrel || type == PacketType::subscribe || type == PacketType::unsubscribe) ? 2 : 0;
+  if ((b0 >> 4) == 0) return failure(make_error(Errc::malformed_packet, 0, kNoId, "packet type 0 is reserved"));
+  if (type == PacketType::auth && v != Version::v5)
+    return failure(make_error(Errc::malformed_packet, 0, kNoId, "packet type 15 is reserved before MQTT 5"));
+  if (flags != want)
+    return failure(make_error(Errc::malformed_packet, 0, flag_spec(type, v), "reserved fixed-header flag bits have the wrong value"));
+  return other_result(r, type);
+}
+
+namespace {
+Result<PacketView> other_result(Reader& r, PacketType type) {
+  const Version v = r.v;
+  Result<PacketView> out{PacketView(std::in_place_type<PingreqView>), Error{}};
   bool ok = true;
   switch (type) {
-    case PacketType::publish: ok = decode_publish(r, flags, out.value.emplace<PublishView>()); break;
+    case PacketType::publish: break;  // handled above
     case PacketType::connect: ok = decode_connect(r, out.value.emplace<ConnectView>()); break;
     case PacketType::connack: ok = decode_connack(r, out.value.emplace<ConnackView>()); break;
     case PacketType::puback: ok = decode_ack(r, out.value.emplace<PubackView>()); break;
@@ -611,5 +640,7 @@ Result<PacketView> decode(Bytes in, const DecodeOptions& options) {
   if (r.deferred) out.error = r.deferred;
   return out;
 }
+
+}  // namespace
 
 }  // namespace mqtt

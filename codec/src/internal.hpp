@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <cstring>
 #include <string_view>
 
@@ -28,7 +29,8 @@ struct PropertyInfo {
   std::uint32_t packets = 0;  // bit (1 << PacketType) where allowed
   bool will = false;          // allowed in the CONNECT Will Properties
 };
-const PropertyInfo& property_info(std::uint8_t id);
+extern const PropertyInfo kPropertyTable[256];
+inline const PropertyInfo& property_info(std::uint8_t id) { return kPropertyTable[id]; }
 
 // UTF-8 check of an MQTT string body. Returns the offset (within s) of the first bad
 // byte in *bad and which rule: 1 = ill-formed/surrogate, 2 = U+0000. 0 when valid.

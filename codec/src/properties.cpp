@@ -56,21 +56,31 @@ constexpr Row kRows[] = {
     {0x2A, PT::byte, "shared_subscription_available", bit(P::connack), false},
 };
 
-std::array<PropertyInfo, 256> build_table() {
-  std::array<PropertyInfo, 256> t{};
-  for (const auto& r : kRows) t[r.id] = PropertyInfo{true, r.type, r.name, r.packets, r.will};
-  return t;
-}
-const std::array<PropertyInfo, 256> kTable = build_table();
 
 std::uint8_t* put16(std::uint8_t* o, std::size_t v) {
   o[0] = static_cast<std::uint8_t>(v >> 8);
   o[1] = static_cast<std::uint8_t>(v);
   return o + 2;
 }
+
+constexpr std::array<PropertyInfo, 256> build_table() {
+  std::array<PropertyInfo, 256> t{};
+  for (const auto& r : kRows) t[r.id] = PropertyInfo{true, r.type, r.name, r.packets, r.will};
+  return t;
+}
+constexpr std::array<PropertyInfo, 256> kBuilt = build_table();
 }  // namespace
 
-const PropertyInfo& property_info(std::uint8_t id) { return kTable[id]; }
+// A plain array so that decode can index it inline; filled at compile time.
+const PropertyInfo kPropertyTable[256] = {
+#define MQTTH_ROW(i) kBuilt[i]
+#define MQTTH_ROW8(i) MQTTH_ROW(i), MQTTH_ROW(i + 1), MQTTH_ROW(i + 2), MQTTH_ROW(i + 3), MQTTH_ROW(i + 4), MQTTH_ROW(i + 5), MQTTH_ROW(i + 6), MQTTH_ROW(i + 7)
+#define MQTTH_ROW64(i) MQTTH_ROW8(i), MQTTH_ROW8(i + 8), MQTTH_ROW8(i + 16), MQTTH_ROW8(i + 24), MQTTH_ROW8(i + 32), MQTTH_ROW8(i + 40), MQTTH_ROW8(i + 48), MQTTH_ROW8(i + 56)
+    MQTTH_ROW64(0), MQTTH_ROW64(64), MQTTH_ROW64(128), MQTTH_ROW64(192)
+#undef MQTTH_ROW64
+#undef MQTTH_ROW8
+#undef MQTTH_ROW
+};
 
 std::size_t encode_property(const Property& p, std::uint8_t* out) {
   const auto& info = property_info(static_cast<std::uint8_t>(p.id));
