@@ -1,0 +1,154 @@
+#include "BrokerServer.hpp"
+
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTimer>
+
+#include <algorithm>
+#include <climits>
+#include <string_view>
+
+Q_LOGGING_CATEGORY(lcBroker, "mqtth.broker", QtInfoMsg)
+
+namespace mqtth::net {
+namespace {
+
+// Pending connections the kernel may hold before accept(): Qt's default of 50 makes a
+// burst of a thousand CONNECTs (scripts/e2e/test_broker_scale.py) hit SYN retries.
+constexpr int kListenBacklog = 1024;
+// A socket the engine asked to close gets this long to flush its last bytes (e.g. a
+// DISCONNECT 0x81) to a peer that does not read, then it is aborted.
+constexpr int kCloseFlushTimeoutMs = 5000;
+
+}  // namespace
+
+BrokerServer::BrokerServer(engine::BrokerConfig config, QObject* parent)
+    : QObject(parent),
+      engine_(std::move(config)),
+      server_(new QTcpServer(this)),
+      timer_(new QTimer(this)) {
+  clock_.start();
+  server_->setListenBacklogSize(kListenBacklog);
+  timer_->setSingleShot(true);
+  // Keep-alive is judged at 1.5x the interval (MQTT-3.1.2-24 in 3.1.1, MQTT-3.1.2-22 in
+  // 5.0); a coarse timer's 5% slack is harmless, but precise costs nothing with one timer.
+  timer_->setTimerType(Qt::PreciseTimer);
+  connect(server_, &QTcpServer::newConnection, this, &BrokerServer::acceptPending);
+  connect(timer_, &QTimer::timeout, this, &BrokerServer::onTimer);
+  engine_.set_logger([](engine::ConnectionId id, std::string_view line) {
+    qCDebug(lcBroker).noquote() << "conn" << id << QString::fromUtf8(line.data(), qsizetype(line.size()));
+  });
+}
+
+BrokerServer::~BrokerServer() { close(); }
+
+bool BrokerServer::listen(const QHostAddress& address, quint16 port) {
+  if (!server_->listen(address, port)) {
+    qCWarning(lcBroker).noquote() << "cannot listen on" << address.toString() << port << ":"
+                                  << server_->errorString();
+    return false;
+  }
+  qCDebug(lcBroker).noquote() << "listening on" << server_->serverAddress().toString() << server_->serverPort();
+  emit listening(server_->serverPort());
+  return true;
+}
+
+void BrokerServer::close() {
+  server_->close();
+  timer_->stop();
+  // Forget the engine's connections first so the disconnected() that abort() emits does
+  // not feed the engine (and publish wills) while the broker is going away.
+  sockets_.clear();
+  const auto children = server_->findChildren<QTcpSocket*>(Qt::FindDirectChildrenOnly);
+  for (QTcpSocket* socket : children) {
+    socket->disconnect(this);
+    socket->abort();
+    socket->deleteLater();
+  }
+}
+
+bool BrokerServer::isListening() const { return server_->isListening(); }
+quint16 BrokerServer::port() const { return server_->isListening() ? server_->serverPort() : 0; }
+QHostAddress BrokerServer::address() const { return server_->serverAddress(); }
+QString BrokerServer::errorString() const { return server_->errorString(); }
+int BrokerServer::connectionCount() const { return int(sockets_.size()); }
+
+void BrokerServer::acceptPending() {
+  while (QTcpSocket* socket = server_->nextPendingConnection()) {  // parent: server_
+    // MQTT is request/response with small packets: Nagle would add latency to every ack.
+    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    const engine::ConnectionId id = engine_.open(nowMs());
+    sockets_.insert(id, socket);
+    connect(socket, &QTcpSocket::readyRead, this, [this, socket, id] { onReadyRead(socket, id); });
+    connect(socket, &QTcpSocket::disconnected, this, [this, socket, id] { onDisconnected(socket, id); });
+    connect(socket, &QTcpSocket::errorOccurred, this, [socket, id](QAbstractSocket::SocketError) {
+      qCDebug(lcBroker).noquote() << "conn" << id << "socket error:" << socket->errorString();
+    });
+    emit clientConnected(id);
+    flushEngine();  // the engine may refuse it at once (max_connections)
+  }
+}
+
+void BrokerServer::onReadyRead(QTcpSocket* socket, engine::ConnectionId id) {
+  if (!sockets_.contains(id)) {
+    socket->readAll();  // the engine closed it; drop what is still arriving
+    return;
+  }
+  const QByteArray data = socket->readAll();
+  engine_.receive(id, std::string_view(data.constData(), std::size_t(data.size())), nowMs());
+  flushEngine();
+}
+
+void BrokerServer::onDisconnected(QTcpSocket* socket, engine::ConnectionId id) {
+  const bool engineKnew = sockets_.remove(id);
+  if (engineKnew) engine_.closed(id, nowMs());  // loss without DISCONNECT -> will (engine decides)
+  socket->deleteLater();
+  emit clientDisconnected(id);
+  if (engineKnew) flushEngine();
+}
+
+void BrokerServer::onTimer() {
+  engine_.advance(nowMs());
+  flushEngine();
+}
+
+void BrokerServer::closeSocket(QTcpSocket* socket, engine::ConnectionId id) {
+  sockets_.remove(id);
+  emit closingConnection(id);
+  // disconnectFromHost() waits for the write buffer to drain, then emits disconnected().
+  socket->disconnectFromHost();
+  if (socket->state() != QAbstractSocket::UnconnectedState)
+    QTimer::singleShot(kCloseFlushTimeoutMs, socket, [socket] { socket->abort(); });
+}
+
+void BrokerServer::flushEngine() {
+  // Writing or closing can emit disconnected() synchronously, which may call into the
+  // engine again; loop until the engine has nothing left instead of recursing.
+  while (engine_.has_output()) {
+    for (engine::Output& out : engine_.take_output()) {
+      QTcpSocket* socket = sockets_.value(out.connection, nullptr);
+      if (!socket) continue;  // already gone: the engine hears of it via closed()
+      if (!out.bytes.empty()) {
+        socket->write(out.bytes.data(), qint64(out.bytes.size()));
+        if (socket->bytesToWrite() > maxPendingWrite_) {
+          qCWarning(lcBroker).noquote() << "conn" << out.connection << "not reading:"
+                                        << socket->bytesToWrite() << "bytes unsent; aborting";
+          sockets_.remove(out.connection);
+          engine_.closed(out.connection, nowMs());
+          socket->abort();
+          continue;
+        }
+      }
+      if (out.close) closeSocket(socket, out.connection);
+    }
+  }
+  if (const auto deadline = engine_.next_deadline()) {
+    const std::uint64_t now = nowMs();
+    const std::uint64_t wait = *deadline > now ? *deadline - now : 0;
+    timer_->start(int(std::min<std::uint64_t>(wait, INT_MAX)));
+  } else {
+    timer_->stop();
+  }
+}
+
+}  // namespace mqtth::net
