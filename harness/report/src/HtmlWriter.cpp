@@ -51,7 +51,8 @@ tr.step-failed td,tr.step-error td{background:#ffebe9} tr.step-skipped td{color:
 details.scenario{border:1px solid var(--line);border-radius:6px;margin:6px 0;padding:0 10px}
 details.scenario>summary{cursor:pointer;padding:6px 0;list-style:revert}
 details.scenario[open]>summary{border-bottom:1px solid var(--line);margin-bottom:6px}
-.sname{font-weight:600} .proto{color:var(--mut);margin-left:6px} .dur{float:right;color:var(--mut)}
+.srow{display:inline-flex;flex-wrap:wrap;align-items:baseline;gap:2px 8px;width:calc(100% - 1.6em);vertical-align:top}
+.sname{font-weight:600} .proto{color:var(--mut)} .dur{margin-left:auto;color:var(--mut);white-space:nowrap}
 .failure{border-left:4px solid var(--bad);background:#ffebe9;padding:6px 10px;margin:6px 0}
 .failure.error{border-color:var(--err);background:#fbefff}
 .skipreason{border-left:4px solid var(--skip);background:#fff8c5;padding:6px 10px;margin:6px 0}
@@ -137,10 +138,10 @@ void scenario_section(std::string& out, const ScenarioResult& s, std::size_t ind
   const std::string status(to_string(s.status));
   const bool open = s.status == Status::failed || s.status == Status::error;
   out += "<details class=\"scenario\" id=\"scenario-" + std::to_string(index) + "\" data-status=\"" + status + "\"" +
-         (open ? " open" : "") + ">\n<summary><span class=\"badge " + status + "\">" + status +
+         (open ? " open" : "") + ">\n<summary><span class=\"srow\"><span class=\"badge " + status + "\">" + status +
          "</span> <span class=\"sname\">" + h(s.name) + "</span><span class=\"proto\">MQTT " + h(s.protocol) +
          "</span><span class=\"proto\">" + h(s.file) + "</span><span class=\"dur\">" + h(fmt_ms(s.duration_ms)) +
-         "</span></summary>\n";
+         "</span></span></summary>\n";
   if (!s.spec.empty()) {
     out += "<p class=\"meta\">checks ";
     for (std::size_t i = 0; i < s.spec.size(); ++i) out += (i ? ", " : "") + std::string("<code>") + h(s.spec[i]) + "</code>";
