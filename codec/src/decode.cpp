@@ -120,6 +120,12 @@ struct Reader {
                   "ill-formed UTF-8 or a surrogate code point in a UTF-8 string");
     return fail(Errc::malformed_packet, at, sid(v, "MQTT-1.5.3-2", "MQTT-1.5.4-2"), "UTF-8 string contains U+0000");
   }
+  // A required field is missing (the packet ends before it): name the statement that
+  // requires it, unless the failure already carries a more precise one.
+  bool required(bool ok, std::string_view spec) {
+    if (!ok && err.set && err.error.spec.empty() && err.error.code == Errc::malformed_packet) err.error.spec = spec;
+    return ok;
+  }
   std::size_t offset_of(std::string_view s) const {
     return static_cast<std::size_t>(reinterpret_cast<const std::uint8_t*>(s.data()) - base);
   }
@@ -139,6 +145,8 @@ struct Reader {
   }
 
   bool properties(PacketType type, PropertyContext ctx, PropertiesView& out, PropSummary& sum);
+  // [MQTT-2.2.2-1]: the property length is present even when there are no properties.
+  std::string_view at_end_spec() const { return pos == end ? std::string_view("MQTT-2.2.2-1") : kNoId; }
   void check_payload_format(const PropSummary& sum, std::string_view payload) {
     if (sum.payload_format != 1 || payload.empty()) return;
     std::size_t bad = 0;
@@ -159,7 +167,7 @@ struct Reader {
 bool Reader::properties(PacketType type, PropertyContext ctx, PropertiesView& out, PropSummary& sum) {
   const std::size_t length_at = pos;
   std::uint32_t length = 0;
-  if (!varint(length, "packet ends inside the property length")) return false;
+  if (!required(varint(length, "packet ends inside the property length"), at_end_spec())) return false;
   if (length > left())
     return fail(Errc::malformed_packet, length_at, kNoId, "property length exceeds the remaining length");
   const std::size_t start = pos;
@@ -311,7 +319,7 @@ bool decode_connect(Reader& r, ConnectView& c) {
   if (!r.u16(c.keep_alive, "packet ends inside keep alive")) return false;
   PropSummary sum;
   if (v == Version::v5 && !r.properties(PacketType::connect, PropertyContext::packet, c.properties, sum)) return false;
-  if (!r.utf8(c.client_id, "packet ends inside the client identifier")) return false;
+  if (!r.required(r.utf8(c.client_id, "packet ends inside the client identifier"), "MQTT-3.1.3-3")) return false;
   if (v == Version::v3_1_1 && c.client_id.empty() && !c.clean_start)
     r.defer(Errc::client_identifier_not_valid, r.offset_of(c.client_id) - 2, "MQTT-3.1.3-8",
             "empty client identifier with clean session 0");
@@ -324,22 +332,22 @@ bool decode_connect(Reader& r, ConnectView& c) {
     w.retain = will_retain;
     PropSummary wsum;
     if (v == Version::v5 && !r.properties(PacketType::connect, PropertyContext::will, w.properties, wsum)) return false;
-    if (!r.utf8(w.topic, "packet ends inside the will topic")) return false;
+    if (!r.required(r.utf8(w.topic, "packet ends inside the will topic"), "MQTT-3.1.2-9")) return false;
     {
       Error e = validate_topic_name(w.topic, v);
       if (e) r.defer(e.code, (w.topic.empty() ? r.offset_of(w.topic) - 2 : r.offset_of(w.topic)) + e.offset, e.spec, e.message);
     }
-    if (!r.binary(w.payload, "packet ends inside the will payload")) return false;
+    if (!r.required(r.binary(w.payload, "packet ends inside the will payload"), "MQTT-3.1.2-9")) return false;
     r.check_payload_format(wsum, w.payload);
   }
   if (username) {
     std::string_view u;
-    if (!r.utf8(u, "packet ends inside the user name")) return false;
+    if (!r.required(r.utf8(u, "packet ends inside the user name"), sid(v, "MQTT-3.1.2-19", "MQTT-3.1.2-17"))) return false;
     c.username = u;
   }
   if (password) {
     std::string_view p;
-    if (!r.binary(p, "packet ends inside the password")) return false;
+    if (!r.required(r.binary(p, "packet ends inside the password"), sid(v, "MQTT-3.1.2-21", "MQTT-3.1.2-19"))) return false;
     c.password = p;
   }
   return r.done();
@@ -373,7 +381,7 @@ bool decode_publish(Reader& r, std::uint8_t flags, PublishView& p) {
   p.retain = flags & 0x01;
   if (p.qos == 3) return r.fail(Errc::malformed_packet, 0, "MQTT-3.3.1-4", "PUBLISH QoS is 3");
   if (p.dup && p.qos == 0) return r.fail(Errc::malformed_packet, 0, "MQTT-3.3.1-2", "DUP set on a QoS 0 PUBLISH");
-  if (!r.utf8(p.topic, "packet ends inside the topic name")) return false;
+  if (!r.required(r.utf8(p.topic, "packet ends inside the topic name"), "MQTT-3.3.2-1")) return false;
   // An empty topic is allowed in 5.0 with a topic_alias: decided after the properties.
   if (r.v != Version::v5 || !p.topic.empty()) r.check_topic_name(p.topic, "MQTT-3.3.2-2");
   if (p.qos) {

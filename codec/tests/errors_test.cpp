@@ -316,8 +316,32 @@ TEST(Connect, mqtt31_client_id_longer_than_23_bytes_is_not_valid) {
   expect_error(pkt(0x10, S("MQIsdp") + H("03 02 00 3c") + S(std::string(24, 'c'))), v3,
                Errc::client_identifier_not_valid, 14, "");
 }
-TEST(Connect, user_name_flag_without_user_name_is_malformed) {
-  expect_error(pkt(0x10, kConnectHead311 + H("82 00 3c") + S("c")), v3, Errc::malformed_packet, 15, "");
+TEST(Connect, user_name_flag_without_user_name_is_malformed_MQTT_3_1_2_19) {
+  expect_error(pkt(0x10, kConnectHead311 + H("82 00 3c") + S("c")), v3, Errc::malformed_packet, 15, "MQTT-3.1.2-19");
+}
+TEST(Connect, user_name_flag_without_user_name_is_malformed_MQTT_3_1_2_17) {
+  expect_error(pkt(0x10, kConnectHead5 + H("82 00 3c 00") + S("c")), v5, Errc::malformed_packet, 16, "MQTT-3.1.2-17");
+}
+TEST(Connect, password_flag_without_password_is_malformed_MQTT_3_1_2_21) {
+  expect_error(pkt(0x10, kConnectHead311 + H("c2 00 3c") + S("c") + S("u")), v3, Errc::malformed_packet, 18,
+               "MQTT-3.1.2-21");
+}
+TEST(Connect, password_flag_without_password_is_malformed_MQTT_3_1_2_19) {
+  expect_error(pkt(0x10, kConnectHead5 + H("42 00 3c 00") + S("c")), v5, Errc::malformed_packet, 16, "MQTT-3.1.2-19");
+}
+TEST(Connect, will_flag_without_will_topic_and_payload_is_malformed_MQTT_3_1_2_9) {
+  expect_error(pkt(0x10, kConnectHead311 + H("06 00 3c") + S("c")), v3, Errc::malformed_packet, 15, "MQTT-3.1.2-9");
+  expect_error(pkt(0x10, kConnectHead311 + H("06 00 3c") + S("c") + S("w")), v3, Errc::malformed_packet, 18,
+               "MQTT-3.1.2-9");
+}
+TEST(Connect, missing_client_identifier_is_malformed_MQTT_3_1_3_3) {
+  expect_error(pkt(0x10, kConnectHead311 + H("02 00 3c")), v3, Errc::malformed_packet, 12, "MQTT-3.1.3-3");
+}
+TEST(Connect, missing_property_length_is_malformed_MQTT_2_2_2_1) {
+  expect_error(pkt(0x10, kConnectHead5 + H("02 00 3c")), v5, Errc::malformed_packet, 12, "MQTT-2.2.2-1");
+}
+TEST(FixedHeader, publish_without_topic_name_is_malformed_MQTT_3_3_2_1) {
+  expect_error(H("30 01 00"), v3, Errc::malformed_packet, 3, "MQTT-3.3.2-1");
 }
 TEST(Connect, bytes_after_the_last_payload_field_are_malformed) {
   expect_error(pkt(0x10, kConnectHead311 + H("02 00 3c") + S("c") + "x"), v3, Errc::malformed_packet, 15, "");
@@ -350,7 +374,9 @@ TEST(Connack, undefined_reason_code_is_a_protocol_error_MQTT_3_2_2_8) {
   expect_error(H("20 03 00 04 00"), v5, Errc::protocol_error, 3, "MQTT-3.2.2-8");
 }
 TEST(Connack, return_code_above_5_is_a_protocol_error_in_311) { expect_error(H("20 02 00 06"), v3, Errc::protocol_error, 3, ""); }
-TEST(Connack, missing_property_length_is_malformed_in_5) { expect_error(H("20 02 00 00"), v5, Errc::malformed_packet, 4, ""); }
+TEST(Connack, missing_property_length_is_malformed_MQTT_2_2_2_1) {
+  expect_error(H("20 02 00 00"), v5, Errc::malformed_packet, 4, "MQTT-2.2.2-1");
+}
 
 // ---------------------------------------------------------------------------------------
 // Acknowledgement reason codes (5.0)

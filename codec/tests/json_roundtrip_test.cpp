@@ -181,6 +181,47 @@ TEST_P(JsonRoundTrip, packet_from_json_equals_the_decoded_packet) {
 INSTANTIATE_TEST_SUITE_P(Vectors, JsonRoundTrip, ::testing::ValuesIn(kVectors),
                          [](const auto& row) { return std::string(row.param.name); });
 
+// Every packet the codec accepts round-trips, not only the hand-made ones: mutate the
+// vectors (fixed seed) and check each mutant that decodes.
+TEST(JsonRoundTripMutants, every_accepted_mutant_of_the_vectors_round_trips_exactly) {
+  std::uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&state] {  // xorshift64*
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return state * 0x2545F4914F6CDD1Dull;
+  };
+  std::size_t accepted = 0;
+  for (const Vector& v : kVectors) {
+    const std::string original = bytes_of(v.hex);
+    for (int i = 0; i < 1500; ++i) {
+      std::string wire = original;
+      const int mutations = 1 + static_cast<int>(next() % 2);
+      for (int m = 0; m < mutations; ++m) {
+        const std::size_t at = 2 + next() % (wire.size() > 2 ? wire.size() - 2 : 1);  // keep the fixed header
+        if (at >= wire.size()) continue;
+        if (next() % 2)
+          wire[at] = static_cast<char>(wire[at] ^ (1 << (next() % 8)));
+        else
+          wire[at] = static_cast<char>(next() & 0xFF);
+      }
+      for (const Version version : {v.version, Version::v3_1_1, Version::v5}) {
+        mqtt::DecodeOptions options;
+        options.version = version;
+        auto decoded = mqtt::decode(span_of(wire), options);
+        if (!decoded.ok()) continue;
+        ++accepted;
+        const std::string text = mqtt::to_json(decoded.value, version, span_of(wire)).dump();
+        auto again = mqtt::encode_json(Json::parse(text), version);
+        ASSERT_TRUE(again.ok()) << mqtt::to_hex(wire) << " " << text << ": " << again.error->path << " "
+                                << again.error->message;
+        ASSERT_EQ(mqtt::to_hex(again.value), mqtt::to_hex(wire)) << text;
+      }
+    }
+  }
+  EXPECT_GT(accepted, 500u);  // the property is checked on many packets, not vacuously
+}
+
 // packet_from_json errors name the key ----------------------------------------------------
 
 struct BadJson {
