@@ -83,3 +83,50 @@ TEST(Identity, guarantee_names) {
   EXPECT_EQ(to_string(Verdict::held), "held");
   EXPECT_EQ(to_string(Verdict::violated), "violated");
 }
+
+TEST(Identity, mutated_prefixes_never_crash_and_parse_only_in_canonical_form) {
+  // Seeded mutation of valid payloads: whatever parses must re-encode to exactly the bytes
+  // it was parsed from (one spelling per identity), everything else is rejected.
+  std::uint64_t state = 0x9E3779B97F4A7C15ULL;
+  auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  Ledger ledger(5);
+  const ClientId sub = ledger.client("sub");
+  ledger.subscribe(sub, "#", 1);
+  const StreamId stream = ledger.stream(ledger.client("pub"), "t", 1);
+  for (int i = 0; i < 4; ++i) ledger.accepted(ledger.attempt(stream));
+  int parsed_count = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string payload = make_payload(MessageId{static_cast<std::uint32_t>(next() % 7), static_cast<ClientId>(next() % 3),
+                                                 static_cast<StreamId>(next() % 3), next() % 6},
+                                       "u");
+    const int mutations = static_cast<int>(next() % 3);
+    for (int m = 0; m < mutations; ++m) {
+      const std::size_t at = next() % payload.size();
+      switch (next() % 3) {
+        case 0: payload[at] = static_cast<char>(next() & 0xFF); break;
+        case 1: payload.erase(at, 1); break;
+        default: payload.insert(at, 1, "0123456789:;m"[next() % 13]); break;
+      }
+      if (payload.empty()) break;
+    }
+    auto parsed = parse_payload(std::string_view(payload));
+    if (parsed) {
+      ++parsed_count;
+      const std::size_t prefix_len = payload.size() - parsed->user_payload.size();
+      char buf[kMaxPrefixSize];
+      const std::size_t n = encode_prefix(parsed->id, std::span<char, kMaxPrefixSize>(buf, kMaxPrefixSize));
+      ASSERT_EQ(std::string_view(buf, n), std::string_view(payload).substr(0, prefix_len)) << payload;
+    }
+    ledger.delivered(sub, std::string_view(payload), DeliveryInfo{1, false, false});
+  }
+  EXPECT_GT(parsed_count, 1000);  // the unmutated third and harmless mutations still parse
+  EXPECT_EQ(ledger.total_deliveries(), 20000u);
+  auto rows = ledger.results();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_LE(rows[0].delivered, 4u);
+}
