@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "mqtt/codec.hpp"
+
 namespace mqtth::ledger {
 namespace {
 
@@ -411,28 +413,8 @@ std::uint64_t Ledger::total_attempted() const noexcept { return impl_->total_att
 std::uint64_t Ledger::total_deliveries() const noexcept { return impl_->total_deliveries; }
 
 bool topic_matches(std::string_view filter, std::string_view topic) noexcept {
-  // MQTT-4.7.2-1: a filter starting with a wildcard does not match a topic starting with '$'.
-  if (!topic.empty() && topic.front() == '$' && !filter.empty() &&
-      (filter.front() == '+' || filter.front() == '#'))
-    return false;
-  std::size_t f = 0, t = 0;
-  while (true) {
-    const std::size_t f_end = std::min(filter.find('/', f), filter.size());
-    const std::string_view level = filter.substr(f, f_end - f);
-    if (level == "#") return f_end == filter.size();  // matches the parent level and all below
-    const std::size_t t_end = std::min(topic.find('/', t), topic.size());
-    if (level != "+" && level != topic.substr(t, t_end - t)) return false;
-    const bool filter_done = f_end == filter.size();
-    const bool topic_done = t_end == topic.size();
-    if (filter_done || topic_done) {
-      if (filter_done && topic_done) return true;
-      // "sport/#" also matches "sport" (4.7.1.2).
-      if (topic_done && !filter_done) return filter.substr(f_end + 1) == "#";
-      return false;
-    }
-    f = f_end + 1;
-    t = t_end + 1;
-  }
+  // One implementation of section 4.7 in the project: the codec's.
+  return mqtt::topic_matches(filter, topic);
 }
 
 }  // namespace mqtth::ledger
