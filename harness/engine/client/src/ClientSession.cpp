@@ -344,11 +344,18 @@ struct ClientSession::Impl {
     return ok;
   }
 
+  std::size_t send_window() const {
+    if (v5()) {
+      return config.max_in_flight == 0 ? broker_receive_maximum : std::min(config.max_in_flight, broker_receive_maximum);
+    }
+    return config.max_in_flight == 0 ? 20 : config.max_in_flight;
+  }
+
   // Sends queued QoS 1/2 publishes while the broker's window has room [MQTT-3.3.4-7].
   void pump(TimeMs now) {
     if (state != SessionState::connected) return;
     while (!queue.empty()) {
-      if (!misbehave.ignore_receive_maximum && outbound_in_flight >= broker_receive_maximum) break;
+      if (!misbehave.ignore_receive_maximum && outbound_in_flight >= send_window()) break;
       const std::uint32_t s = queue.front();
       queue.pop_front();
       Outbound& o = slots[s];

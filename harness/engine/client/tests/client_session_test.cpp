@@ -332,7 +332,9 @@ TEST(ClientSessionPacketIds, ids_are_nonzero_sequential_and_not_reused_while_in_
 }
 
 TEST(ClientSessionPacketIds, ids_wrap_after_65535_skipping_ids_in_flight_and_run_out) {
-  Harness h;
+  SessionConfig config;
+  config.max_in_flight = 65535;  // all of them on the wire, so any may be acknowledged
+  Harness h(mqtt::Version::v3_1_1, config);
   h.connected();
   for (int i = 1; i <= 65535; ++i) {
     const auto r = h.publish("t", "", 1);
@@ -668,6 +670,31 @@ TEST(ClientSessionReceiveMaximum, never_more_in_flight_than_brokers_receive_maxi
   // Non-PUBLISH packets are not held back [MQTT-3.3.4-8].
   h.session.ping(h.now);
   EXPECT_EQ(to_hex(h.output()), "c0 00");
+}
+
+TEST(ClientSessionReceiveMaximum, v311_default_window_is_20_and_configurable) {
+  Harness h;
+  h.connected();
+  for (int i = 0; i < 25; ++i) h.publish("t", "x", 2);
+  EXPECT_EQ(h.sent().size(), 20u);
+  EXPECT_EQ(h.session.outbound_queued(), 5u);
+
+  SessionConfig config;
+  config.max_in_flight = 3;
+  Harness v5(mqtt::Version::v5, config);
+  v5.connect(v5.options());
+  v5.feed(v5.connack(false, "21 00 0a"));  // broker allows 10; our cap is 3
+  for (int i = 0; i < 5; ++i) v5.publish("t", "x", 1);
+  EXPECT_EQ(v5.sent().size(), 3u);
+}
+
+TEST(ClientSessionMisbehave, ignore_receive_maximum_exceeds_the_brokers_window) {
+  Harness h(mqtt::Version::v5);
+  h.connect(h.options());
+  h.feed(h.connack(false, "21 00 02"));
+  h.session.misbehaviour().ignore_receive_maximum = true;
+  for (int i = 0; i < 5; ++i) h.publish("t", "x", 1);
+  EXPECT_EQ(h.sent().size(), 5u);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -211,6 +211,12 @@ struct SessionConfig {
   // with the reason code, then the session asks to close. false: report and keep reading
   // where the stream still frames.
   bool close_on_violation = true;
+  // Cap on our QoS 1/2 publishes in flight. 0 = automatic: the broker's Receive Maximum in
+  // 5.0 [MQTT-3.3.4-7]; 20 in 3.1/3.1.1, which have no flow control on the wire but whose
+  // brokers still cap it (mosquitto drops a 3.1.1 connection on the 21st unreleased QoS 2
+  // PUBLISH, its max_inflight_messages; paho's default window is 20 too). Non-zero: this
+  // value, and never above the broker's Receive Maximum in 5.0.
+  std::uint16_t max_in_flight = 0;
 };
 
 // Rule-breaking on purpose. Counters mean "the next N", kAlways means "every one from now".
@@ -222,7 +228,7 @@ struct Misbehaviour {
   bool reuse_in_flight_packet_id = false;        // new packets take an id still in flight (if any)
   std::optional<std::uint16_t> fixed_packet_id;  // every new packet uses this id (0 allowed)
   bool suppress_pingreq = false;                 // keep-alive PINGREQs are not sent
-  bool ignore_receive_maximum = false;           // send QoS 1/2 beyond the broker's window
+  bool ignore_receive_maximum = false;           // send QoS 1/2 beyond the broker's window (and max_in_flight)
 };
 
 enum class SessionState : std::uint8_t {
