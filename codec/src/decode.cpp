@@ -105,6 +105,9 @@ struct Reader {
   // UTF-8 Encoded String (1.5.3 / 1.5.4): well-formed, no U+0000 (pass 1: malformed).
   bool utf8(std::string_view& out, std::string_view message, bool pair = false) {
     if (!binary(out, message)) return false;
+    return check_utf8(out, pair);
+  }
+  bool check_utf8(std::string_view out, bool pair = false) {
     const auto* s = reinterpret_cast<const std::uint8_t*>(out.data());
     if (plain_ascii(s, out.size(), false)) return true;
     std::size_t bad = 0;
@@ -220,6 +223,12 @@ bool Reader::properties(PacketType type, PropertyContext ctx, PropertiesView& ou
     const std::uint64_t mask = std::uint64_t{1} << (id & 63);
     if (!repeatable && (seen & mask)) defer(Errc::protocol_error, at, kNoId, "property included more than once");
     seen |= mask;
+    // Only some identifiers have value rules: skip the switch for the rest.
+    constexpr std::uint64_t kValueRules =
+        (1ull << 0x01) | (1ull << 0x08) | (1ull << 0x0B) | (1ull << 0x15) | (1ull << 0x16) | (1ull << 0x17) |
+        (1ull << 0x19) | (1ull << 0x21) | (1ull << 0x23) | (1ull << 0x24) | (1ull << 0x25) | (1ull << 0x27) |
+        (1ull << 0x28) | (1ull << 0x29) | (1ull << 0x2A);
+    if (!((kValueRules >> id) & 1u)) continue;  // every known id is < 64
     switch (pid) {
       case PropertyId::payload_format_indicator:
         sum.payload_format = static_cast<int>(number);
@@ -381,9 +390,13 @@ bool decode_publish(Reader& r, std::uint8_t flags, PublishView& p) {
   p.retain = flags & 0x01;
   if (p.qos == 3) return r.fail(Errc::malformed_packet, 0, "MQTT-3.3.1-4", "PUBLISH QoS is 3");
   if (p.dup && p.qos == 0) return r.fail(Errc::malformed_packet, 0, "MQTT-3.3.1-2", "DUP set on a QoS 0 PUBLISH");
-  if (!r.required(r.utf8(p.topic, "packet ends inside the topic name"), "MQTT-3.3.2-1")) return false;
-  // An empty topic is allowed in 5.0 with a topic_alias: decided after the properties.
-  if (r.v != Version::v5 || !p.topic.empty()) r.check_topic_name(p.topic, "MQTT-3.3.2-2");
+  if (!r.required(r.binary(p.topic, "packet ends inside the topic name"), "MQTT-3.3.2-1")) return false;
+  // One pass covers both the UTF-8 rule and the topic rule for plain ASCII topics.
+  if (p.topic.empty() || !plain_ascii(reinterpret_cast<const std::uint8_t*>(p.topic.data()), p.topic.size(), true)) {
+    if (!r.check_utf8(p.topic)) return false;
+    // An empty topic is allowed in 5.0 with a topic_alias: decided after the properties.
+    if (r.v != Version::v5 || !p.topic.empty()) r.check_topic_name(p.topic, "MQTT-3.3.2-2");
+  }
   if (p.qos) {
     const std::size_t at = r.pos;
     if (!r.u16(p.packet_id, "packet ends inside the packet identifier")) return false;
