@@ -561,14 +561,12 @@ Result<PacketView> failure(const Error& e) {
 
 // The hot path: one named result (NRVO), built in place as a PUBLISH.
 Result<PacketView> publish_result(Reader& r, std::uint8_t flags) {
-  Result<PacketView> out{PacketView(std::in_place_type<PublishView>), Error{}};
-  auto& p = *std::get_if<PublishView>(&out.value);
-  if (!decode_publish(r, flags, p) || r.err) {
-    out.error = r.err;
-  } else if (r.deferred) {
-    out.error = r.deferred;
-  }
-  return out;
+  // Decoded into a local and copied into the variant: value-initialising the variant
+  // in place zero-fills all of its storage (the size of the largest alternative).
+  PublishView p;
+  const bool ok = decode_publish(r, flags, p) && !r.err;
+  return Result<PacketView>{PacketView(std::in_place_type<PublishView>, p),
+                            !ok ? Error(r.err) : Error(r.deferred)};
 }
 Result<PacketView> other_result(Reader& r, PacketType type);
 }  // namespace
