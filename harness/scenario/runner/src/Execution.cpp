@@ -1332,13 +1332,15 @@ void Execution::doMisbehave(Client& c, const scenario::MisbehaveStep& s) {
   ensureConnection(c);
   auto& mb = c.conn->misbehaviour();
   using T = mqtt::PacketType;
+  // `count`: the next N only; unset: every one from now (client::kAlways).
+  const std::uint32_t n = s.count.value_or(client::kAlways);
   for (auto t : s.withhold) {
-    if (t == T::puback) mb.withhold_puback = client::kAlways;
-    else if (t == T::pubrec) mb.withhold_pubrec = client::kAlways;
-    else if (t == T::pubcomp) mb.withhold_pubcomp = client::kAlways;
-    else if (t == T::pubrel) mb.skip_pubrel = client::kAlways;
+    if (t == T::puback) mb.withhold_puback = n;
+    else if (t == T::pubrec) mb.withhold_pubrec = n;
+    else if (t == T::pubcomp) mb.withhold_pubcomp = n;
+    else if (t == T::pubrel) mb.skip_pubrel = n;
   }
-  if (s.skip_pubrel) mb.skip_pubrel = *s.skip_pubrel ? client::kAlways : 0;
+  if (s.skip_pubrel) mb.skip_pubrel = *s.skip_pubrel ? n : 0;
   if (s.reuse_packet_id) mb.reuse_in_flight_packet_id = *s.reuse_packet_id;
   if (s.auto_ack) {
     const std::uint32_t v = *s.auto_ack ? 0 : client::kAlways;
@@ -1346,6 +1348,9 @@ void Execution::doMisbehave(Client& c, const scenario::MisbehaveStep& s) {
     mb.withhold_pubrec = v;
     mb.withhold_pubcomp = v;
   }
+  if (s.fixed_packet_id) mb.fixed_packet_id = *s.fixed_packet_id;
+  if (s.suppress_pingreq) mb.suppress_pingreq = *s.suppress_pingreq;
+  if (s.ignore_receive_maximum) mb.ignore_receive_maximum = *s.ignore_receive_maximum;
   completeStep();
 }
 

@@ -30,10 +30,12 @@ TEST(SubsetMatch, hex_is_case_and_space_insensitive) {
 }
 
 TEST(SubsetMatch, nested_properties) {
-  Json actual = {{"properties", {{"user_property", {{"k", "v"}}}, {"message_expiry_interval", 5}}}};
+  const Json kv = Json::array({Json::array({"k", "v"})});
+  const Json kw = Json::array({Json::array({"k", "w"})});
+  Json actual = {{"properties", {{"user_property", kv}, {"message_expiry_interval", 5}}}};
   EXPECT_TRUE(json_subset_match(Json{{"properties", {{"message_expiry_interval", 5}}}}, actual));
   std::string why;
-  EXPECT_FALSE(json_subset_match(Json{{"properties", {{"user_property", {{"k", "w"}}}}}}, actual, &why));
+  EXPECT_FALSE(json_subset_match(Json{{"properties", {{"user_property", kw}}}}, actual, &why));
   EXPECT_EQ(why, "/properties/user_property/0/1: expected \"w\", got \"v\"");
 }
 
