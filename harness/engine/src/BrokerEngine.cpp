@@ -536,6 +536,10 @@ struct BrokerEngine::Impl {
       drop_connection(id, now, false);
       return false;
     }
+    if (!conn.session) {  // cannot happen: a connected connection always has its session
+      close_for_violation(conn, reason::unspecified_error, "internal: no session", "", now);
+      return false;
+    }
     return std::visit([&](const auto& p) { return handle(conn, p, now); }, packet);
   }
 
@@ -603,6 +607,9 @@ struct BrokerEngine::Impl {
       if (c.will->retain && !config.retain_available)
         return refuse(0x05, reason::retain_not_supported, "will retain without retain support [MQTT-3.2.2-13]");
     }
+
+    if (sessions.size() >= config.max_sessions && sessions.find(client_id) == sessions.end())
+      return refuse(0x03, reason::quota_exceeded, "max_sessions reached");
 
     // Connection parameters.
     conn.username = c.username ? std::optional<std::string>(std::string(*c.username)) : std::nullopt;
@@ -1018,8 +1025,10 @@ struct BrokerEngine::Impl {
         if (s) s->expiry_interval = std::min(p->number, config.max_session_expiry);
       }
     }
-    // 0x04 keeps the will; everything else discards it [MQTT-3.14.4-3].
-    bool publish_will = is_v5(conn.version) && d.reason_code == reason::disconnect_with_will_message;
+    // Only reason 0x00 discards the will [MQTT-3.14.4-3, MQTT-3.1.2-10]; 0x04 (and any
+    // error code a client reports) leaves it to be published (3.1.2.5). 3.1.1: every
+    // DISCONNECT discards it (3.1.1: MQTT-3.14.4-3).
+    bool publish_will = is_v5(conn.version) && d.reason_code != reason::normal_disconnection;
     log(conn.id, "DISCONNECT received");
     ConnectionId id = conn.id;
     emit_close(id);
@@ -1390,6 +1399,7 @@ struct BrokerEngine::Impl {
 
   std::optional<std::string> check_invariants() const {
     if (connections.size() > config.max_connections) return "more connections than max_connections";
+    if (sessions.size() > config.max_sessions) return "more sessions than max_sessions";
     if (retained.size() > config.max_retained_messages) return "more retained messages than max_retained_messages";
     for (const auto& [id, conn] : connections) {
       if (conn->session && conn->session->connection != conn.get())

@@ -6,7 +6,9 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -1535,4 +1537,354 @@ TEST(BrokerResources, one_message_to_many_subscribers_shares_one_payload_copy) {
 #endif
   net.collect();
   for (int i = 0; i < 50; ++i) EXPECT_EQ(net.engine.session("s" + std::to_string(i))->queued, 1u);
+}
+
+// ======================================================================================
+// More statements
+
+TEST(BrokerConnect, data_after_a_refused_connect_is_ignored_MQTT_3_1_4_6) {
+  BrokerConfig config;
+  config.allow_anonymous = false;
+  Net net(config);
+  auto id = net.open(Version::v5);
+  auto connect = mqtt::encode_to_string(mqtt::Packet(make_connect(Version::v5, "x")), Version::v5).value;
+  auto publish = mqtt::encode_to_string(mqtt::Packet(make_publish("t", "x", 1, 1)), Version::v5).value;
+  net.send_raw(id, connect + publish);  // both in one read
+  auto packets = net.take(id);
+  ASSERT_EQ(packets.size(), 1u);  // the refusing CONNACK only, no PUBACK
+  EXPECT_EQ(std::get<mqtt::Connack>(packets[0]).reason_code, 0x87);
+  net.send_raw(id, publish);
+  EXPECT_TRUE(net.take(id).empty());
+  EXPECT_EQ(net.engine.connection_count(), 0u);
+}
+
+TEST(BrokerConnect, v311_data_after_a_refused_connect_is_ignored_MQTT_3_1_4_5_v311) {
+  BrokerConfig config;
+  config.allow_anonymous = false;
+  Net net(config);
+  auto id = net.open(Version::v3_1_1);
+  auto connect = mqtt::encode_to_string(mqtt::Packet(make_connect(Version::v3_1_1, "x")), Version::v3_1_1).value;
+  auto publish = mqtt::encode_to_string(mqtt::Packet(make_publish("t", "x", 1, 1)), Version::v3_1_1).value;
+  net.send_raw(id, connect + publish);
+  EXPECT_EQ(net.peers[id].bytes, hex_to_bytes("20 02 00 05"));
+}
+
+TEST_P(BothVersions, client_ids_of_23_letters_and_digits_are_accepted_MQTT_3_1_3_5) {
+  Net net;
+  net.connect(GetParam(), "abcdefghijklmnopqrstuVW");
+  net.connect(GetParam(), "0123456789");
+  EXPECT_EQ(net.engine.session_count(), 2u);
+}
+
+TEST(BrokerConnect, v311_connack_is_the_first_packet_and_accepts_with_code_0_MQTT_3_2_0_1_v311) {
+  Net net;
+  auto pub = net.connect(Version::v3_1_1, "pub");
+  auto id = net.open(Version::v3_1_1);
+  auto c = mqtt::encode_to_string(mqtt::Packet(make_connect(Version::v3_1_1, "sub", false)), Version::v3_1_1).value;
+  auto s = mqtt::encode_to_string(mqtt::Packet(make_subscribe(1, "t", 0)), Version::v3_1_1).value;
+  net.send_raw(id, c + s);
+  net.send(pub, make_publish("t", "x"));
+  auto packets = net.take(id);
+  ASSERT_EQ(packets.size(), 3u);
+  ASSERT_TRUE(std::holds_alternative<mqtt::Connack>(packets[0]));
+  EXPECT_EQ(std::get<mqtt::Connack>(packets[0]).reason_code, 0);  // 3.1.1: MQTT-3.1.4-4
+  EXPECT_TRUE(std::holds_alternative<mqtt::Suback>(packets[1]));
+}
+
+TEST(BrokerConnect, without_server_keep_alive_the_client_keep_alive_applies_MQTT_3_2_2_22) {
+  Net net;
+  auto id = net.open(Version::v5);
+  net.send(id, make_connect(Version::v5, "k", true, 4));
+  EXPECT_FALSE(net.take_one<mqtt::Connack>(id).properties.find(PropertyId::server_keep_alive).has_value());
+  net.advance(5'999);
+  EXPECT_FALSE(net.closed(id));
+  net.advance(1);
+  EXPECT_TRUE(net.closed(id));
+}
+
+TEST(BrokerConnect, maximum_qos_0_still_accepts_subscribe_at_qos_2_MQTT_3_2_2_10) {
+  BrokerConfig config;
+  config.maximum_qos = 0;
+  Net net(config);
+  auto id = net.connect(Version::v5, "q");
+  net.send(id, make_subscribe(1, "t", 2));
+  EXPECT_EQ(net.take_one<mqtt::Suback>(id).reason_codes, (std::vector<std::uint8_t>{0x00}));
+}
+
+TEST_P(BothVersions, unsubscribe_lets_in_flight_deliveries_complete_MQTT_3_10_4_3) {
+  Net net;
+  auto sub = net.connect(GetParam(), "sub");
+  net.subscribe(sub, "u", 2);
+  auto pub = net.connect(GetParam(), "pub");
+  net.send(pub, make_publish("u", "x", 2, 1));
+  auto got = net.take_one<mqtt::Publish>(sub);
+  mqtt::Unsubscribe u;
+  u.packet_id = 2;
+  u.filters = {"u"};
+  net.send(sub, u);
+  net.take(sub);
+  net.send(sub, mqtt::Pubrec{got.packet_id, 0, {}});
+  EXPECT_EQ(net.take_one<mqtt::Pubrel>(sub).packet_id, got.packet_id);
+  net.send(sub, mqtt::Pubcomp{got.packet_id, 0, {}});
+  EXPECT_EQ(net.engine.session("sub")->inflight_out, 0u);
+}
+
+TEST_P(BothVersions, topics_are_matched_without_normalisation_MQTT_4_7_3_4) {
+  Net net;
+  auto sub = net.connect(GetParam(), "sub");
+  net.subscribe(sub, "a/b", 0);
+  auto pub = net.connect(GetParam(), "pub");
+  for (const char* topic : {"A/b", "a//b", "a/b/", "/a/b", "a/b "}) net.send(pub, make_publish(topic, "no"));
+  net.send(pub, make_publish("a/b", "yes"));
+  EXPECT_EQ(payloads(net.take_all<mqtt::Publish>(sub)), (std::vector<std::string>{"yes"}));
+}
+
+TEST_P(BothVersions, will_retain_0_is_published_non_retained_and_no_will_without_will_flag_MQTT_3_1_2_14) {
+  Net net;
+  auto watcher = net.connect(GetParam(), "watch");
+  net.subscribe(watcher, "will/#", 0);
+  auto plain = net.connect(GetParam(), "plain");
+  net.lose(plain);  // no will flag: nothing is published
+  EXPECT_TRUE(net.take(watcher).empty());
+  auto dying = net.connect(GetParam(), "dying", true, {}, 0, make_will("will/x", "gone", false));
+  net.lose(dying);
+  EXPECT_EQ(net.take_all<mqtt::Publish>(watcher).size(), 1u);
+  EXPECT_EQ(net.engine.retained_count(), 0u);
+}
+
+TEST(BrokerWill, v311_will_retain_1_publishes_a_retained_will_MQTT_3_1_2_17_v311) {
+  Net net;
+  auto dying = net.connect(Version::v3_1_1, "dying", true, {}, 0, make_will("will/r", "gone", true));
+  net.lose(dying);
+  EXPECT_EQ(net.engine.retained_count(), 1u);
+  auto sub = net.connect(Version::v3_1_1, "late");
+  net.send(sub, make_subscribe(1, "will/#", 0));
+  auto got = net.take_all<mqtt::Publish>(sub);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(got[0].retain);
+}
+
+TEST(BrokerWill, will_properties_are_forwarded_with_user_property_order_MQTT_3_1_3_10) {
+  Net net;
+  auto watcher = net.connect(Version::v5, "watch");
+  net.subscribe(watcher, "will/#", 0);
+  auto will = make_will("will/p", "gone");
+  will.properties.add_string(PropertyId::content_type, "text/plain");
+  will.properties.add_user("z", "1");
+  will.properties.add_user("a", "2");
+  auto dying = net.connect(Version::v5, "dying", true, {}, 0, will);
+  net.lose(dying);
+  auto got = net.take_one<mqtt::Publish>(watcher);
+  EXPECT_EQ(got.properties, will.properties);
+}
+
+TEST(BrokerWill, disconnect_with_an_error_code_still_publishes_the_will_MQTT_3_1_2_8) {
+  Net net;
+  auto watcher = net.connect(Version::v5, "watch");
+  net.subscribe(watcher, "will/#", 0);
+  auto leaving = net.connect(Version::v5, "leaving", true, {}, 0, make_will("will/x", "gone"));
+  net.send(leaving, mqtt::Disconnect{0x80, {}});
+  EXPECT_EQ(net.take_all<mqtt::Publish>(watcher).size(), 1u);
+}
+
+TEST(BrokerAcl, v311_unauthorised_publish_is_acknowledged_and_dropped_MQTT_3_3_5_2_v311) {
+  BrokerConfig config;
+  config.acl.push_back(AclRule{"*", "*", {"ok/#"}, {"#"}});
+  Net net(config);
+  auto sub = net.connect(Version::v3_1_1, "sub");
+  net.subscribe(sub, "#", 1);
+  auto pub = net.connect(Version::v3_1_1, "pub");
+  net.send(pub, make_publish("secret", "x", 1, 3));
+  EXPECT_EQ(net.peers[pub].bytes, hex_to_bytes("40 02 00 03"));
+  EXPECT_TRUE(net.take(sub).empty());
+}
+
+TEST(BrokerSubscribe, v311_wildcard_filter_refused_when_wildcards_are_unavailable_MQTT_3_8_3_2_v311) {
+  BrokerConfig config;
+  config.wildcard_subscription_available = false;
+  Net net(config);
+  auto sub = net.connect(Version::v3_1_1, "sub");
+  mqtt::Subscribe s;
+  s.packet_id = 5;
+  s.subscriptions = {{"a/+", {1, false, false, 0}}, {"a/b", {1, false, false, 0}}};
+  net.send(sub, s);
+  // 90 | remaining 4 | packet id 5 | 0x80 failure, QoS 1 granted (3.1.1: MQTT-3.8.4-1, -2, -5)
+  EXPECT_EQ(net.peers[sub].bytes, hex_to_bytes("90 04 00 05 80 01"));
+}
+
+TEST(BrokerSubscribe, v311_retained_messages_outlive_the_session_MQTT_3_1_2_7_v311) {
+  Net net;
+  auto pub = net.connect(Version::v3_1_1, "pub");
+  net.send(pub, make_publish("keep", "x", 0, 0, true));
+  net.send(pub, make_publish("keep", "y", 0, 0, true));  // replaces (3.1.1: MQTT-3.3.1-7)
+  net.lose(pub);
+  EXPECT_FALSE(net.engine.session("pub").has_value());
+  EXPECT_EQ(net.engine.retained_count(), 1u);
+  auto sub = net.connect(Version::v3_1_1, "sub");
+  net.send(sub, make_subscribe(1, "keep", 0));
+  EXPECT_EQ(payloads(net.take_all<mqtt::Publish>(sub)), (std::vector<std::string>{"y"}));
+}
+
+TEST(BrokerPublish, request_problem_information_0_gets_no_reason_string_on_acks_MQTT_3_1_2_29) {
+  BrokerConfig config;
+  config.acl.push_back(AclRule{"*", "*", {}, {}});
+  Net net(config);
+  auto pub = net.connect(Version::v5, "pub", true, props({{PropertyId::request_problem_information, 0}}));
+  net.send(pub, make_publish("t", "x", 1, 1));
+  net.send(pub, make_subscribe(2, "t", 0));
+  for (auto& packet : net.take(pub)) {
+    std::visit([](const auto& p) {
+      if constexpr (requires { p.properties.find(PropertyId::reason_string); }) {
+        EXPECT_FALSE(p.properties.find(PropertyId::reason_string).has_value());
+        EXPECT_FALSE(p.properties.find(PropertyId::user_property).has_value());
+      }
+    }, packet);
+  }
+}
+
+TEST(BrokerPublish, disconnect_reason_string_is_left_out_when_it_would_exceed_the_client_maximum_MQTT_3_14_2_3) {
+  Net net;
+  auto id = net.connect(Version::v5, "small", true, props({{PropertyId::maximum_packet_size, 30}}));
+  net.send(id, mqtt::Pingresp{});  // protocol error: DISCONNECT 0x82 with a long reason string
+  auto d = net.take_one<mqtt::Disconnect>(id);
+  EXPECT_EQ(d.reason_code, 0x82);
+  EXPECT_FALSE(d.properties.find(PropertyId::reason_string).has_value());
+}
+
+// ======================================================================================
+// Robustness: seeded random sessions (the libFuzzer target explores further)
+
+namespace {
+
+class RandomClient {
+ public:
+  explicit RandomClient(std::uint32_t seed) : rng_(seed) {}
+  std::uint32_t next(std::uint32_t bound) { return bound ? static_cast<std::uint32_t>(rng_() % bound) : 0; }
+
+  std::string topic() {
+    static const char* topics[] = {"a", "a/b", "a/b/c", "$SYS/x", "t/1", "t/2", "x/y/z"};
+    return topics[next(7)];
+  }
+  std::string filter() {
+    static const char* filters[] = {"#", "a/#", "+/b", "a/+/c", "$SYS/#", "t/+", "$share/g/t/#", "$share/h/#", "x/y/z"};
+    return filters[next(9)];
+  }
+  // A valid-looking packet for `version`, sometimes with bytes flipped or cut.
+  std::string packet(Version version, std::uint16_t& packet_id) {
+    mqtt::Packet p;
+    switch (next(12)) {
+      case 0: {
+        auto c = make_connect(version, next(3) ? "r" + std::to_string(next(5)) : "", next(2) == 0, static_cast<std::uint16_t>(next(3)));
+        if (next(3) == 0) c.will = mqtt::Will{topic(), "w", static_cast<std::uint8_t>(next(3)), next(2) == 0, {}};
+        if (version == Version::v5 && next(2)) c.properties.add_number(PropertyId::session_expiry_interval, next(100));
+        if (version == Version::v5 && next(3) == 0) c.properties.add_number(PropertyId::receive_maximum, 1 + next(3));
+        if (version == Version::v5 && next(4) == 0) c.properties.add_number(PropertyId::maximum_packet_size, 20 + next(60));
+        p = c;
+        break;
+      }
+      case 1: case 2: case 3: {
+        auto qos = static_cast<std::uint8_t>(next(3));
+        auto pub = make_publish(topic(), std::string(next(40), 'p'), qos, qos ? ++packet_id : 0, next(4) == 0);
+        if (version == Version::v5 && next(3) == 0) pub.properties.add_number(PropertyId::message_expiry_interval, next(5));
+        if (version == Version::v5 && next(4) == 0) pub.properties.add_number(PropertyId::topic_alias, 1 + next(12));
+        if (version == Version::v5 && next(5) == 0) pub.properties.add_user("k", "v");
+        p = pub;
+        break;
+      }
+      case 4: {
+        auto s = make_subscribe(++packet_id, filter(), static_cast<std::uint8_t>(next(3)), static_cast<std::uint8_t>(next(3)));
+        if (version == Version::v5) s.subscriptions[0].options.no_local = next(4) == 0;
+        if (version == Version::v5 && next(3) == 0) s.properties.add_number(PropertyId::subscription_identifier, 1 + next(9));
+        p = s;
+        break;
+      }
+      case 5: {
+        mqtt::Unsubscribe u;
+        u.packet_id = ++packet_id;
+        u.filters = {filter()};
+        p = u;
+        break;
+      }
+      case 6: p = mqtt::Puback{static_cast<std::uint16_t>(1 + next(8)), 0, {}}; break;
+      case 7: p = mqtt::Pubrec{static_cast<std::uint16_t>(1 + next(8)), static_cast<std::uint8_t>(next(2) ? 0 : 0x80), {}}; break;
+      case 8: p = mqtt::Pubrel{static_cast<std::uint16_t>(1 + next(8)), 0, {}}; break;
+      case 9: p = mqtt::Pubcomp{static_cast<std::uint16_t>(1 + next(8)), 0, {}}; break;
+      case 10: p = mqtt::Pingreq{}; break;
+      default: p = mqtt::Disconnect{static_cast<std::uint8_t>(next(2) ? 0 : 4), {}}; break;
+    }
+    auto encoded = mqtt::encode_to_string(p, version);
+    std::string bytes = encoded.ok() ? encoded.value : std::string();
+    if (!bytes.empty() && next(10) == 0) bytes[next(static_cast<std::uint32_t>(bytes.size()))] ^= static_cast<char>(1 + next(255));
+    if (!bytes.empty() && next(15) == 0) bytes.resize(next(static_cast<std::uint32_t>(bytes.size())));
+    return bytes;
+  }
+
+ private:
+  std::mt19937 rng_;
+};
+
+// Every output frames and decodes as a packet of 3.1.1 or 5.0 (which one the engine
+// chose depends on the CONNECT it saw, possibly a mutated one).
+void expect_valid_output(const std::string& bytes) {
+  std::string_view rest = bytes;
+  while (!rest.empty()) {
+    auto frame = mqtt::peek_frame(mqtt::Bytes(reinterpret_cast<const std::uint8_t*>(rest.data()), rest.size()));
+    ASSERT_EQ(frame.status, mqtt::FrameInfo::Status::complete);
+    auto packet = rest.substr(0, frame.size);
+    mqtt::DecodeOptions v5, v311;
+    v311.version = Version::v3_1_1;
+    bool ok = mqtt::decode(packet, v5).ok() || mqtt::decode(packet, v311).ok();
+    ASSERT_TRUE(ok) << "engine output does not decode";
+    rest.remove_prefix(frame.size);
+  }
+}
+
+}  // namespace
+
+TEST(BrokerRobustness, seeded_random_sessions_keep_invariants_and_emit_valid_packets) {
+  for (std::uint32_t seed = 1; seed <= 60; ++seed) {
+    BrokerConfig config;
+    config.max_connections = 4;
+    config.max_sessions = 6;
+    config.max_inflight = 3;
+    config.max_queued_messages = 5;
+    config.max_subscriptions_per_client = 3;
+    config.max_retained_messages = 3;
+    config.receive_maximum = 3;
+    config.max_topic_alias = 4;
+    config.maximum_packet_size = 200;
+    config.track_deliveries = true;
+    BrokerEngine engine(config);
+    RandomClient rnd(seed);
+    std::uint64_t now = 0;
+    std::vector<std::pair<ConnectionId, Version>> open;
+    std::uint16_t packet_id = 0;
+    for (int step = 0; step < 400; ++step) {
+      auto action = rnd.next(20);
+      if (action == 0 || open.empty()) {
+        open.emplace_back(engine.open(now), rnd.next(2) ? Version::v5 : Version::v3_1_1);
+      } else if (action == 1) {
+        auto i = rnd.next(static_cast<std::uint32_t>(open.size()));
+        engine.closed(open[i].first, now);
+        open.erase(open.begin() + i);
+      } else if (action == 2) {
+        now += rnd.next(20'000);
+        engine.advance(now);
+      } else {
+        auto& [id, version] = open[rnd.next(static_cast<std::uint32_t>(open.size()))];
+        std::string bytes = rnd.packet(version, packet_id);
+        // Deliver in two chunks to exercise the framer.
+        auto cut = rnd.next(static_cast<std::uint32_t>(bytes.size() + 1));
+        engine.receive(id, std::string_view(bytes).substr(0, cut), now);
+        engine.receive(id, std::string_view(bytes).substr(cut), now);
+      }
+      for (auto& out : engine.take_output()) {
+        expect_valid_output(out.bytes);
+        if (out.close)
+          open.erase(std::remove_if(open.begin(), open.end(), [&](auto& c) { return c.first == out.connection; }), open.end());
+      }
+      auto broken = engine.check_invariants();
+      ASSERT_FALSE(broken.has_value()) << "seed " << seed << " step " << step << ": " << *broken;
+    }
+  }
 }

@@ -1061,3 +1061,98 @@ TEST(ClientSessionTrace, trace_off_emits_no_packet_events) {
   EXPECT_TRUE(h.take<event::PacketSent>().empty());
   EXPECT_EQ(h.take<event::MessageDelivered>().size(), 1u);
 }
+
+// Random operation sequences: commands, well-formed broker packets with random ids and
+// flags, bit flips, reconnects and time jumps. Whatever the broker does, the session never
+// crashes, its own output always decodes, and its window and counters stay consistent.
+TEST(ClientSessionInput, random_operation_sequences_keep_invariants) {
+  std::mt19937 rng(4242);
+  const auto pick = [&rng](std::uint32_t n) { return static_cast<std::uint32_t>(rng() % n); };
+  const auto id_bytes = [&](std::string& p) {
+    const std::uint32_t id = pick(4) == 0 ? pick(65536) : 1 + pick(8);
+    p.push_back(static_cast<char>(id >> 8));
+    p.push_back(static_cast<char>(id & 0xFF));
+  };
+  for (mqtt::Version v : {mqtt::Version::v3_1_1, mqtt::Version::v5}) {
+    for (int round = 0; round < 200; ++round) {
+      SessionConfig config;
+      config.close_on_violation = pick(2) == 0;
+      config.trace_packets = pick(2) == 0;
+      Harness h(v, config);
+      ConnectOptions o = h.options(pick(2) == 0);
+      o.keep_alive = static_cast<std::uint16_t>(pick(3));
+      if (v == mqtt::Version::v5) o.topic_alias_maximum = static_cast<std::uint16_t>(pick(3));
+      h.connect(o);
+      std::string out;
+      for (int step = 0; step < 60; ++step) {
+        switch (pick(10)) {
+          case 0:
+          case 1: h.publish("t/" + std::to_string(pick(3)), "p", static_cast<std::uint8_t>(pick(3)), static_cast<std::uint16_t>(pick(3))); break;
+          case 2: {
+            SubscribeRequest s;
+            s.subscriptions.push_back(mqtt::Subscription{"t/#", {static_cast<std::uint8_t>(pick(3))}});
+            h.session.subscribe(s, h.now);
+            break;
+          }
+          case 3: {  // an ack from the broker
+            static const char types[] = {0x40, 0x50, 0x62, 0x70, static_cast<char>(0x90), static_cast<char>(0xb0)};
+            std::string p(1, types[pick(6)]);
+            p.push_back(2);
+            id_bytes(p);
+            if (static_cast<unsigned char>(p[0]) == 0x90) { p[1] = 3; p.push_back(static_cast<char>(pick(3))); }
+            h.feed(p);
+            break;
+          }
+          case 4: {  // a PUBLISH from the broker
+            const std::uint32_t qos = pick(3);
+            std::string body = std::string("\x00\x03t/x", 5);
+            if (qos) id_bytes(body);
+            if (v == mqtt::Version::v5) body.push_back(0);
+            body += "m" + std::to_string(pick(4));
+            std::string p(1, static_cast<char>(0x30 | (qos << 1) | (qos && pick(2) ? 0x08 : 0)));
+            p.push_back(static_cast<char>(body.size()));
+            h.feed(p + body);
+            break;
+          }
+          case 5: h.feed(pick(2) ? h.connack(pick(2) == 0) : hex("d0 00")); break;
+          case 6: {  // a flipped bit in an otherwise valid packet
+            std::string p = hex("32 07 00 01 74 00 07 68 69");
+            p[pick(static_cast<std::uint32_t>(p.size()))] ^= static_cast<char>(1u << pick(8));
+            h.feed(p);
+            break;
+          }
+          case 7:
+            h.now += pick(3000);
+            h.session.advance(h.now);
+            break;
+          case 8:
+            h.session.transport_closed(h.now);
+            h.connect(h.options(pick(3) == 0));
+            h.feed(h.connack(pick(2) == 0));
+            break;
+          case 9:
+            if (pick(4) == 0) h.session.disconnect(h.now);
+            break;
+        }
+        out += h.output();
+        if (h.session.state() == SessionState::connected && !h.session.misbehaviour().ignore_receive_maximum) {
+          const std::size_t window = v == mqtt::Version::v5 ? h.session.broker_receive_maximum() : 20;
+          ASSERT_LE(h.session.outbound_in_flight(), window);
+        }
+        ASSERT_LE(h.session.inbound_in_flight(), 65535u);
+      }
+      // Everything the client wrote (it wrote no raw bytes here) must decode.
+      const auto packets = packets_of(out, v);
+      for (const auto& p : packets) {
+        if (const auto* pub = std::get_if<mqtt::Publish>(&p)) {
+          if (pub->qos > 0) {
+            EXPECT_NE(pub->packet_id, 0);  // [MQTT-2.3.1-1]
+          } else {
+            EXPECT_FALSE(pub->dup);  // [MQTT-3.3.1-2]
+          }
+        }
+      }
+      h.session.transport_closed(h.now);
+    }
+  }
+}

@@ -61,6 +61,9 @@ struct BrokerConfig {
   // When full, new messages for that session are dropped. QoS 0 messages are never
   // queued for an offline session.
   std::uint32_t max_queued_messages = 1000;
+  // Sessions held at once (connected or not). A CONNECT that would create one more is
+  // refused: 5.0 CONNACK 0x97 (quota exceeded), 3.1.1 CONNACK 0x03 (server unavailable).
+  std::uint32_t max_sessions = 10000;
   std::uint32_t max_subscriptions_per_client = 100;
   std::uint32_t max_retained_messages = 10000;
   // 5.0 Topic Alias Maximum announced to clients (inbound aliases); 0 disables aliases.
