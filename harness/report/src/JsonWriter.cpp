@@ -38,6 +38,10 @@ Json foreign_json(const ledger::ForeignCounts& f) {
 
 }  // namespace
 
+std::string dump_json(const Json& j, int indent) {
+  return j.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
 Json to_json(const ledger::StreamResult& r) {
   Json j;
   // DESIGN.md keys first, in its order.

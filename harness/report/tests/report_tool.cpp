@@ -71,6 +71,6 @@ int main(int argc, char** argv) {
   };
   write(junit, to_junit_xml(report));
   write(html, to_html(report));
-  write(json, to_json(report).dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
+  write(json, dump_json(to_json(report)) + "\n");
   return status;
 }

@@ -95,6 +95,9 @@ void recount(RunReport& report);
 Json to_json(const RunReport&);
 Json to_json(const ScenarioResult&);
 Json to_json(const ledger::StreamResult&);
+// Serialises JSON without ever throwing: invalid UTF-8 in any string (a broker's bytes, a
+// scenario name) becomes U+FFFD instead of nlohmann's type_error 316. Use this, not dump().
+std::string dump_json(const Json&, int indent = 2);
 // Reads a report written by to_json back (for `report` tooling and tests). On a missing or
 // mistyped key returns nullopt and sets `error` to the JSON path, e.g. "scenarios[2].status".
 std::optional<RunReport> from_json(const Json&, std::string* error = nullptr);
