@@ -121,9 +121,13 @@ def test_html_report_renders_non_blank_screenshot(sample_html, tmp_path):
     assert b"\xcf\x22\x2e" in colours and b"\x1a\x7f\x37" in colours
 
 
-def test_html_report_dom_keeps_hostile_names_as_text(sample_html, tmp_path):
-    proc = run_chromium(["--dump-dom", sample_html.as_uri()], tmp_path)
+def test_html_report_dom_keeps_hostile_names_as_text_and_script_runs_clean(sample_html, tmp_path):
+    # --enable-logging=stderr makes Chromium print console messages, including uncaught
+    # script errors ("Uncaught SyntaxError ..."), to stderr.
+    proc = run_chromium(["--enable-logging=stderr", "--v=0", "--dump-dom", sample_html.as_uri()], tmp_path)
     dom = proc.stdout.decode("utf-8", "replace")
-    assert "</html>" in dom, f"no DOM dumped (exit {proc.returncode}): {proc.stderr.decode()[-2000:]}"
+    err = proc.stderr.decode("utf-8", "replace")
+    assert "</html>" in dom, f"no DOM dumped (exit {proc.returncode}): {err[-2000:]}"
     assert dom.count("<script") == 1, "a scenario name was parsed as markup"
     assert "alert(1)&lt;/script&gt;" in dom
+    assert "Uncaught" not in err, err

@@ -1,5 +1,6 @@
 // Self-contained HTML report: one file, inline CSS and JS, no external resources, so it
 // can be archived as a CI artefact and opened anywhere. Every embedded string is escaped.
+#include <algorithm>
 #include <cstdio>
 
 #include "mqtth/report/Report.hpp"
@@ -59,6 +60,7 @@ details.scenario[open]>summary{border-bottom:1px solid var(--line);margin-bottom
 .bar{height:10px;background:#eee;border-radius:5px;overflow:hidden;width:240px;display:inline-block;vertical-align:middle;margin:0 8px}
 .bar i{display:block;height:100%;background:var(--ok)}
 tr.uncovered td{color:var(--mut)} tr.covered td.id{font-weight:600}
+tr.uncovered.observable td.id{color:var(--bad)} tr.not-counted td{font-style:italic}
 .dir-to_broker{color:#0550ae} .dir-from_broker{color:#953800}
 .toolbar{margin:8px 0} .toolbar button{margin-right:6px;padding:3px 10px;border:1px solid var(--line);border-radius:6px;background:var(--bg2);cursor:pointer}
 .toolbar button.on{background:#ddf4ff;border-color:#54aeff}
@@ -80,6 +82,19 @@ constexpr std::string_view kScript = R"js(
       });
     });
   });
+  all('details.trace').forEach(function(t){
+    var buttons=Array.prototype.slice.call(t.querySelectorAll('button[data-client-filter]'));
+    buttons.forEach(function(b){
+      b.addEventListener('click',function(){
+        buttons.forEach(function(x){x.classList.remove('on');});
+        b.classList.add('on');
+        var c=b.getAttribute('data-client-filter');
+        Array.prototype.slice.call(t.querySelectorAll('tr[data-client]')).forEach(function(r){
+          r.style.display=(c===''||r.getAttribute('data-client')===c)?'':'none';
+        });
+      });
+    });
+  });
   var ex=document.getElementById('expand-all'), co=document.getElementById('collapse-all');
   if(ex) ex.addEventListener('click',function(){all('details.scenario').forEach(function(d){d.open=true;});});
   if(co) co.addEventListener('click',function(){all('details.scenario').forEach(function(d){d.open=false;});});
@@ -92,7 +107,8 @@ void packet_rows(std::string& out, const std::vector<PacketRecord>& packets) {
   for (std::size_t i = 0; i < shown; ++i) {
     const PacketRecord& p = packets[i];
     const std::string dir(to_string(p.direction));
-    out += "<tr><td class=\"num\">" + h(fmt_ms(p.time_ms)) + "</td><td>" + h(p.client) + "</td><td class=\"dir-" +
+    out += "<tr data-client=\"" + h(p.client) + "\"><td class=\"num\">" + h(fmt_ms(p.time_ms)) + "</td><td>" +
+           h(p.client) + "</td><td class=\"dir-" +
            dir + "\">" + (p.direction == Direction::to_broker ? "&rarr; broker" : "&larr; broker") + "</td><td>" +
            h(p.type) + "</td><td><pre>";
     if (!p.decoded.is_null()) out += h(p.decoded.dump(-1, ' ', false, Json::error_handler_t::replace));
@@ -178,7 +194,15 @@ void scenario_section(std::string& out, const ScenarioResult& s, std::size_t ind
   }
   if (!s.deliveries.empty() || !s.foreign.empty()) delivery_table(out, s);
   if (!s.packets.empty()) {
-    out += "<details><summary>Packet trace (" + std::to_string(s.packets.size()) + " packets)</summary>\n";
+    out += "<details class=\"trace\"><summary>Packet trace (" + std::to_string(s.packets.size()) + " packets)</summary>\n";
+    std::vector<std::string> clients;
+    for (const PacketRecord& p : s.packets)
+      if (std::find(clients.begin(), clients.end(), p.client) == clients.end()) clients.push_back(p.client);
+    if (clients.size() > 1) {
+      out += "<div class=\"toolbar\">client: <button class=\"on\" data-client-filter=\"\">all</button>";
+      for (const std::string& c : clients) out += "<button data-client-filter=\"" + h(c) + "\">" + h(c) + "</button>";
+      out += "</div>\n";
+    }
     packet_rows(out, s.packets);
     out += "</details>\n";
   }
@@ -199,7 +223,9 @@ void coverage_section(std::string& out, const Coverage& c) {
          "<th>checked by</th></tr></thead><tbody>\n";
   for (const StatementCoverage& row : c.rows) {
     const Statement& st = *row.statement;
-    out += std::string("<tr class=\"") + (row.scenarios.empty() ? "uncovered" : "covered") + "\"><td class=\"id\"><code>" +
+    const bool observable = st.cls == "broker-observable";
+    out += std::string("<tr class=\"") + (row.scenarios.empty() ? "uncovered" : "covered") +
+           (observable ? " observable" : " not-counted") + "\"><td class=\"id\"><code>" +
            h(st.id) + "</code></td><td>" + h(st.section) + "</td><td>" + h(st.actor) + "</td><td>" + h(st.cls) +
            "</td><td>" + h(st.summary) + "</td><td>";
     for (std::size_t i = 0; i < row.scenarios.size(); ++i) out += (i ? "<br>" : "") + h(row.scenarios[i]);
