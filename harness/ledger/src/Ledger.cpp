@@ -90,6 +90,12 @@ struct Ledger::Impl {
 
   explicit Impl(std::uint32_t run_id) : run(run_id) {}
 
+  // Client ids only come from Ledger::client(); anything else is a caller bug, caught here
+  // rather than as an out-of-range read when the results are built.
+  void check_client(ClientId id) const {
+    if (id >= client_names.size()) throw std::out_of_range("mqtth::ledger: unknown client id");
+  }
+
   std::uint32_t pair_for(StreamId stream, ClientId subscriber) {
     auto [it, inserted] =
         pair_ids.try_emplace(pair_key(stream, subscriber), static_cast<std::uint32_t>(pairs.size()));
@@ -126,6 +132,7 @@ struct Ledger::Impl {
   }
 
   void delivered(ClientId subscriber, const MessageId& id, const DeliveryInfo& info) {
+    check_client(subscriber);
     ++total_deliveries;
     if (id.run != run) {
       ++foreign_for(subscriber).other_run;
@@ -195,6 +202,7 @@ const std::string& Ledger::client_name(ClientId id) const {
 
 void Ledger::subscribe(ClientId subscriber, std::string_view filter, std::uint8_t granted_qos,
                        bool no_local) {
+  impl_->check_client(subscriber);
   ++impl_->epoch;
   const bool shared = filter.starts_with("$share/");
   if (granted_qos > 2) granted_qos = 2;
@@ -209,6 +217,7 @@ void Ledger::subscribe(ClientId subscriber, std::string_view filter, std::uint8_
 }
 
 void Ledger::unsubscribe(ClientId subscriber, std::string_view filter) {
+  impl_->check_client(subscriber);
   ++impl_->epoch;
   std::erase_if(impl_->subscriptions, [&](const Subscription& s) {
     return s.subscriber == subscriber && s.filter == filter;
@@ -216,6 +225,7 @@ void Ledger::unsubscribe(ClientId subscriber, std::string_view filter) {
 }
 
 void Ledger::end_session(ClientId subscriber) {
+  impl_->check_client(subscriber);
   ++impl_->epoch;
   std::erase_if(impl_->subscriptions, [&](const Subscription& s) { return s.subscriber == subscriber; });
   for (Pair& pair : impl_->pairs) {
@@ -230,6 +240,7 @@ void Ledger::end_session(ClientId subscriber) {
 }
 
 StreamId Ledger::stream(ClientId publisher, std::string_view topic, std::uint8_t qos) {
+  impl_->check_client(publisher);
   if (qos > 2) qos = 2;
   std::string key;
   key.reserve(topic.size() + 16);
@@ -286,6 +297,7 @@ std::optional<MessageId> Ledger::delivered(ClientId subscriber, std::string_view
                                            const DeliveryInfo& info) {
   auto parsed = parse_payload(payload);
   if (!parsed) {
+    impl_->check_client(subscriber);
     ++impl_->total_deliveries;
     ++impl_->foreign_for(subscriber).unparsable;
     return std::nullopt;

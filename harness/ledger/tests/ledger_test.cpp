@@ -486,3 +486,14 @@ TEST(TopicMatch, leading_wildcard_skips_dollar_topics_MQTT_4_7_2_1) {
   EXPECT_TRUE(topic_matches("$SYS/#", "$SYS/monitor/Clients"));
   EXPECT_TRUE(topic_matches("$SYS/monitor/+", "$SYS/monitor/Clients"));
 }
+
+TEST(LedgerMisuse, ids_not_from_this_ledger_throw_instead_of_reading_out_of_range) {
+  Ledger ledger;
+  const ClientId pub = ledger.client("pub");
+  EXPECT_THROW(ledger.subscribe(ClientId{9}, "#", 0), std::out_of_range);
+  EXPECT_THROW(ledger.stream(ClientId{9}, "t", 0), std::out_of_range);
+  EXPECT_THROW(ledger.attempt(StreamId{3}), std::out_of_range);
+  EXPECT_THROW(ledger.delivered(ClientId{9}, std::string_view("x"), DeliveryInfo{}), std::out_of_range);
+  EXPECT_THROW((void)ledger.client_name(ClientId{9}), std::out_of_range);
+  EXPECT_NO_THROW(ledger.stream(pub, "t", 0));
+}

@@ -24,6 +24,8 @@
 // or parses with another run id, is "foreign" and counted per subscriber, never a crash.
 //
 // Thread-safety: none; one Ledger per scenario run, used from one thread.
+// Errors: functions taking a ClientId or StreamId that did not come from this ledger throw
+// std::out_of_range (a caller bug); nothing a broker sends can make a call throw.
 #pragma once
 
 #include <cstddef>
