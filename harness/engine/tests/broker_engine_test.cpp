@@ -256,8 +256,9 @@ TEST(BrokerConnect, second_connect_is_a_protocol_error_0x82_MQTT_3_1_0_2) {
   Net net;
   auto id = net.connect(Version::v5, "c1");
   net.send(id, make_connect(Version::v5, "c1"));
-  auto d = net.take_one<mqtt::Disconnect>(id);
+  auto d = net.take_one<mqtt::Disconnect>(id);  // no second CONNACK [MQTT-3.2.0-2]
   EXPECT_EQ(d.reason_code, 0x82);
+  // Net::collect() fails any test in which bytes follow a close [MQTT-3.14.4-1].
   EXPECT_TRUE(net.closed(id));
 }
 
@@ -274,7 +275,7 @@ TEST(BrokerConnect, empty_client_id_gets_an_assigned_client_identifier_MQTT_3_1_
   auto id = net.open(Version::v5);
   net.send(id, make_connect(Version::v5, ""));
   auto ack = net.take_one<mqtt::Connack>(id);
-  EXPECT_EQ(ack.reason_code, 0);
+  EXPECT_EQ(ack.reason_code, 0);  // [MQTT-3.1.4-5]
   auto assigned = ack.properties.find(PropertyId::assigned_client_identifier);
   ASSERT_TRUE(assigned.has_value());
   EXPECT_FALSE(assigned->value.empty());
@@ -286,7 +287,7 @@ TEST(BrokerConnect, v311_empty_client_id_with_clean_session_0_is_refused_0x02_MQ
   auto id = net.open(Version::v3_1_1);
   net.send(id, make_connect(Version::v3_1_1, "", false));
   auto ack = net.take_one<mqtt::Connack>(id);
-  EXPECT_EQ(ack.reason_code, 0x02);
+  EXPECT_EQ(ack.reason_code, 0x02);  // identifier rejected (3.1.1: MQTT-3.1.3-9)
   EXPECT_FALSE(ack.session_present);
   EXPECT_TRUE(net.closed(id));
 }
@@ -303,6 +304,8 @@ TEST(BrokerConnect, unsupported_protocol_level_gets_connack_0x01_and_close_MQTT_
   auto id = net.open(Version::v3_1_1);
   // CONNECT with protocol level 6.
   net.send_raw(id, hex_to_bytes("10 0d 00 04 4d 51 54 54 06 02 00 00 00 01 61"));
+  // A level the broker does not know: refused and closed (also [MQTT-3.1.2-2] in 5.0,
+  // where the CONNACK is optional).
   EXPECT_EQ(net.peers[id].bytes, hex_to_bytes("20 02 00 01"));
   EXPECT_TRUE(net.closed(id));
 }
@@ -310,7 +313,7 @@ TEST(BrokerConnect, unsupported_protocol_level_gets_connack_0x01_and_close_MQTT_
 TEST(BrokerConnect, session_takeover_sends_disconnect_0x8e_to_the_old_connection_MQTT_3_1_4_3) {
   Net net;
   auto first = net.connect(Version::v5, "dup");
-  auto second = net.connect(Version::v5, "dup");
+  auto second = net.connect(Version::v5, "dup");  // same ClientID, same session [MQTT-3.1.3-2]
   auto d = net.take_one<mqtt::Disconnect>(first);
   EXPECT_EQ(d.reason_code, 0x8E);
   EXPECT_TRUE(net.closed(first));
@@ -349,7 +352,7 @@ TEST_P(BothVersions, clean_start_discards_the_existing_session_MQTT_3_1_2_4) {
   net.lose(id);
   bool present = true;
   net.connect(GetParam(), "c", true, p, 0, std::nullopt, &present);
-  EXPECT_FALSE(present);  // [MQTT-3.2.2-2]
+  EXPECT_FALSE(present);  // [MQTT-3.2.2-2] [MQTT-3.1.4-4]
   EXPECT_EQ(net.engine.session("c")->subscriptions, 0u);
 }
 
@@ -368,6 +371,7 @@ TEST(BrokerConnect, session_state_is_discarded_when_the_expiry_interval_passes_M
 TEST(BrokerConnect, session_expiry_0_ends_the_session_at_disconnect_MQTT_3_1_2_23) {
   Net net;
   auto id = net.connect(Version::v5, "gone", false);
+  EXPECT_TRUE(net.engine.session("gone").has_value());  // kept while connected [MQTT-4.1.0-1]
   net.lose(id);
   EXPECT_FALSE(net.engine.session("gone").has_value());
 }
@@ -567,11 +571,11 @@ TEST_P(BothVersions, qos1_is_acknowledged_with_the_publish_packet_id_MQTT_4_3_2_
   auto pub = net.connect(GetParam(), "pub");
   net.send(pub, make_publish("q/1", "m", 1, 77));
   auto ack = net.take_one<mqtt::Puback>(pub);
-  EXPECT_EQ(ack.packet_id, 77);
+  EXPECT_EQ(ack.packet_id, 77);  // [MQTT-2.2.1-5]
   EXPECT_EQ(ack.reason_code, 0);
   auto got = net.take_one<mqtt::Publish>(sub);
   EXPECT_EQ(got.qos, 1);
-  EXPECT_NE(got.packet_id, 0);  // [MQTT-2.2.1-4]
+  EXPECT_NE(got.packet_id, 0);  // [MQTT-2.2.1-4] [MQTT-4.3.2-1]
   EXPECT_FALSE(got.dup);        // [MQTT-4.3.2-2]
   EXPECT_EQ(net.engine.session("sub")->inflight_out, 1u);  // until PUBACK [MQTT-4.3.2-3]
   net.send(sub, mqtt::Puback{got.packet_id, 0, {}});
@@ -593,7 +597,9 @@ TEST_P(BothVersions, qos2_repeat_before_pubrel_is_not_delivered_twice_MQTT_4_3_3
   EXPECT_EQ(net.take_one<mqtt::Pubrec>(pub).packet_id, 5);
   net.send(pub, mqtt::Pubrel{5, 0, {}});
   EXPECT_EQ(net.take_one<mqtt::Pubcomp>(pub).packet_id, 5);  // [MQTT-4.3.3-11]
-  EXPECT_EQ(net.take_all<mqtt::Publish>(sub).size(), 1u);
+  auto delivered = net.take_all<mqtt::Publish>(sub);
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_FALSE(delivered[0].dup);  // the incoming DUP is not forwarded [MQTT-3.3.1-3]
   // After PUBCOMP the same id is a new message [MQTT-4.3.3-12].
   net.send(pub, make_publish("q/2", "twice", 2, 5));
   EXPECT_EQ(net.take_all<mqtt::Publish>(sub).size(), 1u);
@@ -607,6 +613,11 @@ TEST_P(BothVersions, qos2_outbound_flow_pubrec_gets_pubrel_then_pubcomp_complete
   net.send(pub, make_publish("q/2", "x", 2, 1));
   auto got = net.take_one<mqtt::Publish>(sub);
   EXPECT_EQ(got.qos, 2);
+  EXPECT_NE(got.packet_id, 0);  // [MQTT-4.3.3-1]
+  EXPECT_FALSE(got.dup);        // [MQTT-4.3.3-2]
+  net.advance(60'000);
+  EXPECT_TRUE(net.take(sub).empty());  // no resend on a live connection [MQTT-4.4.0-1]
+  EXPECT_EQ(net.engine.session("sub")->inflight_out, 1u);  // until PUBREC [MQTT-4.3.3-3]
   net.send(sub, mqtt::Pubrec{got.packet_id, 0, {}});
   EXPECT_EQ(net.take_one<mqtt::Pubrel>(sub).packet_id, got.packet_id);
   EXPECT_EQ(net.engine.session("sub")->inflight_out, 1u);  // until PUBCOMP [MQTT-4.3.3-5]
@@ -647,7 +658,7 @@ TEST(BrokerPublish, in_flight_stays_within_the_client_receive_maximum_MQTT_3_3_4
   ASSERT_EQ(first.size(), 2u);  // [MQTT-4.9.0-2]
   EXPECT_EQ(net.engine.session("sub")->queued, 3u);
   net.send(sub, mqtt::Pingreq{});  // other packets still answered [MQTT-3.3.4-10]
-  EXPECT_EQ(net.take_all<mqtt::Pingresp>(sub).size(), 1u);
+  EXPECT_EQ(net.take_all<mqtt::Pingresp>(sub).size(), 1u);  // [MQTT-4.9.0-3]
   net.send(sub, mqtt::Puback{first[0].packet_id, 0, {}});
   auto next = net.take_all<mqtt::Publish>(sub);
   ASSERT_EQ(next.size(), 1u);
@@ -711,7 +722,7 @@ TEST_P(BothVersions, messages_on_a_topic_arrive_in_publish_order_MQTT_4_6_0_6) {
   }
   std::vector<std::string> expected;
   for (int i = 1; i <= 20; ++i) expected.push_back(std::to_string(i));
-  EXPECT_EQ(got, expected);
+  EXPECT_EQ(got, expected);  // [MQTT-4.6.0-5]
 }
 
 TEST(BrokerPublish, more_qos2_publishes_than_receive_maximum_is_disconnect_0x93_MQTT_3_3_4_7) {
@@ -921,6 +932,7 @@ TEST_P(BothVersions, wildcards_match_and_leading_wildcards_skip_dollar_topics_MQ
   auto got = net.take_all<mqtt::Publish>(sub);
   ASSERT_EQ(got.size(), 1u);  // one copy despite two matching filters
   EXPECT_EQ(got[0].payload, "seen");
+  EXPECT_EQ(got[0].topic, "a/x");  // the name matches the filters [MQTT-3.3.2-3]
 }
 
 TEST(BrokerSubscribe, dollar_topic_is_matched_by_an_explicit_filter_MQTT_4_7_2_1) {
@@ -951,7 +963,7 @@ TEST(BrokerSubscribe, overlapping_subscriptions_give_one_copy_at_max_qos_with_al
   for (const auto& p : got[0].properties)
     if (p.id == PropertyId::subscription_identifier) ids.push_back(p.number);
   std::sort(ids.begin(), ids.end());
-  EXPECT_EQ(ids, (std::vector<std::uint32_t>{11, 22}));
+  EXPECT_EQ(ids, (std::vector<std::uint32_t>{11, 22}));  // [MQTT-3.3.4-4]
 }
 
 TEST_P(BothVersions, unsubscribe_stops_delivery_and_is_acknowledged_MQTT_3_10_4_2_MQTT_3_10_4_4) {
@@ -963,7 +975,8 @@ TEST_P(BothVersions, unsubscribe_stops_delivery_and_is_acknowledged_MQTT_3_10_4_
   u.filters = {"u/#", "u/+"};  // the first does not exist: exact comparison [MQTT-3.10.4-1]
   net.send(sub, u);
   auto ack = net.take_one<mqtt::Unsuback>(sub);
-  EXPECT_EQ(ack.packet_id, 42);  // [MQTT-3.10.4-5]
+  EXPECT_EQ(ack.packet_id, 42);  // [MQTT-3.10.4-5] [MQTT-2.2.1-6]
+  // One UNSUBACK for both filters, codes in filter order [MQTT-3.10.4-6] [MQTT-3.11.3-1]
   if (GetParam() == Version::v5) {
     EXPECT_EQ(ack.reason_codes, (std::vector<std::uint8_t>{0x11, 0x00}));
   }
@@ -995,8 +1008,10 @@ TEST(BrokerSubscribe, suback_has_one_code_per_filter_in_order_MQTT_3_9_3_1) {
   for (std::uint8_t q : {std::uint8_t{2}, std::uint8_t{0}, std::uint8_t{1}}) s.subscriptions.push_back(mqtt::Subscription{"f/" + std::to_string(q), {q, false, false, 0}});
   net.send(sub, s);
   auto ack = net.take_one<mqtt::Suback>(sub);
-  EXPECT_EQ(ack.packet_id, 9);  // [MQTT-3.8.4-2]
-  EXPECT_EQ(ack.reason_codes, (std::vector<std::uint8_t>{1, 0, 1}));  // granted QoS capped at 1
+  EXPECT_EQ(ack.packet_id, 9);  // [MQTT-3.8.4-2] [MQTT-2.2.1-6]
+  // One SUBACK, one code per filter, each the granted QoS (capped at 1)
+  // [MQTT-3.8.4-5] [MQTT-3.8.4-6] [MQTT-3.8.4-7]
+  EXPECT_EQ(ack.reason_codes, (std::vector<std::uint8_t>{1, 0, 1}));
 }
 
 TEST_P(BothVersions, retained_message_is_sent_on_subscribe_with_retain_1_MQTT_3_3_1_5_MQTT_3_3_1_9) {
@@ -1303,6 +1318,7 @@ TEST(BrokerWill, delayed_will_is_published_after_the_delay_MQTT_3_1_2_8) {
   will.properties.add_number(PropertyId::will_delay_interval, 5);
   auto dying = net.connect(Version::v5, "d", false, props({{PropertyId::session_expiry_interval, 60}}), 0, will);
   net.lose(dying);
+  EXPECT_TRUE(net.engine.session("d")->will_pending);  // stored with the session [MQTT-3.1.2-7]
   net.advance(4'999);
   EXPECT_TRUE(net.take(watcher).empty());
   net.advance(1);
@@ -1334,7 +1350,7 @@ TEST(BrokerViolation, malformed_packet_gets_disconnect_0x81_then_close_MQTT_4_13
   auto* d = std::get_if<mqtt::Disconnect>(&packets[0]);
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->reason_code, 0x81);
-  EXPECT_TRUE(net.closed(id));
+  EXPECT_TRUE(net.closed(id));  // [MQTT-4.13.2-1]
   EXPECT_EQ(net.engine.connection_count(), 0u);
 }
 
@@ -1708,7 +1724,8 @@ TEST(BrokerSubscribe, v311_wildcard_filter_refused_when_wildcards_are_unavailabl
   s.packet_id = 5;
   s.subscriptions = {{"a/+", {1, false, false, 0}}, {"a/b", {1, false, false, 0}}};
   net.send(sub, s);
-  // 90 | remaining 4 | packet id 5 | 0x80 failure, QoS 1 granted (3.1.1: MQTT-3.8.4-1, -2, -5)
+  // 90 | remaining 4 | packet id 5 | 0x80 failure, QoS 1 granted
+  // (3.1.1: MQTT-3.8.4-1) (3.1.1: MQTT-3.8.4-2) (3.1.1: MQTT-3.8.4-5)
   EXPECT_EQ(net.peers[sub].bytes, hex_to_bytes("90 04 00 05 80 01"));
 }
 
@@ -1749,6 +1766,146 @@ TEST(BrokerPublish, disconnect_reason_string_is_left_out_when_it_would_exceed_th
   auto d = net.take_one<mqtt::Disconnect>(id);
   EXPECT_EQ(d.reason_code, 0x82);
   EXPECT_FALSE(d.properties.find(PropertyId::reason_string).has_value());
+}
+
+TEST(BrokerPublish, qos1_packet_id_reused_after_puback_is_a_new_message_MQTT_4_3_2_5) {
+  Net net;
+  auto sub = net.connect(Version::v5, "sub");
+  net.subscribe(sub, "n", 0);
+  auto pub = net.connect(Version::v5, "pub");
+  net.send(pub, make_publish("n", "first", 1, 8));
+  auto again = make_publish("n", "second", 1, 8);
+  again.dup = true;
+  net.send(pub, again);
+  EXPECT_EQ(net.take_all<mqtt::Puback>(pub).size(), 2u);
+  EXPECT_EQ(payloads(net.take_all<mqtt::Publish>(sub)), (std::vector<std::string>{"first", "second"}));
+}
+
+TEST(BrokerPublish, qos2_packet_id_reused_after_an_error_pubrec_is_a_new_message_MQTT_4_3_3_9) {
+  BrokerConfig config;
+  config.acl.push_back(AclRule{"*", "*", {"ok/#"}, {"#"}});
+  Net net(config);
+  auto sub = net.connect(Version::v5, "sub");
+  net.subscribe(sub, "#", 0);
+  auto pub = net.connect(Version::v5, "pub");
+  net.send(pub, make_publish("secret", "no", 2, 4));
+  EXPECT_EQ(net.take_one<mqtt::Pubrec>(pub).reason_code, 0x87);
+  net.send(pub, make_publish("ok/x", "yes", 2, 4));
+  EXPECT_EQ(net.take_one<mqtt::Pubrec>(pub).reason_code, 0x00);
+  EXPECT_EQ(payloads(net.take_all<mqtt::Publish>(sub)), (std::vector<std::string>{"yes"}));
+}
+
+TEST(BrokerPublish, qos2_message_already_sent_is_not_expired_MQTT_4_3_3_7) {
+  Net net;
+  mqtt::Properties p = props({{PropertyId::session_expiry_interval, 600}});
+  auto sub = net.connect(Version::v5, "sub", false, p);
+  net.subscribe(sub, "x", 2);
+  auto pub = net.connect(Version::v5, "pub");
+  auto msg = make_publish("x", "short-lived", 2, 1);
+  msg.properties.add_number(PropertyId::message_expiry_interval, 1);
+  net.send(pub, msg);
+  auto got = net.take_one<mqtt::Publish>(sub);
+  net.lose(sub);
+  net.advance(10'000);
+  sub = net.connect(Version::v5, "sub", false, p);
+  auto resent = net.take_all<mqtt::Publish>(sub);
+  ASSERT_EQ(resent.size(), 1u);
+  EXPECT_TRUE(resent[0].dup);
+  EXPECT_EQ(resent[0].packet_id, got.packet_id);
+}
+
+TEST(BrokerPublish, qos2_exchange_completes_after_the_message_expired_MQTT_4_3_3_13) {
+  Net net;
+  auto pub = net.connect(Version::v5, "pub");
+  auto msg = make_publish("x", "short-lived", 2, 6);
+  msg.properties.add_number(PropertyId::message_expiry_interval, 1);
+  net.send(pub, msg);
+  net.take(pub);
+  net.advance(5'000);
+  net.send(pub, mqtt::Pubrel{6, 0, {}});
+  auto comp = net.take_one<mqtt::Pubcomp>(pub);
+  EXPECT_EQ(comp.packet_id, 6);
+  EXPECT_EQ(comp.reason_code, 0);
+}
+
+TEST(BrokerConnect, connack_is_the_first_packet_sent_MQTT_3_2_0_1) {
+  Net net;
+  auto pub = net.connect(Version::v5, "pub");
+  auto id = net.open(Version::v5);
+  auto c = mqtt::encode_to_string(mqtt::Packet(make_connect(Version::v5, "sub")), Version::v5).value;
+  auto s = mqtt::encode_to_string(mqtt::Packet(make_subscribe(1, "t", 0)), Version::v5).value;
+  net.send_raw(id, c + s);
+  net.send(pub, make_publish("t", "x"));
+  auto packets = net.take(id);
+  ASSERT_EQ(packets.size(), 3u);
+  ASSERT_TRUE(std::holds_alternative<mqtt::Connack>(packets[0]));
+  EXPECT_EQ(std::get<mqtt::Connack>(packets[0]).reason_code, 0);
+}
+
+TEST(BrokerConnect, v311_malformed_connect_is_closed_without_connack_MQTT_3_2_2_6_v311) {
+  Net net;
+  auto id = net.open(Version::v3_1_1);
+  // 3.1.1 CONNECT with the reserved flag set (3.1.1: MQTT-3.1.2-3).
+  net.send_raw(id, hex_to_bytes("10 0d 00 04 4d 51 54 54 04 03 00 00 00 01 61"));
+  EXPECT_TRUE(net.closed(id));
+  EXPECT_TRUE(net.peers[id].bytes.empty());
+}
+
+TEST(BrokerConnect, v311_session_is_kept_while_connected_MQTT_4_1_0_2_v311) {
+  Net net;
+  auto id = net.connect(Version::v3_1_1, "live", true);
+  net.advance(3'600'000);
+  EXPECT_TRUE(net.engine.session("live").has_value());
+  net.lose(id);
+  EXPECT_FALSE(net.engine.session("live").has_value());  // clean session ends with the connection
+}
+
+TEST(BrokerSubscribe, shared_qos2_delivery_is_completed_when_the_member_reconnects_MQTT_4_8_2_4) {
+  Net net;
+  mqtt::Properties p = props({{PropertyId::session_expiry_interval, 60}});
+  auto a = net.connect(Version::v5, "a", false, p);
+  net.subscribe(a, "$share/g/s", 2);
+  auto b = net.connect(Version::v5, "b", false, p);
+  net.subscribe(b, "$share/g/s", 2);
+  auto pub = net.connect(Version::v5, "pub");
+  net.send(pub, make_publish("s", "m", 2, 1));
+  auto got = net.take_one<mqtt::Publish>(a);
+  net.lose(a);
+  a = net.connect(Version::v5, "a", false, p);
+  auto resent = net.take_all<mqtt::Publish>(a);
+  ASSERT_EQ(resent.size(), 1u);
+  EXPECT_EQ(resent[0].packet_id, got.packet_id);
+  EXPECT_TRUE(net.take_all<mqtt::Publish>(b).empty());
+}
+
+TEST(BrokerSubscribe, shared_delivery_is_not_moved_to_another_member_when_the_session_ends_MQTT_4_8_2_5) {
+  Net net;
+  auto a = net.connect(Version::v5, "a", false, props({{PropertyId::session_expiry_interval, 1}}));
+  net.subscribe(a, "$share/g/s", 1);
+  auto b = net.connect(Version::v5, "b");
+  net.subscribe(b, "$share/g/s", 1);
+  auto pub = net.connect(Version::v5, "pub");
+  net.send(pub, make_publish("s", "m", 1, 1));
+  EXPECT_EQ(net.take_all<mqtt::Publish>(a).size(), 1u);
+  net.lose(a);
+  net.advance(2'000);
+  EXPECT_FALSE(net.engine.session("a").has_value());
+  EXPECT_TRUE(net.take_all<mqtt::Publish>(b).empty());
+}
+
+TEST(BrokerSubscribe, shared_delivery_refused_with_an_error_ack_is_discarded_MQTT_4_8_2_6) {
+  Net net;
+  auto a = net.connect(Version::v5, "a");
+  net.subscribe(a, "$share/g/s", 1);
+  auto b = net.connect(Version::v5, "b");
+  net.subscribe(b, "$share/g/s", 1);
+  auto pub = net.connect(Version::v5, "pub");
+  net.send(pub, make_publish("s", "m", 1, 1));
+  auto got = net.take_one<mqtt::Publish>(a);
+  net.send(a, mqtt::Puback{got.packet_id, 0x80, {}});
+  EXPECT_EQ(net.engine.session("a")->inflight_out, 0u);
+  EXPECT_TRUE(net.take_all<mqtt::Publish>(b).empty());
+  EXPECT_TRUE(net.take_all<mqtt::Publish>(a).empty());
 }
 
 // ======================================================================================
