@@ -108,8 +108,12 @@ struct Reader {
     return check_utf8(out, pair);
   }
   bool check_utf8(std::string_view out, bool pair = false) {
+    if (plain_ascii(reinterpret_cast<const std::uint8_t*>(out.data()), out.size(), false)) [[likely]]
+      return true;
+    return check_utf8_slow(out, pair);
+  }
+  [[gnu::noinline]] bool check_utf8_slow(std::string_view out, bool pair) {
     const auto* s = reinterpret_cast<const std::uint8_t*>(out.data());
-    if (plain_ascii(s, out.size(), false)) return true;
     std::size_t bad = 0;
     const int rule = utf8_check(s, out.size(), &bad);
     if (rule == 0) return true;

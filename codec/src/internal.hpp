@@ -50,14 +50,23 @@ inline std::uint64_t has_byte(std::uint64_t v, std::uint8_t b) { return has_zero
 
 // Fast path: plain ASCII, no NUL, and (when topic) no '+' or '#'. False means "look closer".
 inline bool plain_ascii(const std::uint8_t* s, std::size_t n, bool no_wildcards) {
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const std::uint64_t v = load64(s + i);
-    std::uint64_t bad = (v & kHighs) | has_zero_byte(v);
-    if (no_wildcards) bad |= has_byte(v, '+') | has_byte(v, '#');
-    if (bad) return false;
+  // Per word: any byte >= 0x80, or equal to 0x00 (or '+' / '#'). For bytes below 0x80,
+  // b + 0x7F sets bit 7 exactly when b != 0 and cannot carry into the next byte; a word
+  // with a byte >= 0x80 is rejected by the first term whatever the carries did.
+  constexpr std::uint64_t k7F = 0x7F7F7F7F7F7F7F7FULL;
+  auto bad = [no_wildcards](std::uint64_t v) {
+    std::uint64_t nonzero = v + k7F;
+    if (no_wildcards) nonzero &= ((v ^ (kOnes * '+')) + k7F) & ((v ^ (kOnes * '#')) + k7F);
+    return (v & kHighs) | ((nonzero & kHighs) ^ kHighs);
+  };
+  if (n >= 8) {
+    // Whole words, then one overlapping word for the tail: no byte loop.
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      if (bad(load64(s + i))) return false;
+    return i == n || !bad(load64(s + n - 8));
   }
-  for (; i < n; ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     const std::uint8_t c = s[i];
     if (c == 0 || c >= 0x80) return false;
     if (no_wildcards && (c == '+' || c == '#')) return false;

@@ -194,7 +194,7 @@ TEST(JsonRoundTripMutants, every_accepted_mutant_of_the_vectors_round_trips_exac
   std::size_t accepted = 0;
   for (const Vector& v : kVectors) {
     const std::string original = bytes_of(v.hex);
-    for (int i = 0; i < 1500; ++i) {
+    for (int i = 0; i < 800; ++i) {
       std::string wire = original;
       const int mutations = 1 + static_cast<int>(next() % 2);
       for (int m = 0; m < mutations; ++m) {
@@ -219,7 +219,7 @@ TEST(JsonRoundTripMutants, every_accepted_mutant_of_the_vectors_round_trips_exac
       }
     }
   }
-  EXPECT_GT(accepted, 500u);  // the property is checked on many packets, not vacuously
+  EXPECT_GT(accepted, 250u) << "only " << accepted << " mutants decoded";  // not vacuous
 }
 
 // packet_from_json errors name the key ----------------------------------------------------

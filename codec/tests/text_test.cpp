@@ -240,3 +240,46 @@ TEST(Names, reason_codes_by_packet_type) {
 
 }  // namespace
 }  // namespace mqtt::test
+
+namespace mqtt::test {
+namespace {
+
+// The word-at-a-time topic check must agree with a byte-by-byte reading of the rules at
+// every length and position (whole words, overlapping tail word, short strings).
+TEST(TopicFastPath, every_special_byte_is_found_at_every_position_and_neighbours_pass) {
+  const std::string ok_neighbours = std::string("\x01\x22\x24\x2A\x2C\x7F !$*,/azAZ09", 17);
+  for (std::size_t len = 1; len <= 40; ++len) {
+    for (std::size_t at = 0; at < len; ++at) {
+      struct Case {
+        char c;
+        Errc code;
+        std::string_view spec;
+      };
+      const Case cases[] = {{'+', Errc::topic_name_invalid, "MQTT-3.3.2-2"},
+                            {'#', Errc::topic_name_invalid, "MQTT-3.3.2-2"},
+                            {'\0', Errc::malformed_packet, "MQTT-1.5.3-2"},
+                            {'\x80', Errc::malformed_packet, "MQTT-1.5.3-1"},
+                            {'\xFF', Errc::malformed_packet, "MQTT-1.5.3-1"}};
+      for (const auto& c : cases) {
+        std::string topic(len, 'a');
+        topic[at] = c.c;
+        std::string packet = std::string("\x30", 1) + static_cast<char>(2 + len) + static_cast<char>(0) +
+                             static_cast<char>(len) + topic;
+        GuardedBuffer g(packet);
+        auto r = decode(g.bytes(), DecodeOptions{Version::v3_1_1});
+        EXPECT_EQ(r.error.code, c.code) << len << " " << at << " " << int(c.c);
+        EXPECT_EQ(r.error.offset, 4 + at) << len << " " << at << " " << int(c.c);
+        EXPECT_EQ(r.error.spec, c.spec);
+      }
+      std::string topic(len, 'a');
+      topic[at] = ok_neighbours[(len + at) % ok_neighbours.size()];
+      std::string packet = std::string("\x30", 1) + static_cast<char>(2 + len) + static_cast<char>(0) +
+                           static_cast<char>(len) + topic;
+      GuardedBuffer g(packet);
+      EXPECT_TRUE(decode(g.bytes(), DecodeOptions{Version::v3_1_1}).ok()) << to_hex(topic);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mqtt::test
