@@ -1,7 +1,13 @@
-// ClientConnection against a real broker: Debian's mosquitto on a free loopback port.
+// ClientConnection against a real broker: Debian's mosquitto on a free loopback port
+// (client_mosquitto_tests; skipped when mosquitto is not installed), or the embedded
+// BrokerServer in-process (client_broker_tests, built with MQTTH_CLIENT_TEST_EMBEDDED).
 // Checks that the client completes real QoS flows and session resumption without reporting
-// violations a conforming broker does not commit. Skipped when mosquitto is not installed.
+// violations a conforming broker does not commit.
 #include <mqtth/client/ClientConnection.hpp>
+
+#ifdef MQTTH_CLIENT_TEST_EMBEDDED
+#include <BrokerServer.hpp>
+#endif
 
 #include <QFile>
 #include <QHostAddress>
@@ -19,13 +25,13 @@ using namespace mqtth::client;
 
 namespace {
 
-quint16 freePort() {
+[[maybe_unused]] quint16 freePort() {
   QTcpServer probe;
   if (!probe.listen(QHostAddress::LocalHost, 0)) return 0;
   return probe.serverPort();
 }
 
-bool accepts(quint16 port) {
+[[maybe_unused]] bool accepts(quint16 port) {
   QTcpSocket s;
   s.connectToHost(QHostAddress::LocalHost, port);
   return s.waitForConnected(200);
@@ -66,6 +72,11 @@ class ClientMosquittoTest : public QObject {
  private slots:
   void initTestCase() {
     QLoggingCategory::setFilterRules(QStringLiteral("mqtth.client.debug=false"));
+#ifdef MQTTH_CLIENT_TEST_EMBEDDED
+    embedded_ = new mqtth::net::BrokerServer({}, this);
+    QVERIFY2(embedded_->listen(QHostAddress::LocalHost, 0), qPrintable(embedded_->errorString()));
+    port_ = embedded_->port();
+#else
     QString exe = QStandardPaths::findExecutable(QStringLiteral("mosquitto"));
     if (exe.isEmpty() && QFile::exists(QStringLiteral("/usr/sbin/mosquitto"))) exe = QStringLiteral("/usr/sbin/mosquitto");
     if (exe.isEmpty()) QSKIP("mosquitto is not installed (scripts/setup.sh installs it)");
@@ -82,6 +93,7 @@ class ClientMosquittoTest : public QObject {
     broker_->start(exe, {QStringLiteral("-c"), conf});
     QVERIFY(broker_->waitForStarted(5000));
     QTRY_VERIFY_WITH_TIMEOUT(accepts(port_), 10000);
+#endif
   }
 
   void cleanupTestCase() {
@@ -235,6 +247,9 @@ class ClientMosquittoTest : public QObject {
  private:
   QTemporaryDir dir_;
   QProcess* broker_ = nullptr;
+#ifdef MQTTH_CLIENT_TEST_EMBEDDED
+  mqtth::net::BrokerServer* embedded_ = nullptr;
+#endif
   quint16 port_ = 0;
 };
 
