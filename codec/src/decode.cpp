@@ -9,6 +9,8 @@
 //
 // Every read is preceded by a bounds check against the end of the packet (or of the
 // enclosing property block); nothing is read past the input.
+#include <algorithm>
+
 #include "internal.hpp"
 
 namespace mqtt {
@@ -147,7 +149,7 @@ struct Reader {
         return defer(Errc::topic_name_invalid, offset_of(s) + i, wildcard_spec, "wildcard character in a topic name");
   }
   void check_topic_filter(std::string_view s) {
-    Error e = validate_topic_filter(s, v);
+    Error e = topic_filter_rules(s, v);
     if (e) defer(e.code, (s.empty() ? offset_of(s) - 2 : offset_of(s)) + e.offset, e.spec, e.message);
   }
 
@@ -449,6 +451,8 @@ bool decode_subscribe(Reader& r, SubscribeView& s) {
   if (r.v == Version::v5 && !r.properties(PacketType::subscribe, PropertyContext::packet, s.properties, sum)) return false;
   if (r.left() == 0)
     r.defer(Errc::protocol_error, r.pos, sid(r.v, "MQTT-3.8.3-3", "MQTT-3.8.3-2"), "SUBSCRIBE without any topic filter");
+  // Each subscription takes at least 4 bytes; reserve for that many, within reason.
+  s.subscriptions.reserve(std::min<std::size_t>(r.left() / 4, 64));
   while (r.left()) {
     auto& sub = s.subscriptions.emplace_back();
     if (!r.utf8(sub.filter, "packet ends inside a topic filter")) return false;
@@ -507,6 +511,7 @@ bool decode_unsubscribe(Reader& r, UnsubscribeView& u) {
   PropSummary sum;
   if (r.v == Version::v5 && !r.properties(PacketType::unsubscribe, PropertyContext::packet, u.properties, sum)) return false;
   if (r.left() == 0) r.defer(Errc::protocol_error, r.pos, "MQTT-3.10.3-2", "UNSUBSCRIBE without any topic filter");
+  u.filters.reserve(std::min<std::size_t>(r.left() / 3, 64));
   while (r.left()) {
     std::string_view f;
     if (!r.utf8(f, "packet ends inside a topic filter")) return false;

@@ -74,6 +74,9 @@ inline bool plain_ascii(const std::uint8_t* s, std::size_t n, bool no_wildcards)
   return true;
 }
 
+// validate_topic_filter() without the UTF-8 check (decode has done it already).
+Error topic_filter_rules(std::string_view s, Version v);
+
 // Serialises one owned property; returns bytes written (out may be null: size only), or
 // SIZE_MAX when the property cannot be encoded (unknown id / string > 65535).
 std::size_t encode_property(const Property& p, std::uint8_t* out);

@@ -122,6 +122,12 @@ Error validate_topic_filter(std::string_view s, Version v) {
     e.code = Errc::topic_filter_invalid;
     return e;
   }
+  return detail::topic_filter_rules(s, v);
+}
+
+namespace detail {
+Error topic_filter_rules(std::string_view s, Version v) {
+  if (s.empty()) return make_error(Errc::topic_filter_invalid, 0, "MQTT-4.7.3-1", "topic filter is empty");
   if (v == Version::v5 && s.starts_with("$share/")) {
     const std::string_view rest = s.substr(7);
     const std::size_t slash = rest.find('/');
@@ -140,6 +146,7 @@ Error validate_topic_filter(std::string_view s, Version v) {
   }
   return check_filter_levels(s, 0, v);
 }
+}  // namespace detail
 
 std::optional<SharedFilter> parse_shared_filter(std::string_view s) {
   if (!s.starts_with("$share/")) return std::nullopt;
