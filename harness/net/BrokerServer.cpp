@@ -8,6 +8,10 @@
 #include <climits>
 #include <string_view>
 
+#include <cerrno>
+
+#include <sys/socket.h>
+
 Q_LOGGING_CATEGORY(lcBroker, "mqtth.broker", QtInfoMsg)
 
 namespace mqtth::net {
@@ -19,6 +23,31 @@ constexpr int kListenBacklog = 1024;
 // A socket the engine asked to close gets this long to flush its last bytes (e.g. a
 // DISCONNECT 0x81) to a peer that does not read, then it is aborted.
 constexpr int kCloseFlushTimeoutMs = 5000;
+
+// Writes as much of `data` as the kernel takes right now, straight to the socket's
+// descriptor, and returns how many bytes went out (0 on EAGAIN or error: the caller queues
+// the rest in QTcpSocket, and a real error surfaces through Qt as a disconnect).
+//
+// Why not just QTcpSocket::write(): it copies every write into a ring-buffer chunk of
+// 32 KiB that the socket then keeps for its whole life, which alone breaks the budget of
+// 10 KiB per idle connection (docs/broker-server.md, measured with heaptrack). Only
+// used while Qt's own write buffer is empty, so byte order is kept.
+qint64 sendNow(QTcpSocket* socket, const char* data, qint64 size) {
+  const qintptr fd = socket->socketDescriptor();
+  if (fd < 0) return 0;
+  qint64 sent = 0;
+  while (sent < size) {
+    const ssize_t n = ::send(int(fd), data + sent, std::size_t(size - sent), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      sent += n;
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;
+    }
+  }
+  return sent;
+}
 
 }  // namespace
 
@@ -129,7 +158,9 @@ void BrokerServer::flushEngine() {
       QTcpSocket* socket = sockets_.value(out.connection, nullptr);
       if (!socket) continue;  // already gone: the engine hears of it via closed()
       if (!out.bytes.empty()) {
-        socket->write(out.bytes.data(), qint64(out.bytes.size()));
+        const qint64 size = qint64(out.bytes.size());
+        const qint64 sent = socket->bytesToWrite() == 0 ? sendNow(socket, out.bytes.data(), size) : 0;
+        if (sent < size) socket->write(out.bytes.data() + sent, size - sent);
         if (socket->bytesToWrite() > maxPendingWrite_) {
           qCWarning(lcBroker).noquote() << "conn" << out.connection << "not reading:"
                                         << socket->bytesToWrite() << "bytes unsent; aborting";
