@@ -111,6 +111,15 @@ std::string to_junit_xml(const RunReport& report, std::string_view suite_name) {
            attr("id", std::to_string(suite_id++));
     if (!report.started_at.empty()) xml += attr("timestamp", report.started_at);
     xml += ">\n";
+    // Run context, so a CI failure can be replayed (`--seed`, `--broker`).
+    std::string props;
+    auto prop = [&](std::string_view name, const std::string& value) {
+      if (!value.empty()) props += "      <property" + attr("name", name) + attr("value", value) + "/>\n";
+    };
+    prop("broker", report.broker);
+    prop("seed", report.seed ? std::to_string(*report.seed) : std::string());
+    prop("harness_version", report.harness_version);
+    if (!props.empty()) xml += "    <properties>\n" + props + "    </properties>\n";
     for (const ScenarioResult* s : cases) {
       xml += "    <testcase" + attr("name", s->name) + attr("classname", s->file + " / " + s->protocol) +
              attr("time", seconds(s->duration_ms)) + ">\n";

@@ -82,3 +82,10 @@ TEST(Escape, xml_escapes_markup_and_replaces_what_xml_cannot_carry) {
   EXPECT_EQ(escape_xml("\xE2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // truncated
   EXPECT_EQ(escape_xml("\xEF\xBF\xBF"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // U+FFFF not an XML char
 }
+
+TEST(JunitXml, run_context_goes_into_suite_properties) {
+  const std::string xml = to_junit_xml(sample::sample_report());
+  EXPECT_EQ(count(xml, "<properties>"), 3u);  // one per testsuite
+  EXPECT_NE(xml.find("<property name=\"broker\" value=\"embedded\"/>"), std::string::npos);
+  EXPECT_NE(xml.find("<property name=\"seed\" value=\"7\"/>"), std::string::npos);
+}
