@@ -219,7 +219,7 @@ TEST(JsonRoundTripMutants, every_accepted_mutant_of_the_vectors_round_trips_exac
       }
     }
   }
-  EXPECT_GT(accepted, 250u) << "only " << accepted << " mutants decoded";  // not vacuous
+  EXPECT_GT(accepted, 10000u) << "only " << accepted << " mutants decoded";  // not vacuous
 }
 
 // packet_from_json errors name the key ----------------------------------------------------
