@@ -4,6 +4,8 @@ Deliberately separate from the project's codec (as mosquitto's test/mosq_test.py
 mosquitto): tests that build their bytes with the code under test cannot catch its
 mistakes. It can also build invalid packets on purpose.
 """
+from __future__ import annotations
+
 import select
 import socket
 import struct
@@ -43,8 +45,8 @@ def properties(props: bytes = b"") -> bytes:
 
 def connect(client_id: str, version: int = V311, keep_alive: int = 60, clean: bool = True,
             will: tuple | None = None, props: bytes = b"", username: str | None = None,
-            password: bytes | None = None) -> bytes:
-    """will: (topic, payload, qos, retain)."""
+            password: bytes | None = None, will_props: bytes = b"") -> bytes:
+    """will: (topic, payload, qos, retain); props / will_props: encoded 5.0 properties."""
     flags = 0x02 if clean else 0
     if will:
         flags |= 0x04 | (will[2] << 3) | (0x20 if will[3] else 0)
@@ -58,7 +60,7 @@ def connect(client_id: str, version: int = V311, keep_alive: int = 60, clean: bo
     body += utf8(client_id)
     if will:
         if version == V5:
-            body += properties()
+            body += properties(will_props)
         body += utf8(will[0]) + utf8(will[1])
     if username is not None:
         body += utf8(username)
@@ -76,6 +78,41 @@ def publish(topic: str, payload: bytes, qos: int = 0, packet_id: int = 0, retain
     if version == V5:
         body += properties()
     return packet(first, body + payload)
+
+
+def prop_u16(prop_id: int, value: int) -> bytes:
+    return bytes([prop_id]) + struct.pack("!H", value)
+
+
+def prop_u32(prop_id: int, value: int) -> bytes:
+    return bytes([prop_id]) + struct.pack("!I", value)
+
+
+RECEIVE_MAXIMUM, SESSION_EXPIRY, WILL_DELAY = 0x21, 0x11, 0x18
+
+
+def parse_publish(p: Packet, version: int) -> dict:
+    """topic, packet_id (QoS > 0), dup, qos, retain, payload of a PUBLISH (5.0 properties skipped)."""
+    qos = (p.flags >> 1) & 3
+    n = struct.unpack("!H", p.body[:2])[0]
+    topic = p.body[2:2 + n].decode()
+    i = 2 + n
+    packet_id = 0
+    if qos:
+        packet_id = struct.unpack("!H", p.body[i:i + 2])[0]
+        i += 2
+    if version == V5:
+        length, multiplier = 0, 1
+        while True:
+            byte = p.body[i]
+            i += 1
+            length += (byte & 0x7F) * multiplier
+            multiplier *= 128
+            if not byte & 0x80:
+                break
+        i += length
+    return {"topic": topic, "packet_id": packet_id, "dup": bool(p.flags & 8), "qos": qos,
+            "retain": bool(p.flags & 1), "payload": p.body[i:]}
 
 
 def subscribe(packet_id: int, filters: list[tuple[str, int]], version: int = V311) -> bytes:
