@@ -66,7 +66,13 @@ class Execution : public QObject {
     mqtt::PacketType type{};
     Json match;      // decode JSON normalised for matching (prefix and ledger identity removed)
     double at_ms = 0;
+    // consumed: matched by an expect_* step, never matched again.
     bool consumed = false;
+    // answered: the packet a connect/subscribe/unsubscribe waited for, or a delivery an
+    // expect_delivery counted. Still matchable by expect_* steps, but not "unexpected" for
+    // expect_no_packet.
+    bool answered = false;
+    std::optional<ledger::MessageId> id;  // PUBLISH carrying this run's ledger identity
   };
   struct Closed {
     bool by_client = false;
@@ -83,6 +89,9 @@ class Execution : public QObject {
     client::ClientConnection* conn = nullptr;
     ledger::ClientId ledger_id = 0;
     bool ever_connected = false;
+    // send_raw wrote on the session's connection: the session no longer knows everything
+    // the broker answers to, so its non-fatal violations are not findings.
+    bool raw_on_session = false;
     // Raw mode: send_raw on a client without a connection opens a bare TCP link that
     // never sends CONNECT; what comes back is framed and decoded here.
     QTcpSocket* raw = nullptr;
@@ -152,6 +161,7 @@ class Execution : public QObject {
   void openRaw(Client& c);
   void onRawData(Client& c);
   Json normalise(const mqtt::Packet& packet, mqtt::Version version) const;
+  std::optional<ledger::MessageId> identity(const mqtt::Packet& packet) const;
   std::string connackProblem(const Client& c, const client::event::ConnackReceived& connack,
                              const std::optional<scenario::ConnackExpectation>& expect) const;
   std::string lastPacketsText() const;
