@@ -471,8 +471,9 @@ Result<std::string> encode_to_string(const PacketView&, Version);
 // Text rules shared by codec, broker and harness.
 
 // UTF-8 Encoded String rules (1.5.3 / 1.5.4): well formed, no U+0000, no surrogates.
-// 5.0 also forbids... nothing more at MUST level; control characters and non-characters
-// are reported as `warning` so a strict receiver may choose to reject them.
+// Nothing more is forbidden at MUST level: control characters and non-characters are
+// accepted (SHOULD NOT in the spec; there is no warning channel). The error offset is the
+// first offending byte within the string.
 // Errors: malformed_packet with spec "MQTT-1.5.3-1" (ill-formed/surrogates) or
 // "MQTT-1.5.3-2" (U+0000) (5.0 ids: MQTT-1.5.4-1, MQTT-1.5.4-2).
 Error validate_utf8(std::string_view, Version);
