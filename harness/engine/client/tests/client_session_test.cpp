@@ -1156,3 +1156,26 @@ TEST(ClientSessionInput, random_operation_sequences_keep_invariants) {
     }
   }
 }
+
+TEST(ClientSessionViolations, auth_packet_in_311_is_invalid_for_the_version) {
+  Harness h;
+  h.connected();
+  h.feed(hex("f0 00"));  // AUTH exists only in 5.0 (2.1.2: type 15 is reserved in 3.1.1)
+  const auto v = h.violations();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_TRUE(v[0].fatal);
+  EXPECT_EQ(h.take<event::PacketReceived>().size(), 1u);  // only the CONNACK decoded
+}
+
+TEST(ClientSessionClose, v5_disconnect_carries_reason_code_and_send_packet_sends_anything) {
+  Harness h(mqtt::Version::v5);
+  h.connected();
+  mqtt::Pingresp odd;  // a server-to-client packet, sent by the client on purpose
+  EXPECT_TRUE(h.session.send_packet(mqtt::Packet(odd), 0).ok());
+  EXPECT_EQ(to_hex(h.output()), "d0 00");
+  h.session.disconnect(0, mqtt::reason::disconnect_with_will_message);
+  const auto sent = h.sent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Disconnect>(sent[0]).reason_code, mqtt::reason::disconnect_with_will_message);
+  EXPECT_TRUE(h.session.close_requested());
+}
