@@ -1616,6 +1616,28 @@ std::optional<StepAction> Parser::parse_step(StepKind kind, const YAML::Node& ke
 
 // ---------------------------------------------------------------------------------------
 
+namespace {
+// 1-based line of a '---' document marker that follows content, or 0.
+int second_document_line(std::string_view text) {
+  bool content = false;
+  int line = 0;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view l = text.substr(pos, end - pos);
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    ++line;
+    bool marker = l.substr(0, 3) == "---" && (l.size() == 3 || l[3] == ' ' || l[3] == '\t');
+    if (marker && content) return line;
+    std::size_t first = l.find_first_not_of(" \t");
+    if (!marker && first != std::string_view::npos && l[first] != '#' && l[first] != '%') content = true;
+    pos = end + 1;
+  }
+  return 0;
+}
+}  // namespace
+
 std::string LoadError::to_string() const {
   if (line <= 0) return file + ": " + message;
   return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
@@ -1625,14 +1647,20 @@ LoadResult load_string(std::string_view text, const std::string& file_name, cons
   LoadResult result;
   Parser parser(file_name, options);
   try {
-    // yaml-cpp needs a std::string; documents after the first are an error.
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
-    if (docs.empty() || docs[0].IsNull()) {
-      result.errors.push_back({file_name, 0, 0, "the file is empty: a scenario needs at least name, protocol and steps"});
+    // Only the first document is parsed: yaml-cpp 0.7's LoadAll() never returns on some
+    // inputs (e.g. a document that starts with ','), found by fuzzing. A second document is
+    // detected from its '---' marker instead.
+    YAML::Node root = YAML::Load(std::string(text));
+    if (root.IsNull()) {
+      result.errors.push_back({file_name, 0, 0, "the file holds no scenario (empty, or not a YAML mapping): a scenario needs at least name, protocol and steps"});
       return result;
     }
-    if (docs.size() > 1) parser.error(docs[1].Mark(), "one scenario per file: a second YAML document ('---') is not allowed");
-    result.scenarios = parser.parse_document(docs[0]);
+    if (int line = second_document_line(text); line > 0) {
+      YAML::Mark at;
+      at.line = line - 1;
+      parser.error(at, "one scenario per file: a second YAML document ('---') is not allowed");
+    }
+    result.scenarios = parser.parse_document(root);
   } catch (const BudgetExceeded&) {
     parser.error(YAML::Mark::null_mark(), "the file expands to more than " + std::to_string(options.max_nodes_visited) + " YAML nodes (aliases or repeats too large)");
   } catch (const YAML::Exception& e) {

@@ -301,6 +301,8 @@ TEST(ScenarioLoaderRobustness, hostile_inputs_give_errors) {
       "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\nname: x\nprotocol: 5\nsteps: [*g]",
       "name: x\nprotocol: 5\nclients: {a: }\nsteps: [{connect: a}, {publish: {client: a, topic: '{', payload: '{seq'}}]\n---\nx: 1",
       "name: [1]\nprotocol: {a: b}\nspec: 3\nsteps: {}",
+      ",# y ",  // yaml-cpp 0.7 LoadAll() never returned on this (found by libFuzzer)
+      ", a\n---\n,",
   };
   for (const auto& text : inputs) {
     auto r = load_string(text, "hostile.yaml");
