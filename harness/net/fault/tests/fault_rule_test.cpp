@@ -1,0 +1,153 @@
+// Qt-free fault logic: SPEC parsing (errors name the offending part), nth/every matching,
+// segmenting, corrupting, token-bucket pacing.
+#include "mqtth/fault/FaultRule.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace mqtth::fault;
+using mqtt::PacketType;
+
+namespace {
+FaultRule parse_ok(std::string_view spec) {
+  auto r = parse_fault_spec(spec);
+  EXPECT_TRUE(r.rule.has_value()) << spec << ": " << r.error;
+  return r.rule.value_or(FaultRule{});
+}
+std::string parse_error(std::string_view spec) {
+  auto r = parse_fault_spec(spec);
+  EXPECT_FALSE(r.rule.has_value()) << spec;
+  return r.error;
+}
+}  // namespace
+
+TEST(FaultSpec, cut_after_third_pubrec_to_broker_with_rst) {
+  const auto r = parse_ok("cut:to_broker:after=PUBREC:nth=3:rst");
+  EXPECT_EQ(r.kind, Kind::cut);
+  EXPECT_EQ(r.direction, Direction::to_broker);
+  EXPECT_EQ(r.packet, PacketType::pubrec);
+  EXPECT_EQ(r.nth, 3u);
+  EXPECT_FALSE(r.before);
+  EXPECT_EQ(r.close, Close::rst);
+  EXPECT_EQ(r.side, Side::both);
+}
+
+TEST(FaultSpec, cut_before_with_fin_on_client_side_only) {
+  const auto r = parse_ok("cut:before=PUBLISH:fin:side=client");
+  EXPECT_EQ(r.direction, Direction::both);
+  EXPECT_TRUE(r.before);
+  EXPECT_EQ(r.close, Close::fin);
+  EXPECT_EQ(r.side, Side::client);
+}
+
+TEST(FaultSpec, every_example_of_the_cli_parses) {
+  EXPECT_EQ(parse_ok("delay:to_client:type=PUBLISH:ms=200").by, Ms(200));
+  EXPECT_EQ(parse_ok("delay:to_client:packet=PUBLISH:by=1.5s").by, Ms(1500));
+  EXPECT_TRUE(parse_ok("delay:by=10ms").every);
+  EXPECT_FALSE(parse_ok("delay:by=10ms:nth=2").every);
+  EXPECT_EQ(parse_ok("throttle:both:bps=1000").bytes_per_second, 1000u);
+  EXPECT_EQ(parse_ok("throttle:bytes_per_second=5:for=2s").duration, Ms(2000));
+  EXPECT_EQ(parse_ok("segment:to_broker:bytes=1").size, 1u);
+  const auto c = parse_ok("corrupt:to_broker:type=PUBLISH:nth=1:offset=0:xor=0xff");
+  EXPECT_EQ(c.offset, 0u);
+  EXPECT_EQ(c.xor_mask, 0xFF);
+  EXPECT_EQ(parse_ok("corrupt:offset=3:set=0x80").set, std::uint8_t(0x80));
+  const auto b = parse_ok("blackhole:to_client:after=CONNACK");
+  EXPECT_EQ(b.packet, PacketType::connack);
+  EXPECT_EQ(parse_ok("blackhole:at=2s:for=1s").at, Ms(2000));
+  EXPECT_FALSE(parse_ok("duplicate:to_broker:type=PUBLISH").every);
+  EXPECT_TRUE(parse_ok("duplicate:to_broker:type=PUBLISH:every").every);
+  const auto o = parse_ok("reorder:to_broker:type=PUBLISH:window=3:hold=200ms");
+  EXPECT_EQ(o.window, 3u);
+  EXPECT_EQ(o.hold, Ms(200));
+}
+
+TEST(FaultSpec, errors_name_the_offending_part) {
+  EXPECT_NE(parse_error("explode:to_broker").find("unknown fault kind 'explode'"), std::string::npos);
+  EXPECT_NE(parse_error("cut:to_broker:after=PUBREK").find("'after=PUBREK': not a packet type"), std::string::npos);
+  EXPECT_NE(parse_error("cut:sideways").find("'sideways' is not a cut setting"), std::string::npos);
+  EXPECT_NE(parse_error("delay:by=200").find("'by=200': expected a duration"), std::string::npos);
+  EXPECT_NE(parse_error("delay:to_client").find("delay needs by="), std::string::npos);
+  EXPECT_NE(parse_error("throttle:both").find("throttle needs bytes_per_second"), std::string::npos);
+  EXPECT_NE(parse_error("segment:size=0").find("'size=0'"), std::string::npos);
+  EXPECT_NE(parse_error("corrupt:xor=0").find("'xor=0'"), std::string::npos);
+  EXPECT_NE(parse_error("corrupt:offset=1:ms=3").find("'ms=3' is not a corrupt setting"), std::string::npos);
+  EXPECT_NE(parse_error("cut:nth=0").find("'nth=0'"), std::string::npos);
+  EXPECT_NE(parse_error("cut::rst").find("empty part 2"), std::string::npos);
+  EXPECT_NE(parse_error("cut:rst=1").find("'rst' takes no value"), std::string::npos);
+  EXPECT_NE(parse_error("duplicate:nth=2:every").find("nth and every"), std::string::npos);
+  EXPECT_NE(parse_error("cut:after=PUBREC:at=1s").find("not both"), std::string::npos);
+}
+
+TEST(FaultSpec, canonical_spec_round_trips) {
+  for (auto spec : {"cut:to_broker:after=PUBREC:nth=3:rst", "cut:before=PUBLISH:fin:side=broker",
+                    "delay:to_client:type=PUBLISH:ms=200:jitter=5ms:for=1s", "throttle:both:bps=1000",
+                    "segment:to_broker:bytes=1", "corrupt:to_broker:type=PUBLISH:nth=2:offset=5:xor=0x0f",
+                    "corrupt:set=7", "blackhole:to_client:after=CONNACK:for=3s", "blackhole:at=1s",
+                    "duplicate:to_broker:type=PUBLISH:every", "reorder:to_broker:type=PUBLISH:window=4"}) {
+    const auto rule = parse_ok(spec);
+    const auto again = parse_fault_spec(to_spec(rule));
+    ASSERT_TRUE(again.rule) << to_spec(rule) << ": " << again.error;
+    EXPECT_EQ(*again.rule, rule) << spec << " -> " << to_spec(rule);
+  }
+}
+
+TEST(RuleMatcher, fires_once_on_the_nth_packet_of_the_type_only) {
+  const auto rule = parse_ok("cut:after=PUBREC:nth=3");
+  RuleMatcher m(rule);
+  const PacketType seq[] = {PacketType::pubrec, PacketType::publish, PacketType::pubrec,
+                            PacketType::pubcomp, PacketType::pubrec, PacketType::pubrec};
+  std::vector<bool> fired;
+  for (auto t : seq) fired.push_back(m.fires(t));
+  EXPECT_EQ(fired, (std::vector<bool>{false, false, false, false, true, false}));
+  EXPECT_TRUE(m.exhausted());
+}
+
+TEST(RuleMatcher, every_fires_on_each_matching_packet_and_any_type_matches_without_filter) {
+  RuleMatcher every(parse_ok("duplicate:type=PUBLISH:every"));
+  EXPECT_TRUE(every.fires(PacketType::publish));
+  EXPECT_FALSE(every.fires(PacketType::puback));
+  EXPECT_TRUE(every.fires(PacketType::publish));
+  RuleMatcher any(parse_ok("corrupt:nth=2"));
+  EXPECT_FALSE(any.fires(PacketType::connect));
+  EXPECT_TRUE(any.fires(PacketType::pingreq));
+}
+
+TEST(PacketBytes, type_comes_from_the_high_nibble_of_byte_one) {
+  const std::uint8_t pubrec[] = {0x50, 0x02, 0x00, 0x01};
+  EXPECT_EQ(packet_type_of(pubrec), PacketType::pubrec);
+  const std::uint8_t reserved[] = {0x00, 0x00};
+  EXPECT_EQ(packet_type_of(reserved), std::nullopt);
+  EXPECT_EQ(packet_type_of({}), std::nullopt);
+}
+
+TEST(PacketBytes, segments_cover_the_bytes_in_order_with_a_short_tail) {
+  EXPECT_EQ(segment_sizes(7, 3), (std::vector<std::size_t>{3, 3, 1}));
+  EXPECT_EQ(segment_sizes(3, 1), (std::vector<std::size_t>{1, 1, 1}));
+  EXPECT_EQ(segment_sizes(2, 10), (std::vector<std::size_t>{2}));
+  EXPECT_TRUE(segment_sizes(0, 4).empty());
+}
+
+TEST(PacketBytes, corrupt_xors_or_sets_one_byte_and_refuses_out_of_range) {
+  std::vector<std::uint8_t> p = {0x30, 0x03, 0x00, 0x01, 0x74};
+  EXPECT_TRUE(corrupt_byte(p, 0, 0xFF, std::nullopt));
+  EXPECT_EQ(p[0], 0xCF);
+  EXPECT_TRUE(corrupt_byte(p, 4, 0, std::uint8_t(0x23)));
+  EXPECT_EQ(p[4], 0x23);
+  const auto before = p;
+  EXPECT_FALSE(corrupt_byte(p, 5, 0xFF, std::nullopt));
+  EXPECT_EQ(p, before);
+}
+
+TEST(TokenBucket, paces_bytes_at_the_rate_with_a_tenth_second_burst) {
+  TokenBucket b(1000, 0);  // 1000 B/s, burst 100 B
+  EXPECT_EQ(b.available(0), 0u);
+  EXPECT_EQ(b.wait_ms(0), 1);
+  EXPECT_EQ(b.available(50), 50u);
+  b.take(50);
+  EXPECT_EQ(b.available(50), 0u);
+  EXPECT_EQ(b.available(10'000), 100u);  // capped at the burst
+  TokenBucket slow(2, 0);                // 2 B/s: one byte per 500 ms
+  EXPECT_EQ(slow.wait_ms(0), 500);
+  EXPECT_EQ(slow.available(499), 0u);
+  EXPECT_EQ(slow.available(500), 1u);
+}
