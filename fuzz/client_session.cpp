@@ -193,8 +193,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         ConnectOptions o;
         const int v = fdp.ConsumeIntegralInRange<int>(0, 2);
         o.version = v == 0 ? mqtt::Version::v3_1 : v == 1 ? mqtt::Version::v3_1_1 : mqtt::Version::v5;
-        o.client_id = fdp.ConsumeBool() ? "c" : "";
         o.clean_start = fdp.ConsumeBool();
+        // An empty client id is only valid with clean start, and never in 3.1 (3.1.3.1):
+        // the output check below would otherwise blame the session for our own choice.
+        o.client_id = fdp.ConsumeBool() || !o.clean_start || v == 0 ? "c" : "";
         o.keep_alive = fdp.ConsumeIntegralInRange<std::uint16_t>(0, 3);
         if (o.version == mqtt::Version::v5) {
           if (fdp.ConsumeBool()) o.receive_maximum = fdp.ConsumeIntegralInRange<std::uint16_t>(1, 3);

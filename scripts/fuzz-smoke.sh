@@ -9,7 +9,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 shopt -s nullglob
-targets=("$build"/fuzz/fuzz_*)
+targets=()
+for exe in "$build"/fuzz/fuzz_*; do
+  # fuzz_replay_<name> are the standalone replay drivers (ctest), not libFuzzer binaries.
+  case $(basename "$exe") in fuzz_replay_*) continue ;; esac
+  [ -x "$exe" ] && targets+=("$exe")
+done
 if [ ${#targets[@]} -eq 0 ]; then
   echo "fuzz-smoke: no fuzz targets in $build/fuzz" >&2
   exit 1
@@ -17,7 +22,10 @@ fi
 for exe in "${targets[@]}"; do
   name=$(basename "$exe"); name=${name#fuzz_}
   mkdir -p "$scratch/$name"
-  [ -d "$root/fuzz/corpus/$name" ] && cp -r "$root/fuzz/corpus/$name/." "$scratch/$name/"
+  corpus=$name
+  # <base>_structured targets share <base>'s corpus (fuzz/CMakeLists.txt CORPUS).
+  [ -d "$root/fuzz/corpus/$corpus" ] || corpus=${name%_structured}
+  [ -d "$root/fuzz/corpus/$corpus" ] && cp -r "$root/fuzz/corpus/$corpus/." "$scratch/$name/"
   echo "fuzz-smoke: $name for ${seconds}s" >&2
   (cd "$scratch" && "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
       -dict="$root/fuzz/dict/mqtt.dict" -print_final_stats=1 "$scratch/$name" \
