@@ -9,6 +9,10 @@ Writes fuzz/corpus/<target>/<sha1> files; existing files are kept, so it only ad
 - framer: all vectors of one version concatenated (a realistic stream), plus each vector
   alone; FuzzedDataProvider takes its integers from the end, so 8 trailing bytes choose the
   maximum packet size and the chunking.
+- scenario_loader: every scenario file under scenarios/ (up to the target's 64 KiB cap).
+- broker_engine, client_session: their inputs are FuzzedDataProvider event scripts, not
+  packets, so their committed corpora were grown by the fuzzers themselves and minimised
+  with -merge=1 (docs/fuzzing.md "Seeds"); nothing is generated here for them.
 """
 import hashlib
 from pathlib import Path
@@ -52,7 +56,13 @@ def main():
         count += 1
     for version, stream in streams.items():
         write("framer", stream + b"\x00\x10\x00\x00\x07\x00\x00\x00")
-    print(f"seeded from {count} vectors")
+    scenario_files = 0
+    for path in sorted((ROOT / "scenarios").rglob("*.yaml")):
+        data = path.read_bytes()
+        if len(data) <= 64 * 1024:
+            write("scenario_loader", data)
+            scenario_files += 1
+    print(f"seeded from {count} vectors and {scenario_files} scenario files")
 
 
 if __name__ == "__main__":
