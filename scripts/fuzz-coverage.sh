@@ -26,7 +26,7 @@ for exe in "${exes[@]:1}"; do objects+=(-object "$exe"); done
 llvm-profdata-14 merge -sparse "$out"/profiles/*.profraw -o "$out/merged.profdata"
 filters=(-ignore-filename-regex='(fuzz/|tests/|/usr/)')
 llvm-cov-14 show "${objects[@]}" -instr-profile="$out/merged.profdata" \
-  -format=html -output-dir="$out" "${filters[@]}" "$root/codec" "$root/harness/engine" >/dev/null
+  -format=html -output-dir="$out" "${filters[@]}" "$root/codec" "$root/harness/engine" "$root/harness/scenario" >/dev/null
 llvm-cov-14 report "${objects[@]}" -instr-profile="$out/merged.profdata" \
   "${filters[@]}" "$root/codec" "$root/harness/engine" | tee "$out/summary.txt"
 echo "fuzz-coverage: report in $out/index.html" >&2

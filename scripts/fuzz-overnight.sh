@@ -27,7 +27,8 @@ echo "fuzz-overnight: building the fuzz preset" >&2
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$jobs" >/dev/null
 if [ -z "$targets" ]; then
-  targets=$(cd build/fuzz/fuzz && ls fuzz_* | sed 's/^fuzz_//' | tr '\n' ' ')
+  # fuzz_replay_<name> are ctest replay drivers, not libFuzzer binaries.
+  targets=$(cd build/fuzz/fuzz && ls fuzz_* | grep -v '^fuzz_replay_' | sed 's/^fuzz_//' | tr '\n' ' ')
 fi
 set -- $targets
 per_target=$(awk -v h="$hours" -v n="$#" 'BEGIN { s = int(h * 3600 / n); if (s < 10) s = 10; print s }')
@@ -38,8 +39,11 @@ for name in "$@"; do
   exe="$root/build/fuzz/fuzz/fuzz_$name"
   work="$out/work/$name"
   crashes="$out/crashes/$name"
-  mkdir -p "$work/corpus" "$crashes" "fuzz/corpus/$name"
-  cp -r "fuzz/corpus/$name/." "$work/corpus/" 2>/dev/null || true
+  # <base>_structured targets share <base>'s corpus (fuzz/CMakeLists.txt CORPUS).
+  corpus_name=$name
+  [ -d "fuzz/corpus/$name" ] || [ ! -d "fuzz/corpus/${name%_structured}" ] || corpus_name=${name%_structured}
+  mkdir -p "$work/corpus" "$crashes" "fuzz/corpus/$corpus_name"
+  cp -r "fuzz/corpus/$corpus_name/." "$work/corpus/" 2>/dev/null || true
   echo "fuzz-overnight: $name for ${per_target}s (progress in $work/fuzz.log)" >&2
   (cd "$work" && "$exe" -fork="$jobs" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
       -max_total_time="$per_target" -timeout=10 -rss_limit_mb=2048 \
@@ -51,8 +55,8 @@ for name in "$@"; do
   execs=$(sed -nE 's/.*exec\/s: ([0-9]+).*/\1/p' <<<"$last")
   # Merge and minimise the corpus back into the repository.
   mkdir -p "$work/merged"
-  "$exe" -merge=1 "$work/merged" "$work/corpus" "fuzz/corpus/$name" >/dev/null 2>&1 || true
-  rm -rf "fuzz/corpus/$name"; mkdir -p "fuzz/corpus/$name"; cp -r "$work/merged/." "fuzz/corpus/$name/"
+  "$exe" -merge=1 "$work/merged" "$work/corpus" "fuzz/corpus/$corpus_name" >/dev/null 2>&1 || true
+  rm -rf "fuzz/corpus/$corpus_name"; mkdir -p "fuzz/corpus/$corpus_name"; cp -r "$work/merged/." "fuzz/corpus/$corpus_name/"
   # Minimise every crash.
   ncrash=0
   for crash in "$crashes"/crash-* "$crashes"/leak-* "$crashes"/timeout-*; do
@@ -60,7 +64,7 @@ for name in "$@"; do
     ncrash=$((ncrash + 1))
     "$exe" -minimize_crash=1 -runs=20000 -exact_artifact_path="$crash.min" "$crash" >/dev/null 2>&1 || true
   done
-  corpus_size=$(ls "fuzz/corpus/$name" | wc -l)
+  corpus_size=$(ls "fuzz/corpus/$corpus_name" | wc -l)
   echo "fuzz-overnight: $name cov=${cov:-?} ft=${ft:-?} exec/s=${execs:-?} corpus=$corpus_size crashes=$ncrash" >&2
   json+="{\"target\":\"$name\",\"seconds\":$per_target,\"cov\":${cov:-0},\"ft\":${ft:-0},\"exec_per_sec\":${execs:-0},\"corpus\":$corpus_size,\"crashes\":$ncrash},"
 done
