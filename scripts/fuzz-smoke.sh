@@ -6,6 +6,7 @@ set -euo pipefail
 build=${1:?usage: fuzz-smoke.sh BUILD_DIR [SECONDS]}
 seconds=${2:-${MQTTH_FUZZ_SMOKE_SECONDS:-20}}
 root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "$build" && pwd)  # absolute: the fuzzers run from the scratch folder
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 shopt -s nullglob
