@@ -2,7 +2,7 @@
 # encoder independent of the codec. Run: cd harness/scenario/tools && /usr/bin/python3 gen_malformed.py
 from mqtt_packets import *
 import os
-D='/work/main/scenarios/malformed/'
+D=os.path.join(os.path.dirname(os.path.abspath(__file__)), '../../../scenarios/malformed/')
 def write(fname, name, spec311, spec5, hex311, hex5, watch=True, extra_steps='', versions='[3.1.1, 5]'):
     name=name.replace(': ', ', '); lines=['# yaml-language-server: $schema=../schema.json', f'name: {name}', 'spec:']
     if spec311 is not None: lines.append(f'  "3.1.1": [{", ".join(spec311)}]')
