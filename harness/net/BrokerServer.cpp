@@ -21,7 +21,7 @@ namespace {
 // burst of a thousand CONNECTs (scripts/e2e/test_broker_scale.py) hit SYN retries.
 constexpr int kListenBacklog = 1024;
 // A socket the engine asked to close gets this long to flush its last bytes (e.g. a
-// DISCONNECT 0x81) to a peer that does not read, then it is aborted.
+// DISCONNECT 0x81) and for the peer to close its side, then it is aborted.
 constexpr int kCloseFlushTimeoutMs = 5000;
 
 // Writes as much of `data` as the kernel takes right now, straight to the socket's
@@ -144,8 +144,16 @@ void BrokerServer::onTimer() {
 void BrokerServer::closeSocket(QTcpSocket* socket, engine::ConnectionId id) {
   sockets_.remove(id);
   emit closingConnection(id);
-  // disconnectFromHost() waits for the write buffer to drain, then emits disconnected().
-  socket->disconnectFromHost();
+  if (socket->bytesToWrite() == 0 && socket->socketDescriptor() >= 0) {
+    // Lingering close: send FIN now, keep reading (and dropping, see onReadyRead) until the
+    // peer closes too. Closing outright while the peer's bytes are still arriving makes
+    // the kernel answer with RST, which can destroy our last packet (the DISCONNECT 0x81
+    // that explains the close, MQTT-4.13.1-1) before the peer has read it.
+    ::shutdown(int(socket->socketDescriptor()), SHUT_WR);
+  } else {
+    // disconnectFromHost() waits for Qt's write buffer to drain, then closes.
+    socket->disconnectFromHost();
+  }
   if (socket->state() != QAbstractSocket::UnconnectedState)
     QTimer::singleShot(kCloseFlushTimeoutMs, socket, [socket] { socket->abort(); });
 }
