@@ -1,0 +1,64 @@
+// Live-broker fuzzer (`mqtt-harness fuzz`): generates MQTT packet sequences from the
+// codec's packet model, sends each as one TCP connection to a running broker, and watches
+// three oracles: liveness (a fresh CONNECT + PINGREQ probe after each case), the spawned
+// broker process (exit / sanitizer report on stderr), and spec conformance of the bytes
+// the broker sends back. Findings are minimised and saved as `send_raw` scenarios.
+//
+// Plain POSIX sockets, no Qt: the fuzz loop is a blocking, single-threaded sequence of
+// short connections, which an event loop would only slow down.
+#pragma once
+
+#include <mqtt/codec.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mqtth::netfuzz {
+
+// Deterministic PRNG (splitmix64): the same seed gives the same cases on every platform,
+// unlike std::uniform_int_distribution whose output is implementation-defined.
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t next();
+  std::uint32_t below(std::uint32_t n) { return n == 0 ? 0 : static_cast<std::uint32_t>(next() % n); }
+  bool chance(std::uint32_t percent) { return below(100) < percent; }
+
+ private:
+  std::uint64_t state_;
+};
+
+// One case: the raw packets sent on one connection, in order. `mutations` says what was
+// done to the valid session the case started from (for the finding report).
+struct Case {
+  std::vector<std::string> packets;
+  std::vector<std::string> mutations;
+};
+
+// Case number `index` of the run with `seed`: a pure function of (seed, index, version),
+// so a case can be regenerated from its number.
+Case generate_case(std::uint64_t seed, std::uint64_t index, mqtt::Version version);
+
+// The valid opening every probe uses: CONNECT (clean, client id `client_id`) + PINGREQ.
+std::string probe_bytes(mqtt::Version version, const std::string& client_id);
+
+struct FuzzOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::vector<std::string> spawn;  // broker command line; empty: the broker runs on its own
+  double duration_s = 60;
+  std::uint64_t seed = 1;
+  mqtt::Version version = mqtt::Version::v5;
+  std::string out_dir = "netfuzz-out";
+  int case_timeout_ms = 50;    // quiet time after which a case ends without PINGRESP/close
+  int probe_timeout_ms = 2000; // liveness probe: no CONNACK+PINGRESP within this = hang
+  std::uint64_t max_cases = 0; // 0: until duration
+  bool progress = true;
+};
+
+// Runs the fuzz loop, minimises and writes findings. Returns the exit status:
+// 0 no crash/hang finding, 1 crash/hang findings (spec findings alone: 0), 2 setup error.
+int run_fuzz(const FuzzOptions& options);
+
+}  // namespace mqtth::netfuzz
