@@ -49,8 +49,12 @@ std::string make_run_prefix(unsigned long long seed) {
                     static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count())};
   std::mt19937 rng(seq);
   char buf[16];
-  std::snprintf(buf, sizeof buf, "mh%08x", static_cast<unsigned>(rng()));
+  std::snprintf(buf, sizeof buf, "mh%06x", static_cast<unsigned>(rng() & 0xFFFFFFu));
   return buf;
+}
+
+std::string scenario_prefix(const std::string& run_prefix, std::size_t index) {
+  return run_prefix + "." + std::to_string(index);
 }
 
 }  // namespace mqtth::runner

@@ -235,7 +235,8 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
       queue.pop_front();
       ExecContext ctx;
       ctx.broker = settings_.broker;
-      ctx.prefix = prefix;
+      // Per scenario, so scenarios of one run never share sessions or retained messages.
+      ctx.prefix = settings_.broker ? Prefix(scenario_prefix(settings_.prefix, i)) : Prefix();
       // A different run id per scenario keeps a retained message of one scenario from
       // counting as a delivery of another on a shared broker.
       ctx.ledger_run = static_cast<std::uint32_t>(ledger_run + i);

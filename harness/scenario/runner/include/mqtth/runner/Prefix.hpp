@@ -15,6 +15,7 @@
 // identity).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -39,9 +40,13 @@ class Prefix {
   std::string prefix_;
 };
 
-// A short prefix, unique per run with high probability: "mh" + 8 hex digits from `seed`
-// mixed with the process id and clock. Short because 3.1.1 servers need only accept client
-// ids of up to 23 bytes (MQTT-3.1.3-5).
+// A short prefix, unique per run with high probability: "mh" + 6 hex digits from `seed`
+// mixed with the process id and clock. The runner appends ".<scenario index>" so that
+// scenarios of one run (also with -j) never share client ids, sessions or retained
+// messages either. Short because 3.1.1 servers need only accept client ids of up to 23
+// bytes (MQTT-3.1.3-5).
 std::string make_run_prefix(unsigned long long seed);
+// "<run prefix>.<index>": the prefix of one scenario of the run.
+std::string scenario_prefix(const std::string& run_prefix, std::size_t index);
 
 }  // namespace mqtth::runner
