@@ -10,7 +10,7 @@ packages=(
   qt6-base-dev libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev libmosquitto-dev
   # real peers and tools for the end-to-end tests
-  mosquitto mosquitto-clients python3-paho-mqtt python3-pytest python3-jsonschema
+  mosquitto mosquitto-clients python3-paho-mqtt python3-pytest python3-jsonschema python3-yaml
   tshark libxml2-utils xxd chromium nodejs
 )
 
