@@ -1,0 +1,484 @@
+#include <mqtth/bench/Bench.hpp>
+
+#include <mqtth/client/ClientConnection.hpp>
+
+#include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QEventLoop>
+#include <QTimer>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <unordered_map>
+
+namespace mqtth::bench {
+namespace {
+
+using client::ClientConnection;
+namespace ev = client::event;
+
+std::uint64_t steady_ns() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+constexpr std::size_t kStampSize = 16;  // hex digits of the intended send time
+
+void write_stamp(std::string& out, std::uint64_t ns) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 15; i >= 0; --i) out.push_back(kHex[(ns >> (i * 4)) & 0xF]);
+}
+
+std::optional<std::uint64_t> read_stamp(std::string_view s) {
+  if (s.size() < kStampSize) return std::nullopt;
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < kStampSize; ++i) {
+    const char c = s[i];
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else return std::nullopt;
+    v = (v << 4) | std::uint64_t(d);
+  }
+  return v;
+}
+
+double cpu_seconds(const timeval& tv) { return double(tv.tv_sec) + double(tv.tv_usec) / 1e6; }
+
+struct Publisher {
+  std::unique_ptr<ClientConnection> conn;
+  ledger::ClientId id = 0;
+  ledger::StreamId stream = 0;
+  int topic = 0;
+  std::string topic_name;
+  std::uint64_t quota = 0;      // closed loop: messages to send
+  std::uint64_t sent = 0;
+  std::uint64_t next_intended_ns = 0;  // open loop
+  double interval_ns = 0;              // open loop
+  std::unordered_map<std::uint64_t, ledger::Sequence> in_flight;  // session message_id -> seq
+  std::vector<int> subscribers;  // indices of subscribers of its topic
+  bool done = false;
+};
+
+struct Subscriber {
+  std::unique_ptr<ClientConnection> conn;
+  ledger::ClientId id = 0;
+  std::vector<int> topics;
+  int subacks_pending = 0;
+  // Highest sequence seen per publisher + 1 (per-stream order settles the ones before it).
+  std::vector<std::uint64_t> settled;
+};
+
+class Runner {
+ public:
+  explicit Runner(const BenchOptions& o) : o_(o), ledger_(make_run_id()) {
+    r_.options = o;
+    r_.run_id = ledger_.run_id();
+  }
+
+  BenchResult run() {
+    setup_clients();
+    if (!connect_all()) return finish();
+    if (!subscribe_all()) return finish();
+    measure();
+    return finish();
+  }
+
+ private:
+  static std::uint32_t make_run_id() {
+    return static_cast<std::uint32_t>(steady_ns() ^ (std::uint64_t(::getpid()) << 16)) | 1u;
+  }
+
+  client::SessionConfig session_config() const {
+    client::SessionConfig c;
+    c.trace_packets = false;
+    c.max_in_flight = o_.max_in_flight;
+    return c;
+  }
+
+  client::ConnectOptions connect_options(const std::string& name) const {
+    client::ConnectOptions c;
+    c.version = o_.version;
+    c.client_id = "mqtth-bench-" + std::to_string(r_.run_id) + "-" + name;
+    c.clean_start = true;
+    c.keep_alive = 60;
+    return c;
+  }
+
+  void error(std::string text) {
+    if (r_.errors.size() < 50) r_.errors.push_back(std::move(text));
+  }
+
+  void setup_clients() {
+    const int topics = o_.topics > 0 ? o_.topics : std::max(1, o_.publishers);
+    for (int s = 0; s < o_.subscribers; ++s) {
+      Subscriber sub;
+      sub.id = ledger_.client("sub" + std::to_string(s));
+      if (topics >= o_.subscribers) {
+        for (int t = 0; t < topics; ++t)
+          if (t % o_.subscribers == s) sub.topics.push_back(t);
+      } else {
+        sub.topics.push_back(s % topics);
+      }
+      sub.settled.assign(std::size_t(o_.publishers), 0);
+      sub.conn = std::make_unique<ClientConnection>(nullptr, session_config());
+      subs_.push_back(std::move(sub));
+    }
+    const std::uint64_t per = o_.messages / std::uint64_t(std::max(1, o_.publishers));
+    const std::uint64_t extra = o_.messages % std::uint64_t(std::max(1, o_.publishers));
+    for (int p = 0; p < o_.publishers; ++p) {
+      Publisher pub;
+      pub.id = ledger_.client("pub" + std::to_string(p));
+      pub.topic = p % topics;
+      pub.topic_name = "mqtth-bench/" + std::to_string(r_.run_id) + "/" + std::to_string(pub.topic);
+      pub.stream = ledger_.stream(pub.id, pub.topic_name, o_.qos);
+      pub.quota = per + (std::uint64_t(p) < extra ? 1 : 0);
+      for (int s = 0; s < o_.subscribers; ++s)
+        if (std::find(subs_[s].topics.begin(), subs_[s].topics.end(), pub.topic) != subs_[s].topics.end())
+          pub.subscribers.push_back(s);
+      pub.conn = std::make_unique<ClientConnection>(nullptr, session_config());
+      pubs_.push_back(std::move(pub));
+    }
+  }
+
+  // Runs the event loop until `done()` or the timeout; returns done().
+  template <class Pred>
+  bool wait_until(Pred done, int timeout_ms) {
+    QElapsedTimer t;
+    t.start();
+    while (!done()) {
+      if (t.elapsed() > timeout_ms) return false;
+      QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 50);
+    }
+    return true;
+  }
+
+  bool connect_all() {
+    int connacks = 0, failures = 0;
+    auto hook = [&](ClientConnection* c, const std::string& name) {
+      QObject::connect(c, &ClientConnection::connackReceived, c, [&, name](const ev::ConnackReceived& e) {
+        if (e.reason_code == 0) ++connacks;
+        else { ++failures; error(name + ": CONNACK refused, reason " + std::to_string(e.reason_code)); }
+      });
+      QObject::connect(c, &ClientConnection::transportError, c, [&, name](const QString& m) {
+        if (!measuring_) { ++failures; error(name + ": " + m.toStdString()); }
+      });
+      c->connectToBroker(QString::fromStdString(o_.host), o_.port, connect_options(name));
+    };
+    for (std::size_t s = 0; s < subs_.size(); ++s) hook(subs_[s].conn.get(), "sub" + std::to_string(s));
+    for (std::size_t p = 0; p < pubs_.size(); ++p) hook(pubs_[p].conn.get(), "pub" + std::to_string(p));
+    const int total = int(subs_.size() + pubs_.size());
+    const bool ok = wait_until([&] { return connacks + failures >= total; }, 15000);
+    for (auto& s : subs_) QObject::disconnect(s.conn.get(), nullptr, s.conn.get(), nullptr);
+    for (auto& p : pubs_) QObject::disconnect(p.conn.get(), nullptr, p.conn.get(), nullptr);
+    if (!ok) error("timed out connecting to " + o_.host + ":" + std::to_string(o_.port));
+    r_.connected = ok && failures == 0;
+    return r_.connected;
+  }
+
+  bool subscribe_all() {
+    int pending = 0;
+    for (auto& sub : subs_) {
+      for (int t : sub.topics) {
+        const std::string filter = "mqtth-bench/" + std::to_string(r_.run_id) + "/" + std::to_string(t);
+        client::SubscribeRequest req;
+        mqtt::Subscription s;
+        s.filter = filter;
+        s.options.qos = o_.qos;
+        req.subscriptions.push_back(s);
+        const auto res = sub.conn->subscribe(std::move(req));
+        if (!res.ok()) {
+          error("subscribe failed: " + std::string(client::to_string(res.error)));
+          return false;
+        }
+        ++pending;
+        Subscriber* sp = &sub;
+        QObject::connect(sub.conn.get(), &ClientConnection::subackReceived, sub.conn.get(),
+                         [this, sp, filter, id = res.packet_id, &pending](const ev::SubackReceived& e) {
+                           if (e.packet_id != id) return;
+                           --pending;
+                           const std::uint8_t code = e.reason_codes.empty() ? 0x80 : e.reason_codes[0];
+                           if (code >= 0x80) error("SUBACK refused " + filter);
+                           else ledger_.subscribe(sp->id, filter, code);
+                         });
+      }
+    }
+    const bool ok = wait_until([&] { return pending == 0; }, 15000);
+    for (auto& s : subs_) QObject::disconnect(s.conn.get(), nullptr, s.conn.get(), nullptr);
+    if (!ok) error("timed out waiting for SUBACK");
+    return ok && r_.errors.empty();
+  }
+
+  void hook_measurement() {
+    for (std::size_t si = 0; si < subs_.size(); ++si) {
+      auto* c = subs_[si].conn.get();
+      QObject::connect(c, &ClientConnection::messageDelivered, c,
+                       [this, si](const ev::MessageDelivered& e) { on_delivery(si, e); });
+      hook_failures(c, "sub" + std::to_string(si));
+    }
+    for (std::size_t pi = 0; pi < pubs_.size(); ++pi) {
+      auto* c = pubs_[pi].conn.get();
+      QObject::connect(c, &ClientConnection::publishCompleted, c,
+                       [this, pi](const ev::PublishCompleted& e) { on_completed(pi, e); });
+      hook_failures(c, "pub" + std::to_string(pi));
+    }
+  }
+
+  void hook_failures(ClientConnection* c, const std::string& name) {
+    QObject::connect(c, &ClientConnection::brokerViolation, c, [this, name](const ev::BrokerViolation& e) {
+      ++r_.violations;
+      error(name + ": broker violation " + std::string(e.spec) + ": " + e.message);
+    });
+    QObject::connect(c, &ClientConnection::closed, c, [this, name](const ev::ConnectionClosed& e) {
+      if (!closing_) error(name + ": connection closed during the run (" + std::string(e.cause) + ")");
+    });
+    QObject::connect(c, &ClientConnection::publishAbandoned, c, [this, name](const ev::PublishAbandoned& e) {
+      error(name + ": publish abandoned (" + std::string(e.why) + ")");
+    });
+  }
+
+  void on_delivery(std::size_t si, const ev::MessageDelivered& e) {
+    const std::uint64_t now = steady_ns();
+    ++r_.received;
+    ++interval_received_;
+    last_delivery_ns_ = now;
+    const auto id = ledger_.delivered(subs_[si].id, std::string_view(e.payload),
+                                      ledger::DeliveryInfo{e.qos, e.dup, e.retain});
+    if (!id) return;
+    const auto parsed = ledger::parse_payload(std::string_view(e.payload));
+    if (parsed) {
+      if (const auto stamp = read_stamp(parsed->user_payload)) {
+        const std::uint64_t lat = now > *stamp ? now - *stamp : 0;
+        r_.latency.record(lat);
+        interval_latency_.record(lat);
+      }
+    }
+    // Publisher client ids are interned after the subscribers: map back by name order.
+    const auto pi = publisher_index(id->publisher);
+    if (pi < subs_[si].settled.size()) {
+      auto& settled = subs_[si].settled[pi];
+      settled = std::max<std::uint64_t>(settled, id->seq + 1);
+      if (closed_loop_) pump(pi);
+    }
+  }
+
+  std::size_t publisher_index(ledger::ClientId id) const {
+    // Subscribers were interned first (ids 0..S-1 in creation order), then publishers.
+    const auto first = pubs_.empty() ? 0 : pubs_.front().id;
+    return id >= first ? std::size_t(id - first) : SIZE_MAX;
+  }
+
+  void on_completed(std::size_t pi, const ev::PublishCompleted& e) {
+    auto& pub = pubs_[pi];
+    const auto it = pub.in_flight.find(e.message_id);
+    if (it == pub.in_flight.end()) return;
+    if (e.reason_code < 0x80) {
+      ledger_.accepted(pub.stream, it->second);
+      ++r_.accepted;
+    }
+    pub.in_flight.erase(it);
+  }
+
+  std::uint64_t unsettled(const Publisher& pub, std::size_t pi) const {
+    std::uint64_t worst = 0;
+    for (int s : pub.subscribers) worst = std::max(worst, pub.sent - std::min(pub.sent, subs_[s].settled[pi]));
+    return worst;
+  }
+
+  bool publish_one(std::size_t pi, std::uint64_t intended_ns) {
+    auto& pub = pubs_[pi];
+    const ledger::MessageId id = ledger_.attempt(pub.stream);
+    std::array<char, ledger::kMaxPrefixSize> prefix{};
+    const std::size_t n = ledger::encode_prefix(id, std::span<char, ledger::kMaxPrefixSize>(prefix));
+    client::PublishRequest req;
+    req.topic = pub.topic_name;
+    req.qos = o_.qos;
+    req.payload.reserve(n + std::max(o_.payload, kStampSize));
+    req.payload.append(prefix.data(), n);
+    write_stamp(req.payload, intended_ns);
+    if (o_.payload > kStampSize) req.payload.append(o_.payload - kStampSize, 'x');
+    const auto res = pub.conn->publish(std::move(req));
+    if (!res.ok()) {
+      error("pub" + std::to_string(pi) + ": publish failed: " + std::string(client::to_string(res.error)));
+      pub.done = true;
+      return false;
+    }
+    ++pub.sent;
+    ++r_.sent;
+    ++interval_sent_;
+    r_.expected += pub.subscribers.size();
+    last_send_ns_ = steady_ns();
+    if (o_.qos == 0) {
+      ledger_.accepted(pub.stream, id.seq);
+      ++r_.accepted;
+    } else {
+      pub.in_flight.emplace(res.message_id, id.seq);
+    }
+    return true;
+  }
+
+  bool time_up(std::uint64_t now) const {
+    return o_.duration_s > 0 && double(now - start_ns_) >= o_.duration_s * 1e9;
+  }
+
+  void pump(std::size_t pi) {
+    auto& pub = pubs_[pi];
+    if (pub.done) return;
+    const std::uint64_t now = steady_ns();
+    if (time_up(now)) { pub.done = true; return; }
+    while (pub.sent < pub.quota && unsettled(pub, pi) < o_.window) {
+      if (!publish_one(pi, steady_ns())) return;
+      if (pub.subscribers.empty() && pub.sent % o_.window == 0) break;  // no feedback: let the loop turn
+    }
+    if (pub.sent >= pub.quota) pub.done = true;
+  }
+
+  void open_loop_tick() {
+    const std::uint64_t now = steady_ns();
+    for (std::size_t pi = 0; pi < pubs_.size(); ++pi) {
+      auto& pub = pubs_[pi];
+      if (pub.done) continue;
+      // Every send due by now goes out with its own intended time (no coordinated omission).
+      while (pub.next_intended_ns <= now) {
+        if (double(pub.next_intended_ns - start_ns_) >= o_.duration_s * 1e9) { pub.done = true; break; }
+        if (!publish_one(pi, pub.next_intended_ns)) break;
+        pub.next_intended_ns = start_ns_ + std::uint64_t(double(pub.sent) * pub.interval_ns);
+      }
+    }
+  }
+
+  void on_second() {
+    const std::uint64_t now = steady_ns();
+    IntervalSample s;
+    s.t_s = double(now - start_ns_) / 1e9;
+    s.sent = interval_sent_;
+    s.received = interval_received_;
+    s.p50_ns = interval_latency_.percentile(50);
+    s.p99_ns = interval_latency_.percentile(99);
+    s.max_ns = interval_latency_.max();
+    const double dt = s.t_s - (r_.intervals.empty() ? 0.0 : r_.intervals.back().t_s);
+    r_.intervals.push_back(s);
+    if (o_.progress) {
+      std::fprintf(stderr, "bench: %5.1fs sent %9.0f/s received %9.0f/s p99 %8.3f ms (so far %8.3f ms)\n",
+                   s.t_s, double(s.sent) / dt, double(s.received) / dt, double(s.p99_ns) / 1e6,
+                   double(r_.latency.percentile(99)) / 1e6);
+    }
+    interval_sent_ = interval_received_ = 0;
+    interval_latency_.reset();
+  }
+
+  bool all_sent() const {
+    return std::all_of(pubs_.begin(), pubs_.end(), [](const Publisher& p) { return p.done; });
+  }
+  bool all_complete() const {
+    return std::all_of(pubs_.begin(), pubs_.end(), [](const Publisher& p) {
+      return p.conn->session().outbound_in_flight() == 0 && p.conn->session().outbound_queued() == 0;
+    });
+  }
+
+  void measure() {
+    hook_measurement();
+    rusage before{};
+    ::getrusage(RUSAGE_SELF, &before);
+    measuring_ = true;
+    closed_loop_ = o_.rate <= 0;
+    start_ns_ = steady_ns();
+    last_delivery_ns_ = last_send_ns_ = start_ns_;
+
+    QTimer second;
+    QObject::connect(&second, &QTimer::timeout, [this] { on_second(); });
+    second.start(1000);
+    QTimer ticker;
+    ticker.setTimerType(Qt::PreciseTimer);
+    if (closed_loop_) {
+      for (std::size_t pi = 0; pi < pubs_.size(); ++pi) pump(pi);
+      // Publishers without subscribers, a window stalled by lost messages or the duration
+      // cap need a nudge: re-pump every 10 ms, and after drain_s of silence settle the window.
+      QObject::connect(&ticker, &QTimer::timeout, [this] {
+        const std::uint64_t now = steady_ns();
+        if (double(now - last_delivery_ns_) > o_.drain_s * 1e9 / 4) {
+          for (auto& sub : subs_)
+            for (std::size_t pi = 0; pi < pubs_.size(); ++pi) sub.settled[pi] = pubs_[pi].sent;
+        }
+        for (std::size_t pi = 0; pi < pubs_.size(); ++pi) pump(pi);
+      });
+      ticker.start(10);
+    } else {
+      const double per_pub = o_.rate / double(pubs_.size());
+      for (auto& pub : pubs_) {
+        pub.interval_ns = 1e9 / per_pub;
+        pub.next_intended_ns = start_ns_;
+      }
+      QObject::connect(&ticker, &QTimer::timeout, [this] { open_loop_tick(); });
+      ticker.start(1);
+    }
+
+    // Sending phase, then drain: until everything expected arrived or no progress for drain_s.
+    wait_until([&] { return all_sent(); }, INT32_MAX);
+    ticker.stop();
+    r_.send_seconds = double(last_send_ns_ - start_ns_) / 1e9;
+    wait_until(
+        [&] {
+          const std::uint64_t quiet = steady_ns() - std::max(last_delivery_ns_, last_send_ns_);
+          if (r_.received >= r_.expected && all_complete()) return true;
+          return double(quiet) > o_.drain_s * 1e9;
+        },
+        INT32_MAX);
+    r_.receive_seconds = double(last_delivery_ns_ - start_ns_) / 1e9;
+    if (!all_complete()) error("QoS 1/2 publishes still unacknowledged after the drain time");
+    second.stop();
+    on_second();
+    rusage after{};
+    ::getrusage(RUSAGE_SELF, &after);
+    r_.cpu_user_s = cpu_seconds(after.ru_utime) - cpu_seconds(before.ru_utime);
+    r_.cpu_system_s = cpu_seconds(after.ru_stime) - cpu_seconds(before.ru_stime);
+  }
+
+  BenchResult finish() {
+    closing_ = true;
+    int open = 0;
+    auto close = [&](ClientConnection* c) {
+      if (c->isSocketOpen()) {
+        ++open;
+        QObject::connect(c, &ClientConnection::closed, c, [&open] { --open; });
+        c->disconnectFromBroker();
+      }
+    };
+    for (auto& s : subs_) close(s.conn.get());
+    for (auto& p : pubs_) close(p.conn.get());
+    wait_until([&] { return open <= 0; }, 3000);
+    r_.streams = ledger_.results();
+    r_.foreign = ledger_.foreign();
+    return std::move(r_);
+  }
+
+  BenchOptions o_;
+  ledger::Ledger ledger_;
+  BenchResult r_;
+  std::vector<Subscriber> subs_;
+  std::vector<Publisher> pubs_;
+  bool measuring_ = false, closing_ = false, closed_loop_ = true;
+  std::uint64_t start_ns_ = 0, last_delivery_ns_ = 0, last_send_ns_ = 0;
+  std::uint64_t interval_sent_ = 0, interval_received_ = 0;
+  Histogram interval_latency_;
+};
+
+}  // namespace
+
+bool BenchResult::all_held() const {
+  return std::all_of(streams.begin(), streams.end(),
+                     [](const ledger::StreamResult& s) { return s.verdict == ledger::Verdict::held; });
+}
+
+BenchResult run_bench(const BenchOptions& options) {
+  Runner runner(options);
+  return runner.run();
+}
+
+}  // namespace mqtth::bench

@@ -1,0 +1,228 @@
+// `mqtt-harness bench`: load and latency with the QoS ledger proving nothing was lost
+// (harness/bench, docs/bench.md).
+//
+// Without --broker it starts `mqtt-harness broker --listen 127.0.0.1:0` as a child process
+// (its own process, so the kernel can give broker and harness separate cores) and stops it
+// at the end; --in-process runs the embedded BrokerServer on the harness's own event loop.
+// Exit status: 0 every stream's verdict held, 1 a verdict violated / messages unacknowledged
+// / connection lost, 2 bad arguments or no broker.
+#include "commands.hpp"
+
+#include "BrokerServer.hpp"
+
+#include <mqtth/bench/Bench.hpp>
+
+#include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QProcess>
+
+#include <csignal>
+#include <cstdio>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <unistd.h>
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: mqtt-harness bench [--broker HOST:PORT | --in-process] [--publishers N] [--subscribers N]\n"
+    "                          [--topics N] [--qos 0|1|2] [--payload BYTES]\n"
+    "                          [--rate MSG/S | --messages N] [--duration S] [--window N]\n"
+    "                          [--protocol 3.1.1|5] [--json FILE] [--html FILE] [--quiet]\n"
+    "\n"
+    "Publishes load, measures throughput and publish-to-delivery latency, and checks with the\n"
+    "QoS ledger that no QoS 1/2 message was lost, duplicated (QoS 2) or reordered.\n"
+    "\n"
+    "  --broker HOST:PORT  broker to load; default: start `mqtt-harness broker` as a child process\n"
+    "  --in-process        run the embedded broker in this process instead (shares one core)\n"
+    "  --publishers N      publishing clients (default 1)\n"
+    "  --subscribers N     subscribing clients (default 1)\n"
+    "  --topics N          topics (default: one per publisher); publisher p uses topic p mod N;\n"
+    "                      subscriber s takes the topics t with t mod subscribers = s\n"
+    "                      (or topic s mod N when there are fewer topics than subscribers)\n"
+    "  --qos Q             0, 1 or 2 (default 0)\n"
+    "  --payload BYTES     user payload after the ledger identity prefix (min 16, default 16)\n"
+    "  --rate R            open loop: R messages/s in total at fixed intended times; latency\n"
+    "                      from the intended time (no coordinated omission). Needs --duration\n"
+    "                      (default 10 s)\n"
+    "  --messages N        closed loop: N messages in total, each publisher keeping at most\n"
+    "                      --window (default 100) undelivered messages (default mode, N=100000)\n"
+    "  --duration S        open loop length; in closed loop an optional time cap\n"
+    "  --drain S           after the last send, wait up to S s of silence (default 5)\n"
+    "  --max-in-flight N   QoS 1/2 window on the wire (default: broker's Receive Maximum / 20)\n"
+    "  --protocol V        3.1.1 or 5 (default 5)\n"
+    "  --json FILE         all figures as JSON\n"
+    "  --html FILE         report with throughput and latency plots (inline SVG)\n"
+    "  --quiet             no progress lines on stderr\n"
+    "\n"
+    "Exit status: 0 all ledger verdicts held, 1 a verdict violated or the run failed,\n"
+    "2 bad arguments or no broker.\n";
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "mqtt-harness bench: %s\n(see mqtt-harness bench --help)\n", message.c_str());
+  return 2;
+}
+
+std::optional<double> parse_number(const std::string& s, double min, double max) {
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(s, &used);
+    if (used != s.size() || !(v >= min && v <= max)) return std::nullopt;
+    return v;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+// CPU seconds (user + system) of a live process, from /proc/<pid>/stat fields 14 and 15.
+std::optional<double> process_cpu_seconds(qint64 pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return std::nullopt;
+  const auto close = line.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return double(utime + stime) / double(::sysconf(_SC_CLK_TCK));
+}
+
+int run_bench_command(int argc, char** argv) {
+  mqtth::bench::BenchOptions o;
+  std::optional<std::string> broker, json_path, html_path;
+  bool in_process = false;
+  bool messages_given = false;
+
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::optional<std::string> inline_value;
+    if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      inline_value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    }
+    auto value = [&]() -> std::optional<std::string> {
+      if (inline_value) return inline_value;
+      if (i + 1 < argc) return std::string(argv[++i]);
+      return std::nullopt;
+    };
+    auto number = [&](double min, double max) -> std::optional<double> {
+      const auto v = value();
+      if (!v) return std::nullopt;
+      return parse_number(*v, min, max);
+    };
+    std::optional<double> n;
+    if (arg == "--help" || arg == "-h") { std::fputs(kUsage, stdout); return 0; }
+    else if (arg == "--in-process") in_process = true;
+    else if (arg == "--quiet") o.progress = false;
+    else if (arg == "--broker") { broker = value(); if (!broker) return usage_error("--broker needs HOST:PORT"); }
+    else if (arg == "--json") { json_path = value(); if (!json_path) return usage_error("--json needs a file"); }
+    else if (arg == "--html") { html_path = value(); if (!html_path) return usage_error("--html needs a file"); }
+    else if (arg == "--protocol") {
+      const auto v = value();
+      if (v == "5" || v == "5.0") o.version = mqtt::Version::v5;
+      else if (v == "3.1.1" || v == "4") o.version = mqtt::Version::v3_1_1;
+      else return usage_error("--protocol: expected 3.1.1 or 5");
+    }
+    else if (arg == "--publishers") { if (!(n = number(1, 10000))) return usage_error("--publishers: expected 1..10000"); o.publishers = int(*n); }
+    else if (arg == "--subscribers") { if (!(n = number(0, 10000))) return usage_error("--subscribers: expected 0..10000"); o.subscribers = int(*n); }
+    else if (arg == "--topics") { if (!(n = number(1, 100000))) return usage_error("--topics: expected 1..100000"); o.topics = int(*n); }
+    else if (arg == "--qos") { if (!(n = number(0, 2)) || *n != std::floor(*n)) return usage_error("--qos: expected 0, 1 or 2"); o.qos = std::uint8_t(*n); }
+    else if (arg == "--payload") { if (!(n = number(16, 256 * 1024 * 1024))) return usage_error("--payload: expected 16..268435456 bytes"); o.payload = std::size_t(*n); }
+    else if (arg == "--rate") { if (!(n = number(0.001, 1e8))) return usage_error("--rate: expected a positive number of messages/s"); o.rate = *n; }
+    else if (arg == "--messages") { if (!(n = number(1, 1e12))) return usage_error("--messages: expected a positive count"); o.messages = std::uint64_t(*n); messages_given = true; }
+    else if (arg == "--duration") { if (!(n = number(0.001, 1e6))) return usage_error("--duration: expected seconds > 0"); o.duration_s = *n; }
+    else if (arg == "--drain") { if (!(n = number(0.1, 3600))) return usage_error("--drain: expected seconds"); o.drain_s = *n; }
+    else if (arg == "--window") { if (!(n = number(1, 1e6))) return usage_error("--window: expected 1..1000000"); o.window = std::uint32_t(*n); }
+    else if (arg == "--max-in-flight") { if (!(n = number(1, 65535))) return usage_error("--max-in-flight: expected 1..65535"); o.max_in_flight = std::uint16_t(*n); }
+    else return usage_error("unknown argument '" + std::string(argv[i]) + "'");
+  }
+  if (o.rate > 0 && messages_given) return usage_error("--rate and --messages exclude each other");
+  if (o.rate > 0 && o.duration_s <= 0) o.duration_s = 10;
+  if (o.rate <= 0 && !messages_given) o.messages = 100000;
+  if (broker && in_process) return usage_error("--broker and --in-process exclude each other");
+
+  int qt_argc = 1;
+  QCoreApplication app(qt_argc, argv);
+  std::unique_ptr<mqtth::net::BrokerServer> embedded;
+  std::unique_ptr<QProcess> child;
+
+  if (broker) {
+    const auto colon = broker->rfind(':');
+    const auto port = colon == std::string::npos ? std::nullopt : parse_number(broker->substr(colon + 1), 1, 65535);
+    if (!port || colon == 0) return usage_error("--broker: expected HOST:PORT, got '" + *broker + "'");
+    o.host = broker->substr(0, colon);
+    o.port = std::uint16_t(*port);
+    o.broker_label = *broker;
+  } else if (in_process) {
+    embedded = std::make_unique<mqtth::net::BrokerServer>(mqtth::engine::BrokerConfig{});
+    if (!embedded->listen(QHostAddress::LocalHost, 0))
+      return usage_error("embedded broker cannot listen: " + embedded->errorString().toStdString());
+    o.port = embedded->port();
+    o.broker_label = "embedded (in-process)";
+  } else {
+    child = std::make_unique<QProcess>();
+    child->setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    child->start(QCoreApplication::applicationFilePath(), {"broker", "--listen", "127.0.0.1:0"});
+    std::string line;
+    QElapsedTimer t;
+    t.start();
+    while (t.elapsed() < 10000 && line.rfind("listening on ", 0) != 0) {
+      if (child->canReadLine() || child->waitForReadyRead(500)) {
+        if (child->canReadLine()) line = child->readLine().trimmed().toStdString();
+      } else if (child->state() == QProcess::NotRunning) {
+        break;
+      }
+    }
+    if (line.rfind("listening on ", 0) != 0) return usage_error("the child broker did not start");
+    const auto colon = line.rfind(':');
+    o.port = std::uint16_t(std::stoul(line.substr(colon + 1)));
+    o.broker_label = "embedded (child process)";
+  }
+
+  if (o.progress) {
+    std::fprintf(stderr, "bench: %s at %s:%u, %d -> %d, QoS %d, %zu-byte payload, %s\n", o.broker_label.c_str(),
+                 o.host.c_str(), unsigned(o.port), o.publishers, o.subscribers, int(o.qos), o.payload,
+                 o.rate > 0 ? ("open loop " + std::to_string(o.rate) + " msg/s for " +
+                               std::to_string(o.duration_s) + " s").c_str()
+                            : ("closed loop " + std::to_string(o.messages) + " messages").c_str());
+  }
+  auto result = mqtth::bench::run_bench(o);
+
+  if (child) {
+    result.broker_cpu_s = process_cpu_seconds(child->processId());
+    child->terminate();
+    if (!child->waitForFinished(5000)) {
+      child->kill();
+      child->waitForFinished(2000);
+    }
+  }
+
+  std::fputs(mqtth::bench::summary_text(result).c_str(), stdout);
+  if (json_path) {
+    std::ofstream out(*json_path);
+    out << mqtth::bench::to_json(result).dump(2) << "\n";
+    if (!out) std::fprintf(stderr, "mqtt-harness bench: cannot write %s\n", json_path->c_str());
+  }
+  if (html_path) {
+    std::ofstream out(*html_path);
+    out << mqtth::bench::to_html(result);
+    if (!out) std::fprintf(stderr, "mqtt-harness bench: cannot write %s\n", html_path->c_str());
+  }
+  if (!result.connected) return 2;
+  return result.passed() ? 0 : 1;
+}
+
+const bool registered = mqtth::cli::register_command(
+    {"bench", "load and latency benchmark with QoS ledger verdicts", &run_bench_command});
+
+}  // namespace
