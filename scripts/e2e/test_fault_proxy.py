@@ -137,12 +137,9 @@ def publish_topic_payload(body: bytes, qos: int, version: int = 5):
     return topic, rest
 
 
-@pytest.fixture
-def proxy(harness, procs, embedded_broker):
-    """Starts `mqtt-harness proxy` in front of the embedded broker: proxy(*specs, pcap=None) -> port."""
-
+def proxy_starter(harness, procs, broker):
     def start(*specs, pcap=None):
-        args = [harness, "proxy", "--listen", "127.0.0.1:0", "--upstream", f"127.0.0.1:{embedded_broker[1]}"]
+        args = [harness, "proxy", "--listen", "127.0.0.1:0", "--upstream", f"127.0.0.1:{broker[1]}"]
         for spec in specs:
             args += ["--fault", spec]
         if pcap:
@@ -154,6 +151,12 @@ def proxy(harness, procs, embedded_broker):
         return port
 
     return start
+
+
+@pytest.fixture
+def proxy(harness, procs, embedded_broker):
+    """Starts `mqtt-harness proxy` in front of the embedded broker: proxy(*specs, pcap=None) -> port."""
+    return proxy_starter(harness, procs, embedded_broker)
 
 
 def direct(embedded_broker, client_id: str) -> Client:
@@ -217,8 +220,10 @@ def test_pcap_decodes_as_mqtt_in_tshark_in_order(proxy, tmp_path, segment):
 # --- one test per fault kind ------------------------------------------------------------
 
 
-def test_segment_1_byte_both_ways_still_completes_a_qos2_flow(proxy, embedded_broker):
-    port = proxy("segment:both:size=1")
+@pytest.mark.parametrize("broker", ["embedded", "mosquitto"])
+def test_segment_1_byte_both_ways_still_completes_a_qos2_flow(harness, procs, request, broker):
+    upstream = request.getfixturevalue("embedded_broker" if broker == "embedded" else "mosquitto")
+    port = proxy_starter(harness, procs, upstream)("segment:both:size=1")
     sub = Client(port)
     sub.connect("seg-sub")
     sub.send(subscribe(1, "seg/t", 2))
