@@ -1047,8 +1047,50 @@ void Execution::doPublish(Client& c, const scenario::PublishStep& s) {
        });
 }
 
+std::string Execution::prefixRaw(const std::string& bytes, mqtt::Version version) const {
+  // With --broker, names inside raw packets get the prefix too, or a raw PUBLISH would
+  // never reach the scenario's (prefixed) subscribers. Only whole packets the codec
+  // accepts are rewritten, through the decode JSON (which keeps non-canonical encodings
+  // exact); from the first byte that does not decode on, the bytes go out unchanged.
+  if (!context_.prefix.active()) return bytes;
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < bytes.size()) {
+    const auto rest = mqtt::Bytes(reinterpret_cast<const std::uint8_t*>(bytes.data() + pos), bytes.size() - pos);
+    const auto frame = mqtt::peek_frame(rest);
+    if (frame.status != mqtt::FrameInfo::Status::complete || frame.size > rest.size()) break;
+    const std::string wire = bytes.substr(pos, frame.size);
+    mqtt::DecodeOptions opts;
+    opts.version = version;
+    auto decoded = mqtt::decode(std::string_view(wire), opts);
+    if (!decoded.ok()) break;
+    Json j = mqtt::to_json(decoded.value, version,
+                           mqtt::Bytes(reinterpret_cast<const std::uint8_t*>(wire.data()), wire.size()));
+    if (auto v = mqtt::connect_version(j)) version = *v;
+    if (j.contains("topic") && j["topic"].is_string() && !j["topic"].get<std::string>().empty())
+      j["topic"] = context_.prefix.topic(j["topic"].get<std::string>());
+    if (j.contains("client_id") && j["client_id"].is_string())
+      j["client_id"] = context_.prefix.client_id(j["client_id"].get<std::string>());
+    if (j.contains("will") && j["will"].is_object() && j["will"].contains("topic"))
+      j["will"]["topic"] = context_.prefix.topic(j["will"]["topic"].get<std::string>());
+    if (j.contains("subscriptions") && j["subscriptions"].is_array())
+      for (auto& sub : j["subscriptions"])
+        if (sub.contains("filter")) sub["filter"] = context_.prefix.filter(sub["filter"].get<std::string>());
+    if (j.contains("filters") && j["filters"].is_array())
+      for (auto& f : j["filters"]) f = context_.prefix.filter(f.get<std::string>());
+    // A recorded remaining_length no longer fits once names grew.
+    if (j.contains("remaining_length")) break;
+    auto encoded = mqtt::encode_json(j, version);
+    if (!encoded.ok()) break;
+    out += encoded.value;
+    pos += frame.size;
+  }
+  out += bytes.substr(pos);
+  return out;
+}
+
 void Execution::doSendRaw(Client& c, const scenario::SendRawStep& s) {
-  const std::string bytes(s.bytes.begin(), s.bytes.end());
+  const std::string bytes = prefixRaw(std::string(s.bytes.begin(), s.bytes.end()), c.version);
   if (c.conn && c.conn->isSocketOpen()) {
     c.raw_on_session = true;
     c.conn->sendRaw(QByteArray(bytes.data(), static_cast<qsizetype>(bytes.size())));

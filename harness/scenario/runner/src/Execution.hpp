@@ -162,6 +162,7 @@ class Execution : public QObject {
   void onRawData(Client& c);
   Json normalise(const mqtt::Packet& packet, mqtt::Version version) const;
   std::optional<ledger::MessageId> identity(const mqtt::Packet& packet) const;
+  std::string prefixRaw(const std::string& bytes, mqtt::Version version) const;
   std::string connackProblem(const Client& c, const client::event::ConnackReceived& connack,
                              const std::optional<scenario::ConnackExpectation>& expect) const;
   std::string lastPacketsText() const;
