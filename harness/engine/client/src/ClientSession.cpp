@@ -775,16 +775,18 @@ struct ClientSession::Impl {
   }
 
   // A PUBLISH we cannot deliver (unresolvable alias) is still acknowledged so the flow ends.
+  // 0x94 Topic Alias invalid is a DISCONNECT reason only; PUBACK/PUBREC allow 0x90 Topic Name
+  // invalid [MQTT-3.4.2-1, MQTT-3.5.2-1] (found by fuzz target client_session).
   void acknowledge_unresolvable(const mqtt::PublishView& p, TimeMs now) {
     if (p.qos == 1) {
       mqtt::Puback ack;
       ack.packet_id = p.packet_id;
-      ack.reason_code = mqtt::reason::topic_alias_invalid;
+      ack.reason_code = mqtt::reason::topic_name_invalid;
       write(mqtt::Packet(std::move(ack)), now);
     } else if (p.qos == 2) {
       mqtt::Pubrec rec;
       rec.packet_id = p.packet_id;
-      rec.reason_code = mqtt::reason::topic_alias_invalid;
+      rec.reason_code = mqtt::reason::topic_name_invalid;
       write(mqtt::Packet(std::move(rec)), now);
     }
   }
