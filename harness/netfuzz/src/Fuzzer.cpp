@@ -414,7 +414,7 @@ class Fuzzer {
   // Greedy delta debugging: drop packets, then byte chunks, while the case keeps producing
   // the same kind of finding. Bounded in re-runs.
   Case minimise(Case c, const std::string& kind) {
-    int budget = is_crash_kind(kind) && kind == "hang" ? 6 : 150;
+    int budget = kind == "hang" ? 6 : is_crash_kind(kind) ? 150 : 40;
     auto same = [&](const Case& candidate) {
       if (budget-- <= 0) return false;
       ++reruns_;
