@@ -55,7 +55,7 @@ for qos in 0 1 2; do
     run "mosquitto-$tag" --broker "127.0.0.1:$PORT" --publishers "$1" --subscribers "$2" --qos "$qos" --payload 64 --messages "$MESSAGES"
   done
   echo "== libmosquitto-q$qos-1to1" >&2
-  "$WORK/mosq_bench" 127.0.0.1 "$PORT" "$qos" "$MESSAGES" 64 100 >"$OUT/runs/libmosquitto-q${qos}-1to1.json" || true
+  timeout 120 "$WORK/mosq_bench" 127.0.0.1 "$PORT" "$qos" "$MESSAGES" 64 100 >"$OUT/runs/libmosquitto-q${qos}-1to1.json" || true
   for rate in $RATES; do
     run "embedded-q${qos}-rate${rate}" --qos "$qos" --payload 64 --rate "$rate" --duration "$RATE_DURATION"
     run "mosquitto-q${qos}-rate${rate}" --broker "127.0.0.1:$PORT" --qos "$qos" --payload 64 --rate "$rate" --duration "$RATE_DURATION"
