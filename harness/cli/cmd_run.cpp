@@ -241,7 +241,7 @@ int run_command(int argc, char** argv) {
     if (devs[i] && marked.scenarios[i].failure)
       marked.scenarios[i].failure->message = "KNOWN DEVIATION " + devs[i]->statement + " (" + devs[i]->reason + "): " +
                                              marked.scenarios[i].failure->message;
-  if (opt.json_file) write(opt.json_file, json_report(rep, devs, profile.name).dump(2) + "\n");
+  if (opt.json_file) write(opt.json_file, report::dump_json(json_report(rep, devs, profile.name)) + "\n");  // never throws on invalid UTF-8
   if (opt.junit_file) write(opt.junit_file, report::to_junit_xml(marked));
   if (opt.html_file) write(opt.html_file, report::to_html(marked));
 

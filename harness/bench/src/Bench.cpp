@@ -224,6 +224,8 @@ class Runner {
     }
     for (std::size_t pi = 0; pi < pubs_.size(); ++pi) {
       auto* c = pubs_[pi].conn.get();
+      QObject::connect(c, &ClientConnection::publishAccepted, c,
+                       [this, pi](const ev::PublishAccepted& e) { on_accepted(pi, e); });
       QObject::connect(c, &ClientConnection::publishCompleted, c,
                        [this, pi](const ev::PublishCompleted& e) { on_completed(pi, e); });
       hook_failures(c, "pub" + std::to_string(pi));
@@ -272,6 +274,13 @@ class Runner {
     // Subscribers were interned first (ids 0..S-1 in creation order), then publishers.
     const auto first = pubs_.empty() ? 0 : pubs_.front().id;
     return id >= first ? std::size_t(id - first) : SIZE_MAX;
+  }
+
+  // QoS 2: accepted at PUBREC (the ledger's rule), completed later at PUBCOMP.
+  void on_accepted(std::size_t pi, const ev::PublishAccepted& e) {
+    auto& pub = pubs_[pi];
+    const auto it = pub.in_flight.find(e.message_id);
+    if (it != pub.in_flight.end()) ledger_.accepted(pub.stream, it->second);
   }
 
   void on_completed(std::size_t pi, const ev::PublishCompleted& e) {

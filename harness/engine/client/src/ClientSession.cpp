@@ -854,6 +854,13 @@ struct ClientSession::Impl {
       return;
     }
     Outbound& o = slots[s];
+    if (o.stage == Stage::sent) {  // the first PUBREC; a repeated one accepts nothing new
+      event::PublishAccepted e;
+      e.packet_id = p.packet_id;
+      e.message_id = o.message_id;
+      e.at = now;
+      emit(std::move(e));
+    }
     o.stage = Stage::released;
     if (take_count(misbehave.skip_pubrel)) return;
     mqtt::Pubrel rel;

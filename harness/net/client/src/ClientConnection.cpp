@@ -254,6 +254,7 @@ void ClientConnection::dispatchEvents() {
             else if constexpr (std::is_same_v<T, event::SubackReceived>) emit subackReceived(ev);
             else if constexpr (std::is_same_v<T, event::UnsubackReceived>) emit unsubackReceived(ev);
             else if constexpr (std::is_same_v<T, event::MessageDelivered>) emit messageDelivered(ev);
+            else if constexpr (std::is_same_v<T, event::PublishAccepted>) emit publishAccepted(ev);
             else if constexpr (std::is_same_v<T, event::PublishCompleted>) emit publishCompleted(ev);
             else if constexpr (std::is_same_v<T, event::PublishAbandoned>) emit publishAbandoned(ev);
             else if constexpr (std::is_same_v<T, event::DisconnectReceived>) emit disconnectReceived(ev);

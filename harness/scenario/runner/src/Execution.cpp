@@ -484,7 +484,8 @@ void Execution::onClientEvent(Client& c, const client::Event& event) {
           recordPacket(c, report::Direction::to_broker, type, std::move(decoded), e.raw);
         } else if constexpr (std::is_same_v<E, ev::ConnackReceived>) {
           c.connacks.push_back(e);
-          if (e.reason_code < 0x80 && !e.session_present) ledger_.end_session(c.ledger_id);
+          if (e.reason_code < 0x80 && !e.session_present && c.session_may_be_absent)
+            ledger_.end_session(c.ledger_id);
         } else if constexpr (std::is_same_v<E, ev::SubackReceived>) {
           c.subacks[e.packet_id] = e.reason_codes;
           auto it = c.pending_subscribes.find(e.packet_id);
@@ -506,6 +507,10 @@ void Execution::onClientEvent(Client& c, const client::Event& event) {
         } else if constexpr (std::is_same_v<E, ev::MessageDelivered>) {
           ledger::DeliveryInfo info{e.qos, e.dup, e.retain};
           ledger_.delivered(c.ledger_id, std::string_view(e.payload), info);
+        } else if constexpr (std::is_same_v<E, ev::PublishAccepted>) {
+          // QoS 2: the broker owns the message from its PUBREC on (ledger rule, docs/reports.md).
+          auto it = c.in_flight.find(e.message_id);
+          if (it != c.in_flight.end()) ledger_.accepted(it->second);
         } else if constexpr (std::is_same_v<E, ev::PublishCompleted>) {
           auto it = c.in_flight.find(e.message_id);
           if (it != c.in_flight.end()) {
@@ -743,6 +748,9 @@ void Execution::doConnect(Client& c, const scenario::ConnectOverrides& overrides
     c.raw = nullptr;
   }
   ensureConnection(c);
+  c.session_may_be_absent = opts.clean_start || !c.ever_connected ||
+                            (c.version == mqtt::Version::v5 && c.previous_session_expiry.value_or(0) == 0);
+  c.previous_session_expiry = opts.session_expiry_interval;
   const std::size_t connacks_before = c.connacks.size();
   const std::size_t closes_before = c.closes.size();
   const std::size_t errors_before = c.transport_errors.size();

@@ -89,6 +89,12 @@ class Execution : public QObject {
     client::ClientConnection* conn = nullptr;
     ledger::ClientId ledger_id = 0;
     bool ever_connected = false;
+    // Whether the session the broker reports absent in CONNACK was one it may drop: the
+    // client asked for a clean start, or (5.0) the previous connection's session expiry
+    // was 0. Only then are messages owed to this subscriber waived; otherwise a broker that
+    // loses a persistent session is charged with the loss.
+    bool session_may_be_absent = true;
+    std::optional<std::uint32_t> previous_session_expiry;
     // send_raw wrote on the session's connection: the session no longer knows everything
     // the broker answers to, so its non-fatal violations are not findings.
     bool raw_on_session = false;

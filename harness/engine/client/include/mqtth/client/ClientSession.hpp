@@ -155,6 +155,15 @@ struct PublishCompleted {
   std::uint8_t reason_code = 0;
   TimeMs at = 0;
 };
+// The broker took responsibility for our QoS 2 publish: its first PUBREC with a reason code
+// below 0x80 [MQTT-4.3.3]. A QoS 1 publish is accepted and completed by the same PUBACK, so
+// only PublishCompleted reports it. The ledger counts a message as sent from here, so a
+// broker that loses it after PUBREC (e.g. the link cut before PUBCOMP) is caught.
+struct PublishAccepted {
+  std::uint16_t packet_id = 0;
+  std::uint64_t message_id = 0;
+  TimeMs at = 0;
+};
 // A QoS 1/2 publish the session gave up on: session state discarded by clean_start=1, or the
 // broker answered session_present=0 to a resumption (the client then discards its session
 // state, 3.2.2.1.1). The ledger counts such messages as not guaranteed.
@@ -194,7 +203,7 @@ struct BrokerViolation {
 
 using Event = std::variant<event::PacketReceived, event::PacketSent, event::ConnackReceived,
                            event::SubackReceived, event::UnsubackReceived,
-                           event::MessageDelivered, event::PublishCompleted,
+                           event::MessageDelivered, event::PublishAccepted, event::PublishCompleted,
                            event::PublishAbandoned, event::DisconnectReceived,
                            event::ConnectionClosed, event::BrokerViolation>;
 

@@ -80,6 +80,7 @@ class ClientConnection : public QObject {
   void subackReceived(const mqtth::client::event::SubackReceived& event);
   void unsubackReceived(const mqtth::client::event::UnsubackReceived& event);
   void messageDelivered(const mqtth::client::event::MessageDelivered& event);
+  void publishAccepted(const mqtth::client::event::PublishAccepted& event);
   void publishCompleted(const mqtth::client::event::PublishCompleted& event);
   void publishAbandoned(const mqtth::client::event::PublishAbandoned& event);
   void disconnectReceived(const mqtth::client::event::DisconnectReceived& event);
@@ -124,6 +125,7 @@ Q_DECLARE_METATYPE(mqtth::client::event::ConnackReceived)
 Q_DECLARE_METATYPE(mqtth::client::event::SubackReceived)
 Q_DECLARE_METATYPE(mqtth::client::event::UnsubackReceived)
 Q_DECLARE_METATYPE(mqtth::client::event::MessageDelivered)
+Q_DECLARE_METATYPE(mqtth::client::event::PublishAccepted)
 Q_DECLARE_METATYPE(mqtth::client::event::PublishCompleted)
 Q_DECLARE_METATYPE(mqtth::client::event::PublishAbandoned)
 Q_DECLARE_METATYPE(mqtth::client::event::DisconnectReceived)
