@@ -6,6 +6,7 @@
 // contract scripts and tests rely on, DESIGN.md); everything else goes to stderr.
 // SIGINT/SIGTERM stop it cleanly with exit 0. Bad arguments or config: message, exit 2.
 #include "commands.hpp"
+#include "process_support.hpp"
 
 #include "BrokerConfigFile.hpp"
 #include "BrokerServer.hpp"
@@ -26,6 +27,9 @@
 #include <unistd.h>
 
 namespace {
+using mqtth::cli::install_stop_signals;
+using mqtth::cli::parse_host_port;
+using mqtth::cli::stop_signal_fds;
 
 constexpr const char* kUsage =
     "usage: mqtt-harness broker [--listen HOST:PORT] [--config FILE] [--misbehave MODE]\n"
@@ -48,52 +52,6 @@ constexpr const char* kUsage =
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "mqtt-harness broker: %s\n(see mqtt-harness broker --help)\n", message.c_str());
   return 2;
-}
-
-struct ListenAddress {
-  QHostAddress host;
-  quint16 port = 0;
-};
-
-// "127.0.0.1:1883", "localhost:0", "[::1]:1883".
-std::optional<ListenAddress> parse_listen(std::string_view text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-  std::string_view host = text.substr(0, colon);
-  const std::string port_text(text.substr(colon + 1));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  ListenAddress out;
-  if (host == "localhost") {
-    out.host = QHostAddress(QHostAddress::LocalHost);
-  } else if (!out.host.setAddress(QString::fromUtf8(host.data(), qsizetype(host.size())))) {
-    return std::nullopt;
-  }
-  if (port_text.empty() || port_text.size() > 5 ||
-      port_text.find_first_not_of("0123456789") != std::string::npos)
-    return std::nullopt;
-  const unsigned long port = std::stoul(port_text);
-  if (port > 65535) return std::nullopt;
-  out.port = static_cast<quint16>(port);
-  return out;
-}
-
-// Unix signals reach the event loop through a socketpair (the approach of Qt's "Calling
-// Qt Functions From Unix Signal Handlers"): the handler only write()s, which is
-// async-signal-safe; a QSocketNotifier on the other end quits the loop.
-int g_signal_fds[2] = {-1, -1};
-
-extern "C" void on_stop_signal(int signo) {
-  const char byte = static_cast<char>(signo);
-  [[maybe_unused]] const auto written = ::write(g_signal_fds[0], &byte, 1);
-}
-
-bool install_stop_signals() {
-  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signal_fds) != 0) return false;
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  return ::sigaction(SIGINT, &action, nullptr) == 0 && ::sigaction(SIGTERM, &action, nullptr) == 0;
 }
 
 int run_broker(int argc, char** argv) {
@@ -134,7 +92,7 @@ int run_broker(int argc, char** argv) {
     }
   }
 
-  const auto address = parse_listen(listen_text);
+  const auto address = parse_host_port(listen_text);
   if (!address) return usage_error("--listen: expected HOST:PORT (e.g. 127.0.0.1:1883), got '" + listen_text + "'");
 
   mqtth::engine::BrokerConfig config;
@@ -168,11 +126,11 @@ int run_broker(int argc, char** argv) {
 
   int qt_argc = 1;
   QCoreApplication app(qt_argc, argv);
-  QSocketNotifier stop_notifier(g_signal_fds[1], QSocketNotifier::Read);
+  QSocketNotifier stop_notifier(stop_signal_fds[1], QSocketNotifier::Read);
   int stop_signal = 0;
   QObject::connect(&stop_notifier, &QSocketNotifier::activated, &app, [&] {
     char byte = 0;
-    if (::read(g_signal_fds[1], &byte, 1) == 1) stop_signal = byte;
+    if (::read(stop_signal_fds[1], &byte, 1) == 1) stop_signal = byte;
     QCoreApplication::quit();
   });
 

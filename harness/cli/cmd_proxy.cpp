@@ -7,6 +7,7 @@
 // everything else goes to stderr. SIGINT/SIGTERM stop it cleanly with exit 0. Bad
 // arguments: message naming the argument, exit 2. Cannot listen: exit 1.
 #include "commands.hpp"
+#include "process_support.hpp"
 
 #include "mqtth/fault/FaultProxy.hpp"
 
@@ -28,6 +29,9 @@
 #include <unistd.h>
 
 namespace {
+using mqtth::cli::install_stop_signals;
+using mqtth::cli::parse_host_port;
+using mqtth::cli::stop_signal_fds;
 
 constexpr const char* kUsage =
     "usage: mqtt-harness proxy --upstream HOST:PORT [--listen HOST:PORT] [--fault SPEC]...\n"
@@ -61,48 +65,6 @@ constexpr const char* kUsage =
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "mqtt-harness proxy: %s\n(see mqtt-harness proxy --help)\n", message.c_str());
   return 2;
-}
-
-struct Address {
-  QHostAddress host;
-  quint16 port = 0;
-};
-
-// "127.0.0.1:1883", "localhost:0", "[::1]:1883".
-std::optional<Address> parse_address(std::string_view text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-  std::string_view host = text.substr(0, colon);
-  const std::string port_text(text.substr(colon + 1));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  Address out;
-  if (host == "localhost") {
-    out.host = QHostAddress(QHostAddress::LocalHost);
-  } else if (!out.host.setAddress(QString::fromUtf8(host.data(), qsizetype(host.size())))) {
-    return std::nullopt;
-  }
-  if (port_text.empty() || port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos)
-    return std::nullopt;
-  const unsigned long port = std::stoul(port_text);
-  if (port > 65535) return std::nullopt;
-  out.port = static_cast<quint16>(port);
-  return out;
-}
-
-// Signals reach the event loop through a socketpair: the handler only write()s
-// (async-signal-safe), a QSocketNotifier quits the loop (as cmd_broker.cpp).
-int g_signal_fds[2] = {-1, -1};
-extern "C" void on_proxy_stop_signal(int signo) {
-  const char byte = static_cast<char>(signo);
-  [[maybe_unused]] const auto written = ::write(g_signal_fds[0], &byte, 1);
-}
-bool install_stop_signals() {
-  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signal_fds) != 0) return false;
-  struct sigaction action {};
-  action.sa_handler = on_proxy_stop_signal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  return ::sigaction(SIGINT, &action, nullptr) == 0 && ::sigaction(SIGTERM, &action, nullptr) == 0;
 }
 
 int run_proxy(int argc, char** argv) {
@@ -149,10 +111,10 @@ int run_proxy(int argc, char** argv) {
       return usage_error("unknown argument '" + std::string(argv[i]) + "'");
     }
   }
-  const auto listen = parse_address(listen_text);
+  const auto listen = parse_host_port(listen_text);
   if (!listen) return usage_error("--listen: expected HOST:PORT (e.g. 127.0.0.1:0), got '" + listen_text + "'");
   if (!upstream_text) return usage_error("--upstream HOST:PORT is required (the broker)");
-  const auto upstream = parse_address(*upstream_text);
+  const auto upstream = parse_host_port(*upstream_text);
   if (!upstream || upstream->port == 0)
     return usage_error("--upstream: expected HOST:PORT with a port 1..65535, got '" + *upstream_text + "'");
   if (pcap_dir && pcap_dir->empty()) return usage_error("--pcap needs a directory");
@@ -164,10 +126,10 @@ int run_proxy(int argc, char** argv) {
   }
   int qt_argc = 1;
   QCoreApplication app(qt_argc, argv);
-  QSocketNotifier stop_notifier(g_signal_fds[1], QSocketNotifier::Read);
+  QSocketNotifier stop_notifier(stop_signal_fds[1], QSocketNotifier::Read);
   QObject::connect(&stop_notifier, &QSocketNotifier::activated, &app, [] {
     char byte = 0;
-    [[maybe_unused]] const auto n = ::read(g_signal_fds[1], &byte, 1);
+    [[maybe_unused]] const auto n = ::read(stop_signal_fds[1], &byte, 1);
     QCoreApplication::quit();
   });
 
