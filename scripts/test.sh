@@ -39,6 +39,6 @@ fi
 if [ "${MQTTH_SKIP_E2E:-0}" != 1 ]; then
   stage "end-to-end tests (pytest)"
   MQTT_HARNESS="$root/build/default/harness/cli/mqtt-harness" \
-    /usr/bin/python3 -m pytest -q -p no:cacheprovider scripts/e2e
+    /usr/bin/python3 -m pytest -q -rfE -p no:cacheprovider scripts/e2e
 fi
 stage "all tests passed"
