@@ -10,6 +10,8 @@
 // Spec ids in comments are MQTT 5.0 ids unless marked "3.1.1:".
 #include "mqtth/engine/BrokerEngine.hpp"
 
+#include "TopicTree.hpp"
+
 #include <algorithm>
 #include <deque>
 #include <limits>
@@ -224,6 +226,15 @@ struct Session {
   std::size_t route_index = 0;
 };
 
+// Topic aliases the broker assigned on one connection (3.3.2.3.4), least recently used
+// re-mapped first. At most outbound_alias_maximum entries.
+struct OutboundAliases {
+  std::map<std::string, std::uint16_t, std::less<>> by_topic;
+  std::vector<std::string> topics;      // index alias-1
+  std::vector<std::uint64_t> last_used;  // index alias-1, a per-connection use counter
+  std::uint64_t uses = 0;
+};
+
 struct Connection {
   explicit Connection(ConnectionId id_, Clock now, std::uint32_t max_packet)
       : id(id_), framer(max_packet), opened_at(now), last_rx(now) {}
@@ -241,7 +252,11 @@ struct Connection {
   bool request_problem_information = true;
   bool connect_expiry_was_zero = true;
   std::vector<std::string> topic_aliases;  // inbound, index alias-1, grown on demand
+  // Outbound aliases [MQTT-3.3.2-11]: min(client's Topic Alias Maximum, config); 0: none.
+  std::uint16_t outbound_alias_maximum = 0;
+  std::unique_ptr<OutboundAliases> outbound_aliases;  // allocated on first use
 };
+
 
 // A route target: one session and what it gets.
 struct Target {
@@ -251,11 +266,19 @@ struct Target {
   std::vector<std::uint32_t> subscription_ids;
 };
 
+// One subscribed session of a filter. The Subscription lives in the session's map (a
+// stable node) and is removed from here before it is erased there.
+struct Member {
+  Session* session = nullptr;
+  const Subscription* subscription = nullptr;
+};
+
+// Everyone subscribed with one filter string (as subscribed, "$share/g/..." included).
 struct FilterEntry {
   std::string match_filter;  // the filter without "$share/group/"
   bool shared = false;
-  std::vector<Session*> members;  // subscribed sessions, in subscription order
-  std::size_t next = 0;           // shared: round-robin position
+  std::vector<Member> members;  // in subscription order
+  std::size_t next = 0;         // shared: round-robin position
 };
 
 }  // namespace
@@ -277,6 +300,8 @@ struct BrokerEngine::Impl {
   std::map<ConnectionId, std::unique_ptr<Connection>> connections;
   std::map<std::string, std::unique_ptr<Session>, std::less<>> sessions;
   std::map<std::string, FilterEntry, std::less<>> filters;  // key: filter as subscribed
+  detail::TopicTree<FilterEntry*> filter_tree;               // every entry of `filters`, by match_filter
+  std::vector<FilterEntry*> scratch_matches;
   std::map<std::string, MessagePtr, std::less<>> retained;
   std::uint64_t next_message_seq = 1;
   std::uint64_t next_assigned_id = 1;
@@ -620,6 +645,11 @@ struct BrokerEngine::Impl {
       if (auto p = c.properties.find(PropertyId::receive_maximum)) conn.client_receive_maximum = static_cast<std::uint16_t>(p->number);
       if (auto p = c.properties.find(PropertyId::maximum_packet_size)) conn.client_maximum_packet_size = p->number;
       if (auto p = c.properties.find(PropertyId::request_problem_information)) conn.request_problem_information = p->number != 0;
+      // Outbound aliases only up to the client's own maximum; none when it is absent or 0
+      // [MQTT-3.1.2-26, -27].
+      if (auto p = c.properties.find(PropertyId::topic_alias_maximum))
+        conn.outbound_alias_maximum = static_cast<std::uint16_t>(
+            std::min<std::uint32_t>(p->number, config.outbound_topic_alias_maximum));
     } else {
       expiry = c.clean_start ? 0 : kNeverExpires;  // 3.1.1 persistent sessions
     }
@@ -631,14 +661,22 @@ struct BrokerEngine::Impl {
     conn.keep_alive_seconds = c.keep_alive;
     if (v5 && config.server_keep_alive) conn.keep_alive_seconds = *config.server_keep_alive;
 
-    // Session takeover [MQTT-3.1.4-3] and clean start [MQTT-3.1.2-4..6].
+    // Session takeover [MQTT-3.1.4-3] (3.1.1: MQTT-3.1.4-2) and clean start
+    // [MQTT-3.1.2-4..6]. The old connection's will, by the old connection's version:
+    //  - 3.1.1: published, as on any close not preceded by DISCONNECT (3.1.1: MQTT-3.1.2-8).
+    //  - 5.0: published when the session ends (the new CONNECT has Clean Start 1, or the
+    //    old session had expiry 0) [MQTT-3.1.2-8]; not published when the new connection
+    //    resumes the session, since it was opened before any Will Delay could elapse
+    //    [MQTT-3.1.3-9] (3.1.4: "published as described in 3.1.2.5"; mosquitto 2.0 agrees).
     if (auto it = sessions.find(client_id); it != sessions.end() && it->second->connection) {
       Connection& old = *it->second->connection;
-      log(old.id, "session taken over by connection " + std::to_string(conn.id));
+      if (logger) log(old.id, "session taken over by connection " + std::to_string(conn.id));
       if (is_v5(old.version)) send_disconnect(old, reason::session_taken_over, "");
+      const bool session_resumes = !c.clean_start && it->second->expiry_interval != 0;
+      const bool publish_old_will = !is_v5(old.version) || !session_resumes;
       ConnectionId old_id = old.id;
       emit_close(old_id);
-      drop_connection(old_id, now, true);
+      drop_connection(old_id, now, publish_old_will);
     }
     bool session_present = false;
     auto it = sessions.find(client_id);
@@ -908,7 +946,10 @@ struct BrokerEngine::Impl {
     std::vector<RetainedWork> retained_work;
     for (const auto& entry : sub.subscriptions) {  // one reason code per filter, in order [MQTT-3.9.3-1]
       std::string_view filter = entry.filter;
-      std::optional<mqtt::SharedFilter> shared = v5 ? mqtt::parse_shared_filter(filter) : std::nullopt;
+      // Shared subscriptions are a 5.0 feature (4.8.2); like mosquitto 2.0, the broker also
+      // honours "$share/group/filter" from 3.1/3.1.1 clients (3.1.1 gives "$" topics to the
+      // server, 4.7.2), so one group can mix protocol versions.
+      std::optional<mqtt::SharedFilter> shared = mqtt::parse_shared_filter(filter);
       std::string_view match_filter = shared ? shared->filter : filter;
       if (shared && entry.options.no_local) {
         close_for_violation(conn, reason::protocol_error, "No Local on a shared subscription", "MQTT-3.8.3-4", now);
@@ -932,8 +973,8 @@ struct BrokerEngine::Impl {
         if (!v5) subscription.options = mqtt::SubscriptionOptions{granted, false, false, 0};
         subscription.identifier = identifier;
         std::string key(filter);
-        s.subscriptions[key] = subscription;  // replaces an existing one [MQTT-3.8.4-3]
-        if (is_new) index_subscription(key, match_filter, shared.has_value(), &s);
+        auto stored = s.subscriptions.insert_or_assign(key, subscription).first;  // replaces [MQTT-3.8.4-3]
+        if (is_new) index_subscription(key, match_filter, shared.has_value(), &s, &stored->second);
         code = granted;
         // Retained messages: not for shared subscriptions (4.8.2); Retain Handling 0
         // always, 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11].
@@ -989,21 +1030,27 @@ struct BrokerEngine::Impl {
     return true;
   }
 
-  void index_subscription(const std::string& key, std::string_view match_filter, bool shared, Session* s) {
+  void index_subscription(const std::string& key, std::string_view match_filter, bool shared, Session* s,
+                          const Subscription* subscription) {
     auto [it, inserted] = filters.try_emplace(key);
     if (inserted) {
       it->second.match_filter = std::string(match_filter);
       it->second.shared = shared;
+      filter_tree.insert(it->second.match_filter, &it->second);
     }
-    it->second.members.push_back(s);
+    it->second.members.push_back(Member{s, subscription});
   }
 
   void unindex_subscription(std::string_view key, Session* s) {
     auto it = filters.find(key);
     if (it == filters.end()) return;
     auto& members = it->second.members;
-    members.erase(std::remove(members.begin(), members.end(), s), members.end());
-    if (members.empty()) filters.erase(it);
+    members.erase(std::remove_if(members.begin(), members.end(), [&](const Member& m) { return m.session == s; }),
+                  members.end());
+    if (members.empty()) {
+      filter_tree.erase(it->second.match_filter, &it->second);
+      filters.erase(it);
+    }
   }
 
   // --- other packets ----------------------------------------------------------------------
@@ -1088,25 +1135,30 @@ struct BrokerEngine::Impl {
     auto& targets = scratch_targets;
     targets.clear();
     std::size_t count = 0;
-    std::vector<Delivery> shared_deliveries;
-    for (auto& [key, entry] : filters) {
-      if (entry.members.empty() || !mqtt::topic_matches(entry.match_filter, message->topic)) continue;
+    // Only the filters that match, from the topic tree [MQTT-4.7.2-1 applied there].
+    std::vector<FilterEntry*> matches = std::move(scratch_matches);
+    matches.clear();
+    filter_tree.match(message->topic, [&](FilterEntry* e) { matches.push_back(e); });
+    for (FilterEntry* matched : matches) {
+      FilterEntry& entry = *matched;
+      if (entry.members.empty()) continue;
       if (entry.shared) {
         // One member of the group gets it, round robin, preferring connected members.
         std::size_t n = entry.members.size();
-        Session* chosen = nullptr;
-        for (std::size_t i = 0; i < n && !chosen; ++i) {
-          Session* candidate = entry.members[(entry.next + i) % n];
-          if (candidate->connection) {
-            chosen = candidate;
+        const Member* chosen_member = nullptr;
+        for (std::size_t i = 0; i < n && !chosen_member; ++i) {
+          const Member& candidate = entry.members[(entry.next + i) % n];
+          if (candidate.session->connection) {
+            chosen_member = &candidate;
             entry.next = (entry.next + i + 1) % n;
           }
         }
-        if (!chosen) {
-          chosen = entry.members[entry.next % n];
+        if (!chosen_member) {
+          chosen_member = &entry.members[entry.next % n];
           entry.next = (entry.next + 1) % n;
         }
-        const Subscription& sub = chosen->subscriptions.find(key)->second;
+        Session* chosen = chosen_member->session;
+        const Subscription& sub = *chosen_member->subscription;
         Delivery d;
         d.message = message;
         d.qos = std::min(message->qos, sub.options.qos);  // [MQTT-4.8.2-3]
@@ -1117,8 +1169,9 @@ struct BrokerEngine::Impl {
         ++count;
         continue;
       }
-      for (Session* s : entry.members) {
-        const Subscription& sub = s->subscriptions.find(key)->second;
+      for (const Member& member : entry.members) {
+        Session* s = member.session;
+        const Subscription& sub = *member.subscription;
         if (sub.options.no_local && s->client_id == message->origin_client_id) continue;  // [MQTT-3.8.3-3]
         if (s->route_stamp != route_stamp) {
           s->route_stamp = route_stamp;
@@ -1144,6 +1197,7 @@ struct BrokerEngine::Impl {
       ++count;
     }
     targets.clear();
+    scratch_matches = std::move(matches);
     return count;
   }
 
@@ -1275,6 +1329,39 @@ struct BrokerEngine::Impl {
     }
   }
 
+  struct AliasChoice {
+    std::uint16_t alias = 0;  // 0: send the topic without an alias
+    bool known = false;       // the client already maps this alias to this topic
+  };
+
+  // The alias for `topic` on this connection: the one already mapped to it, else the
+  // next unused one, else the least recently used one (re-mapped, 3.3.2.3.4). Never above
+  // the client's Topic Alias Maximum [MQTT-3.3.2-11], never 0 [MQTT-3.3.2-8].
+  static AliasChoice choose_outbound_alias(Connection& conn, std::string_view topic) {
+    if (!conn.outbound_aliases) conn.outbound_aliases = std::make_unique<OutboundAliases>();
+    OutboundAliases& a = *conn.outbound_aliases;
+    if (auto it = a.by_topic.find(topic); it != a.by_topic.end()) return {it->second, true};
+    if (a.topics.size() < conn.outbound_alias_maximum) return {static_cast<std::uint16_t>(a.topics.size() + 1), false};
+    auto oldest = std::min_element(a.last_used.begin(), a.last_used.end());
+    return {static_cast<std::uint16_t>(oldest - a.last_used.begin() + 1), false};
+  }
+
+  static void commit_outbound_alias(Connection& conn, std::string_view topic, AliasChoice choice) {
+    OutboundAliases& a = *conn.outbound_aliases;
+    std::size_t index = choice.alias - 1u;
+    if (!choice.known) {
+      if (index == a.topics.size()) {
+        a.topics.emplace_back(topic);
+        a.last_used.push_back(0);
+      } else {
+        a.by_topic.erase(a.topics[index]);
+        a.topics[index] = std::string(topic);
+      }
+      a.by_topic.emplace(a.topics[index], choice.alias);
+    }
+    a.last_used[index] = ++a.uses;
+  }
+
   // Encodes one PUBLISH of a shared message for this connection, without copying topic
   // or payload. False when not sent (expired or above the client's Maximum Packet Size).
   bool send_publish(Connection& conn, Session& s, const Delivery& d, std::uint16_t packet_id, bool dup, Clock now) {
@@ -1290,8 +1377,11 @@ struct BrokerEngine::Impl {
     p.topic = m.topic;
     p.packet_id = d.qos > 0 ? packet_id : 0;
     p.payload = m.payload;
+    AliasChoice alias;
     if (is_v5(conn.version)) {
-      if (!m.expires_at && d.subscription_ids.empty()) {
+      if (conn.outbound_alias_maximum > 0) alias = choose_outbound_alias(conn, m.topic);
+      if (alias.alias != 0 && alias.known) p.topic = {};  // the alias stands for the topic (3.3.2.3.4)
+      if (!m.expires_at && d.subscription_ids.empty() && alias.alias == 0) {
         p.properties = mqtt::PropertiesView(m.properties);
       } else {
         std::string& raw = scratch_properties;
@@ -1306,6 +1396,10 @@ struct BrokerEngine::Impl {
           raw.push_back(static_cast<char>(PropertyId::subscription_identifier));
           put_varint(raw, id);
         }
+        if (alias.alias != 0) {
+          raw.push_back(static_cast<char>(PropertyId::topic_alias));
+          put_u16(raw, alias.alias);
+        }
         p.properties = mqtt::PropertiesView(raw);
       }
     }
@@ -1313,6 +1407,8 @@ struct BrokerEngine::Impl {
       ++stats.messages_dropped_too_large;
       return false;
     }
+    // Only a PUBLISH actually sent establishes or refreshes a mapping.
+    if (alias.alias != 0) commit_outbound_alias(conn, m.topic, alias);
     ++stats.publishes_sent;
     if (d.qos == 2 && !dup && config.track_deliveries && d.origin == Origin::live) {
       if (!s.delivered_qos2.insert(m.seq).second) ++qos2_duplicates;
@@ -1427,7 +1523,9 @@ struct BrokerEngine::Impl {
       for (const auto& [filter, sub] : s->subscriptions) {
         auto it = filters.find(filter);
         if (it == filters.end() ||
-            std::find(it->second.members.begin(), it->second.members.end(), s.get()) == it->second.members.end())
+            std::find_if(it->second.members.begin(), it->second.members.end(),
+                         [&, stored = &sub](const Member& m) { return m.session == s.get() && m.subscription == stored; }) ==
+                it->second.members.end())
           return who + "subscription '" + filter + "' missing from the index";
       }
     }

@@ -68,6 +68,14 @@ struct BrokerConfig {
   std::uint32_t max_retained_messages = 10000;
   // 5.0 Topic Alias Maximum announced to clients (inbound aliases); 0 disables aliases.
   std::uint16_t max_topic_alias = 10;
+  // 5.0 outbound topic aliases: to a client whose CONNECT announced Topic Alias Maximum
+  // > 0, the broker sends a topic the first time with an alias, later with an empty topic
+  // and only the alias. At most min(client's maximum, this) aliases per connection
+  // [MQTT-3.1.2-26, MQTT-3.3.2-11]; when all are in use the least recently used one is
+  // re-mapped to the new topic. 0 disables outbound aliases (as do a client maximum of 0
+  // [MQTT-3.1.2-27] and 3.1/3.1.1, which have no aliases). Mappings last one connection
+  // [MQTT-3.3.2-7].
+  std::uint16_t outbound_topic_alias_maximum = 10;
   // 5.0 Server Keep Alive: when set, overrides the client's keep-alive and is announced
   // in CONNACK (3.2.2.3.14). 3.1.1 clients keep their own value.
   std::optional<std::uint16_t> server_keep_alive;
