@@ -3,7 +3,9 @@ the embedded broker and mosquitto must end with every ledger verdict held, and a
 that drops QoS 1 deliveries must make the bench fail with a violated verdict.
 No speed assertions: only what the ledger and the counters prove."""
 import json
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +93,31 @@ def test_bench_rejects_bad_arguments(harness):
     proc = subprocess.run([str(harness), "bench", "--qos", "3"], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
     assert "--qos" in proc.stderr
+
+
+MOSQ_BENCH_SOURCE = Path(__file__).resolve().parents[1] / "bench" / "libmosquitto-client" / "mosq_bench.c"
+
+
+@pytest.fixture(scope="module")
+def mosq_bench(tmp_path_factory):
+    """The libmosquitto reference client of scripts/bench/compare-brokers.sh, built like the script does."""
+    if shutil.which("cc") is None or not Path("/usr/include/mosquitto.h").exists():
+        pytest.skip("cc or libmosquitto-dev not installed")
+    binary = tmp_path_factory.mktemp("mosq_bench") / "mosq_bench"
+    subprocess.run(["cc", "-O2", "-o", str(binary), str(MOSQ_BENCH_SOURCE), "-lmosquitto", "-lpthread"],
+                   check=True, capture_output=True, timeout=120)
+    return binary
+
+
+def test_libmosquitto_reference_client_completes_qos2_against_mosquitto(mosq_bench, mosquitto):
+    # Regression: libmosquitto announces Receive Maximum 20 and ends its loop with
+    # MOSQ_ERR_PROTOCOL when mosquitto 2.0.11 sends a 21st unacknowledged QoS 2 PUBLISH
+    # (the broker frees the slot at PUBREC, not PUBCOMP: MQTT-3.3.4-9); the client then
+    # waited forever. A few thousand messages were enough to trigger it.
+    host, port = mosquitto
+    proc = subprocess.run([str(mosq_bench), host, str(port), "2", "3000", "64", "100"],
+                          capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["sent"] == 3000 and report["received"] == 3000
+    assert report["loop_error"] == ""
