@@ -1,6 +1,8 @@
 // MQTT 5 properties (2.2.2.2): table, placement, duplicates, values, iteration.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "test_util.hpp"
 
 namespace mqtt::test {
@@ -239,6 +241,160 @@ TEST(Properties, owned_list_add_find_erase_and_encode) {
   p.erase(PropertyId::user_property);
   EXPECT_EQ(p.size(), 2u);
   EXPECT_EQ(to_hex(p.encoded()), to_hex(H("02 00 00 00 3c 03") + S("json")));
+}
+
+// ---------------------------------------------------------------------------------------
+// PUBLISH property blocks go through a fast path first (decode.cpp,
+// publish_properties_fast) that hands anything unusual to the general parser. These tests
+// check that the pair behaves like the rules: every finding at its byte, for strings of
+// every length the fast path reads in different ways (byte loop, halves, whole blocks).
+
+struct StringProperty {
+  const char* name;
+  std::uint8_t id;
+  bool pair_key;    // user_property: the bad byte goes into the key
+  bool pair_value;  // user_property: the bad byte goes into the value
+};
+const StringProperty kStringProperties[] = {
+    {"content_type", 0x03, false, false},
+    {"response_topic", 0x08, false, false},
+    {"user_property key", 0x26, true, false},
+    {"user_property value", 0x26, false, true},
+};
+
+// `lead`: properties placed before the string one, to move it inside the block.
+std::string string_property(const StringProperty& p, const std::string& s, const std::string& lead) {
+  std::string raw = lead + std::string(1, static_cast<char>(p.id));
+  if (p.pair_key) return raw + S(s) + S("v");
+  if (p.pair_value) return raw + S("k") + S(s);
+  return raw + S(s);
+}
+
+TEST(PublishPropertyStrings, every_bad_byte_is_found_at_every_position_MQTT_1_5_4_1_2_and_1_5_7_1_and_3_3_2_14) {
+  const std::string ok_neighbours = std::string("\x01\x22\x24\x2A\x2C\x7F !$*,/azAZ09", 17);
+  for (const std::string& lead : {std::string(), H("02 00 00 00 3c")}) {
+    for (const auto& p : kStringProperties) {
+      const bool pair = p.id == 0x26;
+      // First byte of the string: block at 6, then lead, id, [key "k" for the value], length.
+      const std::uint32_t first = 6 + static_cast<std::uint32_t>(lead.size()) + 1 + (p.pair_value ? 3 : 0) + 2;
+      for (std::size_t len = 1; len <= 40; ++len) {
+        for (std::size_t at = 0; at < len; ++at) {
+          struct Case {
+            char c;
+            Errc code;
+            std::string_view spec;
+            std::uint32_t offset;
+          };
+          std::vector<Case> cases = {
+              {'\0', Errc::malformed_packet, pair ? "MQTT-1.5.7-1" : "MQTT-1.5.4-2", first + std::uint32_t(at)},
+              {'\x80', Errc::malformed_packet, pair ? "MQTT-1.5.7-1" : "MQTT-1.5.4-1", first + std::uint32_t(at)},
+              {'\xFF', Errc::malformed_packet, pair ? "MQTT-1.5.7-1" : "MQTT-1.5.4-1", first + std::uint32_t(at)}};
+          if (p.id == 0x08)  // a wildcard in response_topic: reported at the property's value
+            for (char w : {'+', '#'}) cases.push_back({w, Errc::protocol_error, "MQTT-3.3.2-14", first - 2});
+          for (const auto& c : cases) {
+            std::string s(len, 'a');
+            s[at] = c.c;
+            GuardedBuffer g(publish_with(string_property(p, s, lead)));
+            auto r = decode(g.bytes(), DecodeOptions{Version::v5});
+            EXPECT_EQ(to_string(r.error.code), to_string(c.code)) << p.name << " " << len << " " << at << " " << int(c.c);
+            EXPECT_EQ(r.error.offset, c.offset) << p.name << " " << len << " " << at << " " << int(c.c);
+            EXPECT_EQ(r.error.spec, c.spec) << p.name << " " << len << " " << at << " " << int(c.c);
+          }
+          std::string s(len, 'a');
+          s[at] = ok_neighbours[(len + at) % ok_neighbours.size()];
+          const std::string packet = publish_with(string_property(p, s, lead));
+          GuardedBuffer g(packet);
+          auto r = decode(g.bytes(), DecodeOptions{Version::v5});
+          ASSERT_TRUE(r.ok()) << p.name << " " << to_hex(s) << ": " << r.error.message;
+          const auto found = std::get<PublishView>(r.value).properties.find(static_cast<PropertyId>(p.id));
+          ASSERT_TRUE(found);
+          EXPECT_EQ(p.pair_key ? found->key : found->value, s) << p.name;
+        }
+      }
+    }
+  }
+}
+
+TEST(PublishPropertyStrings, valid_multibyte_utf8_and_long_blocks_are_accepted) {
+  // "é", "€" and U+1F600: well-formed UTF-8 the ASCII-only fast path leaves to the general parser.
+  const std::string text = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80";
+  const std::string packet = publish_with(H("03") + S(text) + H("26") + S(text) + S("v"));
+  auto r = ok(packet);
+  const auto& p = std::get<PublishView>(r.value);
+  EXPECT_EQ(p.properties.find(PropertyId::content_type)->value, text);
+  EXPECT_EQ(p.properties.find(PropertyId::user_property)->key, text);
+  // A property length of 2 bytes (block of 203 bytes): offsets after it move by one.
+  const std::string long_text(200, 'c');
+  const std::string raw = H("03") + S(long_text);
+  const std::string long_packet = pkt(0x30, S("t") + H("cb 01") + raw + "x");
+  auto r2 = ok(long_packet);
+  EXPECT_EQ(std::get<PublishView>(r2.value).properties.find(PropertyId::content_type)->value, long_text);
+  std::string bad = long_text;
+  bad[199] = '\0';
+  // Remaining length 209 takes two bytes too: the string starts at 3 + 3 (topic) + 2 + 1 (id) + 2 = 11.
+  expect_error(pkt(0x30, S("t") + H("cb 01") + H("03") + S(bad) + "x"), Errc::malformed_packet, 11 + 199,
+               "MQTT-1.5.4-2");
+}
+
+TEST(PublishPropertyBlock, a_block_cut_inside_any_property_is_malformed_and_on_a_boundary_is_not) {
+  // message_expiry_interval (5 bytes), content_type (13), topic_alias (3), payload_format_indicator (2),
+  // correlation_data (5), user_property (7), response_topic (6): with a shorter property length the
+  // property that crosses the end of the block runs past it [2.2.2.2]; the rest is payload.
+  const std::string raw = H("02 00 00 00 3c") + H("03") + S("text/plain") + H("23 00 05") + H("01 00") + H("09") +
+                          S(std::string("\x00\xff", 2)) + H("26") + S("k") + S("v") + H("08") + S("r/1");
+  const std::size_t boundaries[] = {0, 5, 18, 21, 23, 28, 35, 41};
+  ASSERT_EQ(raw.size(), 41u);
+  for (std::size_t cut = 0; cut <= raw.size(); ++cut) {
+    const std::string packet = pkt(0x30, S("t") + std::string(1, static_cast<char>(cut)) + raw + "x");
+    const bool on_boundary = std::find(std::begin(boundaries), std::end(boundaries), cut) != std::end(boundaries);
+    if (on_boundary) {
+      GuardedBuffer g(packet);
+      auto r = decode(g.bytes(), DecodeOptions{Version::v5});
+      EXPECT_TRUE(r.ok()) << cut << ": " << r.error.message;
+    } else {
+      expect_error(packet, Errc::malformed_packet, static_cast<std::uint32_t>(6 + cut), "");
+    }
+  }
+}
+
+TEST(PublishPropertyBlock, each_publish_property_twice_is_a_protocol_error_but_user_property_is_not) {
+  const std::pair<const char*, std::string> once[] = {
+      {"payload_format_indicator", H("01 00")},     {"message_expiry_interval", H("02 00 00 00 3c")},
+      {"content_type", H("03") + S("a")},           {"response_topic", H("08") + S("r")},
+      {"correlation_data", H("09") + S("\x01")},    {"topic_alias", H("23 00 01")},
+  };
+  for (const auto& [name, p] : once) {
+    SCOPED_TRACE(name);
+    // Second occurrence after a user property: reported at its identifier.
+    const std::string user = H("26") + S("k") + S("v");
+    expect_error(publish_with(p + user + p), Errc::protocol_error, static_cast<std::uint32_t>(6 + p.size() + user.size()), "");
+  }
+  ok(publish_with(H("26") + S("k") + S("1") + H("02 00 00 00 01") + H("26") + S("k") + S("2")));
+}
+
+TEST(PublishPropertyBlock, values_of_the_common_properties_as_decoded) {
+  const std::string raw = H("01 01") + H("02 00 00 00 3c") + H("03") + S("text/plain") + H("08") + S("reply/to") +
+                          H("09") + S(std::string("\x00\xff", 2)) + H("23 00 05") + H("26") + S("a") + S("1") +
+                          H("26") + S("b") + S("2");
+  // Empty topic: allowed because topic_alias is present (3.3.2.3.4).
+  const std::string packet = pkt(0x30, S("") + props(raw) + "payload");
+  auto r = ok(packet);
+  const auto& p = std::get<PublishView>(r.value);
+  EXPECT_EQ(p.topic, "");
+  EXPECT_EQ(p.payload, "payload");
+  std::vector<std::string> seen;
+  for (const auto& prop : p.properties)
+    seen.push_back(std::string(property_name(prop.id)) + ":" + std::to_string(prop.number) + ":" + text(prop.key) +
+                   ":" + text(prop.value));
+  EXPECT_EQ(seen, (std::vector<std::string>{"payload_format_indicator:1::", "message_expiry_interval:60::",
+                                            "content_type:0::text/plain", "response_topic:0::reply/to",
+                                            "correlation_data:0::hex:00ff", "topic_alias:5::", "user_property:0:a:1",
+                                            "user_property:0:b:2"}));
+  // payload_format_indicator 1 with a payload that is not UTF-8 (3.3.2.3.2).
+  expect_error(pkt(0x30, S("t") + props(H("01 01") + H("02 00 00 00 3c")) + "\xC0\x80"), Errc::payload_format_invalid,
+               13, "");
+  // Empty topic without a topic_alias, the other properties present.
+  expect_error(pkt(0x30, S("") + props(H("02 00 00 00 3c") + H("03") + S("a")) + "x"), Errc::protocol_error, 2, "");
 }
 
 }  // namespace
