@@ -1,9 +1,10 @@
 // Arbitrary bytes into the decoder of one protocol version (MQTTH_FUZZ_VERSION, set by
 // fuzz/CMakeLists.txt: targets decode_v311 and decode_v5): any crash, leak, UB or read past the input is a bug.
-// A packet that decodes must also have an exact encoded size and encode into it.
+// Errors name their code; a decoded packet's properties and reason codes are known to the
+// codec's name tables (check_names). Re-encoding is the roundtrip target's job: left out
+// here, the decode targets spend their executions on the decoder alone (docs/fuzzing.md
+// "Figures").
 #include "fuzz_common.hpp"
-
-#include <vector>
 
 static constexpr mqtt::Version kVersion = mqtt::Version::MQTTH_FUZZ_VERSION;
 
@@ -12,14 +13,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto decoded = mqtt::decode(input, {.version = kVersion});
   if (!decoded.ok()) {
     if (decoded.error.offset > size) mqtth::fuzz::fail("error offset past the input");
+    mqtth::fuzz::check_error_name(decoded.error);
     return 0;
   }
   volatile std::size_t sink = mqtth::fuzz::touch(decoded.value);
   (void)sink;
-  const auto size_needed = mqtt::encoded_size(decoded.value, kVersion);
-  if (!size_needed.ok()) mqtth::fuzz::fail("a decoded packet has no encoded size");
-  std::vector<std::uint8_t> out(size_needed.value);
-  const auto written = mqtt::encode(decoded.value, kVersion, out);
-  if (!written.ok() || written.value != size_needed.value) mqtth::fuzz::fail("encode wrote other than encoded_size");
+  const auto* connect = std::get_if<mqtt::ConnectView>(&decoded.value);
+  mqtth::fuzz::check_names(decoded.value, connect ? connect->protocol_version : kVersion);
   return 0;
 }
