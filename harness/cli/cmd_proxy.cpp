@@ -6,6 +6,7 @@
 // Prints exactly one line `listening on HOST:PORT` to stdout once it accepts (flushed);
 // everything else goes to stderr. SIGINT/SIGTERM stop it cleanly with exit 0. Bad
 // arguments: message naming the argument, exit 2. Cannot listen: exit 1.
+#include "args.hpp"
 #include "commands.hpp"
 #include "process_support.hpp"
 
@@ -29,9 +30,11 @@
 #include <unistd.h>
 
 namespace {
+using mqtth::cli::ArgReader;
 using mqtth::cli::install_stop_signals;
 using mqtth::cli::parse_host_port;
-using mqtth::cli::stop_signal_fds;
+using mqtth::cli::print_listening;
+using mqtth::cli::StopOnSignal;
 
 constexpr const char* kUsage =
     "usage: mqtt-harness proxy --upstream HOST:PORT [--listen HOST:PORT] [--fault SPEC]...\n"
@@ -62,11 +65,6 @@ constexpr const char* kUsage =
     "\n"
     "Exit status: 0 stopped by a signal, 1 could not listen, 2 bad arguments.\n";
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "mqtt-harness proxy: %s\n(see mqtt-harness proxy --help)\n", message.c_str());
-  return 2;
-}
-
 int run_proxy(int argc, char** argv) {
   std::string listen_text = "127.0.0.1:0";
   std::optional<std::string> upstream_text;
@@ -74,50 +72,36 @@ int run_proxy(int argc, char** argv) {
   std::vector<mqtth::fault::FaultRule> rules;
   bool verbose = false;
 
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    std::optional<std::string> inline_value;
-    if (arg.substr(0, 2) == "--") {
-      if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-        inline_value = std::string(arg.substr(eq + 1));
-        arg = arg.substr(0, eq);
-      }
-    }
-    const auto value = [&]() -> std::optional<std::string> {
-      if (inline_value) return inline_value;
-      if (i + 1 < argc) return std::string(argv[++i]);
-      return std::nullopt;
-    };
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (arg == "--verbose" || arg == "-v") {
+  ArgReader args(argc, argv, "proxy", kUsage);
+  while (auto arg = args.next()) {
+    if (*arg == "--help" || *arg == "-h") return args.help();
+    if (*arg == "--verbose" || *arg == "-v") {
       verbose = true;
-    } else if (arg == "--listen" || arg == "--upstream" || arg == "--fault" || arg == "--pcap") {
-      auto v = value();
-      if (!v) return usage_error(std::string(arg) + " needs a value");
-      if (arg == "--listen") {
+    } else if (*arg == "--listen" || *arg == "--upstream" || *arg == "--fault" || *arg == "--pcap") {
+      auto v = args.value();
+      if (!v) return 2;
+      if (*arg == "--listen") {
         listen_text = *v;
-      } else if (arg == "--upstream") {
-        upstream_text = *v;
-      } else if (arg == "--pcap") {
-        pcap_dir = *v;
+      } else if (*arg == "--upstream") {
+        upstream_text = std::string(*v);
+      } else if (*arg == "--pcap") {
+        pcap_dir = std::string(*v);
       } else {
-        auto parsed = mqtth::fault::parse_fault_spec(*v);
-        if (!parsed.rule) return usage_error("--fault: " + parsed.error);
+        auto parsed = mqtth::fault::parse_fault_spec(std::string(*v));
+        if (!parsed.rule) return args.bad("--fault: " + parsed.error);
         rules.push_back(*parsed.rule);
       }
     } else {
-      return usage_error("unknown argument '" + std::string(argv[i]) + "'");
+      return args.bad("unknown argument '" + std::string(*arg) + "'");
     }
   }
   const auto listen = parse_host_port(listen_text);
-  if (!listen) return usage_error("--listen: expected HOST:PORT (e.g. 127.0.0.1:0), got '" + listen_text + "'");
-  if (!upstream_text) return usage_error("--upstream HOST:PORT is required (the broker)");
+  if (!listen) return args.bad("--listen: expected HOST:PORT (e.g. 127.0.0.1:0), got '" + listen_text + "'");
+  if (!upstream_text) return args.bad("--upstream HOST:PORT is required (the broker)");
   const auto upstream = parse_host_port(*upstream_text);
   if (!upstream || upstream->port == 0)
-    return usage_error("--upstream: expected HOST:PORT with a port 1..65535, got '" + *upstream_text + "'");
-  if (pcap_dir && pcap_dir->empty()) return usage_error("--pcap needs a directory");
+    return args.bad("--upstream: expected HOST:PORT with a port 1..65535, got '" + *upstream_text + "'");
+  if (pcap_dir && pcap_dir->empty()) return args.bad("--pcap needs a directory");
 
   if (verbose) QLoggingCategory::setFilterRules(QStringLiteral("mqtth.proxy.debug=true"));
   if (!install_stop_signals()) {
@@ -126,12 +110,7 @@ int run_proxy(int argc, char** argv) {
   }
   int qt_argc = 1;
   QCoreApplication app(qt_argc, argv);
-  QSocketNotifier stop_notifier(stop_signal_fds[1], QSocketNotifier::Read);
-  QObject::connect(&stop_notifier, &QSocketNotifier::activated, &app, [] {
-    char byte = 0;
-    [[maybe_unused]] const auto n = ::read(stop_signal_fds[1], &byte, 1);
-    QCoreApplication::quit();
-  });
+  StopOnSignal stop;
 
   mqtth::fault::FaultProxy proxy(upstream->host, upstream->port, &app);
   if (pcap_dir) proxy.setPcapDirectory(QString::fromStdString(*pcap_dir));
@@ -141,11 +120,7 @@ int run_proxy(int argc, char** argv) {
                  proxy.errorString().toLocal8Bit().constData());
     return 1;
   }
-  const QHostAddress bound = proxy.address();
-  const QString host = bound.protocol() == QAbstractSocket::IPv6Protocol ? QStringLiteral("[%1]").arg(bound.toString())
-                                                                         : bound.toString();
-  std::printf("listening on %s:%u\n", host.toUtf8().constData(), unsigned(proxy.port()));
-  std::fflush(stdout);
+  print_listening(proxy.address(), proxy.port());
 
   app.exec();
   proxy.close();  // aborts open connections; their pcap files are closed

@@ -2,7 +2,11 @@
 // clean stop on SIGINT/SIGTERM from inside the Qt event loop.
 #pragma once
 
+#include <QCoreApplication>
 #include <QHostAddress>
+#include <QSocketNotifier>
+
+#include <cstdio>
 
 #include <csignal>
 #include <optional>
@@ -56,6 +60,32 @@ inline bool install_stop_signals() {
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
   return ::sigaction(SIGINT, &action, nullptr) == 0 && ::sigaction(SIGTERM, &action, nullptr) == 0;
+}
+
+// Quits the running QCoreApplication when SIGINT/SIGTERM arrives (after
+// install_stop_signals()); signal() says which one it was.
+class StopOnSignal {
+ public:
+  StopOnSignal() : notifier_(stop_signal_fds[1], QSocketNotifier::Read) {
+    QObject::connect(&notifier_, &QSocketNotifier::activated, [this] {
+      char byte = 0;
+      if (::read(stop_signal_fds[1], &byte, 1) == 1) signal_ = byte;
+      QCoreApplication::quit();
+    });
+  }
+  int signal() const { return signal_; }
+
+ private:
+  QSocketNotifier notifier_;
+  int signal_ = 0;
+};
+
+// The one stdout line scripts wait for (DESIGN.md): `listening on HOST:PORT`, flushed.
+inline void print_listening(const QHostAddress& bound, quint16 port) {
+  const QString host = bound.protocol() == QAbstractSocket::IPv6Protocol ? QStringLiteral("[%1]").arg(bound.toString())
+                                                                         : bound.toString();
+  std::printf("listening on %s:%u\n", host.toUtf8().constData(), unsigned(port));
+  std::fflush(stdout);
 }
 
 }  // namespace mqtth::cli
