@@ -1,7 +1,7 @@
 // Whatever decodes must re-encode, and re-decode to an equal packet; a canonical input
 // re-encodes byte for byte. The first input byte picks the protocol version, so one
 // corpus serves both. Also the encoder's other entry points and the codec's helper API,
-// which must agree with each other:
+// which must agree with each other and with the decoder (check_names: name tables):
 //  - the decoded view and its owned copy encode to the same bytes, exactly encoded_size()
 //    of them; one byte less of output space is buffer_too_small, not an overrun;
 //  - an owned property list rebuilt with the builder API (add_number/add_string/add_user)
@@ -99,10 +99,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const mqtt::Bytes input(data + 1, size - 1);
   check_validators(std::string_view(reinterpret_cast<const char*>(input.data()), input.size()), version);
   const auto first = mqtt::decode(input, {.version = version});
-  if (!first.ok()) return 0;
+  if (!first.ok()) {
+    mqtth::fuzz::check_error_name(first.error);
+    return 0;
+  }
   // A CONNECT carries its own version; what follows it is encoded in that version.
   const auto* connect = std::get_if<mqtt::ConnectView>(&first.value);
   const auto wire_version = connect ? connect->protocol_version : version;
+  mqtth::fuzz::check_names(first.value, wire_version);
 
   // The same packet against a Maximum Packet Size one byte below its size is refused from
   // the fixed header alone (5.0 3.1.2.11.4: the receiver's limit).

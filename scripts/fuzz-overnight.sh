@@ -44,11 +44,13 @@ for name in "$@"; do
   [ -d "fuzz/corpus/$name" ] || [ ! -d "fuzz/corpus/${name%_structured}" ] || corpus_name=${name%_structured}
   mkdir -p "$work/corpus" "$crashes" "fuzz/corpus/$corpus_name"
   cp -r "fuzz/corpus/$corpus_name/." "$work/corpus/" 2>/dev/null || true
-  echo "fuzz-overnight: $name for ${per_target}s (progress in $work/fuzz.log)" >&2
+  # Per-target libFuzzer flags (fuzz/options/<target>.options, as on OSS-Fuzz).
+  mapfile -t options < <("$root/scripts/fuzz-options.sh" "$name")
+  echo "fuzz-overnight: $name for ${per_target}s ${options[*]} (progress in $work/fuzz.log)" >&2
   (cd "$work" && "$exe" -fork="$jobs" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
       -max_total_time="$per_target" -timeout=10 -rss_limit_mb=2048 \
       -dict="$root/fuzz/dict/mqtt.dict" -artifact_prefix="$root/$crashes/" \
-      -print_final_stats=1 corpus 2> fuzz.log) || true
+      -print_final_stats=1 "${options[@]}" corpus 2> fuzz.log) || true
   # libFuzzer's fork mode prints '#N: cov: C ft: F corp: K exec/s: E ...' lines.
   last=$(grep -E '^#[0-9]+.*cov:' "$work/fuzz.log" | tail -n 1 || true)
   cov=$(sed -nE 's/.*cov: ([0-9]+).*/\1/p' <<<"$last"); ft=$(sed -nE 's/.*ft: ([0-9]+).*/\1/p' <<<"$last")

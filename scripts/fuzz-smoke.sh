@@ -30,9 +30,11 @@ for exe in "${targets[@]}"; do
   # <base>_structured targets share <base>'s corpus (fuzz/CMakeLists.txt CORPUS).
   [ -d "$root/fuzz/corpus/$corpus" ] || corpus=${name%_structured}
   [ -d "$root/fuzz/corpus/$corpus" ] && cp -r "$root/fuzz/corpus/$corpus/." "$scratch/$name/"
-  echo "fuzz-smoke: $name for ${seconds}s" >&2
+  # Per-target libFuzzer flags (fuzz/options/<target>.options, as on OSS-Fuzz).
+  mapfile -t options < <("$root/scripts/fuzz-options.sh" "$name")
+  echo "fuzz-smoke: $name for ${seconds}s ${options[*]}" >&2
   (cd "$scratch" && "$exe" -seed="$seed" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-      -dict="$root/fuzz/dict/mqtt.dict" -print_final_stats=1 "$scratch/$name" \
+      -dict="$root/fuzz/dict/mqtt.dict" -print_final_stats=1 "${options[@]}" "$scratch/$name" \
       2> "$scratch/$name.log") || { tail -n 60 "$scratch/$name.log" >&2; echo "fuzz-smoke: $name FAILED" >&2; exit 1; }
   grep -E "^stat::(number_of_executed_units|average_exec_per_sec)|cov:" "$scratch/$name.log" | tail -n 3 >&2
 done

@@ -11,6 +11,10 @@ for exe in build/fuzz/fuzz_*; do
   name=$(basename "$exe"); target=${name#fuzz_}
   cp "$exe" "$OUT/$name"
   cp "$SRC/mqtt-harness/fuzz/dict/mqtt.dict" "$OUT/$name.dict"
+  # Per-target libFuzzer flags, already in ClusterFuzz's <fuzzer>.options layout.
+  if [ -f "$SRC/mqtt-harness/fuzz/options/$target.options" ]; then
+    cp "$SRC/mqtt-harness/fuzz/options/$target.options" "$OUT/$name.options"
+  fi
   if [ -d "$SRC/mqtt-harness/fuzz/corpus/$target" ]; then
     (cd "$SRC/mqtt-harness/fuzz/corpus/$target" && zip -q -r "$OUT/${name}_seed_corpus.zip" .)
   fi
