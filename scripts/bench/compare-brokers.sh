@@ -66,7 +66,7 @@ wait_port() {
 # Debian's mosquitto with its defaults (max_inflight_messages 20, Nagle on), loopback only.
 MOSQ_PORT="$(free_port)"
 printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$MOSQ_PORT" > "$WORK/mosquitto.conf"
-MOSQ_CONFIG="defaults"
+MOSQ_CONFIG="Debian defaults: max_inflight_messages 20, Nagle on"
 if [ "$MOSQ_NODELAY" = 1 ]; then echo 'set_tcp_nodelay true' >> "$WORK/mosquitto.conf"; MOSQ_CONFIG="set_tcp_nodelay true"; fi
 "${BROKER_PIN[@]}" "$MOSQUITTO" -c "$WORK/mosquitto.conf" 2>"$WORK/mosquitto.log" &
 MOSQ_PID=$!
@@ -147,7 +147,7 @@ done
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 ELAPSED=$(( $(date +%s) - T0 ))
 MACHINE="$(. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-unknown OS}"), $(nproc) CPUs ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1))"
-$PY - "$OUT" "$MESSAGES" "$RATES" "$RATE_DURATION" "$REPEAT" "$LOAD_BEFORE" "$LOAD_AFTER" "$MOSQ_VERSION ($MOSQ_CONFIG)" \
+$PY - "$OUT" "$MESSAGES" "$RATES" "$RATE_DURATION" "$REPEAT" "$LOAD_BEFORE" "$LOAD_AFTER" "$MOSQ_VERSION, config: $MOSQ_CONFIG" \
       "$PINNING" "$MACHINE" "$ELAPSED" "$FAILED_RUNS" "$RATE_REPEAT" <<'PYEOF'
 import datetime, json, pathlib, statistics, sys
 (out, messages, rates, rate_duration, repeat, load_before, load_after, mosq_version, pinning,
@@ -189,7 +189,7 @@ doc = {"date": now, "machine": machine, "mosquitto": mosq_version, "pinning": pi
        "closed_loop": [], "targets": [], "harness_vs_libmosquitto": [], "fixed_rate": []}
 md = [f"# Embedded broker vs mosquitto ({now})\n",
       "Machine: " + machine + f"; load average (1/5/15 min) {load_before} at the start, {load_after} at the end; "
-      f"CPU pinning: {pinning}. {mosq_version} with its defaults. MQTT 5, loopback, every run driven by "
+      f"CPU pinning: {pinning}. {mosq_version}. MQTT 5, loopback, every run driven by "
       f"`mqtt-harness bench` unless marked libmosquitto. Both brokers ran for the whole script; the runs of "
       f"a pair ran back to back (order alternating), so compare the ratios. Script time {elapsed} s; "
       f"runs that exited non-zero: {failed_runs}.\n"]
