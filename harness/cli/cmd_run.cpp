@@ -102,8 +102,13 @@ int run_command(int argc, char** argv) {
   }
   const auto& opt = parsed.options;
   if (opt.pcap_dir) {
-    std::fprintf(stderr, "mqtt-harness run: --pcap is not implemented yet (issue: fault injection / pcap)\n");
-    return 2;
+    std::error_code ec;
+    std::filesystem::create_directories(*opt.pcap_dir, ec);
+    if (ec || !std::filesystem::is_directory(*opt.pcap_dir)) {
+      std::fprintf(stderr, "mqtt-harness run: --pcap: cannot create the folder '%s': %s\n", opt.pcap_dir->c_str(),
+                   ec ? ec.message().c_str() : "not a folder");
+      return 2;
+    }
   }
 
   runner::Profile profile;
@@ -173,9 +178,9 @@ int run_command(int argc, char** argv) {
   char qname[] = "mqtt-harness";
   char* qargv[] = {qname, nullptr};
   QCoreApplication app(qargc, qargv);
-  // The client and broker shells log every connection at debug level; progress lines are
-  // the run's stderr output. QT_LOGGING_RULES still turns them back on.
-  if (qEnvironmentVariableIsEmpty("QT_LOGGING_RULES")) QLoggingCategory::setFilterRules("mqtth.*.debug=false");
+  // The client and broker shells log every connection at debug level, the fault proxy
+  // every rule at info level; progress lines are the run's stderr output. QT_LOGGING_RULES still turns them back on.
+  if (qEnvironmentVariableIsEmpty("QT_LOGGING_RULES")) QLoggingCategory::setFilterRules("mqtth.*.debug=false\nmqtth.proxy.info=false");
 
   runner::RunSettings settings;
   settings.broker = opt.broker;
@@ -183,6 +188,14 @@ int run_command(int argc, char** argv) {
   settings.seed = seed;
   settings.jobs = opt.jobs;
   settings.prefix = runner::make_run_prefix(seed);
+  if (opt.pcap_dir) settings.pcap_dir = *opt.pcap_dir;
+  settings.explore_all = opt.explore.has_value();
+  if (opt.explore_max_runs) settings.explore_max_runs = *opt.explore_max_runs;
+  if (!opt.quiet)
+    settings.on_progress = [](const std::string& line) {
+      std::fprintf(stderr, "         %s\n", line.c_str());
+      std::fflush(stderr);
+    };
   if (!opt.quiet)
     settings.on_finished = [](const report::ScenarioResult& r, const std::optional<runner::KnownDeviation>& d) {
       print_progress(r, d);

@@ -150,6 +150,24 @@ void delivery_table(std::string& out, const ScenarioResult& s) {
   }
 }
 
+// Fault-point exploration: one row per cut run (verdict coloured like deliveries).
+void exploration_table(std::string& out, const ScenarioResult& s) {
+  out += "<h3>Fault-point exploration (" + std::to_string(s.exploration.size()) +
+         " cut points)</h3>\n<table><thead><tr><th>client</th><th>direction</th><th>cut after</th>"
+         "<th>#</th><th>cut fired</th><th>lost</th><th>duplicated</th><th>time</th><th>verdict</th><th>why</th>"
+         "</tr></thead><tbody>\n";
+  for (const CutPoint& c : s.exploration) {
+    const std::string cls = c.verdict == "held" ? "held" : "violated";
+    out += "<tr class=\"" + cls + "\"><td>" + h(c.client) + "</td><td>" + h(c.direction) + "</td><td><code>" +
+           h(c.packet) + "</code></td><td class=\"num\">" + std::to_string(c.nth) + "</td><td>" +
+           (c.fired ? "yes" : "no") + "</td><td class=\"num\">" + std::to_string(c.lost) + "</td><td class=\"num\">" +
+           std::to_string(c.duplicated) + "</td><td class=\"num\">" + h(fmt_ms(c.duration_ms)) +
+           "</td><td class=\"verdict\"><span class=\"badge " + cls + "\">" + h(c.verdict) + "</span></td><td>" +
+           h(c.message) + "</td></tr>\n";
+  }
+  out += "</tbody></table>\n";
+}
+
 void scenario_section(std::string& out, const ScenarioResult& s, std::size_t index) {
   const std::string status(to_string(s.status));
   const bool open = s.status == Status::failed || s.status == Status::error;
@@ -193,6 +211,7 @@ void scenario_section(std::string& out, const ScenarioResult& s, std::size_t ind
     out += "</tbody></table>\n";
   }
   if (!s.deliveries.empty() || !s.foreign.empty()) delivery_table(out, s);
+  if (!s.exploration.empty()) exploration_table(out, s);
   if (!s.packets.empty()) {
     out += "<details class=\"trace\"><summary>Packet trace (" + std::to_string(s.packets.size()) + " packets)</summary>\n";
     std::vector<std::string> clients;

@@ -110,6 +110,14 @@ Json to_json(const ScenarioResult& s) {
   for (const ledger::ForeignCounts& f : s.foreign)
     if (f.unparsable || f.other_run || f.unknown) foreign.push_back(foreign_json(f));
   j["foreign"] = std::move(foreign);
+  if (!s.exploration.empty()) {
+    Json rows = Json::array();
+    for (const CutPoint& c : s.exploration)
+      rows.push_back(Json{{"client", c.client}, {"direction", c.direction}, {"packet", c.packet}, {"nth", c.nth},
+                          {"fired", c.fired}, {"verdict", c.verdict}, {"lost", c.lost}, {"duplicated", c.duplicated},
+                          {"duration_ms", micro_rounded(c.duration_ms)}, {"message", c.message}});
+    j["exploration"] = std::move(rows);
+  }
   j["packets"] = packets_json(s.packets);
   return j;
 }
@@ -326,6 +334,24 @@ std::optional<RunReport> from_json(const Json& j, std::string* error) {
         rd.get((*foreign)[k], fp, "other_run", f.other_run, false);
         rd.get((*foreign)[k], fp, "unknown", f.unknown, false);
         s.foreign.push_back(std::move(f));
+      }
+    }
+    if (const Json* rows = rd.array(sj, p, "exploration", false)) {
+      for (std::size_t k = 0; k < rows->size() && rd.ok; ++k) {
+        const std::string cp = p + ".exploration[" + std::to_string(k) + "]";
+        const Json& cj = (*rows)[k];
+        CutPoint c;
+        rd.get(cj, cp, "client", c.client);
+        rd.get(cj, cp, "direction", c.direction);
+        rd.get(cj, cp, "packet", c.packet);
+        rd.get(cj, cp, "nth", c.nth);
+        rd.get(cj, cp, "fired", c.fired, false);
+        rd.get(cj, cp, "verdict", c.verdict);
+        rd.get(cj, cp, "lost", c.lost, false);
+        rd.get(cj, cp, "duplicated", c.duplicated, false);
+        rd.get(cj, cp, "duration_ms", c.duration_ms, false);
+        rd.get(cj, cp, "message", c.message, false);
+        s.exploration.push_back(std::move(c));
       }
     }
     rd.packets(sj, p, "packets", s.packets);

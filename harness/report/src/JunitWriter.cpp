@@ -47,6 +47,12 @@ std::string failure_text(const ScenarioResult& s) {
     if (d.verdict != ledger::Verdict::violated) continue;
     text += "delivery " + d.publisher + " -> " + d.subscriber + " on " + d.topic + ": " + d.reason + "\n";
   }
+  for (const CutPoint& c : s.exploration) {
+    if (c.verdict == "held") continue;
+    text += "cut " + c.client + " " + c.direction + " after " + c.packet + " #" + std::to_string(c.nth) + ": " +
+            c.verdict + " (lost " + std::to_string(c.lost) + ", duplicated " + std::to_string(c.duplicated) + ") " +
+            c.message + "\n";
+  }
   return text;
 }
 
@@ -68,6 +74,10 @@ std::string step_log(const ScenarioResult& s) {
             std::to_string(d.duplicated) + " reordered " + std::to_string(d.reordered) + " -> " +
             std::string(ledger::to_string(d.verdict)) + "\n";
   }
+  for (const CutPoint& c : s.exploration)
+    text += "cut " + c.client + " " + c.direction + " after " + c.packet + " #" + std::to_string(c.nth) +
+            (c.fired ? "" : " (not reached)") + ": " + c.verdict + " lost " + std::to_string(c.lost) + " duplicated " +
+            std::to_string(c.duplicated) + "\n";
   return text;
 }
 

@@ -32,7 +32,8 @@ using Keys = std::vector<std::string_view>;
 // (harness/scenario/tests checks the schema against these).
 
 const Keys kScenarioKeys = {"name", "description", "spec", "protocol", "protocols", "timeout",
-                            "requires", "vars", "clients", "steps"};
+                            "requires", "vars", "clients", "steps", "explore"};
+const Keys kExploreKeys = {"mode", "clients", "max_runs"};
 const Keys kClientKeys = {"client_id", "clean_start", "session_expiry", "keep_alive",
                           "username", "password", "will", "properties", "receive_maximum",
                           "topic_alias_maximum", "maximum_packet_size", "protocol"};
@@ -883,6 +884,59 @@ std::optional<Scenario> Parser::parse_version(const YAML::Node& root, Version v,
   }
   s.clients = clients_;
 
+  // explore: cut_points | {mode: cut_points, clients: [name...], max_runs: N}
+  if (auto n = get(root, "explore")) {
+    visit();
+    Exploration e;
+    bool ok = true;
+    auto mode_ok = [&](const YAML::Node& m) {
+      auto t = text(m, "explore");
+      if (!t) return false;
+      if (*t != "cut_points") {
+        error(m, "explore: unknown mode '" + *t + "'; expected cut_points");
+        return false;
+      }
+      return true;
+    };
+    if (n.IsScalar()) {
+      ok = mode_ok(n);
+    } else if (n.IsMap()) {
+      ok = check_map(n, kExploreKeys, "explore");
+      if (auto m = get(n, "mode")) ok = mode_ok(m) && ok;
+      else {
+        error(n, "explore: missing key 'mode' (cut_points)");
+        ok = false;
+      }
+      if (auto cs = get(n, "clients")) {
+        visit();
+        if (!cs.IsSequence()) {
+          error(cs, std::string("explore: clients must be a list of client names, got ") + node_kind(cs));
+          ok = false;
+        } else {
+          for (const auto& item : cs) {
+            auto name = text(item, "explore: clients");
+            if (!name) continue;
+            if (!s.find_client(*name)) {
+              error(item, "explore: client '" + *name + "' is not declared under `clients:`");
+              ok = false;
+            } else {
+              e.clients.push_back(*name);
+            }
+          }
+        }
+      }
+      if (auto m = get(n, "max_runs")) {
+        if (auto v = uint<std::uint32_t>(m, "max_runs", 1, 10000)) e.max_runs = *v;
+        else ok = false;
+      }
+    } else {
+      error(n, std::string("explore must be cut_points or a mapping {mode: cut_points, clients: [...], max_runs: N}, got ") +
+                   node_kind(n));
+      ok = false;
+    }
+    if (ok) s.explore = std::move(e);
+  }
+
   if (auto n = get(root, "steps")) {
     visit();
     if (!n.IsSequence() || n.size() == 0) {
@@ -1573,7 +1627,7 @@ std::optional<StepAction> Parser::parse_step(StepKind kind, const YAML::Node& ke
       if (!c) return std::nullopt;
       f.client = *c;
       if (kinds > 0 && parsed && !opt_.allow_faults)
-        error(key, "fault injection is not available yet (issue: fault injection)");
+        error(key, "fault steps are turned off for this load (LoadOptions::allow_faults)");
       if (!parsed) return std::nullopt;
       return f;
     }
@@ -1712,6 +1766,7 @@ const std::vector<KeySet>& accepted_keys() {
         {"subscription", kSubscriptionKeys},
         {"reason_codes_expect", kReasonCodesExpectKeys},
         {"repeat", kRepeatKeys},
+        {"explore", kExploreKeys},
         {"step:connect", kConnectKeys},
         {"step:reconnect", kReconnectKeys},
         {"step:disconnect", kDisconnectKeys},

@@ -211,11 +211,42 @@ steps:
   EXPECT_EQ(corrupt.offset, 5u);
   EXPECT_EQ(corrupt.xor_mask, 0xff);
 
-  // Without the option the same file is rejected, once per fault step, at the step.
-  auto rejected = load_string(text, "f.yaml");
+  // With the option off the same file is rejected, once per fault step, at the step.
+  LoadOptions no_faults;
+  no_faults.allow_faults = false;
+  auto rejected = load_string(text, "f.yaml", no_faults);
   ASSERT_EQ(rejected.errors.size(), 3u) << errors_text(rejected);
   EXPECT_EQ(rejected.errors[0].line, 6);
-  EXPECT_EQ(rejected.errors[0].message, "fault injection is not available yet (issue: fault injection)");
+  EXPECT_EQ(rejected.errors[0].message, "fault steps are turned off for this load (LoadOptions::allow_faults)");
+}
+
+TEST(ScenarioLoader, explore_scalar_means_every_client_and_mapping_names_clients_and_bound) {
+  const char* scalar = R"(name: e
+protocol: 5
+clients: {sub: {}, pub: {}}
+explore: cut_points
+steps:
+  - connect: sub
+)";
+  auto a = load_string(scalar, "e.yaml");
+  ASSERT_TRUE(a.ok()) << errors_text(a);
+  ASSERT_TRUE(a.scenarios[0].explore.has_value());
+  EXPECT_TRUE(a.scenarios[0].explore->clients.empty());
+  EXPECT_EQ(a.scenarios[0].explore->max_runs, 0u);
+  const char* mapping = R"(name: e
+protocol: 5
+clients: {sub: {}, pub: {}}
+explore: {mode: cut_points, clients: [pub], max_runs: 7}
+steps:
+  - connect: sub
+)";
+  auto b = load_string(mapping, "e.yaml");
+  ASSERT_TRUE(b.ok()) << errors_text(b);
+  EXPECT_EQ(b.scenarios[0].explore->clients, std::vector<std::string>{"pub"});
+  EXPECT_EQ(b.scenarios[0].explore->max_runs, 7u);
+  auto c = load_string(std::string(scalar).replace(std::string(scalar).find("cut_points"), 10, "everything"), "e.yaml");
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_EQ(c.errors[0].message, "explore: unknown mode 'everything'; expected cut_points");
 }
 
 TEST(ScenarioLoader, expand_seq_replaces_every_seq_token) {

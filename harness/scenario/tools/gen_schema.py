@@ -174,6 +174,12 @@ for kind in list(steps) + ["sleep", "repeat"]:
                          "required": [kind], "additionalProperties": False})
 defs["step"] = {"oneOf": alternatives}
 
+defs["explore"] = obj({
+    "mode": {"enum": ["cut_points"]},
+    "clients": {"type": "array", "items": client},
+    "max_runs": integer,
+}, required=["mode"], description="fault-point exploration (docs/faults.md): cut each explored client's link after every packet")
+
 spec_list = {"type": "array", "items": ref("spec_id"), "uniqueItems": True}
 defs["scenario"] = obj({
     "name": text,
@@ -188,6 +194,7 @@ defs["scenario"] = obj({
              "additionalProperties": {"type": ["string", "number", "boolean"]}},
     "clients": {"type": "object", "additionalProperties": {"anyOf": [{"type": "null"}, ref("client")]}},
     "steps": {"type": "array", "items": ref("step"), "minItems": 1},
+    "explore": {"anyOf": [{"enum": ["cut_points"]}, ref("explore")]},
 }, required=["name", "steps"])
 defs["scenario"]["oneOf"] = [{"required": ["protocol"]}, {"required": ["protocols"]}]
 

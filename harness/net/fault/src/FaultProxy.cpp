@@ -192,6 +192,7 @@ void ProxyConnection::startBlackhole(int rule_id, Active& a, qint64 t) {
 
 void ProxyConnection::onReadable(int i) {
   QTcpSocket* src = source(i);
+  if (!src->isOpen()) return;  // aborted: nothing buffered (and read() would warn)
   const QByteArray data = src->readAll();
   if (data.isEmpty()) return;
   if (cut_) return;  // the link is dead: what still arrives is lost

@@ -1,6 +1,9 @@
 #include "Execution.hpp"
 
+#include <QDir>
+#include <QFile>
 #include <QHostAddress>
+#include <QHostInfo>
 #include <QTcpSocket>
 #include <QTimer>
 
@@ -9,6 +12,8 @@
 #include <sstream>
 
 #include "BrokerServer.hpp"
+#include "mqtth/fault/FaultProxy.hpp"
+#include "mqtth/fault/FromScenario.hpp"
 #include "mqtth/runner/Runner.hpp"
 
 namespace mqtth::runner {
@@ -22,6 +27,11 @@ constexpr std::size_t kRingSize = 10;
 // After the deliveries an expect_delivery waits for have all arrived, a short quiet period
 // catches copies still in flight (a duplicate sent right behind the original).
 constexpr std::int64_t kDeliverySettleMs = 50;
+// Exploration: the cut client reconnects this long after the cut closed its link (the
+// broker sees the RST first, so it does not have to take over a live session), at most
+// kMaxHeals times per run (a broker that keeps closing the link cannot loop us).
+constexpr int kHealDelayMs = 20;
+constexpr int kMaxHeals = 5;
 
 std::string hex_byte(unsigned v) {
   char buf[8];
@@ -193,6 +203,21 @@ void Execution::start() {
     }
     embedded_port_ = broker_->port();
   }
+  needs_proxy_ = context_.proxied || !context_.pcap_dir.empty() || context_.cut || !context_.record_clients.empty();
+  for (const auto& step : scenario_.steps) needs_proxy_ = needs_proxy_ || step.kind() == StepKind::fault;
+  if (needs_proxy_) {
+    // The proxy connects to an address, not a name: resolve --broker HOST once.
+    upstream_host_ = brokerHost();
+    if (QHostAddress(QString::fromStdString(upstream_host_)).isNull()) {
+      const auto info = QHostInfo::fromName(QString::fromStdString(upstream_host_));
+      if (info.addresses().isEmpty()) {
+        error("cannot resolve the broker host '" + upstream_host_ + "' for the fault proxy: " +
+              info.errorString().toStdString());
+        return;
+      }
+      upstream_host_ = info.addresses().front().toString().toStdString();
+    }
+  }
   for (const auto& spec : scenario_.clients) {
     auto c = std::make_unique<Client>();
     c->spec = &spec;
@@ -215,6 +240,14 @@ void Execution::runNextStep() {
   step_started_ms_ = elapsedMs();
   check_ = nullptr;
   on_deadline_ = nullptr;
+  if (cutRun() && cut_fired_) {
+    // A step of the cut client starts once its link is back (heal()).
+    Client* sc = client(step_client(scenario_.steps[step_index_].action));
+    if (sc && sc->healing) {
+      deferred_step_ = true;
+      return;
+    }
+  }
   beginStep(scenario_.steps[step_index_]);
 }
 
@@ -264,16 +297,19 @@ void Execution::onStepDeadline() {
       return;
     }
   }
+  in_deadline_ = true;
   if (on_deadline_) {
     auto handler = on_deadline_;
     handler();
   } else {
     fail("step timed out");
   }
+  in_deadline_ = false;
 }
 
 void Execution::onScenarioTimeout() {
   if (finished_) return;
+  scenario_timed_out_ = true;
   if (check_ || on_deadline_) {
     onStepDeadline();
     if (finished_) return;
@@ -297,6 +333,23 @@ std::string Execution::lastPacketsText() const {
 
 void Execution::fail(std::string message, std::string expected, std::string actual, std::vector<std::string> spec) {
   if (finished_) return;
+  if (cutRun() && cut_fired_ && !scenario_timed_out_ && step_index_ < scenario_.steps.size() &&
+      scenario_.steps[step_index_].kind() != StepKind::expect_delivery &&
+      message.rfind("broker violation", 0) != 0) {
+    // Exploration (docs/faults.md): after the cut, a step that fails because the link
+    // went down does not decide the run; the expect_delivery verdicts do. A step of the
+    // cut client that is waiting while its link is being healed keeps waiting (heal()
+    // starts connect/subscribe/unsubscribe again); any other such failure is noted on the
+    // step and the run goes on.
+    const auto& step = scenario_.steps[step_index_];
+    Client* sc = client(step_client(step.action));
+    const bool link_down = sc && sc->name == context_.cut->client &&
+                           (sc->healing || !(sc->conn && sc->conn->isSocketOpen()));
+    if (link_down && !in_deadline_) return;
+    result_.steps[step_index_].message = "after the cut, tolerated: " + message;
+    completeStep();
+    return;
+  }
   report::Failure f;
   const bool in_step = step_index_ < scenario_.steps.size();
   f.step = in_step ? static_cast<int>(step_index_ + 1) : 0;
@@ -361,6 +414,15 @@ void Execution::teardown() {
       c->raw->deleteLater();
       c->raw = nullptr;
     }
+  }
+  for (auto& c : clients_) {
+    if (!c->proxy) continue;
+    // close() aborts the open proxied connections; their pcap files are closed and
+    // renamed by the connectionClosed handler (proxyFor).
+    c->proxy->close();
+    c->proxy->disconnect(this);
+    c->proxy->deleteLater();
+    c->proxy = nullptr;
   }
   if (broker_) {
     broker_->close();
@@ -480,20 +542,76 @@ void Execution::onClientEvent(Client& c, const client::Event& event) {
             auto d = mqtt::decode(std::string_view(e.raw), opts);
             if (d.ok()) decoded = mqtt::to_json(d.value, c.version);
             else type = "MALFORMED";
+            if (d.ok() && *e.type == mqtt::PacketType::publish) {
+              // A QoS 1/2 PUBLISH this client already wrote once, again with DUP=1 (the
+              // session re-sends after reconnecting, MQTT-4.4.0-1): the broker may forward
+              // a QoS 1 message twice, which the ledger then excuses (docs/reports.md).
+              const auto owned = mqtt::to_owned(d.value);
+              const auto& pub = std::get<mqtt::Publish>(owned);
+              if (auto id = identity(owned); id && pub.qos > 0) {
+                const auto key = std::make_pair(id->stream, id->seq);
+                if (!c.published.insert(key).second && pub.dup) ledger_.resent(id->stream, id->seq);
+              }
+            }
           }
           recordPacket(c, report::Direction::to_broker, type, std::move(decoded), e.raw);
         } else if constexpr (std::is_same_v<E, ev::ConnackReceived>) {
           c.connacks.push_back(e);
-          if (e.reason_code < 0x80 && !e.session_present && c.session_may_be_absent)
+          if (e.reason_code < 0x80 && !e.session_present && c.session_may_be_absent) {
             ledger_.end_session(c.ledger_id);
+            if (!c.healing) c.granted.clear();
+          }
+          if (c.healing) {
+            c.healing = false;
+            if (e.reason_code < 0x80 && !e.session_present && !c.granted.empty()) {
+              // The broker has no session (clean session, or it lost it): the client
+              // subscribes again, as client libraries do after reconnecting. With a
+              // session that should have survived, the ledger already charged the loss.
+              client::SubscribeRequest req;
+              std::vector<scenario::SubscriptionSpec> subs;
+              for (const auto& [filter, sub] : c.granted) {
+                mqtt::Subscription w;
+                w.filter = context_.prefix.filter(filter);
+                w.options.qos = sub.qos;
+                w.options.no_local = sub.no_local;
+                w.options.retain_as_published = sub.retain_as_published;
+                w.options.retain_handling = sub.retain_handling;
+                req.subscriptions.push_back(std::move(w));
+                subs.push_back(sub);
+              }
+              c.granted.clear();
+              auto r = c.conn->subscribe(std::move(req));
+              if (r.ok()) c.pending_subscribes[r.packet_id] = {subs};
+            }
+            // A SUBSCRIBE/UNSUBSCRIBE whose answer the cut swallowed is sent again (the
+            // broker replaces an identical subscription, MQTT-3.8.4-3).
+            const std::size_t index = step_index_;
+            Client* cp = &c;
+            QTimer::singleShot(0, this, [this, cp, index] {
+              if (finished_ || step_index_ != index || index >= scenario_.steps.size()) return;
+              const auto& step = scenario_.steps[index];
+              if (step_client(step.action) != cp->name) return;
+              // A step deferred while the link was down starts now; a SUBSCRIBE/UNSUBSCRIBE
+              // whose answer the cut swallowed is sent again.
+              if (deferred_step_ || step.kind() == StepKind::subscribe || step.kind() == StepKind::unsubscribe) {
+                deferred_step_ = false;
+                step_timer_->stop();
+                check_ = nullptr;
+                on_deadline_ = nullptr;
+                beginStep(step);
+              }
+            });
+          }
         } else if constexpr (std::is_same_v<E, ev::SubackReceived>) {
           c.subacks[e.packet_id] = e.reason_codes;
           auto it = c.pending_subscribes.find(e.packet_id);
           if (it != c.pending_subscribes.end()) {
             for (std::size_t i = 0; i < it->second.subscriptions.size() && i < e.reason_codes.size(); ++i) {
               const auto& sub = it->second.subscriptions[i];
-              if (e.reason_codes[i] < 0x80)
+              if (e.reason_codes[i] < 0x80) {
                 ledger_.subscribe(c.ledger_id, sub.filter, e.reason_codes[i], sub.no_local);
+                c.granted[sub.filter] = sub;
+              }
             }
             c.pending_subscribes.erase(it);
           }
@@ -501,7 +619,10 @@ void Execution::onClientEvent(Client& c, const client::Event& event) {
           c.unsubacks[e.packet_id] = e.reason_codes;
           auto it = c.pending_unsubscribes.find(e.packet_id);
           if (it != c.pending_unsubscribes.end()) {
-            for (const auto& f : it->second) ledger_.unsubscribe(c.ledger_id, f);
+            for (const auto& f : it->second) {
+              ledger_.unsubscribe(c.ledger_id, f);
+              c.granted.erase(f);
+            }
             c.pending_unsubscribes.erase(it);
           }
         } else if constexpr (std::is_same_v<E, ev::MessageDelivered>) {
@@ -510,7 +631,7 @@ void Execution::onClientEvent(Client& c, const client::Event& event) {
         } else if constexpr (std::is_same_v<E, ev::PublishAccepted>) {
           // QoS 2: the broker owns the message from its PUBREC on (ledger rule, docs/reports.md).
           auto it = c.in_flight.find(e.message_id);
-          if (it != c.in_flight.end()) ledger_.accepted(it->second);
+          if (it != c.in_flight.end() && !c.transient_session) ledger_.accepted(it->second);
         } else if constexpr (std::is_same_v<E, ev::PublishCompleted>) {
           auto it = c.in_flight.find(e.message_id);
           if (it != c.in_flight.end()) {
@@ -523,6 +644,7 @@ void Execution::onClientEvent(Client& c, const client::Event& event) {
           c.awaited.erase(e.message_id);
         } else if constexpr (std::is_same_v<E, ev::ConnectionClosed>) {
           c.closes.push_back({e.by_client, e.disconnect_reason, std::string(e.cause)});
+          if (cutRun() && cut_fired_ && !e.by_client && c.name == context_.cut->client) onCutLinkClosed(c);
         } else if constexpr (std::is_same_v<E, ev::BrokerViolation>) {
           if (!e.fatal && c.raw_on_session) return;  // e.g. a PUBCOMP answering a raw PUBREL
           std::string where = e.packet_type ? " in " + type_name(*e.packet_type) : std::string();
@@ -573,7 +695,10 @@ void Execution::openRaw(Client& c) {
     }
     evaluateSoon();
   });
-  c.raw->connectToHost(QString::fromStdString(brokerHost()), brokerPort());
+  const std::string host = targetHost(c);
+  const quint16 port = targetPort(c);
+  if (finished_) return;
+  c.raw->connectToHost(QString::fromStdString(host), port);
 }
 
 void Execution::onRawData(Client& c) {
@@ -696,9 +821,7 @@ void Execution::beginStep(const scenario::Step& step) {
       wait([] { return std::optional<bool>(); }, d, [this] { completeStep(); });
       break;
     }
-    case StepKind::fault:
-      error("fault injection is not implemented yet (issue: fault injection); the step cannot run");
-      break;
+    case StepKind::fault: doFault(*c, std::get<scenario::FaultStep>(step.action)); break;
     case StepKind::misbehave: doMisbehave(*c, std::get<scenario::MisbehaveStep>(step.action)); break;
   }
 }
@@ -748,15 +871,13 @@ void Execution::doConnect(Client& c, const scenario::ConnectOverrides& overrides
     c.raw = nullptr;
   }
   ensureConnection(c);
-  c.session_may_be_absent = opts.clean_start || !c.ever_connected ||
-                            (c.version == mqtt::Version::v5 && c.previous_session_expiry.value_or(0) == 0);
-  c.previous_session_expiry = opts.session_expiry_interval;
   const std::size_t connacks_before = c.connacks.size();
   const std::size_t closes_before = c.closes.size();
   const std::size_t errors_before = c.transport_errors.size();
   (void)reconnect;
-  c.conn->connectToBroker(QString::fromStdString(brokerHost()), brokerPort(), opts);
-  c.ever_connected = true;
+  c.healing = false;
+  startConnection(c, overrides, opts);
+  if (finished_) return;
   Client* cp = &c;
   const std::string target = brokerHost() + ":" + std::to_string(brokerPort());
   wait(
@@ -1431,6 +1552,167 @@ void Execution::doMisbehave(Client& c, const scenario::MisbehaveStep& s) {
   if (s.fixed_packet_id) mb.fixed_packet_id = *s.fixed_packet_id;
   if (s.suppress_pingreq) mb.suppress_pingreq = *s.suppress_pingreq;
   if (s.ignore_receive_maximum) mb.ignore_receive_maximum = *s.ignore_receive_maximum;
+  completeStep();
+}
+
+}  // namespace mqtth::runner
+
+namespace mqtth::runner {
+
+// ---------------------------------------------------------------------------------------
+// Fault injection (docs/faults.md)
+
+void Execution::startConnection(Client& c, const scenario::ConnectOverrides& overrides,
+                                const client::ConnectOptions& opts) {
+  ensureConnection(c);
+  c.session_may_be_absent = opts.clean_start || !c.ever_connected ||
+                            (c.version == mqtt::Version::v5 && c.previous_session_expiry.value_or(0) == 0);
+  c.previous_session_expiry = opts.session_expiry_interval;
+  c.last_overrides = overrides;
+  c.transient_session = c.version == mqtt::Version::v5 ? opts.session_expiry_interval.value_or(0) == 0 : opts.clean_start;
+  const std::string host = targetHost(c);
+  const quint16 port = targetPort(c);
+  if (finished_) return;
+  c.conn->connectToBroker(QString::fromStdString(host), port, opts);
+  c.ever_connected = true;
+}
+
+std::string Execution::targetHost(Client& c) {
+  if (proxyFor(c)) return "127.0.0.1";
+  return brokerHost();
+}
+
+quint16 Execution::targetPort(Client& c) {
+  if (auto* proxy = proxyFor(c)) return proxy->port();
+  return brokerPort();
+}
+
+namespace {
+// File-name safe: letters, digits, '.', '_' and '-'; the rest becomes '_' (runs of it once).
+std::string sanitise(const std::string& text, std::size_t limit = 80) {
+  std::string out;
+  for (unsigned char ch : text) {
+    const bool ok = std::isalnum(ch) || ch == '.' || ch == '-' || ch == '_';
+    if (ok) out += static_cast<char>(ch);
+    else if (out.empty() || out.back() != '_') out += '_';
+    if (out.size() >= limit) break;
+  }
+  while (!out.empty() && (out.back() == '_' || out.back() == '.')) out.pop_back();
+  return out.empty() ? std::string("x") : out;
+}
+}  // namespace
+
+fault::FaultProxy* Execution::proxyFor(Client& c) {
+  if (!needs_proxy_) return nullptr;
+  if (c.proxy) return c.proxy;
+  if (finished_) return nullptr;
+  auto* proxy = new fault::FaultProxy(QHostAddress(QString::fromStdString(upstream_host_)), brokerPort(), this);
+  if (!proxy->listen()) {
+    const std::string why = proxy->errorString().toStdString();
+    delete proxy;
+    error("cannot start the fault proxy of client " + c.name + ": " + why);
+    return nullptr;
+  }
+  c.proxy = proxy;
+  Client* cp = &c;
+  if (!context_.pcap_dir.empty()) {
+    // The proxy names files conn-<id>.pcap; each closed one is moved next to the others
+    // as <stem>--<client>--conn<id>.pcap.
+    const QString dir = QString::fromStdString(context_.pcap_dir);
+    const QString stem = QString::fromStdString(context_.pcap_stem + "--" + sanitise(c.name, 40));
+    const QString tmp = QDir(dir).filePath(QStringLiteral(".tmp-") + stem);
+    QDir().mkpath(tmp);
+    proxy->setPcapDirectory(tmp);
+    connect(proxy, &fault::FaultProxy::connectionClosed, this, [dir, stem, tmp](int id) {
+      const QString from = QDir(tmp).filePath(QStringLiteral("conn-%1.pcap").arg(id));
+      const QString to = QDir(dir).filePath(QStringLiteral("%1--conn%2.pcap").arg(stem).arg(id));
+      QFile::remove(to);
+      QFile::rename(from, to);
+      QDir().rmdir(tmp);  // only succeeds once empty
+    });
+  }
+  const bool record = context_.record_clients.count(c.name) > 0;
+  const bool cut = context_.cut && context_.cut->client == c.name;
+  if (record || cut)
+    connect(proxy, &fault::FaultProxy::packetReceived, this,
+            [this, cp](const fault::PacketRecord& r) { onProxyPacket(*cp, r); });
+  if (cut) {
+    connect(proxy, &fault::FaultProxy::faultFired, this, [this](int, int id, const QString&) {
+      if (id != 0 && id == cut_rule_id_) cut_fired_ = true;
+    });
+    // The cut is one-shot: later connections of the client (after healing) must not
+    // inherit the rule (their counts would start again). Removed only once its
+    // connection is gone: removing it earlier would cancel the pending cut.
+    auto drop_rule = [this, proxy] {
+      if (cut_fired_ && cut_rule_id_ != 0 && !proxy->faults().empty()) proxy->clearFaults();
+    };
+    connect(proxy, &fault::FaultProxy::connectionOpened, this, drop_rule);
+    connect(proxy, &fault::FaultProxy::connectionClosed, this, drop_rule);
+  }
+  return proxy;
+}
+
+void Execution::onProxyPacket(Client& c, const fault::PacketRecord& r) {
+  if (context_.record_clients.count(c.name)) recorded_.push_back({c.name, r.direction, r.type});
+  if (!context_.cut || context_.cut->client != c.name || cut_rule_id_ != 0) return;
+  if (r.direction != context_.cut->direction || r.type != context_.cut->type) return;
+  if (++cut_seen_ < context_.cut->nth) return;
+  // Installed while the packet is being handled, before the proxy matches its rules
+  // against it: "cut after the 1st <type> from now" fires on this very packet.
+  fault::FaultRule rule;
+  rule.kind = fault::Kind::cut;
+  rule.direction = r.direction;
+  rule.packet = r.type;
+  rule.nth = 1;
+  cut_rule_id_ = c.proxy->addFault(rule);
+}
+
+void Execution::onCutLinkClosed(Client& c) {
+  if (finished_ || c.healing) return;
+  int closes_after_cut = 0;
+  for (const auto& cl : c.closes) closes_after_cut += cl.by_client ? 0 : 1;
+  if (closes_after_cut > kMaxHeals) return;
+  c.healing = true;
+  Client* cp = &c;
+  QTimer::singleShot(kHealDelayMs, this, [this, cp] { heal(*cp); });
+}
+
+void Execution::heal(Client& c) {
+  if (finished_ || !c.healing) return;
+  // "Reconnect if disconnected": a connect/reconnect step of this client still waiting
+  // is simply started again; otherwise the client reconnects with the options of its
+  // last connect (the session re-sends what is in flight, 4.4) while the current step
+  // keeps waiting.
+  if (step_index_ < scenario_.steps.size() && check_) {
+    const auto& step = scenario_.steps[step_index_];
+    if ((step.kind() == StepKind::connect || step.kind() == StepKind::reconnect) && step_client(step.action) == c.name) {
+      c.healing = false;
+      step_timer_->stop();
+      beginStep(step);
+      return;
+    }
+  }
+  if (c.conn && c.conn->isSocketOpen()) {
+    c.healing = false;  // a reconnect step got there first
+    return;
+  }
+  std::string problem;
+  auto opts = connectOptions(c, c.last_overrides, &problem);
+  if (!problem.empty()) {
+    c.healing = false;
+    return;
+  }
+  startConnection(c, c.last_overrides, opts);
+}
+
+void Execution::doFault(Client& c, const scenario::FaultStep& s) {
+  auto* proxy = proxyFor(c);
+  if (!proxy) {
+    if (!finished_) error("fault step: client " + c.name + " has no fault proxy");
+    return;
+  }
+  // Effective at once: rules count packets from now on (docs/faults.md).
+  proxy->addFault(fault::rule_from_step(s));
   completeStep();
 }
 

@@ -23,6 +23,7 @@
 #include <mqtt/json.hpp>
 
 #include "mqtth/client/ClientConnection.hpp"
+#include "mqtth/fault/FaultRule.hpp"
 #include "mqtth/ledger/Ledger.hpp"
 #include "mqtth/report/Report.hpp"
 #include "mqtth/runner/Options.hpp"
@@ -35,13 +36,41 @@ class QTimer;
 namespace mqtth::net {
 class BrokerServer;
 }
+namespace mqtth::fault {
+class FaultProxy;
+struct PacketRecord;
+}
 
 namespace mqtth::runner {
+
+// One cut of a fault-point exploration: the link of `client` is cut (RST, both sides)
+// right after the nth packet of `type` travelling `direction`, counted over the whole run
+// (all of the client's connections). The cut fires once.
+struct CutPlan {
+  std::string client;
+  fault::Direction direction = fault::Direction::to_broker;
+  mqtt::PacketType type = mqtt::PacketType::connect;
+  std::uint32_t nth = 1;
+};
+
+// A packet of an explored client's link as the baseline run's proxy saw it.
+struct RecordedPacket {
+  std::string client;
+  fault::Direction direction = fault::Direction::to_broker;
+  mqtt::PacketType type = mqtt::PacketType::connect;
+};
 
 struct ExecContext {
   std::optional<Endpoint> broker;  // nullopt: start an embedded broker for this scenario
   Prefix prefix;                   // identity without --broker
   std::uint32_t ledger_run = 1;
+  // Route every client through its own FaultProxy (also done when the scenario has a
+  // `fault:` step). Off otherwise: direct connections keep the suite fast.
+  bool proxied = false;
+  std::string pcap_dir;            // non-empty: one pcap per proxied connection (run --pcap)
+  std::string pcap_stem;           // file name stem: sanitised scenario name and protocol
+  std::set<std::string> record_clients;  // exploration baseline: record these links
+  std::optional<CutPlan> cut;      // exploration cut run
 };
 
 class Execution : public QObject {
@@ -55,6 +84,9 @@ class Execution : public QObject {
   bool done() const { return finished_; }
   report::ScenarioResult& result() { return result_; }
   const std::vector<std::string>& failure_spec() const { return failure_spec_; }
+  // Exploration: the baseline's packets of the recorded clients, in arrival order.
+  const std::vector<RecordedPacket>& recorded() const { return recorded_; }
+  bool cutFired() const { return cut_fired_; }
 
  signals:
   void finished();
@@ -118,6 +150,16 @@ class Execution : public QObject {
     std::map<std::uint64_t, ledger::MessageId> in_flight;  // session message id -> ledger id
     std::set<std::uint64_t> awaited;                       // of the current publish step
     std::vector<std::string> transport_errors;
+    // Fault injection: the client's own proxy (created on first use when proxied).
+    fault::FaultProxy* proxy = nullptr;
+    scenario::ConnectOverrides last_overrides;  // of the last connect/reconnect (for healing)
+    bool healing = false;                       // exploration: reconnecting after the cut
+    // The session ends with the connection (3.1.1 clean session; 5.0 session expiry 0):
+    // a QoS 2 publish then counts as sent at PUBCOMP, not PUBREC (its state dies with
+    // the session until then, 4.1).
+    bool transient_session = true;
+    std::map<std::string, scenario::SubscriptionSpec> granted;  // unprefixed filter -> as subscribed
+    std::set<std::pair<ledger::StreamId, ledger::Sequence>> published;  // DUP re-sends -> Ledger::resent
   };
 
   // --- step machinery --------------------------------------------------------------------
@@ -155,6 +197,7 @@ class Execution : public QObject {
   void doExpectConnack(Client& c, const scenario::ExpectConnackStep& s);
   void doExpectSuback(Client& c, const scenario::ExpectSubackStep& s);
   void doMisbehave(Client& c, const scenario::MisbehaveStep& s);
+  void doFault(Client& c, const scenario::FaultStep& s);
 
   // --- clients ---------------------------------------------------------------------------
   Client* client(const std::string& name);
@@ -175,6 +218,15 @@ class Execution : public QObject {
   std::string receivedSummary(const Client& c, std::optional<mqtt::PacketType> type) const;
   std::string brokerHost() const;
   quint16 brokerPort() const;
+  // Where the client's TCP connections go: its proxy when proxied, else the broker.
+  std::string targetHost(Client& c);
+  quint16 targetPort(Client& c);
+  fault::FaultProxy* proxyFor(Client& c);
+  void onProxyPacket(Client& c, const fault::PacketRecord& record);
+  void startConnection(Client& c, const scenario::ConnectOverrides& overrides, const client::ConnectOptions& opts);
+  bool cutRun() const { return context_.cut.has_value(); }
+  void onCutLinkClosed(Client& c);
+  void heal(Client& c);
 
   const scenario::Scenario& scenario_;
   ExecContext context_;
@@ -198,6 +250,17 @@ class Execution : public QObject {
   bool started_ = false;
   std::size_t trace_limit_ = 2000;
   std::map<std::string, ledger::StreamId> streams_;
+
+  // Fault injection and exploration
+  bool needs_proxy_ = false;
+  std::string upstream_host_;      // the broker as an IP address for the proxies
+  std::vector<RecordedPacket> recorded_;
+  std::uint32_t cut_seen_ = 0;     // packets matching the cut plan so far
+  int cut_rule_id_ = 0;
+  bool cut_fired_ = false;
+  bool in_deadline_ = false;       // fail() called from a step deadline
+  bool scenario_timed_out_ = false;  // no tolerance any more: the run ends
+  bool deferred_step_ = false;     // the current step waits for the cut client's heal
 };
 
 // Properties JSON (decode-JSON shape) -> owning properties; error text on failure.

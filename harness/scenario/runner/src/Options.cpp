@@ -127,6 +127,15 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
       else if (arg == "--html") o.html_file = v;
       else if (arg == "--pcap") o.pcap_dir = v;
       else o.profile_file = v;
+    } else if (arg == "--explore") {
+      if (!value(v)) return fail("--explore needs a mode (cut_points)");
+      if (v != "cut_points") return fail("--explore: expected cut_points, got '" + v + "'");
+      o.explore = v;
+    } else if (arg == "--explore-max-runs") {
+      if (!value(v)) return fail("--explore-max-runs needs a number");
+      std::uint64_t n = 0;
+      if (!parse_unsigned(v, n) || n == 0 || n > 10000) return fail("--explore-max-runs: expected 1..10000, got '" + v + "'");
+      o.explore_max_runs = static_cast<unsigned>(n);
     } else if (arg == "--seed") {
       if (!value(v)) return fail("--seed needs a number");
       std::uint64_t n = 0;
@@ -165,7 +174,15 @@ options:
   --junit FILE        write a JUnit XML report
   --json FILE         write the JSON report (DESIGN.md)
   --html FILE         write a self-contained HTML report (parent folders are created)
-  --pcap DIR          NOT IMPLEMENTED YET: rejected with exit status 2
+  --pcap DIR          write one pcap file per client connection into DIR, named
+                      <n>-<scenario>--<client>--conn<k>.pcap (tshark/Wireshark read them
+                      as MQTT); the clients then connect through a fault proxy
+  --explore cut_points
+                      fault-point exploration of every scenario (as if it had
+                      `explore: cut_points`): record the exchange once, then re-run the
+                      scenario once per packet boundary with the link cut there
+  --explore-max-runs N  at most N cut runs per scenario (default 60; `max_runs:` in
+                      the scenario wins)
   --seed N            seed for everything random (payloads, prefixes); printed when not given
   --filter GLOB       run only scenarios whose name or file path matches GLOB
                       (* ? [...]; repeatable: any match selects)

@@ -11,6 +11,7 @@
 
 #include "BrokerServer.hpp"
 #include "Execution.hpp"
+#include "Explorer.hpp"
 #include "mqtth/client/ClientConnection.hpp"
 
 namespace mqtth::runner {
@@ -116,6 +117,20 @@ Probe probe(const std::optional<Endpoint>& broker, const Prefix& prefix, mqtt::V
 }
 
 std::string dump_scalar(const nlohmann::ordered_json& j) { return j.dump(); }
+
+// "<n>-<scenario name>" made file-name safe (letters, digits, . _ -), n = 1-based index.
+std::string pcap_stem(std::size_t index, const std::string& name) {
+  std::string out = std::to_string(index + 1) + "-";
+  const std::size_t start = out.size();
+  for (unsigned char ch : name) {
+    const bool ok = std::isalnum(ch) || ch == '.' || ch == '-' || ch == '_';
+    if (ok) out += static_cast<char>(ch);
+    else if (out.size() == start || out.back() != '_') out += '_';
+    if (out.size() - start >= 80) break;
+  }
+  while (out.size() > start && (out.back() == '_' || out.back() == '.')) out.pop_back();
+  return out;
+}
 
 }  // namespace
 
@@ -229,36 +244,69 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
   std::size_t ledger_run = static_cast<std::uint32_t>(settings_.seed ^ (settings_.seed >> 32));
   if (ledger_run == 0) ledger_run = 1;
   std::function<void()> launch;
+  std::function<void(QObject*, report::ScenarioResult&, std::vector<std::string>, std::size_t)> on_done;
+  on_done = [&](QObject* unit, report::ScenarioResult& result, std::vector<std::string> spec, std::size_t i) {
+    auto& o = outcomes[i];
+    o.result = std::move(result);
+    o.failure_spec = std::move(spec);
+    if (o.result.status == report::Status::failed) {
+      std::vector<std::string> statements = o.failure_spec;
+      for (const auto& id : o.result.spec) statements.push_back(id);
+      if (const auto* dev = find_known_deviation(settings_.profile, o.result.name, o.result.file, statements))
+        o.known_deviation = *dev;
+    }
+    if (settings_.on_finished) settings_.on_finished(o.result, o.known_deviation);
+    unit->deleteLater();
+    --running;
+    if (queue.empty() && running == 0) loop.quit();
+    else launch();
+  };
   launch = [&] {
     while (running < std::max(1u, settings_.jobs) && !queue.empty()) {
       const std::size_t i = queue.front();
       queue.pop_front();
-      ExecContext ctx;
-      ctx.broker = settings_.broker;
-      // Per scenario, so scenarios of one run never share sessions or retained messages.
-      ctx.prefix = settings_.broker ? Prefix(scenario_prefix(settings_.prefix, i)) : Prefix();
-      // A different run id per scenario keeps a retained message of one scenario from
-      // counting as a delivery of another on a shared broker.
-      ctx.ledger_run = static_cast<std::uint32_t>(ledger_run + i);
-      auto* exec = new Execution(scenarios[i], ctx, &loop);
+      const auto& sc = scenarios[i];
+      const std::uint32_t scenario_run = static_cast<std::uint32_t>(ledger_run + i);
+      // Run k of scenario i (k > 0: exploration cut runs) gets its own identity.
+      auto context_for = [this, i, scenario_run, &sc](unsigned k) {
+        ExecContext ctx;
+        ctx.broker = settings_.broker;
+        // Per scenario, so scenarios of one run never share sessions or retained messages.
+        std::string p = settings_.broker ? scenario_prefix(settings_.prefix, i) : std::string();
+        if (!p.empty() && k > 0) p += "c" + std::to_string(k);
+        ctx.prefix = settings_.broker ? Prefix(p) : Prefix();
+        // A different run id per scenario keeps a retained message of one scenario from
+        // counting as a delivery of another on a shared broker.
+        ctx.ledger_run = scenario_run + static_cast<std::uint32_t>(k) * 0x9E3779B1u;
+        if (ctx.ledger_run == 0) ctx.ledger_run = 1;
+        ctx.pcap_dir = settings_.pcap_dir;
+        if (!ctx.pcap_dir.empty()) ctx.pcap_stem = pcap_stem(i, sc.name);
+        return ctx;
+      };
+      const bool explore = sc.explore.has_value() || settings_.explore_all;
+      QObject* unit = nullptr;
+      std::function<report::ScenarioResult&()> result_of;
+      std::function<std::vector<std::string>()> spec_of;
+      std::function<void()> start;
+      if (explore) {
+        std::vector<std::string> clients = sc.explore ? sc.explore->clients : std::vector<std::string>{};
+        const unsigned max_runs = sc.explore && sc.explore->max_runs ? sc.explore->max_runs : settings_.explore_max_runs;
+        auto* ex = new Explorer(sc, context_for, clients, std::max(1u, max_runs), settings_.on_progress, &loop);
+        unit = ex;
+        result_of = [ex]() -> report::ScenarioResult& { return ex->result(); };
+        spec_of = [ex] { return ex->failure_spec(); };
+        start = [ex] { ex->start(); };
+        QObject::connect(ex, &Explorer::finished, &loop, [&, unit, result_of, spec_of, i] { on_done(unit, result_of(), spec_of(), i); });
+      } else {
+        auto* exec = new Execution(sc, context_for(0), &loop);
+        unit = exec;
+        result_of = [exec]() -> report::ScenarioResult& { return exec->result(); };
+        spec_of = [exec] { return exec->failure_spec(); };
+        start = [exec] { exec->start(); };
+        QObject::connect(exec, &Execution::finished, &loop, [&, unit, result_of, spec_of, i] { on_done(unit, result_of(), spec_of(), i); });
+      }
       ++running;
-      QObject::connect(exec, &Execution::finished, &loop, [&, exec, i] {
-        auto& o = outcomes[i];
-        o.result = std::move(exec->result());
-        o.failure_spec = exec->failure_spec();
-        if (o.result.status == report::Status::failed) {
-          std::vector<std::string> statements = o.failure_spec;
-          for (const auto& id : o.result.spec) statements.push_back(id);
-          if (const auto* dev = find_known_deviation(settings_.profile, o.result.name, o.result.file, statements))
-            o.known_deviation = *dev;
-        }
-        if (settings_.on_finished) settings_.on_finished(o.result, o.known_deviation);
-        exec->deleteLater();
-        --running;
-        if (queue.empty() && running == 0) loop.quit();
-        else launch();
-      });
-      exec->start();
+      start();
     }
   };
   if (!queue.empty()) {

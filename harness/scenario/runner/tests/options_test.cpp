@@ -70,6 +70,19 @@ TEST(RunOptions, durations_take_units) {
   EXPECT_FALSE(parse_duration_ms("5 parsecs"));
 }
 
-TEST(RunOptions, usage_mentions_that_pcap_is_not_implemented) {
-  EXPECT_NE(std::string(run_usage()).find("--pcap DIR          NOT IMPLEMENTED"), std::string::npos);
+TEST(RunOptions, usage_documents_pcap_and_explore) {
+  EXPECT_NE(std::string(run_usage()).find("--pcap DIR"), std::string::npos);
+  EXPECT_NE(std::string(run_usage()).find("--explore cut_points"), std::string::npos);
+}
+
+TEST(RunOptions, explore_accepts_only_cut_points_and_a_bounded_run_count) {
+  auto ok = parse_run_args({"s.yaml", "--explore", "cut_points", "--explore-max-runs", "12", "--pcap", "caps"});
+  ASSERT_TRUE(ok.ok()) << *ok.error;
+  EXPECT_EQ(ok.options.explore, "cut_points");
+  EXPECT_EQ(ok.options.explore_max_runs, 12u);
+  EXPECT_EQ(ok.options.pcap_dir, "caps");
+  auto bad = parse_run_args({"s.yaml", "--explore", "everything"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(*bad.error, "--explore: expected cut_points, got 'everything'");
+  EXPECT_FALSE(parse_run_args({"s.yaml", "--explore-max-runs", "0"}).ok());
 }

@@ -58,6 +58,21 @@ struct Failure {
   std::vector<PacketRecord> last_packets;  // last few packets per client before the failure
 };
 
+// One run of a fault-point exploration (`explore: cut_points`, docs/faults.md): the
+// explored client's link was cut after the nth packet of `packet` travelling `direction`.
+struct CutPoint {
+  std::string client;          // the explored client (scenario name)
+  std::string direction;       // "to_broker" or "to_client"
+  std::string packet;          // "PUBREC" ...
+  int nth = 0;                 // 1-based, counted over the whole baseline run
+  bool fired = false;          // the cut happened (false: this run never reached that packet)
+  std::string verdict;         // "held", "violated" or "incomplete" (docs/reports.md)
+  std::uint64_t lost = 0;      // summed over the run's expect_delivery rows
+  std::uint64_t duplicated = 0;
+  double duration_ms = 0;
+  std::string message;         // violated/incomplete: why; empty when held
+};
+
 struct ScenarioResult {
   std::string name;
   std::string file;
@@ -71,6 +86,7 @@ struct ScenarioResult {
   std::vector<PacketRecord> packets;   // full trace, all clients, in time order
   std::vector<ledger::StreamResult> deliveries;
   std::vector<ledger::ForeignCounts> foreign;  // only rows with a non-zero count are written
+  std::vector<CutPoint> exploration;   // `explore: cut_points`: one row per cut run (JSON key only when non-empty)
 };
 
 struct Summary {

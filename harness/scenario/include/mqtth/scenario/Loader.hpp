@@ -28,9 +28,9 @@ struct LoadError {
 };
 
 struct LoadOptions {
-  // Fault steps are parsed into the model but rejected ("fault injection is not available
-  // yet (issue: fault injection)") unless this is set.
-  bool allow_faults = false;
+  // Fault steps are parsed into the model; false rejects them ("fault steps are turned off
+  // for this load") for tools that cannot inject faults.
+  bool allow_faults = true;
   // Upper bounds that keep a hostile file from exhausting time or memory.
   std::size_t max_steps = 100000;        // steps after repeat expansion, per scenario
   std::size_t max_nodes_visited = 1000000;  // YAML nodes walked (aliases count each time)

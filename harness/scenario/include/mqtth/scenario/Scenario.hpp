@@ -267,8 +267,8 @@ struct SleepStep {
   bool operator==(const SleepStep&) const = default;
 };
 
-// Fault injection on one client's link (the FaultProxy). Parsed fully; the loader rejects
-// it unless LoadOptions::allow_faults (not implemented yet: "issue: fault injection").
+// Fault injection on one client's link (the FaultProxy, docs/faults.md). The loader
+// accepts it unless LoadOptions::allow_faults is turned off.
 enum class FaultKind : std::uint8_t { cut, delay, throttle, segment, corrupt, blackhole, duplicate, reorder };
 std::string_view fault_kind_name(FaultKind);
 enum class Direction : std::uint8_t { to_broker, to_client, both };
@@ -330,6 +330,16 @@ struct Step {
 
 // ---------------------------------------------------------------------------------------
 
+// `explore: cut_points` (docs/faults.md "Fault-point exploration"): the runner records the
+// packet exchange of the scenario once, then runs it again once per packet boundary of
+// each explored client's link (cut after the k-th packet of a type, per direction) and
+// judges the delivery guarantee of every run.
+struct Exploration {
+  std::vector<std::string> clients;  // `clients`: the links to cut; empty = every client
+  std::uint32_t max_runs = 0;        // `max_runs`: bound on cut runs; 0 = the runner's default
+  bool operator==(const Exploration&) const = default;
+};
+
 struct Scenario {
   std::string name;              // with " [3.1.1]" / " [5]" appended for a protocols matrix
   std::string file;              // path as given to the loader
@@ -339,6 +349,7 @@ struct Scenario {
   bool from_matrix = false;      // came from `protocols: [...]`
   Duration timeout{10000};       // whole scenario; also the default `within` of waits
   std::vector<Feature> requires_features;  // `requires:`
+  std::optional<Exploration> explore;      // `explore:`
   std::string description;
   std::vector<ClientSpec> clients;  // declaration order
   std::vector<Step> steps;

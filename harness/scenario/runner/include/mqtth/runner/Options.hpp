@@ -29,7 +29,9 @@ struct RunOptions {
   std::optional<std::string> junit_file;   // --junit FILE
   std::optional<std::string> json_file;    // --json FILE
   std::optional<std::string> html_file;    // --html FILE
-  std::optional<std::string> pcap_dir;     // --pcap DIR (not implemented yet: rejected)
+  std::optional<std::string> pcap_dir;     // --pcap DIR: one pcap per client connection
+  std::optional<std::string> explore;      // --explore cut_points: explore every scenario
+  std::optional<unsigned> explore_max_runs; // --explore-max-runs N
   std::optional<std::uint64_t> seed;       // --seed N; nullopt: derived from the clock
   std::vector<std::string> filters;        // --filter GLOB (repeatable: any may match)
   std::optional<Shard> shard;              // --shard K/N

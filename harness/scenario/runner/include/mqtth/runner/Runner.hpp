@@ -25,6 +25,11 @@ struct RunSettings {
   std::uint64_t seed = 0;
   unsigned jobs = 1;
   std::string prefix;              // client id / topic prefix (only used with `broker`)
+  std::string pcap_dir;            // non-empty: one pcap per client connection (run --pcap)
+  bool explore_all = false;        // --explore cut_points: every scenario as if `explore: cut_points`
+  unsigned explore_max_runs = 60;  // default bound on cut runs per scenario (`max_runs:` wins)
+  // Exploration progress lines (stderr in the CLI); unset: silent.
+  std::function<void(const std::string&)> on_progress;
   // Called on the event loop thread as each scenario ends (progress output).
   std::function<void(const report::ScenarioResult&, const std::optional<KnownDeviation>&)> on_finished;
 };

@@ -1,0 +1,174 @@
+#include "Explorer.hpp"
+
+#include <map>
+#include <tuple>
+
+namespace mqtth::runner {
+
+namespace {
+
+std::string cut_text(const CutPlan& p) {
+  return p.client + " " + std::string(fault::direction_name(p.direction)) + " after " +
+         std::string(mqtt::to_string(p.type)) + " #" + std::to_string(p.nth);
+}
+
+std::string seconds(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2fs", ms / 1000.0);
+  return buf;
+}
+
+}  // namespace
+
+std::vector<CutPlan> cut_points(const std::vector<RecordedPacket>& recorded) {
+  std::vector<CutPlan> out;
+  std::map<std::tuple<std::string, fault::Direction, mqtt::PacketType>, std::uint32_t> seen;
+  for (const auto& r : recorded) {
+    const auto n = ++seen[{r.client, r.direction, r.type}];
+    out.push_back({r.client, r.direction, r.type, n});
+  }
+  return out;
+}
+
+Explorer::Explorer(const scenario::Scenario& scenario, std::function<ExecContext(unsigned)> context_for,
+                   std::vector<std::string> clients, unsigned max_runs,
+                   std::function<void(const std::string&)> progress, QObject* parent)
+    : QObject(parent),
+      scenario_(scenario),
+      context_for_(std::move(context_for)),
+      clients_(std::move(clients)),
+      max_runs_(max_runs),
+      progress_(std::move(progress)) {
+  if (clients_.empty())
+    for (const auto& c : scenario_.clients) clients_.push_back(c.name);
+}
+
+void Explorer::start() {
+  ExecContext ctx = context_for_(0);
+  ctx.record_clients.insert(clients_.begin(), clients_.end());
+  current_ = new Execution(scenario_, ctx, this);
+  connect(current_, &Execution::finished, this, &Explorer::onBaselineFinished);
+  current_->start();
+}
+
+void Explorer::onBaselineFinished() {
+  Execution* baseline = current_;
+  current_ = nullptr;
+  result_ = std::move(baseline->result());
+  failure_spec_ = baseline->failure_spec();
+  plans_ = cut_points(baseline->recorded());
+  baseline->deleteLater();
+  if (result_.status != report::Status::passed) {
+    // Without a passing baseline the cut runs would judge nothing new: the scenario
+    // fails (or errs) as the baseline did.
+    if (progress_) progress_("explore " + scenario_.name + ": baseline " + std::string(report::to_string(result_.status)) +
+                             ", no cut runs");
+    emit finished();
+    return;
+  }
+  total_points_ = plans_.size();
+  if (plans_.size() > max_runs_) plans_.resize(max_runs_);
+  if (progress_)
+    progress_("explore " + scenario_.name + ": " + std::to_string(total_points_) + " cut points" +
+              (plans_.size() < total_points_ ? ", running the first " + std::to_string(plans_.size()) + " (max_runs)" : ""));
+  runNextCut();
+}
+
+void Explorer::runNextCut() {
+  if (next_ >= plans_.size()) {
+    conclude();
+    return;
+  }
+  ExecContext ctx = context_for_(static_cast<unsigned>(next_ + 1));
+  ctx.cut = plans_[next_];
+  ctx.pcap_dir.clear();  // pcap only for the baseline: one capture of the exchange
+  current_ = new Execution(scenario_, ctx, this);
+  connect(current_, &Execution::finished, this, &Explorer::onCutFinished);
+  current_->start();
+}
+
+void Explorer::onCutFinished() {
+  Execution* run = current_;
+  current_ = nullptr;
+  const auto& plan = plans_[next_];
+  const auto& r = run->result();
+  report::CutPoint row;
+  row.client = plan.client;
+  row.direction = std::string(fault::direction_name(plan.direction));
+  row.packet = std::string(mqtt::to_string(plan.type));
+  row.nth = static_cast<int>(plan.nth);
+  row.fired = run->cutFired();
+  row.duration_ms = r.duration_ms;
+  bool violated = false;
+  for (const auto& d : r.deliveries) {
+    row.lost += d.lost;
+    row.duplicated += d.duplicated;
+    violated = violated || d.verdict == ledger::Verdict::violated;
+  }
+  if (r.status == report::Status::passed) {
+    row.verdict = "held";
+  } else if (violated && r.status == report::Status::failed) {
+    row.verdict = "violated";
+  } else {
+    row.verdict = "incomplete";
+  }
+  if (row.verdict != "held") {
+    if (r.failure) row.message = r.failure->message;
+    for (const auto& id : run->failure_spec())
+      if (std::find(cut_spec_.begin(), cut_spec_.end(), id) == cut_spec_.end()) cut_spec_.push_back(id);
+  } else {
+    // Steps the cut disturbed (tolerated) are worth a look even when the guarantee held.
+    for (const auto& st : r.steps)
+      if (!st.message.empty()) {
+        row.message = "step " + std::to_string(st.index) + ": " + st.message;
+        break;
+      }
+  }
+  cut_ms_ += r.duration_ms;
+  if (progress_)
+    progress_("explore " + scenario_.name + " [" + std::to_string(next_ + 1) + "/" + std::to_string(plans_.size()) + "] cut " +
+              cut_text(plan) + (row.fired ? "" : " (not reached)") + ": " + row.verdict +
+              (row.verdict == "held" ? "" : " (lost " + std::to_string(row.lost) + ", duplicated " +
+                                                std::to_string(row.duplicated) + ")") +
+              " " + seconds(r.duration_ms));
+  result_.exploration.push_back(std::move(row));
+  run->deleteLater();
+  ++next_;
+  // Queued: the finished run's sockets close before the next run starts.
+  QMetaObject::invokeMethod(this, &Explorer::runNextCut, Qt::QueuedConnection);
+}
+
+void Explorer::conclude() {
+  result_.duration_ms += cut_ms_;
+  std::vector<const report::CutPoint*> bad;
+  for (const auto& row : result_.exploration)
+    if (row.verdict != "held") bad.push_back(&row);
+  if (!bad.empty()) {
+    report::Failure f;
+    f.step = 0;
+    f.line = scenario_.where.line;
+    std::string list;
+    for (std::size_t i = 0; i < bad.size() && i < 5; ++i)
+      list += std::string(i ? "; " : "") + bad[i]->client + " " + bad[i]->direction + " after " + bad[i]->packet + " #" +
+              std::to_string(bad[i]->nth) + ": " + bad[i]->verdict + " (lost " + std::to_string(bad[i]->lost) +
+              ", duplicated " + std::to_string(bad[i]->duplicated) + ")";
+    if (bad.size() > 5) list += "; ...";
+    f.message = scenario_.file + ":" + std::to_string(f.line) + ": fault-point exploration: " + std::to_string(bad.size()) +
+                " of " + std::to_string(result_.exploration.size()) + " cut points did not hold the delivery guarantee: " + list;
+    f.expected = "every cut point held";
+    f.actual = std::to_string(bad.size()) + " did not";
+    f.message += "\n  first: " + bad.front()->message;
+    result_.failure = std::move(f);
+    result_.status = report::Status::failed;
+    failure_spec_ = cut_spec_;
+  }
+  if (progress_)
+    progress_("explore " + scenario_.name + ": " + std::to_string(result_.exploration.size() - bad.size()) + " held, " +
+              std::to_string(bad.size()) + " not" +
+              (total_points_ > result_.exploration.size()
+                   ? " (" + std::to_string(total_points_ - result_.exploration.size()) + " cut points over max_runs not run)"
+                   : ""));
+  emit finished();
+}
+
+}  // namespace mqtth::runner
