@@ -124,6 +124,8 @@ void load_limits(const YAML::Node& node, BrokerConfig& c) {
     else if (k == "max_subscriptions_per_client") c.max_subscriptions_per_client = unsigned_field<std::uint32_t>(v, key);
     else if (k == "max_retained_messages") c.max_retained_messages = unsigned_field<std::uint32_t>(v, key);
     else if (k == "topic_alias_maximum") c.max_topic_alias = unsigned_field<std::uint16_t>(v, key);
+    // 0 turns outbound aliases off; otherwise the cap on aliases sent per connection.
+    else if (k == "outbound_topic_alias_maximum") c.outbound_topic_alias_maximum = unsigned_field<std::uint16_t>(v, key);
     else if (k == "server_keep_alive") {
       if (v.IsNull()) c.server_keep_alive.reset();
       else c.server_keep_alive = unsigned_field<std::uint16_t>(v, key);

@@ -310,6 +310,14 @@ struct BrokerEngine::Impl {
   std::uint64_t qos2_duplicates = 0;
   std::string scratch_properties;
   std::vector<Target> scratch_targets;
+  // next_deadline() is asked after every event (BrokerServer re-arms its timer) but only
+  // changes when connections or sessions come and go, connect or time passes: cached,
+  // recomputed (a scan of all connections and sessions) only after such a change. A
+  // packet received only moves its connection's keep-alive deadline later, so the cached
+  // value stays a safe lower bound (advance() at it finds nothing due and the next
+  // next_deadline() is exact again).
+  mutable std::optional<Clock> cached_deadline;
+  mutable bool deadline_stale = true;
 
   void log(ConnectionId id, std::string_view text) {
     if (logger) logger(id, text);
@@ -367,6 +375,7 @@ struct BrokerEngine::Impl {
   // Connection lifecycle
 
   ConnectionId open(Clock now) {
+    deadline_stale = true;
     ConnectionId id = next_connection_id++;
     ++stats.connections_opened;
     if (connections.size() >= config.max_connections) {
@@ -382,6 +391,7 @@ struct BrokerEngine::Impl {
   // Forgets the connection. `abnormal`: the will is published (3.1.2.5); false after a
   // DISCONNECT that discarded it.
   void drop_connection(ConnectionId id, Clock now, bool abnormal) {
+    deadline_stale = true;  // will delay and session expiry timers start here
     auto it = connections.find(id);
     if (it == connections.end()) return;
     std::unique_ptr<Connection> conn = std::move(it->second);
@@ -414,7 +424,7 @@ struct BrokerEngine::Impl {
     session.will.reset();
     session.will_at.reset();
     if (!publish_allowed(session.client_id, std::nullopt, message->topic)) return;
-    log(0, "publishing will of " + session.client_id);
+    if (logger) log(0, "publishing will of " + session.client_id);
     if (message->retain) store_retained(message);
     route(message, now);
   }
@@ -422,6 +432,7 @@ struct BrokerEngine::Impl {
   // Ends a session: its pending will goes out (3.1.2.5), its state is discarded
   // [MQTT-4.1.0-2].
   void end_session(std::string_view client_id, Clock now) {
+    deadline_stale = true;
     auto it = sessions.find(client_id);
     if (it == sessions.end()) return;
     Session& session = *it->second;
@@ -437,10 +448,14 @@ struct BrokerEngine::Impl {
   void close_for_violation(Connection& conn, std::uint8_t code, std::string_view why, std::string_view spec,
                            Clock now) {
     ++stats.protocol_errors;
-    std::string text = std::string(why);
-    if (!spec.empty()) text += " [" + std::string(spec) + "]";
-    log(conn.id, "closing: " + text);
-    if (is_v5(conn.version) && conn.state == Connection::State::connected) {
+    const bool disconnect = is_v5(conn.version) && conn.state == Connection::State::connected;
+    std::string text;
+    if (disconnect || logger) {  // the Reason String, or the log line; otherwise not built
+      text = std::string(why);
+      if (!spec.empty()) text += " [" + std::string(spec) + "]";
+    }
+    if (logger) log(conn.id, "closing: " + text);
+    if (disconnect) {
       if (!mqtt::reason_code_allowed(code, PacketType::disconnect)) code = reason::unspecified_error;
       send_disconnect(conn, code, text);
     }
@@ -458,7 +473,7 @@ struct BrokerEngine::Impl {
 
   // Refuses a CONNECT: CONNACK with the code, then close [MQTT-3.2.2-7].
   void refuse_connect(Connection& conn, Version version, std::uint8_t code, std::string_view why, Clock now) {
-    log(conn.id, "CONNECT refused: " + std::string(why));
+    if (logger) log(conn.id, "CONNECT refused: " + std::string(why));
     conn.version = version;
     mqtt::Connack ack;
     ack.session_present = false;  // [MQTT-3.2.2-6]
@@ -507,8 +522,17 @@ struct BrokerEngine::Impl {
   }
 
   void on_decode_error(Connection& conn, const mqtt::Error& error, mqtt::Bytes packet, Clock now) {
-    std::string why = std::string(mqtt::to_string(error.code)) + " at offset " + std::to_string(error.offset);
-    if (!error.message.empty()) why += ": " + std::string(error.message);
+    // The description goes out as a 5.0 Reason String or into the log; it is only built
+    // when one of them will use it (3.1.1 errors without a logger are the common case).
+    auto describe = [&] {
+      std::string why = std::string(mqtt::to_string(error.code)) + " at offset " + std::to_string(error.offset);
+      if (!error.message.empty()) why += ": " + std::string(error.message);
+      return why;
+    };
+    std::string why;
+    if (logger || (conn.state == Connection::State::awaiting_connect ? peek_connect_level(packet) == 5
+                                                                      : is_v5(conn.version)))
+      why = describe();
     if (conn.state == Connection::State::awaiting_connect) {
       // Before CONNACK: 5.0 answers with a CONNACK carrying the error (4.13.1), 3.1.1 can
       // only refuse an unacceptable protocol level (3.1.1: MQTT-3.1.2-2) and close.
@@ -529,7 +553,7 @@ struct BrokerEngine::Impl {
         refuse_connect(conn, Version::v5, code, why, now);
         return;
       }
-      log(conn.id, "closing before CONNECT: " + why);
+      if (logger) log(conn.id, "closing before CONNECT: " + why);
       ConnectionId id = conn.id;
       emit_close(id);
       drop_connection(id, now, false);
@@ -583,6 +607,7 @@ struct BrokerEngine::Impl {
   }
 
   bool on_connect(Connection& conn, const mqtt::ConnectView& c, Clock now) {
+    deadline_stale = true;  // the connect timeout becomes a keep-alive timer (maybe earlier)
     const Version version = c.protocol_version;
     const bool v5 = is_v5(version);
     conn.version = version;
@@ -744,7 +769,7 @@ struct BrokerEngine::Impl {
         props.add_string(PropertyId::response_information, config.response_information_prefix + client_id);
     }
     emit(conn, mqtt::Packet(ack));
-    log(conn.id, "connected: " + client_id + " (" + std::string(mqtt::to_string(version)) + ")");
+    if (logger) log(conn.id, "connected: " + client_id + " (" + std::string(mqtt::to_string(version)) + ")");
     pump(*session, now);  // resend in-flight messages, then queued ones [MQTT-4.4.0-1]
     return true;
   }
@@ -802,7 +827,7 @@ struct BrokerEngine::Impl {
       }
     }
     if (!publish_allowed(session.client_id, conn.username, topic)) {
-      log(conn.id, "PUBLISH to " + std::string(topic) + " not authorized");
+      if (logger) log(conn.id, "PUBLISH to " + std::string(topic) + " not authorized");
       // 5.0: refuse with 0x87; 3.1.1 cannot say no, so acknowledge and drop (3.1.1: 3.3.5).
       std::uint8_t code = v5 ? reason::not_authorized : 0;
       if (p.qos == 1) send_ack<mqtt::Puback>(conn, p.packet_id, code);
@@ -837,12 +862,13 @@ struct BrokerEngine::Impl {
     return true;
   }
 
+  // Built as a view: no owned packet, no conversion (the ack path runs per PUBLISH).
   template <class Ack>
   void send_ack(Connection& conn, std::uint16_t packet_id, std::uint8_t code) {
-    Ack ack;
+    mqtt::BasicAck<mqtt::ViewStorage, Ack::type> ack;
     ack.packet_id = packet_id;
     ack.reason_code = is_v5(conn.version) ? code : 0;
-    emit(conn, mqtt::Packet(ack));
+    emit(conn, mqtt::PacketView(ack));
   }
 
   // Stores or clears the topic's retained message [MQTT-3.3.1-5..7]. False when the
@@ -1056,7 +1082,7 @@ struct BrokerEngine::Impl {
   // --- other packets ----------------------------------------------------------------------
 
   bool handle(Connection& conn, const mqtt::PingreqView&, Clock) {
-    emit(conn, mqtt::Packet(mqtt::Pingresp{}));  // [MQTT-3.12.4-1]
+    emit(conn, mqtt::PacketView(mqtt::PingrespView{}));  // [MQTT-3.12.4-1]
     return true;
   }
 
@@ -1420,6 +1446,13 @@ struct BrokerEngine::Impl {
   // Timers
 
   std::optional<Clock> next_deadline() const {
+    if (!deadline_stale) return cached_deadline;
+    cached_deadline = compute_next_deadline();
+    deadline_stale = false;
+    return cached_deadline;
+  }
+
+  std::optional<Clock> compute_next_deadline() const {
     std::optional<Clock> next;
     auto consider = [&](Clock t) {
       if (!next || t < *next) next = t;
@@ -1439,6 +1472,7 @@ struct BrokerEngine::Impl {
   }
 
   void advance(Clock now) {
+    deadline_stale = true;
     std::vector<ConnectionId> due_connect, due_keep_alive;
     for (const auto& [id, conn] : connections) {
       if (conn->state == Connection::State::awaiting_connect) {
@@ -1503,30 +1537,35 @@ struct BrokerEngine::Impl {
       if (conn->state == Connection::State::connected && !conn->session)
         return "connected connection " + std::to_string(id) + " without a session";
     }
+    std::vector<std::uint16_t> ids;  // reused across sessions
     for (const auto& [client_id, s] : sessions) {
-      std::string who = "session '" + client_id + "': ";
+      // Runs after every fuzz event: the message is built only when something is broken.
+      auto who = [name = std::string_view(client_id)] { return "session '" + std::string(name) + "': "; };
       if (s->connection) {
         auto it = connections.find(s->connection->id);
         if (it == connections.end() || it->second.get() != s->connection || s->connection->session != s.get())
-          return who + "connection link is inconsistent";
-        if (sent_count(*s) > window(*s)) return who + "more messages in flight than the receive maximum";
+          return who() + "connection link is inconsistent";
+        if (sent_count(*s) > window(*s)) return who() + "more messages in flight than the receive maximum";
       }
-      if (s->inflight.size() > config.max_inflight) return who + "in-flight above max_inflight";
-      if (s->queue.size() > config.max_queued_messages) return who + "queue above max_queued_messages";
-      if (s->subscriptions.size() > config.max_subscriptions_per_client) return who + "too many subscriptions";
-      if (s->inbound_qos2.size() > config.receive_maximum) return who + "inbound QoS 2 above receive_maximum";
-      std::set<std::uint16_t> ids;
+      if (s->inflight.size() > config.max_inflight) return who() + "in-flight above max_inflight";
+      if (s->queue.size() > config.max_queued_messages) return who() + "queue above max_queued_messages";
+      if (s->subscriptions.size() > config.max_subscriptions_per_client) return who() + "too many subscriptions";
+      if (s->inbound_qos2.size() > config.receive_maximum) return who() + "inbound QoS 2 above receive_maximum";
+      ids.clear();
       for (const auto& e : s->inflight) {
-        if (e.packet_id == 0 || !ids.insert(e.packet_id).second) return who + "in-flight packet id 0 or reused";
-        if (e.delivery.qos == 0) return who + "QoS 0 message in flight";
+        if (e.packet_id == 0) return who() + "in-flight packet id 0";
+        if (e.delivery.qos == 0) return who() + "QoS 0 message in flight";
+        ids.push_back(e.packet_id);
       }
+      std::sort(ids.begin(), ids.end());
+      if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) return who() + "in-flight packet id reused";
       for (const auto& [filter, sub] : s->subscriptions) {
         auto it = filters.find(filter);
         if (it == filters.end() ||
             std::find_if(it->second.members.begin(), it->second.members.end(),
-                         [&, stored = &sub](const Member& m) { return m.session == s.get() && m.subscription == stored; }) ==
+                         [session = s.get(), stored = &sub](const Member& m) { return m.session == session && m.subscription == stored; }) ==
                 it->second.members.end())
-          return who + "subscription '" + filter + "' missing from the index";
+          return who() + "subscription '" + filter + "' missing from the index";
       }
     }
     if (qos2_duplicates > 0 && config.misbehave != Misbehave::dup_qos2)

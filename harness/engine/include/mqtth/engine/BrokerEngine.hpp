@@ -94,6 +94,9 @@ class BrokerEngine {
   // Fires every timer due at or before now_ms.
   void advance(std::uint64_t now_ms);
   // The earliest time at which advance() has something to do; nullopt: no timer pending.
+  // Cheap to call after every event (cached). It may be earlier than needed after packets
+  // pushed a keep-alive timer back, never later: advance() then fires nothing and the
+  // following next_deadline() is exact.
   std::optional<std::uint64_t> next_deadline() const;
 
   // Everything queued for the shell since the last call, in order. Consecutive writes to
