@@ -116,6 +116,10 @@ def mosquitto(procs, tmp_path):
     port = free_port()
     conf = tmp_path / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    procs.start([exe, "-c", conf])
+    # Its log goes to a file: a pipe nobody reads fills up after a few hundred
+    # connections and then blocks mosquitto (fault-point exploration makes that many).
+    log = open(tmp_path / "mosquitto.log", "wb")
+    procs.start([exe, "-c", conf], stdout=log, stderr=subprocess.STDOUT)
+    log.close()
     wait_for_port(port)
     return "127.0.0.1", port

@@ -474,6 +474,15 @@ void Execution::ensureConnection(Client& c) {
   if (c.conn) return;
   client::SessionConfig config;
   config.trace_packets = true;
+  // A fault that holds or drops this client's packets (blackhole, delay, throttle,
+  // reorder) makes a late PINGRESP the link's doing, not the broker's [MQTT-3.12.4-1]:
+  // only the scenario timeout judges it then.
+  for (const auto& step : scenario_.steps) {
+    const auto* f = std::get_if<scenario::FaultStep>(&step.action);
+    if (f && f->client == c.name && f->kind != scenario::FaultKind::cut && f->kind != scenario::FaultKind::segment &&
+        f->kind != scenario::FaultKind::corrupt && f->kind != scenario::FaultKind::duplicate)
+      config.pingresp_timeout_ms = scenario_.timeout.count();
+  }
   c.conn = new client::ClientConnection(this, config);
   Client* cp = &c;
   connect(c.conn, &client::ClientConnection::sessionEvent, this,

@@ -175,7 +175,7 @@ options:
   --json FILE         write the JSON report (DESIGN.md)
   --html FILE         write a self-contained HTML report (parent folders are created)
   --pcap DIR          write one pcap file per client connection into DIR, named
-                      <n>-<scenario>--<client>--conn<k>.pcap (tshark/Wireshark read them
+                      <n>-v<protocol>-<scenario>--<client>--conn<k>.pcap (tshark reads them
                       as MQTT); the clients then connect through a fault proxy
   --explore cut_points
                       fault-point exploration of every scenario (as if it had

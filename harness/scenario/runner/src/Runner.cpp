@@ -118,9 +118,12 @@ Probe probe(const std::optional<Endpoint>& broker, const Prefix& prefix, mqtt::V
 
 std::string dump_scalar(const nlohmann::ordered_json& j) { return j.dump(); }
 
-// "<n>-<scenario name>" made file-name safe (letters, digits, . _ -), n = 1-based index.
-std::string pcap_stem(std::size_t index, const std::string& name) {
-  std::string out = std::to_string(index + 1) + "-";
+// "<n>-v<protocol>-<scenario name>" made file-name safe (letters, digits, . _ -; at most
+// 80 characters of the name), n = the scenario's 1-based position in the run.
+std::string pcap_stem(std::size_t index, std::string name, const std::string& protocol) {
+  // "<name> [5]" of a protocols matrix: the protocol goes first, whatever the length.
+  if (const auto bracket = name.rfind(" ["); bracket != std::string::npos && name.back() == ']') name.resize(bracket);
+  std::string out = std::to_string(index + 1) + "-v" + protocol + "-";
   const std::size_t start = out.size();
   for (unsigned char ch : name) {
     const bool ok = std::isalnum(ch) || ch == '.' || ch == '-' || ch == '_';
@@ -280,7 +283,7 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
         ctx.ledger_run = scenario_run + static_cast<std::uint32_t>(k) * 0x9E3779B1u;
         if (ctx.ledger_run == 0) ctx.ledger_run = 1;
         ctx.pcap_dir = settings_.pcap_dir;
-        if (!ctx.pcap_dir.empty()) ctx.pcap_stem = pcap_stem(i, sc.name);
+        if (!ctx.pcap_dir.empty()) ctx.pcap_stem = pcap_stem(i, sc.name, protocol_name(sc.protocol));
         return ctx;
       };
       const bool explore = sc.explore.has_value() || settings_.explore_all;
