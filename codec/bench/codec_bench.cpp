@@ -3,8 +3,8 @@
 // mean something on any machine. Figures and how to read them: docs/benchmarks.md.
 //
 // Every benchmark reports items_per_second (packets/s) and bytes_per_second. The small
-// PUBLISH streams are built byte by byte here (not with the codec's encoder) and are the
-// same bytes scripts/bench/mqtt-packet/bench.js parses.
+// PUBLISH streams are built byte by byte (small_publish.hpp, not with the codec's
+// encoder) and are the same bytes scripts/bench/mqtt-packet/bench.js parses.
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -12,53 +12,16 @@
 #include <vector>
 
 #include "mqtt/codec.hpp"
+#include "small_publish.hpp"
 
 namespace {
 
 using mqtt::Bytes;
 using mqtt::Version;
 
-constexpr std::string_view kTopic = "sensors/room1/temp";  // 18 bytes
-constexpr std::size_t kPayloadSize = 16;
+using codec_bench::kTopic;
+using codec_bench::small_publish;
 constexpr std::size_t kSmallPackets = 1024;  // packets per small-PUBLISH stream
-
-void put16(std::string& out, std::uint16_t v) {
-  out += static_cast<char>(v >> 8);
-  out += static_cast<char>(v & 0xFF);
-}
-void put_varint(std::string& out, std::uint32_t v) {
-  do {
-    auto byte = static_cast<std::uint8_t>(v % 128);
-    v /= 128;
-    if (v) byte |= 0x80;
-    out += static_cast<char>(byte);
-  } while (v);
-}
-void put_string(std::string& out, std::string_view s) {
-  put16(out, static_cast<std::uint16_t>(s.size()));
-  out += s;
-}
-
-// QoS 1 PUBLISH (3.3): fixed header 0x32, topic, packet id, [5.0: properties
-// message_expiry_interval 60 + content_type "text/plain"], 16-byte payload.
-std::string small_publish(std::uint16_t packet_id, Version version) {
-  std::string body;
-  put_string(body, kTopic);
-  put16(body, packet_id);
-  if (version == Version::v5) {
-    std::string props;
-    props += '\x02';  // message_expiry_interval, four byte integer
-    props += std::string("\x00\x00\x00\x3c", 4);
-    props += '\x03';  // content_type, UTF-8 string
-    put_string(props, "text/plain");
-    put_varint(body, static_cast<std::uint32_t>(props.size()));
-    body += props;
-  }
-  for (std::size_t i = 0; i < kPayloadSize; ++i) body += static_cast<char>('a' + i);
-  std::string packet(1, '\x32');
-  put_varint(packet, static_cast<std::uint32_t>(body.size()));
-  return packet + body;
-}
 
 struct Stream {
   std::string bytes;

@@ -154,7 +154,6 @@ struct Reader {
   }
 
   bool properties(PacketType type, PropertyContext ctx, PropertiesView& out, PropSummary& sum);
-  bool publish_properties_fast(std::string_view& out, PropSummary& sum);
   // [MQTT-2.2.2-1]: the property length is present even when there are no properties.
   std::string_view at_end_spec() const { return pos == end ? std::string_view("MQTT-2.2.2-1") : kNoId; }
   void check_payload_format(const PropSummary& sum, std::string_view payload) {
@@ -308,13 +307,14 @@ template <bool kText, bool kTopic>
   return true;
 }
 
-[[gnu::always_inline]] inline bool Reader::publish_properties_fast(std::string_view& out, PropSummary& sum) {
+// Reads the block at b[pos..end); on success moves pos past it.
+[[gnu::always_inline]] inline bool publish_properties_fast(const std::uint8_t* b, std::size_t& pos, std::size_t end,
+                                                           std::string_view& out, PropSummary& sum) {
   if (pos >= end) return false;
-  const std::size_t length = base[pos];
+  const std::size_t length = b[pos];
   if (length >= 0x80 || length > end - pos - 1) return false;
   const std::size_t start = pos + 1;
   const std::size_t stop = start + length;
-  const std::uint8_t* b = base;
   std::size_t p = start;
   std::uint64_t seen = 0;  // bit per identifier (all are < 64)
   int payload_format = -1;
@@ -489,7 +489,7 @@ bool decode_publish(Reader& r, std::uint8_t flags, std::string_view& topic, std:
   }
   PropSummary sum;
   if (r.v == Version::v5) {
-    if (!r.publish_properties_fast(properties, sum)) {
+    if (!publish_properties_fast(r.base, r.pos, r.end, properties, sum)) {
       PropertiesView props;
       if (!r.properties(PacketType::publish, PropertyContext::packet, props, sum)) return false;
       properties = props.raw();
@@ -669,9 +669,84 @@ Result<PacketView> publish_result(Reader& r, std::uint8_t flags) {
       ok ? Error(r.deferred) : Error(r.err)};
 }
 Result<PacketView> other_result(Reader& r, PacketType type);
+
+// Accept-only fast path for a whole PUBLISH, the packet a receiver sees most. Like
+// publish_properties_fast it never reports: it accepts only packets the general decoder
+// below would accept without any finding (remaining length of one or two bytes, flags
+// valid, a non-empty plain-ASCII topic without wildcards, a non-zero packet identifier
+// for QoS 1/2, a property block the property fast path accepts, a UTF-8 payload when the
+// payload format indicator says so) and returns false for anything else, which the
+// general decoder then parses from the first byte and reports. Everything stays in
+// registers: no Reader, no error slots, no spills of the general path's state.
+struct PublishFields {
+  std::string_view topic;
+  std::uint16_t packet_id = 0;
+  std::string_view properties;
+  std::string_view payload;
+};
+[[gnu::always_inline]] inline bool publish_fast(const std::uint8_t* d, std::size_t size, const DecodeOptions& options,
+                                                PublishFields& f) {
+  if (size < 2 || (d[0] >> 4) != static_cast<unsigned>(PacketType::publish)) return false;
+  const std::uint8_t flags = d[0] & 0x0F;
+  const unsigned qos = (flags >> 1) & 0x03;
+  if (qos == 3 || ((flags & 0x08) && qos == 0)) return false;
+  std::size_t pos;
+  std::size_t remaining;
+  if (!(d[1] & 0x80)) {
+    remaining = d[1];
+    pos = 2;
+  } else {  // two bytes, minimal (second byte not 0)
+    if (size < 3 || d[2] == 0 || (d[2] & 0x80)) return false;
+    remaining = (d[1] & 0x7Fu) | (std::size_t{d[2]} << 7);
+    pos = 3;
+  }
+  if (pos + remaining != size || size > options.maximum_packet_size) return false;
+  const char* text = reinterpret_cast<const char*>(d);
+  if (size - pos < 2) return false;
+  const std::size_t topic_size = (std::size_t{d[pos]} << 8) | d[pos + 1];
+  pos += 2;
+  if (topic_size == 0 || size - pos < topic_size || !plain_ascii(d + pos, topic_size, true)) return false;
+  f.topic = std::string_view(text + pos, topic_size);
+  pos += topic_size;
+  if (qos) {
+    if (size - pos < 2) return false;
+    f.packet_id = static_cast<std::uint16_t>((d[pos] << 8) | d[pos + 1]);
+    if (f.packet_id == 0) return false;
+    pos += 2;
+  }
+  PropSummary sum;
+  if (options.version == Version::v5 && !publish_properties_fast(d, pos, size, f.properties, sum)) return false;
+  f.payload = std::string_view(text + pos, size - pos);
+  if (sum.payload_format == 1 && !f.payload.empty()) {
+    std::size_t bad = 0;
+    if (utf8_check(d + pos, size - pos, &bad, true)) return false;
+  }
+  return true;
+}
+
+Result<PacketView> decode_general(Bytes in, const DecodeOptions& options);
+
+// Error{} through a call: in an aggregate initialiser a literal Error{} makes the
+// initialiser "mostly zeros" to g++, which then clears all 216 bytes of the Result
+// before storing the fields (see publish_result). The call is inlined afterwards.
+[[gnu::always_inline]] inline Error no_error() { return Error{}; }
 }  // namespace
 
 Result<PacketView> decode(Bytes in, const DecodeOptions& options) {
+  PublishFields f;
+  if (publish_fast(in.data(), in.size(), options, f)) [[likely]] {
+    const std::uint8_t flags = in[0] & 0x0F;
+    return Result<PacketView>{PacketView(std::in_place_type<PublishView>, static_cast<bool>(flags & 0x08),
+                                         static_cast<std::uint8_t>((flags >> 1) & 0x03),
+                                         static_cast<bool>(flags & 0x01), f.topic, f.packet_id,
+                                         PropertiesView(f.properties), f.payload),
+                              no_error()};
+  }
+  return decode_general(in, options);
+}
+
+namespace {
+[[gnu::noinline]] Result<PacketView> decode_general(Bytes in, const DecodeOptions& options) {
   const std::uint8_t* data = in.data();
   const std::size_t size = in.size();
   if (size < 2) return failure(make_error(Errc::malformed_packet, size, kNoId, "packet shorter than a fixed header"));
@@ -717,7 +792,6 @@ Result<PacketView> decode(Bytes in, const DecodeOptions& options) {
   return other_result(r, type);
 }
 
-namespace {
 Result<PacketView> other_result(Reader& r, PacketType type) {
   const Version v = r.v;
   Result<PacketView> out{PacketView(std::in_place_type<PingreqView>), Error{}};

@@ -397,5 +397,74 @@ TEST(PublishPropertyBlock, values_of_the_common_properties_as_decoded) {
   expect_error(pkt(0x30, S("") + props(H("02 00 00 00 3c") + H("03") + S("a")) + "x"), Errc::protocol_error, 2, "");
 }
 
+// ---------------------------------------------------------------------------------------
+// decode() first tries an accept-only fast path for a whole PUBLISH (decode.cpp,
+// publish_fast); these check its edges against the rules of 3.3.1-3.3.3.
+
+TEST(PublishFastPath, every_fixed_header_flag_combination_MQTT_3_3_1_2_and_3_3_1_4) {
+  for (unsigned flags = 0; flags < 16; ++flags) {
+    const unsigned qos = (flags >> 1) & 3;
+    const std::string body = S("a/b") + (qos ? H("00 07") : std::string()) + "pay";
+    const std::string packet = pkt(static_cast<std::uint8_t>(0x30 | flags), body);
+    GuardedBuffer g(packet);
+    auto r = decode(g.bytes(), DecodeOptions{Version::v3_1_1});
+    SCOPED_TRACE(flags);
+    if (qos == 3) {
+      EXPECT_EQ(r.error.code, Errc::malformed_packet);
+      EXPECT_EQ(r.error.spec, "MQTT-3.3.1-4");
+    } else if ((flags & 8) && qos == 0) {
+      EXPECT_EQ(r.error.code, Errc::malformed_packet);
+      EXPECT_EQ(r.error.spec, "MQTT-3.3.1-2");
+    } else {
+      ASSERT_TRUE(r.ok()) << r.error.message;
+      const auto& p = std::get<PublishView>(r.value);
+      EXPECT_EQ(p.dup, (flags & 8) != 0);
+      EXPECT_EQ(p.qos, qos);
+      EXPECT_EQ(p.retain, (flags & 1) != 0);
+      EXPECT_EQ(p.topic, "a/b");
+      EXPECT_EQ(p.packet_id, qos ? 7 : 0);
+      EXPECT_EQ(p.payload, "pay");
+      EXPECT_TRUE(p.properties.empty());
+    }
+  }
+}
+
+TEST(PublishFastPath, topics_across_the_one_to_two_byte_remaining_length_boundary) {
+  // Remaining length = 2 + n + 2 (packet id) + 3 (payload): one byte up to 127, two from 128 (2.2.3).
+  for (std::size_t n = 110; n <= 135; ++n) {
+    std::string topic(n, 't');
+    topic[n / 2] = '/';
+    for (Version v : {Version::v3_1, Version::v3_1_1, Version::v5}) {
+      const std::string body = S(topic) + H("12 34") + (v == Version::v5 ? H("00") : std::string()) + "xyz";
+      const std::string packet = pkt(0x32, body);
+      ASSERT_EQ(packet.size(), 1 + (body.size() > 127 ? 2u : 1u) + body.size());
+      GuardedBuffer g(packet);
+      auto r = decode(g.bytes(), DecodeOptions{v});
+      ASSERT_TRUE(r.ok()) << n << ": " << r.error.message;
+      const auto& p = std::get<PublishView>(r.value);
+      EXPECT_EQ(p.topic, topic);
+      EXPECT_EQ(p.packet_id, 0x1234);
+      EXPECT_EQ(p.payload, "xyz");
+      // One byte less than the packet: rejected from the fixed header.
+      auto small = decode(g.bytes(), DecodeOptions{v, static_cast<std::uint32_t>(packet.size() - 1)});
+      EXPECT_EQ(small.error.code, Errc::packet_too_large);
+      EXPECT_EQ(small.error.offset, 1u);
+    }
+  }
+}
+
+TEST(PublishFastPath, payload_format_indicator_1_accepts_well_formed_utf8_payloads_MQTT_3_3_2_3_2) {
+  // "é€😀" as payload, and an empty payload (nothing to check).
+  for (const std::string& payload : {std::string("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"), std::string()}) {
+    const std::string packet = pkt(0x30, S("t") + props(H("01 01")) + payload);
+    auto r = ok(packet);
+    EXPECT_EQ(std::get<PublishView>(r.value).payload, payload);
+  }
+  // A lone continuation byte is not: reported at its offset (0x99 payload_format_invalid).
+  expect_error(pkt(0x30, S("t") + props(H("01 01")) + "ab\x80"), Errc::payload_format_invalid, 10, "");
+  // The same bytes with payload_format_indicator 0 are just bytes.
+  ok(pkt(0x30, S("t") + props(H("01 00")) + "ab\x80"));
+}
+
 }  // namespace
 }  // namespace mqtt::test
