@@ -9,7 +9,7 @@ import struct
 import pytest
 
 import mqtt_wire as wire
-from broker_support import TARGET, broker, clients, embedded_only  # noqa: F401 (fixtures)
+from broker_support import TARGET, broker, clients, embedded_only, start_broker  # noqa: F401 (fixtures)
 
 TOPIC_ALIAS_MAXIMUM, TOPIC_ALIAS = 0x22, 0x23
 END = b"END"
@@ -201,3 +201,36 @@ def test_v311_takeover_of_a_persistent_session_publishes_the_will_MQTT_3_1_2_8_v
         cleanup.expect(wire.CONNACK)
         cleanup.send(wire.disconnect(wire.V311))
         cleanup.close()
+
+
+@embedded_only
+@pytest.mark.parametrize("configured", [0, 1])
+def test_config_outbound_topic_alias_maximum_bounds_the_aliases_sent_MQTT_3_3_2_11(start_broker, tmp_path, clients,
+                                                                                    configured):
+    """limits.outbound_topic_alias_maximum caps the aliases per connection below the
+    client's own maximum (5); 0 turns outbound aliases off."""
+    conf = tmp_path / "b.yaml"
+    conf.write_text(f"limits:\n  outbound_topic_alias_maximum: {configured}\n")
+    host, port, _ = start_broker("--config", conf)
+    sub = raw_v5_subscriber((host, port), "cfg-alias-sub", "ca/#", wire.prop_u16(TOPIC_ALIAS_MAXIMUM, 5))
+    try:
+        pub = clients((host, port), version="5")
+        pub.connect()
+        sent = ["ca/x", "ca/y", "ca/x", "ca/y"]
+        for i, topic in enumerate(sent):
+            pub.publish(topic, str(i).encode(), qos=1)
+        mapping, resolved, aliases = {}, [], set()
+        for _ in sent:
+            topic, props, _payload = publish_properties(sub.expect(wire.PUBLISH))
+            alias = props.get(TOPIC_ALIAS)
+            if alias is None:
+                resolved.append(topic)
+                continue
+            aliases.add(alias)
+            if topic:
+                mapping[alias] = topic
+            resolved.append(mapping[alias])
+        assert resolved == sent
+        assert aliases == (set() if configured == 0 else {1})
+    finally:
+        sub.close()

@@ -1605,6 +1605,7 @@ std::optional<SessionInfo> BrokerEngine::session(std::string_view client_id) con
 }
 std::vector<SessionInfo> BrokerEngine::sessions() const {
   std::vector<SessionInfo> out;
+  out.reserve(impl_->sessions.size());  // the fuzz target asks after every event
   for (const auto& [id, s] : impl_->sessions) out.push_back(impl_->info(*s));
   return out;
 }
