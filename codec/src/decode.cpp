@@ -663,9 +663,9 @@ Result<PacketView> publish_result(Reader& r, std::uint8_t flags) {
   std::uint16_t packet_id = 0;
   const bool ok = decode_publish(r, flags, topic, packet_id, properties, payload) && !r.err;
   return Result<PacketView>{
-      PacketView(std::in_place_type<PublishView>, static_cast<bool>(flags & 0x08),
-                 static_cast<std::uint8_t>((flags >> 1) & 0x03), static_cast<bool>(flags & 0x01), topic, packet_id,
-                 PropertiesView(properties), payload),
+      PacketView(std::in_place_type<PublishView>,
+                 PublishView{static_cast<bool>(flags & 0x08), static_cast<std::uint8_t>((flags >> 1) & 0x03),
+                             static_cast<bool>(flags & 0x01), topic, packet_id, PropertiesView(properties), payload}),
       ok ? Error(r.deferred) : Error(r.err)};
 }
 Result<PacketView> other_result(Reader& r, PacketType type);
@@ -736,10 +736,12 @@ Result<PacketView> decode(Bytes in, const DecodeOptions& options) {
   PublishFields f;
   if (publish_fast(in.data(), in.size(), options, f)) [[likely]] {
     const std::uint8_t flags = in[0] & 0x0F;
-    return Result<PacketView>{PacketView(std::in_place_type<PublishView>, static_cast<bool>(flags & 0x08),
-                                         static_cast<std::uint8_t>((flags >> 1) & 0x03),
-                                         static_cast<bool>(flags & 0x01), f.topic, f.packet_id,
-                                         PropertiesView(f.properties), f.payload),
+    // Braces, not C++20 parenthesised aggregate initialisation: clang 14 (fuzz build) lacks it.
+    return Result<PacketView>{PacketView(std::in_place_type<PublishView>,
+                                         PublishView{static_cast<bool>(flags & 0x08),
+                                                     static_cast<std::uint8_t>((flags >> 1) & 0x03),
+                                                     static_cast<bool>(flags & 0x01), f.topic, f.packet_id,
+                                                     PropertiesView(f.properties), f.payload}),
                               no_error()};
   }
   return decode_general(in, options);
