@@ -17,7 +17,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: mqtt-harness fuzz --broker HOST:PORT [--spawn -- CMD ARGS...] [--duration 10m]\n"
     "                         [--seed N] [--protocol 3.1.1|5] [--out DIR] [-j N]\n"
-    "                         [--max-cases N] [--case-timeout 50ms] [--probe-timeout 2s] [--quiet]\n"
+    "                         [--max-cases N] [--case-timeout 500ms] [--probe-timeout 2s]\n"
+    "                         [--fresh-probe-every N] [--quiet]\n"
     "\n"
     "Sends generated and mutated MQTT packet sequences to a live broker, one TCP connection\n"
     "per case, and reports crashes, hangs and spec violations (docs/netfuzz.md).\n"
@@ -29,10 +30,11 @@ constexpr const char* kUsage =
     "  --seed N             case generation seed (default 1): same seed, same cases\n"
     "  --protocol V         3.1.1 or 5 (default 5)\n"
     "  --out DIR            findings: finding-N-KIND.yaml scenarios + findings.json (default netfuzz-out)\n"
-    "  -j N                 accepted; this version runs one connection at a time (N > 1 is an error)\n"
+    "  -j N                 N parallel workers (1..64, default 1); worker w runs cases w, w+N, w+2N...\n"
     "  --max-cases N        stop after N cases\n"
-    "  --case-timeout D     quiet time that ends a case without PINGRESP or close (default 50ms)\n"
-    "  --probe-timeout D    liveness probe limit; longer is a hang finding (default 2s)\n"
+    "  --case-timeout D     wait for the broker to close a case's half-closed connection (default 500ms)\n"
+    "  --probe-timeout D    liveness probe limit; longer (twice, fresh connection) is a hang (default 2s)\n"
+    "  --fresh-probe-every N  cases between fresh-connection probes per worker (default 256)\n"
     "  --quiet              no progress lines on stderr\n"
     "\n"
     "Prints a summary JSON line on stdout. Exit status: 0 no crash/hang finding (spec findings\n"
@@ -96,12 +98,18 @@ int run_fuzz_command(int argc, char** argv) {
       if (arg == "--duration") opt.duration_s = *d;
       else if (arg == "--case-timeout") opt.case_timeout_ms = static_cast<int>(*d * 1000);
       else opt.probe_timeout_ms = static_cast<int>(*d * 1000);
-    } else if (arg == "--seed" || arg == "--max-cases" || arg == "-j") {
+    } else if (arg == "--seed" || arg == "--max-cases" || arg == "-j" || arg == "--fresh-probe-every") {
       const auto n = parse_number(*v);
       if (!n) return usage_error(std::string(arg) + " must be a non-negative integer, got '" + std::string(*v) + "'");
       if (arg == "--seed") opt.seed = *n;
       else if (arg == "--max-cases") opt.max_cases = *n;
-      else if (*n != 1) return usage_error("-j " + std::string(*v) + ": this version runs one connection at a time (-j 1)");
+      else if (arg == "-j") {
+        if (*n < 1 || *n > 64) return usage_error("-j must be 1..64, got '" + std::string(*v) + "'");
+        opt.jobs = static_cast<int>(*n);
+      } else {
+        if (*n < 1 || *n > 1000000) return usage_error("--fresh-probe-every must be 1..1000000, got '" + std::string(*v) + "'");
+        opt.fresh_probe_every = static_cast<int>(*n);
+      }
     } else if (arg == "--protocol") {
       const auto ver = mqtt::parse_version(*v);
       if (!ver || *ver == mqtt::Version::v3_1) return usage_error("--protocol must be 3.1.1 or 5, got '" + std::string(*v) + "'");

@@ -1,11 +1,13 @@
 // Live-broker fuzzer (`mqtt-harness fuzz`): generates MQTT packet sequences from the
 // codec's packet model, sends each as one TCP connection to a running broker, and watches
-// three oracles: liveness (a fresh CONNECT + PINGREQ probe after each case), the spawned
-// broker process (exit / sanitizer report on stderr), and spec conformance of the bytes
-// the broker sends back. Findings are minimised and saved as `send_raw` scenarios.
+// three oracles: liveness (a PINGREQ on a persistent probe connection after each case, a
+// fresh CONNECT + PINGREQ every few hundred cases and before any hang is reported), the
+// spawned broker process (exit / sanitizer report on stderr), and spec conformance of the
+// bytes the broker sends back. Findings are attributed by replaying recent cases on a
+// fresh broker, minimised and saved as `send_raw` scenarios.
 //
-// Plain POSIX sockets, no Qt: the fuzz loop is a blocking, single-threaded sequence of
-// short connections, which an event loop would only slow down.
+// Plain POSIX sockets, no Qt: each worker is a blocking sequence of short connections,
+// which an event loop would only slow down. `-j N` runs N such workers as threads.
 #pragma once
 
 #include <mqtt/codec.hpp>
@@ -51,9 +53,13 @@ struct FuzzOptions {
   std::uint64_t seed = 1;
   mqtt::Version version = mqtt::Version::v5;
   std::string out_dir = "netfuzz-out";
-  int case_timeout_ms = 50;    // quiet time after which a case ends without PINGRESP/close
-  int probe_timeout_ms = 2000; // liveness probe: no CONNACK+PINGRESP within this = hang
+  // A case half-closes its connection after the last byte, so a broker that read it all
+  // closes; this only bounds a broker that keeps half-closed connections open.
+  int case_timeout_ms = 500;
+  int probe_timeout_ms = 2000; // liveness probe: no PINGRESP (CONNACK) within this = hang
   std::uint64_t max_cases = 0; // 0: until duration
+  int jobs = 1;                // workers, each with its own case and probe connections
+  int fresh_probe_every = 256; // cases between fresh-connection probes (per worker)
   bool progress = true;
 };
 

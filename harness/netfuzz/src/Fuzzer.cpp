@@ -1,19 +1,26 @@
-// The fuzz loop: run a case on one TCP connection, apply the oracles, minimise findings,
-// write them as scenarios. Blocking POSIX sockets with poll() timeouts everywhere.
+// The fuzz loop: N workers each run cases on their own TCP connections, apply the oracles;
+// crash/hang suspicions are confirmed and attributed with every worker paused; findings are
+// minimised and written as scenarios. Blocking POSIX sockets with poll() timeouts everywhere.
 #include "NetFuzz.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <deque>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <set>
+#include <shared_mutex>
+#include <thread>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -126,20 +133,36 @@ Received receive(int fd, int idle_ms, Enough enough) {
 
 // Packets as the broker frames the byte stream we send (a wrong Remaining Length shifts
 // every later packet boundary, so framing our own packets one by one would mislead).
+std::string type_name_of(std::uint8_t first_byte) {
+  const auto t = first_byte >> 4;
+  if (t == 0 || t > 15) return "RESERVED";
+  return std::string(mqtt::to_string(static_cast<mqtt::PacketType>(t)));
+}
+std::string packet_type_name(std::string_view packet) {
+  return packet.empty() ? "EMPTY" : type_name_of(static_cast<std::uint8_t>(packet[0]));
+}
+std::string packet_type_name(mqtt::Bytes packet) { return packet.empty() ? "EMPTY" : type_name_of(packet[0]); }
+
 struct StreamFrame {
   std::optional<mqtt::PacketType> type;  // when the frame decodes
   mqtt::Error error{};                   // the first rule it breaks, per the codec
+  std::string type_name;                 // from its first byte, also when it does not decode
 };
 std::vector<StreamFrame> frame_stream(const std::vector<std::string>& packets, mqtt::Version version) {
   std::vector<StreamFrame> out;
   mqtt::Framer framer;
-  for (const auto& p : packets) framer.feed(p);
+  std::string stream;
+  for (const auto& p : packets) { framer.feed(p); stream += p; }
+  std::size_t at = 0;
   for (;;) {
     auto f = framer.next();
     if (f.status == mqtt::FrameInfo::Status::need_more) break;
-    if (f.status == mqtt::FrameInfo::Status::error) { out.push_back({std::nullopt, f.error}); break; }
+    const auto name = packet_type_name(std::string_view(stream).substr(std::min(at, stream.size())));
+    if (f.status == mqtt::FrameInfo::Status::error) { out.push_back({std::nullopt, f.error, name}); break; }
+    at += f.packet.size();
     auto d = mqtt::decode(f.packet, {version});
     StreamFrame sf;
+    sf.type_name = name;
     if (d.ok()) sf.type = mqtt::packet_type(d.value); else sf.error = d.error;
     out.push_back(sf);
     if (!d.ok()) break;
@@ -147,11 +170,30 @@ std::vector<StreamFrame> frame_stream(const std::vector<std::string>& packets, m
   return out;
 }
 
-std::string packet_type_name(std::string_view packet) {
-  if (packet.empty()) return "EMPTY";
-  const auto t = static_cast<std::uint8_t>(packet[0]) >> 4;
-  if (t == 0 || t > 15) return "RESERVED";
-  return std::string(mqtt::to_string(static_cast<mqtt::PacketType>(t)));
+// Triage of the spec oracle (docs/netfuzz.md, "Spec findings against mosquitto"): codec
+// rejections whose breach the spec does not make the receiving Server's business. They
+// are obligations of the sender only, or the receiver MAY check, so a Server that carries
+// on conforms; and a Server must forward some of them unaltered. Counted, not reported.
+std::optional<std::string> lenient_on_receipt(mqtt::Version version, const std::string& type, const mqtt::Error& e) {
+  const auto spec = e.spec;
+  const auto msg = e.message;
+  if (e.code == mqtt::Errc::payload_format_invalid) return "payload vs Payload Format Indicator (receiver MAY check, 3.3.2.3.2)";
+  if (type == "PUBLISH" && msg == "property value must be 0 or 1") return "Payload Format Indicator value other than 0/1 (no receiver rule)";
+  if (type == "PUBLISH" && msg.find("subscription_identifier") != std::string_view::npos) return "Subscription Identifier in a Client PUBLISH (MQTT-3.3.4-6, sender obligation)";
+  if (version != mqtt::Version::v5) return std::nullopt;
+  if (spec == "MQTT-1.5.5-1") return "non-minimal Variable Byte Integer (MQTT-1.5.5-1, sender obligation)";
+  if (spec == "MQTT-3.3.1-2") return "DUP 1 on a QoS 0 PUBLISH (MQTT-3.3.1-2, sender obligation)";
+  if (spec == "MQTT-3.3.2-13" || spec == "MQTT-3.3.2-14") return "Response Topic content (MQTT-3.3.2-14, sender obligation)";
+  if (spec == "MQTT-4.8.2-1" || spec == "MQTT-4.8.2-2") return "Shared Subscription filter syntax (MQTT-4.8.2-1/-2, client obligation; no receiver rule)";
+  return std::nullopt;
+}
+
+// Content of a PUBLISH the Server must pass on unaltered (MQTT-3.3.2-4 Payload Format
+// Indicator, MQTT-3.3.2-15 Response Topic): bad bytes there came from the publisher.
+bool forwarded_unaltered(const std::string& type, const mqtt::Error& e) {
+  if (type != "PUBLISH") return false;
+  return e.code == mqtt::Errc::payload_format_invalid || e.message == "property value must be 0 or 1" ||
+         e.spec == "MQTT-3.3.2-13" || e.spec == "MQTT-3.3.2-14";
 }
 
 // What one run of a case looked like.
@@ -159,6 +201,9 @@ struct Outcome {
   std::string kind;    // "" (nothing found), crash, sanitizer, hang, spec_invalid_bytes, spec_accepted_malformed
   std::string detail;  // exit signal / codec error / rule
   std::string spec;
+  std::string packet;  // spec kinds: type of the offending packet (ours or the broker's)
+  std::string rule;    // spec kinds: spec id, else codec error code and message (no offsets)
+  std::string lenient; // set instead of kind: a triaged non-finding (counted only)
 };
 
 class BrokerProcess {
@@ -273,24 +318,89 @@ class BrokerProcess {
 
 bool is_crash_kind(const std::string& kind) { return kind == "crash" || kind == "sanitizer" || kind == "hang"; }
 
+bool ends_with_pingresp(const std::string& b) {
+  return b.size() >= 2 && b.compare(b.size() - 2, 2, std::string("\xD0\x00", 2)) == 0;
+}
+
+// A CONNECT (clean, keep alive 0 so the broker never drops it while a worker is paused).
+std::string persistent_probe_connect(mqtt::Version version, const std::string& client_id) {
+  mqtt::Connect c;
+  c.protocol_name = "MQTT";
+  c.protocol_version = version;
+  c.client_id = client_id;
+  c.keep_alive = 0;
+  return mqtt::encode_to_string(mqtt::Packet(c), version).value;
+}
+
+// A finding's reproducer: earlier cases (connections) that must run first, then the case.
+struct Finding {
+  std::vector<Case> before;
+  Case last;
+};
+
+// One case as it ran: kept in a short history so a crash or hang noticed later can be
+// replayed on a fresh broker and attributed to the case that caused it.
+struct Ran {
+  std::uint64_t index = 0;
+  std::uint64_t seq = 0;    // global start order
+  std::uint64_t epoch = 0;  // broker incarnation it ran against
+  Case c;
+};
+
+struct Worker {
+  int id = 0;
+  int probe_fd = -1;
+  std::uint64_t probe_epoch = 0;
+  std::uint64_t since_fresh = 0;
+  ~Worker() { close_probe(); }
+  void close_probe() {
+    if (probe_fd >= 0) ::close(probe_fd);
+    probe_fd = -1;
+  }
+};
+
 class Fuzzer {
  public:
   explicit Fuzzer(const FuzzOptions& o) : opt_(o), broker_(o.spawn) {}
 
-  // Liveness oracle: a fresh CONNECT + PINGREQ must get CONNACK and PINGRESP.
-  bool probe() {
-    const int fd = connect_tcp(opt_.host, opt_.port, opt_.probe_timeout_ms);
+  // Liveness oracle, full form: a fresh connection's CONNECT + PINGREQ get CONNACK and
+  // PINGRESP within `timeout_ms`. Proves the accept path too.
+  // Each worker probes with its own client ids: two probes with one id would take over
+  // each other's session (MQTT-3.1.4-3) and look like a hang.
+  bool fresh_probe(int timeout_ms, int worker = -1) {
+    const int fd = connect_tcp(opt_.host, opt_.port, timeout_ms);
     if (fd < 0) return false;
     Fd guard(fd);
-    send_all(fd, probe_bytes(opt_.version, "nf-probe"), opt_.probe_timeout_ms);
-    auto r = receive(fd, opt_.probe_timeout_ms, [](const std::string& b) {
-      return b.size() >= 2 && b.compare(b.size() - 2, 2, std::string("\xD0\x00", 2)) == 0;
-    });
+    send_all(fd, probe_bytes(opt_.version, worker < 0 ? "nf-probe" : "nf-fresh-" + std::to_string(worker)), timeout_ms);
+    auto r = receive(fd, timeout_ms, ends_with_pingresp);
     return !r.closed && !r.timed_out;
   }
 
-  // Runs a case and all oracles; restarts a spawned broker that died or hung.
-  Outcome run(const Case& c) {
+  // Liveness oracle, fast form: PINGREQ on the worker's persistent connection (opened with
+  // CONNECT + PINGREQ when missing or when the broker was restarted since).
+  bool ping(Worker& w) {
+    const auto epoch = epoch_.load();
+    if (w.probe_fd >= 0 && w.probe_epoch != epoch) w.close_probe();
+    if (w.probe_fd < 0) {
+      const int fd = connect_tcp(opt_.host, opt_.port, opt_.probe_timeout_ms);
+      if (fd < 0) return false;
+      send_all(fd, persistent_probe_connect(opt_.version, "nf-probe-" + std::to_string(w.id)) + std::string("\xC0\x00", 2),
+               opt_.probe_timeout_ms);
+      auto r = receive(fd, opt_.probe_timeout_ms, ends_with_pingresp);
+      if (r.closed || r.timed_out) { ::close(fd); return false; }
+      w.probe_fd = fd;
+      w.probe_epoch = epoch;
+      return true;
+    }
+    send_all(w.probe_fd, std::string("\xC0\x00", 2), opt_.probe_timeout_ms);
+    auto r = receive(w.probe_fd, opt_.probe_timeout_ms, ends_with_pingresp);
+    if (r.closed || r.timed_out) { w.close_probe(); return false; }
+    return true;
+  }
+
+  // Runs a case and the oracles. `fresh` forces a fresh-connection liveness probe.
+  // A crash/hang outcome here is a suspicion; `confirm_and_attribute` decides.
+  Outcome run(Worker& w, const Case& c, bool fresh) {
     Outcome out;
     mqtt::Version version = opt_.version;
     bool connect_decodes = false;
@@ -306,7 +416,7 @@ class Fuzzer {
     const auto frames = frame_stream(c.packets, version);
     // Spec: the first rule the stream breaks, and how many PINGREQs precede it.
     std::optional<std::size_t> violation;
-    std::string violation_spec, violation_detail;
+    std::string violation_spec, violation_detail, violation_packet, violation_lenient;
     std::size_t pings_before = 0;
     for (std::size_t i = 0; i < frames.size(); ++i) {
       const auto& f = frames[i];
@@ -314,61 +424,77 @@ class Fuzzer {
         violation = i;
         violation_spec = std::string(f.error.spec);
         violation_detail = std::string(mqtt::to_string(f.error.code)) + ": " + std::string(f.error.message);
+        violation_packet = f.type_name;
+        if (auto why = lenient_on_receipt(version, f.type_name, f.error)) violation_lenient = *why;
         break;
       }
       if (i == 0 && f.type != mqtt::PacketType::connect) {
         violation = i; violation_spec = "MQTT-3.1.0-1"; violation_detail = "first packet is not CONNECT";
+        violation_packet = f.type_name;
         break;
       }
       if (i > 0 && f.type == mqtt::PacketType::connect) {
         violation = i; violation_spec = "MQTT-3.1.0-2"; violation_detail = "second CONNECT";
+        violation_packet = f.type_name;
         break;
       }
       if (f.type == mqtt::PacketType::pingreq) ++pings_before;
     }
 
+    // The case: all bytes at once, then a half-close. A broker that read everything sees
+    // end-of-stream and closes, so the case ends at once instead of after a quiet period,
+    // and everything it sent in answer arrives before that close.
     Received got;
+    bool connected = false;
     const int fd = connect_tcp(opt_.host, opt_.port, opt_.probe_timeout_ms);
     if (fd >= 0) {
+      connected = true;
       Fd guard(fd);
       std::string all;
       for (const auto& p : c.packets) all += p;
       send_all(fd, all, opt_.case_timeout_ms);
-      got = receive(fd, opt_.case_timeout_ms, [](const std::string& b) {
-        return b.size() >= 2 && b.compare(b.size() - 2, 2, std::string("\xD0\x00", 2)) == 0;
-      });
+      ::shutdown(fd, SHUT_WR);
+      got = receive(fd, opt_.case_timeout_ms, [](const std::string&) { return false; });
+      if (got.timed_out) ++case_timeouts_;
     }
 
     // Spawned broker: exit or sanitizer report.
     if (broker_.managed()) {
-      const auto fresh = broker_.drain();
-      if (fresh.find("ERROR: AddressSanitizer") != std::string::npos ||
-          fresh.find("runtime error:") != std::string::npos) {
+      std::lock_guard lock(broker_mu_);
+      const auto fresh_out = broker_.drain();
+      const auto asan = fresh_out.find("ERROR: AddressSanitizer");
+      const auto ubsan = fresh_out.find("runtime error:");
+      if (asan != std::string::npos || ubsan != std::string::npos) {
         out.kind = "sanitizer";
-        const auto at = std::max(fresh.find("ERROR: AddressSanitizer"), std::min(fresh.find("runtime error:"), fresh.size()));
-        out.detail = fresh.substr(at == std::string::npos ? 0 : at, 120);
+        out.detail = fresh_out.substr(std::min(asan, ubsan), 160);
         if (const auto nl = out.detail.find('\n'); nl != std::string::npos) out.detail.resize(nl);
       }
-      if (broker_.exited() || (got.closed && got.bytes.empty() && broker_.exited_within(100))) {
-        out.kind = out.kind.empty() ? "crash" : out.kind;
+      if (broker_.exited()) {
+        if (out.kind.empty()) out.kind = "crash";
         if (out.detail.empty()) out.detail = broker_.exit_description();
-        restart();
         return out;
       }
+      if (!out.kind.empty()) return out;
     }
-    // Liveness.
-    if (!probe()) {
-      if (broker_.managed() && broker_.exited_within(500)) {
-        out.kind = "crash";
-        out.detail = broker_.exit_description();
-      } else if (out.kind.empty()) {
-        out.kind = "hang";
-        out.detail = "no CONNACK+PINGRESP to a fresh connection within " + std::to_string(opt_.probe_timeout_ms) + " ms";
+    // Liveness. A PINGRESP to the case's own sentinel PINGREQ shows the broker alive after
+    // it processed the whole case; otherwise a PINGREQ on the probe connection must be
+    // answered. Effects of the case's close that show later are caught by the next case
+    // and attributed by replay (confirm_and_attribute).
+    const bool answered = ends_with_pingresp(got.bytes);
+    const bool alive = (fresh || !connected) ? fresh_probe(opt_.probe_timeout_ms, w.id) : answered || ping(w);
+    if (!alive) {
+      if (broker_.managed()) {
+        std::lock_guard lock(broker_mu_);
+        if (broker_.exited_within(500)) {
+          out.kind = "crash";
+          out.detail = broker_.exit_description();
+          return out;
+        }
       }
-      restart();
+      out.kind = "hang";
+      out.detail = "no PINGRESP within " + std::to_string(opt_.probe_timeout_ms) + " ms";
       return out;
     }
-    if (!out.kind.empty()) return out;
 
     // Spec: what the broker sent must decode.
     mqtt::Framer framer;
@@ -388,8 +514,14 @@ class Fuzzer {
         // A CONNACK to a CONNECT we cannot decode: its version is unknown (a 3.1.1-shaped
         // refusal of protocol level 0xF5 is correct), so it is no evidence.
         if (!connect_decodes && !f.packet.empty() && (f.packet[0] >> 4) == 2) continue;
+        if (forwarded_unaltered(packet_type_name(f.packet), err)) {
+          out.lenient = "forwarded unaltered: " + std::string(err.spec.empty() ? err.message : err.spec);
+          return out;
+        }
       }
       out.kind = "spec_invalid_bytes";
+      out.packet = f.status == mqtt::FrameInfo::Status::complete ? packet_type_name(f.packet) : "FRAMING";
+      out.rule = err.spec.empty() ? std::string(mqtt::to_string(err.code)) + ": " + std::string(err.message) : std::string(err.spec);
       out.spec = std::string(err.spec);
       out.detail = "broker sent bytes the codec rejects: " + std::string(mqtt::to_string(err.code)) + " at offset " +
                    std::to_string(err.offset) + ": " + std::string(err.message);
@@ -397,8 +529,12 @@ class Fuzzer {
     }
     // Spec: after a packet it must reject, the broker must close (3.1.1 4.8, 5.0 4.13):
     // a PINGRESP to a PINGREQ sent after it means it carried on.
-    if (violation && pingresps > pings_before) {
+    if (violation && pingresps > pings_before && !violation_lenient.empty()) {
+      out.lenient = violation_lenient;
+    } else if (violation && pingresps > pings_before) {
       out.kind = "spec_accepted_malformed";
+      out.packet = violation_packet;
+      out.rule = violation_spec.empty() ? violation_detail : violation_spec;
       out.spec = violation_spec;
       out.detail = "broker kept the connection after packet " + std::to_string(*violation) + " (" + violation_detail +
                    ") and answered a later PINGREQ";
@@ -406,25 +542,56 @@ class Fuzzer {
     return out;
   }
 
+  // Only with every worker paused (exclusive lock).
   void restart() {
     if (!broker_.managed()) {
       // Not ours to restart: wait for it to answer again (someone may restart it).
       const auto t0 = Clock::now();
-      while (seconds_since(t0) < 5 && !probe()) ::usleep(100000);
+      while (seconds_since(t0) < 5 && !fresh_probe(opt_.probe_timeout_ms)) ::usleep(100000);
+      ++epoch_;
       return;
     }
+    std::lock_guard lock(broker_mu_);
     broker_.stop();
     broker_up_ = broker_.start(opt_.host, opt_.port);
+    ++epoch_;
   }
 
-  // Greedy delta debugging: drop packets, then byte chunks, while the case keeps producing
-  // the same kind of finding. Bounded in re-runs.
-  Case minimise(Case c, const std::string& kind) {
+  // Replays `cases` in order on a fresh broker, each with a fresh-connection probe; the
+  // outcome and position of the first crash/hang, if any. Exclusive lock held.
+  std::pair<Outcome, std::size_t> replay(Worker& w, const std::vector<const Case*>& cases, bool fresh_start = true) {
+    if (fresh_start && broker_.managed()) restart();
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      ++reruns_;
+      auto o = run(w, *cases[i], true);
+      if (is_crash_kind(o.kind)) {
+        restart();
+        return {o, i};
+      }
+    }
+    return {Outcome{}, cases.size()};
+  }
+
+  // Greedy delta debugging of the last case: drop packets, then byte chunks, while it keeps
+  // producing the same kind of finding (after `before`, each on a fresh broker for crash
+  // kinds). Bounded in re-runs and by the end of the run.
+  Case minimise(Worker& w, const std::vector<Case>& before, Case c, const Outcome& target) {
+    const auto& kind = target.kind;
     int budget = kind == "hang" ? 6 : is_crash_kind(kind) ? 150 : 40;
     auto same = [&](const Case& candidate) {
-      if (budget-- <= 0) return false;
-      ++reruns_;
-      return run(candidate).kind == kind;
+      if (budget-- <= 0 || stop_.load()) return false;
+      if (!is_crash_kind(kind)) {
+        ++reruns_;
+        const auto o = run(w, candidate, false);
+        return o.kind == kind && o.packet == target.packet && o.rule == target.rule;
+      }
+      std::vector<const Case*> seq;
+      for (const auto& b : before) seq.push_back(&b);
+      seq.push_back(&candidate);
+      // A lone case needs no fresh start: a broker that survived the last candidate is as
+      // good as new for it (a crash restarts it anyway).
+      auto [o, at] = replay(w, seq, !before.empty());
+      return o.kind == kind && at == seq.size() - 1;
     };
     for (std::size_t i = c.packets.size(); i-- > 0 && c.packets.size() > 1;) {
       Case t = c;
@@ -445,19 +612,28 @@ class Fuzzer {
     return c;
   }
 
-  std::string write_scenario(std::size_t n, const std::string& kind, const std::string& signature, const Case& c) {
+  static void write_case(std::ostream& f, const std::string& client, const Case& c) {
+    for (const auto& p : c.packets)
+      f << "  - send_raw: {client: " << client << ", hex: \"" << to_hex(p) << "\"}  # " << packet_type_name(p) << "\n";
+  }
+
+  std::string write_scenario(std::size_t n, const std::string& kind, const std::string& signature, const Finding& fd) {
     const auto name = "finding-" + std::to_string(n) + "-" + kind + ".yaml";
     std::ofstream f(std::filesystem::path(opt_.out_dir) / name);
     f << "# Found by `mqtt-harness fuzz` (docs/netfuzz.md); reproduce with\n"
       << "#   mqtt-harness run --broker HOST:PORT " << name << "\n"
       << "# signature: " << signature << "\n";
+    if (!fd.before.empty())
+      f << "# The cases on clients before_1.. ran first (on their own they do not reproduce it).\n";
     f << "name: \"netfuzz finding " << n << " (" << kind << ")\"\n";
     f << "protocol: " << mqtt::to_string(opt_.version) << "\n";
     f << "timeout: 10s\n";
-    f << "clients:\n  raw: {}\n  probe: {}\n";
+    f << "clients:\n";
+    for (std::size_t i = 0; i < fd.before.size(); ++i) f << "  before_" << i + 1 << ": {}\n";
+    f << "  raw: {}\n  probe: {}\n";
     f << "steps:\n";
-    for (const auto& p : c.packets)
-      f << "  - send_raw: {client: raw, hex: \"" << to_hex(p) << "\"}  # " << packet_type_name(p) << "\n";
+    for (std::size_t i = 0; i < fd.before.size(); ++i) write_case(f, "before_" + std::to_string(i + 1), fd.before[i]);
+    write_case(f, "raw", fd.last);
     if (kind == "spec_accepted_malformed")
       f << "  # A broker must close the connection after a malformed packet (5.0: DISCONNECT 0x81 first).\n"
         << "  - expect_disconnect: {client: raw, within: 2s}\n";
@@ -466,6 +642,176 @@ class Fuzzer {
       << "  - expect_connack: {client: probe, within: 5s}\n"
       << "  - expect_packet: {client: probe, type: PINGRESP, within: 5s}\n";
     return name;
+  }
+
+  // Groups a finding by signature; a new signature is minimised and written.
+  void record(Worker& w, std::uint64_t index, const Outcome& outcome, const Finding& found) {
+    // Spec findings group by what rule which packet broke (not where in the case);
+    // crash kinds by how the broker died, after minimisation, with the last packet sent.
+    const bool spec_kind = !is_crash_kind(outcome.kind);
+    const auto pre_sig = spec_kind ? outcome.kind + "|" + outcome.packet + "|" + outcome.rule
+                                   : outcome.kind + "|" + outcome.spec + "|" + outcome.detail;
+    {
+      std::lock_guard lock(findings_mu_);
+      if (auto it = pre_.find(pre_sig); it != pre_.end()) {
+        ++groups_[it->second].count;
+        return;
+      }
+    }
+    Finding small = found;
+    small.last = minimise(w, found.before, found.last, outcome);
+    const auto last = spec_kind ? outcome.packet
+                                : small.last.packets.empty() ? std::string("EMPTY") : packet_type_name(small.last.packets.back());
+    const auto sig = spec_kind ? pre_sig : outcome.kind + "|" + last + "|" + (outcome.spec.empty() ? outcome.detail : outcome.spec);
+    std::lock_guard lock(findings_mu_);
+    if (auto it = pre_.find(pre_sig); it != pre_.end()) {  // another worker got there first
+      ++groups_[it->second].count;
+      return;
+    }
+    pre_[pre_sig] = sig;
+    auto& g = groups_[sig];
+    if (g.count++ > 0) return;
+    order_.push_back(sig);
+    const auto file = write_scenario(order_.size(), outcome.kind, sig, small);
+    json pk = json::array();
+    for (const auto& p : small.last.packets) pk.push_back(to_hex(p));
+    g.finding = json{{"id", order_.size()}, {"kind", outcome.kind},
+                     {"class", is_crash_kind(outcome.kind) ? "crash" : "spec"},
+                     {"signature", sig}, {"last_packet", last}, {"spec", outcome.spec},
+                     {"detail", outcome.detail}, {"case_index", index}, {"worker", index % static_cast<std::uint64_t>(opt_.jobs)},
+                     {"cases_before", found.before.size()},
+                     {"mutations", found.last.mutations}, {"original_packets", found.last.packets.size()},
+                     {"packets_hex", pk}, {"scenario", file}};
+    if (opt_.progress) std::fprintf(stderr, "netfuzz: finding %zu: %s -> %s\n", order_.size(), sig.c_str(), file.c_str());
+  }
+
+  // A crash/hang suspicion from worker `w`'s case `index` (run against broker incarnation
+  // `epoch`). Every other worker is paused. Sound: a hang must survive a second, fresh
+  // probe with twice the timeout; every crash/hang is replayed on a fresh broker and
+  // attributed to the case (with the fewest earlier cases) that reproduces it.
+  void confirm_and_attribute(Worker& w, std::uint64_t index, const Case& c, const Outcome& suspicion,
+                             std::uint64_t epoch) {
+    std::unique_lock world(world_);
+    {
+      std::lock_guard lock(attributed_mu_);
+      if (attributed_.count(index)) return;  // another worker's attribution already named it
+    }
+    if (epoch != epoch_.load()) {
+      // The broker was restarted while this case ran: the suspicion may be that restart.
+      auto [o, at] = replay(w, {&c});
+      (void)at;
+      if (is_crash_kind(o.kind)) record(w, index, o, Finding{{}, c});
+      return;
+    }
+    if (suspicion.kind == "hang" && fresh_probe(2 * opt_.probe_timeout_ms, w.id)) {
+      ++false_alarms_;  // slow, not hung (a loaded machine): no finding
+      w.close_probe();
+      return;
+    }
+    if (!broker_.managed()) {
+      // Cannot replay on a fresh broker: report against the case that saw it.
+      record_unreplayed(w, index, c, suspicion);
+      restart();
+      return;
+    }
+    // 1. The case alone on a fresh broker.
+    auto [alone, at0] = replay(w, {&c});
+    (void)at0;
+    if (alone.kind == suspicion.kind || (is_crash_kind(alone.kind) && suspicion.kind != "hang")) {
+      mark(index);
+      record(w, index, alone, Finding{{}, c});
+      return;
+    }
+    // 2. The recent cases of all workers in start order, up to this one.
+    std::vector<Ran> window;
+    {
+      std::lock_guard lock(history_mu_);
+      for (const auto& r : history_)
+        if (r.epoch == epoch) window.push_back(r);
+    }
+    std::sort(window.begin(), window.end(), [](const Ran& a, const Ran& b) { return a.seq < b.seq; });
+    std::vector<const Case*> seq;
+    for (const auto& r : window) seq.push_back(&r.c);
+    auto [o, at] = replay(w, seq);
+    if (!is_crash_kind(o.kind)) {
+      record_unreplayed(w, index, c, suspicion);
+      return;
+    }
+    // The culprit is window[at]; drop earlier cases that are not needed (greedy).
+    std::vector<Case> before;
+    for (std::size_t i = 0; i < at; ++i) before.push_back(window[i].c);
+    for (std::size_t i = before.size(); i-- > 0;) {
+      auto trial = before;
+      trial.erase(trial.begin() + static_cast<std::ptrdiff_t>(i));
+      std::vector<const Case*> s;
+      for (const auto& b : trial) s.push_back(&b);
+      s.push_back(&window[at].c);
+      auto [o2, at2] = replay(w, s);
+      if (o2.kind == o.kind && at2 == s.size() - 1) before = std::move(trial);
+    }
+    mark(window[at].index);
+    record(w, window[at].index, o, Finding{before, window[at].c});
+  }
+
+  // A crash/hang that did not reproduce on a fresh broker: still reported (a process exit
+  // is never imaginary) with the case that saw it, marked as not reproduced.
+  void record_unreplayed(Worker& w, std::uint64_t index, const Case& c, Outcome o) {
+    o.detail += " (not reproduced by replaying the recent cases)";
+    std::lock_guard lock(findings_mu_);
+    const auto sig = o.kind + "|unreproduced|" + o.detail;
+    auto& g = groups_[sig];
+    if (g.count++ > 0) return;
+    order_.push_back(sig);
+    const auto file = write_scenario(order_.size(), o.kind, sig, Finding{{}, c});
+    g.finding = json{{"id", order_.size()}, {"kind", o.kind}, {"class", "crash"}, {"signature", sig},
+                     {"last_packet", c.packets.empty() ? "EMPTY" : packet_type_name(c.packets.back())},
+                     {"spec", ""}, {"detail", o.detail}, {"case_index", index}, {"worker", index % static_cast<std::uint64_t>(opt_.jobs)},
+                     {"reproduced", false}, {"mutations", c.mutations}, {"scenario", file}};
+    if (opt_.progress) std::fprintf(stderr, "netfuzz: finding %zu: %s -> %s\n", order_.size(), sig.c_str(), file.c_str());
+  }
+
+  void mark(std::uint64_t index) {
+    std::lock_guard lock(attributed_mu_);
+    attributed_.insert(index);
+  }
+
+  void work(int id) {
+    Worker w;
+    w.id = id;
+    const auto jobs = static_cast<std::uint64_t>(opt_.jobs);
+    // Worker `id` runs cases id, id+N, id+2N, ...: a pure function of (seed, worker, N),
+    // and each case regenerates from its index alone.
+    for (std::uint64_t i = 0; !stop_.load(); ++i) {
+      if (opt_.max_cases && cases_.fetch_add(1) >= opt_.max_cases) break;
+      const std::uint64_t index = i * jobs + static_cast<std::uint64_t>(id);
+      Case c = generate_case(opt_.seed, index, opt_.version);
+      Outcome o;
+      std::uint64_t epoch = 0;
+      {
+        std::shared_lock world(world_);
+        epoch = epoch_.load();
+        const bool fresh = ++w.since_fresh >= static_cast<std::uint64_t>(opt_.fresh_probe_every);
+        if (fresh) w.since_fresh = 0;
+        {
+          std::lock_guard lock(history_mu_);
+          history_.push_back(Ran{index, seq_++, epoch, c});
+          if (history_.size() > 16 * jobs) history_.pop_front();
+        }
+        o = run(w, c, fresh);
+      }
+      if (!opt_.max_cases) cases_.fetch_add(1);
+      if (!o.lenient.empty()) {
+        std::lock_guard lock(findings_mu_);
+        ++lenient_[o.lenient];
+      }
+      if (o.kind.empty()) continue;
+      if (is_crash_kind(o.kind)) {
+        confirm_and_attribute(w, index, c, o, epoch);
+      } else {
+        std::shared_lock world(world_);
+        record(w, index, o, Finding{{}, c});
+      }
+    }
   }
 
   int loop() {
@@ -477,74 +823,55 @@ class Fuzzer {
                    opt_.host.c_str(), opt_.port, broker_.output().c_str());
       return 2;
     }
-    if (!probe()) {
+    if (!fresh_probe(opt_.probe_timeout_ms)) {
       std::fprintf(stderr, "mqtt-harness fuzz: broker at %s:%u does not answer CONNECT+PINGREQ\n", opt_.host.c_str(), opt_.port);
       return 2;
     }
-    struct Group { json finding; std::size_t count = 0; };
-    std::map<std::string, Group> groups;        // final signature -> group
-    std::map<std::string, std::string> pre;     // pre-minimisation signature -> final signature
-    std::vector<std::string> order;
     const auto t0 = Clock::now();
+    std::vector<std::thread> workers;
+    for (int i = 0; i < opt_.jobs; ++i) workers.emplace_back([this, i] { work(i); });
+    std::uint64_t last_cases = 0;
     auto last_progress = t0;
-    std::uint64_t cases = 0, last_cases = 0;
-    double fuzz_seconds = 0;  // excludes minimisation
-    while (seconds_since(t0) < opt_.duration_s && (opt_.max_cases == 0 || cases < opt_.max_cases)) {
-      const auto case_start = Clock::now();
-      const Case c = generate_case(opt_.seed, cases, opt_.version);
-      const auto outcome = run(c);
-      fuzz_seconds += seconds_since(case_start);
-      ++cases;
-      if (!outcome.kind.empty()) {
-        const auto pre_sig = outcome.kind + "|" + outcome.spec + "|" + outcome.detail;
-        if (auto it = pre.find(pre_sig); it != pre.end()) {
-          ++groups[it->second].count;
-        } else {
-          const Case small = minimise(c, outcome.kind);
-          const auto last = small.packets.empty() ? std::string("EMPTY") : packet_type_name(small.packets.back());
-          const auto sig = outcome.kind + "|" + last + "|" + (outcome.spec.empty() ? outcome.detail : outcome.spec);
-          pre[pre_sig] = sig;
-          auto& g = groups[sig];
-          if (g.count++ == 0) {
-            order.push_back(sig);
-            const auto file = write_scenario(order.size(), outcome.kind, sig, small);
-            json pk = json::array();
-            for (const auto& p : small.packets) pk.push_back(to_hex(p));
-            g.finding = json{{"id", order.size()}, {"kind", outcome.kind},
-                             {"class", is_crash_kind(outcome.kind) ? "crash" : "spec"},
-                             {"signature", sig}, {"last_packet", last}, {"spec", outcome.spec},
-                             {"detail", outcome.detail}, {"case_index", cases - 1},
-                             {"mutations", c.mutations}, {"original_packets", c.packets.size()},
-                             {"packets_hex", pk}, {"scenario", file}};
-            if (opt_.progress) std::fprintf(stderr, "netfuzz: finding %zu: %s -> %s\n", order.size(), sig.c_str(), file.c_str());
-          }
-        }
-      }
+    for (;;) {
+      ::usleep(20000);
+      const auto done = cases_.load();
+      const bool out_of_cases = opt_.max_cases && done >= opt_.max_cases;
+      if (seconds_since(t0) >= opt_.duration_s || out_of_cases) break;
       if (opt_.progress && seconds_since(last_progress) >= 1.0) {
         const double dt = seconds_since(last_progress);
-        std::fprintf(stderr, "netfuzz: %llu cases, %.0f cases/s, %zu findings, broker %s\n",
-                     static_cast<unsigned long long>(cases), static_cast<double>(cases - last_cases) / dt, order.size(),
-                     broker_up_ ? "up" : "down");
+        std::size_t nfind = 0;
+        { std::lock_guard lock(findings_mu_); nfind = order_.size(); }
+        std::fprintf(stderr, "netfuzz: %llu cases, %.0f cases/s, %zu findings, broker %s, %d workers\n",
+                     static_cast<unsigned long long>(done), static_cast<double>(done - last_cases) / dt, nfind,
+                     broker_up_.load() ? "up" : "down", opt_.jobs);
         last_progress = Clock::now();
-        last_cases = cases;
+        last_cases = done;
       }
     }
+    // On --duration the workers stop now (minimisation in progress ends early); on
+    // --max-cases they stop by themselves after their last case and its findings.
+    if (!(opt_.max_cases && cases_.load() >= opt_.max_cases)) stop_ = true;
+    for (auto& t : workers) t.join();
+    const double elapsed = seconds_since(t0);
+    const auto cases = std::min<std::uint64_t>(cases_.load(), opt_.max_cases ? opt_.max_cases : cases_.load());
+
     json findings = json::array();
     std::size_t crash_count = 0, spec_count = 0;
-    for (const auto& sig : order) {
-      auto f = groups[sig].finding;
-      f["count"] = groups[sig].count;
+    for (const auto& sig : order_) {
+      auto f = groups_[sig].finding;
+      f["count"] = groups_[sig].count;
       (f["class"] == "crash" ? crash_count : spec_count)++;
       findings.push_back(f);
     }
-    const double elapsed = seconds_since(t0);
     json summary{{"broker", opt_.host + ":" + std::to_string(opt_.port)},
                  {"protocol", std::string(mqtt::to_string(opt_.version))},
-                 {"seed", opt_.seed}, {"cases", cases}, {"elapsed_s", elapsed},
-                 {"cases_per_s", fuzz_seconds > 0 ? static_cast<double>(cases) / fuzz_seconds : 0.0},
-                 {"minimisation_runs", reruns_}, {"broker_starts", broker_.starts()},
+                 {"seed", opt_.seed}, {"jobs", opt_.jobs}, {"cases", cases}, {"elapsed_s", elapsed},
+                 {"cases_per_s", elapsed > 0 ? static_cast<double>(cases) / elapsed : 0.0},
+                 {"minimisation_runs", reruns_.load()}, {"probe_false_alarms", false_alarms_.load()},
+                 {"case_timeouts", case_timeouts_.load()},
+                 {"broker_starts", broker_.starts()},
                  {"crash_findings", crash_count}, {"spec_findings", spec_count},
-                 {"findings", findings}};
+                 {"lenient", lenient_}, {"findings", findings}};
     std::ofstream(std::filesystem::path(opt_.out_dir) / "findings.json") << summary.dump(2) << "\n";
     json brief = summary;
     brief.erase("findings");
@@ -555,10 +882,29 @@ class Fuzzer {
   }
 
  private:
+  struct Group { json finding; std::size_t count = 0; };
+
   FuzzOptions opt_;
   BrokerProcess broker_;
-  bool broker_up_ = true;
-  std::uint64_t reruns_ = 0;
+  std::mutex broker_mu_;            // BrokerProcess calls
+  std::shared_mutex world_;         // shared: running a case; exclusive: attribution
+  std::atomic<std::uint64_t> epoch_{0};
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> broker_up_{true};
+  std::atomic<std::uint64_t> cases_{0};
+  std::atomic<std::uint64_t> reruns_{0};
+  std::atomic<std::uint64_t> false_alarms_{0};
+  std::atomic<std::uint64_t> case_timeouts_{0};  // the broker kept a half-closed case open
+  std::mutex history_mu_;
+  std::deque<Ran> history_;
+  std::uint64_t seq_ = 0;
+  std::mutex attributed_mu_;
+  std::set<std::uint64_t> attributed_;
+  std::mutex findings_mu_;
+  std::map<std::string, Group> groups_;     // final signature -> group
+  std::map<std::string, std::string> pre_;  // pre-minimisation signature -> final signature
+  std::vector<std::string> order_;
+  std::map<std::string, std::uint64_t> lenient_;  // triaged non-findings: reason -> cases
 };
 
 }  // namespace
