@@ -158,13 +158,14 @@ def test_missing_path_exits_2(harness, tmp_path):
     assert "nope" in proc.stderr
 
 
-def test_pcap_is_refused_until_implemented(harness, tmp_path):
+def test_pcap_writes_one_file_per_client_connection(harness, tmp_path):
+    # Details (names, tshark read-back) are in test_faults_run.py.
     f = write(tmp_path / "ok.yaml", PASSING.format(protocol=5))
     proc = run(harness, f, "--pcap", tmp_path / "pcap")
-    assert proc.returncode == 2
-    assert "not implemented" in proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    assert len(list((tmp_path / "pcap").glob("*.pcap"))) == 2  # sub and pub, one connection each
     help_text = run(harness, "--help").stdout
-    assert "--pcap" in help_text and "NOT IMPLEMENTED" in help_text
+    assert "--pcap DIR" in help_text and "NOT IMPLEMENTED" not in help_text
 
 
 # --------------------------------------------------------------------------------------

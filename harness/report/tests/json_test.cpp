@@ -144,3 +144,30 @@ TEST(JsonReport, from_json_ignores_extra_keys) {
   EXPECT_EQ(back->scenarios.size(), 4u);
   EXPECT_EQ(back->summary.passed, 1);
 }
+
+// Fault-point exploration table (docs/reports.md "exploration[] row").
+TEST(JsonReport, exploration_rows_are_written_only_when_present_and_read_back) {
+  RunReport r = sample_report();
+  EXPECT_FALSE(to_json(r).at("scenarios").at(0).contains("exploration"));
+  CutPoint held{"sub", "to_client", "PUBLISH", 2, true, "held", 0, 0, 12.5, ""};
+  CutPoint bad{"sub", "to_broker", "PUBREC", 1, true, "violated", 1, 0, 40.0, "exactly_once violated"};
+  r.scenarios[0].exploration = {held, bad};
+  const Json j = to_json(r);
+  const Json& rows = j.at("scenarios").at(0).at("exploration");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].at("direction"), "to_broker");
+  EXPECT_EQ(rows[1].at("packet"), "PUBREC");
+  EXPECT_EQ(rows[1].at("nth"), 1);
+  EXPECT_EQ(rows[1].at("verdict"), "violated");
+  EXPECT_EQ(rows[1].at("lost"), 1);
+  std::string error;
+  auto back = from_json(j, &error);
+  ASSERT_TRUE(back) << error;
+  ASSERT_EQ(back->scenarios[0].exploration.size(), 2u);
+  EXPECT_EQ(back->scenarios[0].exploration[1].message, "exactly_once violated");
+  EXPECT_EQ(back->scenarios[0].exploration[0].nth, 2);
+  const std::string html = to_html(r);
+  EXPECT_NE(html.find("Fault-point exploration (2 cut points)"), std::string::npos);
+  const std::string xml = to_junit_xml(r);
+  EXPECT_NE(xml.find("cut sub to_broker after PUBREC #1: violated"), std::string::npos);
+}
