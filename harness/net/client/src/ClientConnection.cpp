@@ -4,7 +4,10 @@
 #include <QTcpSocket>
 #include <QTimer>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <limits>
 
 Q_LOGGING_CATEGORY(lcMqtthClient, "mqtth.client")
@@ -88,6 +91,8 @@ void ClientConnection::onReadyRead() {
   if (n <= 0) return;
   session_.receive(std::string_view(readBuffer_.constData(), static_cast<std::size_t>(n)), now());
   afterSessionCall();
+  // The answers to what was just read (acks) leave in this loop turn, not the next one.
+  if (flushScheduled_ && !session_.close_requested()) flush();  // closing stays on the queued path
 }
 
 void ClientConnection::onDisconnected() {
@@ -209,7 +214,18 @@ void ClientConnection::writeOutput() {
   if (session_.has_output()) {
     session_.take_output(outBuffer_);
     if (socket_ && socket_->state() == QAbstractSocket::ConnectedState) {
-      socket_->write(outBuffer_.data(), static_cast<qint64>(outBuffer_.size()));
+      // QTcpSocket::write only buffers and sends on a later loop turn; when nothing is
+      // queued in Qt already (so order is kept), hand the bytes to the kernel at once and
+      // let Qt buffer only what the kernel did not take.
+      const qint64 size = static_cast<qint64>(outBuffer_.size());
+      qint64 sent = 0;
+      const qintptr fd = socket_->bytesToWrite() == 0 ? socket_->socketDescriptor() : -1;
+      while (fd >= 0 && sent < size) {
+        const ssize_t n = ::send(int(fd), outBuffer_.data() + sent, std::size_t(size - sent), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) sent += n;
+        else if (!(n < 0 && errno == EINTR)) break;
+      }
+      if (sent < size) socket_->write(outBuffer_.data() + sent, size - sent);
     }
     outBuffer_.clear();
   }
