@@ -184,6 +184,8 @@ std::optional<std::string> lenient_on_receipt(mqtt::Version version, const std::
   if (spec == "MQTT-1.5.5-1") return "non-minimal Variable Byte Integer (MQTT-1.5.5-1, sender obligation)";
   if (spec == "MQTT-3.3.1-2") return "DUP 1 on a QoS 0 PUBLISH (MQTT-3.3.1-2, sender obligation)";
   if (spec == "MQTT-3.3.2-13" || spec == "MQTT-3.3.2-14") return "Response Topic content (MQTT-3.3.2-14, sender obligation)";
+  if (spec == "MQTT-3.4.2-1" || spec == "MQTT-3.5.2-1" || spec == "MQTT-3.6.2-1" || spec == "MQTT-3.7.2-1")
+    return "undefined reason code in a PUBACK/PUBREC/PUBREL/PUBCOMP (sender obligation)";
   if (spec == "MQTT-4.8.2-1" || spec == "MQTT-4.8.2-2") return "Shared Subscription filter syntax (MQTT-4.8.2-1/-2, client obligation; no receiver rule)";
   return std::nullopt;
 }
