@@ -180,9 +180,11 @@ std::optional<std::string> lenient_on_receipt(mqtt::Version version, const std::
   if (e.code == mqtt::Errc::payload_format_invalid) return "payload vs Payload Format Indicator (receiver MAY check, 3.3.2.3.2)";
   if (type == "PUBLISH" && msg == "property value must be 0 or 1") return "Payload Format Indicator value other than 0/1 (no receiver rule)";
   if (type == "PUBLISH" && msg.find("subscription_identifier") != std::string_view::npos) return "Subscription Identifier in a Client PUBLISH (MQTT-3.3.4-6, sender obligation)";
-  if (version != mqtt::Version::v5) return std::nullopt;
+  // Both versions: 3.1.1 has no statement on the minimal encoding at all, and its
+  // MQTT-3.3.1-2 is the same sender rule as 5.0's (DUP is not a reserved flag in either).
   if (spec == "MQTT-1.5.5-1") return "non-minimal Variable Byte Integer (MQTT-1.5.5-1, sender obligation)";
   if (spec == "MQTT-3.3.1-2") return "DUP 1 on a QoS 0 PUBLISH (MQTT-3.3.1-2, sender obligation)";
+  if (version != mqtt::Version::v5) return std::nullopt;
   if (spec == "MQTT-3.3.2-13" || spec == "MQTT-3.3.2-14") return "Response Topic content (MQTT-3.3.2-14, sender obligation)";
   if (spec == "MQTT-3.4.2-1" || spec == "MQTT-3.5.2-1" || spec == "MQTT-3.6.2-1" || spec == "MQTT-3.7.2-1")
     return "undefined reason code in a PUBACK/PUBREC/PUBREL/PUBCOMP (sender obligation)";
@@ -693,6 +695,7 @@ class Fuzzer {
   // attributed to the case (with the fewest earlier cases) that reproduces it.
   void confirm_and_attribute(Worker& w, std::uint64_t index, const Case& c, const Outcome& suspicion,
                              std::uint64_t epoch) {
+    std::lock_guard gate(gate_);  // no new case starts; the running ones finish
     std::unique_lock world(world_);
     {
       std::lock_guard lock(attributed_mu_);
@@ -772,6 +775,14 @@ class Fuzzer {
     if (opt_.progress) std::fprintf(stderr, "netfuzz: finding %zu: %s -> %s\n", order_.size(), sig.c_str(), file.c_str());
   }
 
+  // Shared access for running a case. Through the gate, so that an attribution waiting
+  // for exclusive access is not starved by workers that keep overlapping (glibc's rwlock
+  // prefers readers).
+  std::shared_lock<std::shared_mutex> enter() {
+    std::lock_guard gate(gate_);
+    return std::shared_lock(world_);
+  }
+
   void mark(std::uint64_t index) {
     std::lock_guard lock(attributed_mu_);
     attributed_.insert(index);
@@ -790,7 +801,7 @@ class Fuzzer {
       Outcome o;
       std::uint64_t epoch = 0;
       {
-        std::shared_lock world(world_);
+        std::shared_lock world = enter();
         epoch = epoch_.load();
         const bool fresh = ++w.since_fresh >= static_cast<std::uint64_t>(opt_.fresh_probe_every);
         if (fresh) w.since_fresh = 0;
@@ -810,7 +821,7 @@ class Fuzzer {
       if (is_crash_kind(o.kind)) {
         confirm_and_attribute(w, index, c, o, epoch);
       } else {
-        std::shared_lock world(world_);
+        std::shared_lock world = enter();
         record(w, index, o, Finding{{}, c});
       }
     }
@@ -890,6 +901,7 @@ class Fuzzer {
   BrokerProcess broker_;
   std::mutex broker_mu_;            // BrokerProcess calls
   std::shared_mutex world_;         // shared: running a case; exclusive: attribution
+  std::mutex gate_;                 // held by an attribution from before it asks for world_
   std::atomic<std::uint64_t> epoch_{0};
   std::atomic<bool> stop_{false};
   std::atomic<bool> broker_up_{true};
