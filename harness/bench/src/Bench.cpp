@@ -148,13 +148,18 @@ class Runner {
   }
 
   // Runs the event loop until `done()` or the timeout; returns done().
+  // processEvents(flags, ms) does not block when nothing is pending (it busy-spun a whole
+  // core, stealing CPU from a broker on the same core and inflating the harness CPU time);
+  // the one-argument form sleeps until an event arrives, and the 50 ms timer bounds that.
   template <class Pred>
   bool wait_until(Pred done, int timeout_ms) {
     QElapsedTimer t;
     t.start();
+    QTimer wake;
+    wake.start(50);
     while (!done()) {
       if (t.elapsed() > timeout_ms) return false;
-      QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 50);
+      QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
     }
     return true;
   }
