@@ -96,15 +96,17 @@ def read_listening_line(proc: subprocess.Popen, timeout: float = 10.0) -> tuple[
             return host, int(port)
         if proc.poll() is not None:
             break
-    err = proc.stderr.read().decode() if proc.poll() is not None else ""
+    err = proc.stderr.read().decode() if proc.poll() is not None and proc.stderr else ""
     raise TimeoutError(f"broker did not announce 'listening on' within {timeout}s: {err}")
 
 
 @pytest.fixture
-def embedded_broker(harness, procs):
+def embedded_broker(harness, procs, tmp_path):
     """Starts `mqtt-harness broker --listen 127.0.0.1:0`; yields (host, port)."""
-    proc = procs.start([harness, "broker", "--listen", "127.0.0.1:0"])
-    return read_listening_line(proc)
+    # stderr to a file: a pipe nobody reads blocks a broker that logs under heavy traffic.
+    with open(tmp_path / "embedded-broker.log", "wb") as log:
+        proc = procs.start([harness, "broker", "--listen", "127.0.0.1:0"], stderr=log)
+        yield read_listening_line(proc)
 
 
 @pytest.fixture
