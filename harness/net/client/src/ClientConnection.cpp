@@ -48,7 +48,6 @@ void ClientConnection::reconnect() { openSocket(); }
 void ClientConnection::openSocket() {
   dropSocket();
   socket_ = new QTcpSocket(this);
-  socket_->setSocketOption(QAbstractSocket::LowDelayOption, 1);
   connect(socket_, &QTcpSocket::connected, this, &ClientConnection::onConnected);
   connect(socket_, &QTcpSocket::readyRead, this, &ClientConnection::onReadyRead);
   connect(socket_, &QTcpSocket::disconnected, this, &ClientConnection::onDisconnected);
@@ -75,6 +74,9 @@ void ClientConnection::dropSocket() {
 
 void ClientConnection::onConnected() {
   qCDebug(lcMqtthClient) << "TCP connected to" << host_ << port_;
+  // Only now: QAbstractSocket drops options set before it has a native socket, and with
+  // Nagle on, small packets wait for the peer's delayed ACK (40 ms stalls).
+  socket_->setSocketOption(QAbstractSocket::LowDelayOption, 1);
   session_.connect(options_, now());
   emit transportConnected();
   writeOutput();  // CONNECT goes out at once

@@ -9,6 +9,10 @@
 #include <QTcpSocket>
 #include <QtTest>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 using namespace mqtth::client;
 
 namespace {
@@ -86,6 +90,31 @@ class ClientConnectionTest : public QObject {
     broker.send(0, hex("20 02 00 00"));
     QTRY_COMPARE_WITH_TIMEOUT(connacks.count(), 1, 5000);
     QCOMPARE(client.state(), SessionState::connected);
+  }
+
+  // Small MQTT packets must not wait for Nagle (TCP_NODELAY read back from the kernel),
+  // on the first connection and on a reconnect's new socket.
+  void connected_socket_has_tcp_nodelay() {
+    ScriptedBroker broker;
+    QVERIFY(broker.listen());
+    ClientConnection client;
+    QSignalSpy connected(&client, &ClientConnection::transportConnected);
+    client.connectToBroker(QStringLiteral("127.0.0.1"), broker.port(), options311());
+    const auto nodelay = [&client] {
+      QTcpSocket* socket = nullptr;  // the aborted one of a reconnect may linger until deleteLater
+      for (auto* s : client.findChildren<QTcpSocket*>())
+        if (s->state() == QAbstractSocket::ConnectedState) socket = s;
+      if (!socket) return -1;
+      int value = -1;
+      socklen_t size = sizeof value;
+      if (::getsockopt(int(socket->socketDescriptor()), IPPROTO_TCP, TCP_NODELAY, &value, &size) != 0) return -2;
+      return value;
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(connected.count(), 1, 5000);
+    QCOMPARE(nodelay(), 1);
+    client.reconnect();
+    QTRY_COMPARE_WITH_TIMEOUT(connected.count(), 2, 5000);
+    QCOMPARE(nodelay(), 1);
   }
 
   void qos1_publish_round_trip_and_inbound_delivery() {
