@@ -678,6 +678,9 @@ void Execution::openRaw(Client& c) {
   Client* cp = &c;
   connect(c.raw, &QTcpSocket::connected, this, [this, cp] {
     cp->raw_connected = true;
+    // Each send_raw step is one write the broker should see now, not after a delayed ACK;
+    // set once connected, since Qt ignores socket options before then.
+    cp->raw->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     if (!cp->raw_pending.empty()) {
       cp->raw->write(cp->raw_pending.data(), static_cast<qint64>(cp->raw_pending.size()));
       cp->raw_pending.clear();
