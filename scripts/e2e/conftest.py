@@ -4,6 +4,7 @@ Every process a test starts is registered with `procs` and killed at teardown, e
 the test fails; every wait has a timeout; everything listens on 127.0.0.1 and a free port.
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -43,6 +44,23 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+RUN_TIMEOUT = 120  # seconds; a hung `mqtt-harness run` fails the test instead of hanging it
+SUMMARY_RE = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped, (\d+) errors$", re.M)
+
+
+def run_scenarios(harness, *args, timeout=RUN_TIMEOUT):
+    """`mqtt-harness run ARGS...`, output captured as text."""
+    return subprocess.run([str(harness), "run", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def run_summary(proc):
+    """(passed, failed, skipped, errors) from the summary line of a `run`."""
+    m = SUMMARY_RE.search(proc.stderr)
+    assert m, f"no summary line in stderr:\n{proc.stderr}"
+    return tuple(int(x) for x in m.groups())
 
 
 class Processes:

@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 
 from conftest import read_listening_line
+from conftest import run_scenarios as run, run_summary as summary
 
-RUN_TIMEOUT = 120
 FAULTS = Path(__file__).resolve().parents[2] / "scenarios" / "faults"
 PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "mosquitto-2.0.yaml"
-SUMMARY_RE = re.compile(r"(\d+) passed, (\d+) failed, (\d+) skipped, (\d+) errors")
 
 # Packets of the explored link of each exploration scenario (2 messages, no DISCONNECT),
 # from the MQTT flows: QoS 1 PUBLISH/PUBACK (4.3.2), QoS 2 PUBLISH/PUBREC/PUBREL/PUBCOMP
@@ -47,17 +46,6 @@ EXPECTED_CUTS = {
     "explore_qos1_publisher_clean.yaml": ("pub", PUB_Q1),
     "explore_qos2_publisher_clean.yaml": ("pub", PUB_Q2),
 }
-
-
-def run(harness, *args, timeout=RUN_TIMEOUT):
-    return subprocess.run([str(harness), "run", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def summary(proc):
-    m = SUMMARY_RE.search(proc.stderr)
-    assert m, f"no summary line in stderr:\n{proc.stderr}"
-    return tuple(int(x) for x in m.groups())
 
 
 def check_every_cut_point_listed(report):

@@ -7,38 +7,14 @@ against the embedded broker) and their figures are in docs/netfuzz.md.
 """
 import json
 import re
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from conftest import REPO, free_port, read_listening_line, wait_for_port
+from conftest import REPO, free_port, wait_for_port
 
 STUB = REPO / "harness/netfuzz/tests/crashing_broker_stub.py"
 SPEC_ID = re.compile(r"^MQTT-\d+(\.\d+)*-\d+$")
-
-
-# The brokers' logs go to /dev/null, not to an unread pipe: a broker logging every
-# connection fills a 64 KiB pipe within a second of fuzzing and then blocks on write(),
-# which the fuzzer rightly reports as a hang (it did, with the shared `mosquitto` fixture).
-@pytest.fixture
-def quiet_mosquitto(procs, tmp_path):
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(exe).exists():
-        pytest.fail("mosquitto is not installed (scripts/setup.sh installs it)")
-    port = free_port()
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    procs.start([exe, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port)
-    return "127.0.0.1", port
-
-
-@pytest.fixture
-def quiet_embedded_broker(harness, procs):
-    proc = procs.start([harness, "broker", "--listen", "127.0.0.1:0"], stderr=subprocess.DEVNULL)
-    return read_listening_line(proc)
 
 
 def run_fuzz(harness, args, timeout):
@@ -55,8 +31,8 @@ def crash_or_hang_findings(out_dir):
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_fuzzing_the_embedded_broker_for_10s_reports_no_crash_or_hang_and_a_case_rate(
-        harness, quiet_embedded_broker, tmp_path, jobs):
-    host, port = quiet_embedded_broker
+        harness, embedded_broker, tmp_path, jobs):
+    host, port = embedded_broker
     proc, summary = run_fuzz(harness, ["--broker", f"{host}:{port}", "--duration", "10s", "--seed", "7",
                                        "-j", jobs, "--out", tmp_path], timeout=120)
     findings, crashes = crash_or_hang_findings(tmp_path)
@@ -68,10 +44,10 @@ def test_fuzzing_the_embedded_broker_for_10s_reports_no_crash_or_hang_and_a_case
     assert re.search(rb"netfuzz: \d+ cases, \d+ cases/s, \d+ findings, broker up, %d workers" % jobs, proc.stderr)
 
 
-def test_fuzzing_mosquitto_for_10s_with_two_workers_reports_no_false_crash_or_hang(harness, quiet_mosquitto, tmp_path):
+def test_fuzzing_mosquitto_for_10s_with_two_workers_reports_no_false_crash_or_hang(harness, mosquitto, tmp_path):
     """mosquitto 2.0.11 does not crash or hang on these inputs, so any crash/hang finding
     is a false alarm of our oracles. Its spec findings must name a statement or a rule."""
-    host, port = quiet_mosquitto
+    host, port = mosquitto
     out = tmp_path / "out"
     proc, summary = run_fuzz(harness, ["--broker", f"{host}:{port}", "--duration", "10s", "--seed", "3",
                                        "-j", "2", "--out", out], timeout=120)

@@ -14,22 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import read_listening_line
-
-RUN_TIMEOUT = 120  # seconds; a hung run fails the test instead of hanging it
-
-SUMMARY_RE = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped, (\d+) errors$", re.M)
+from conftest import RUN_TIMEOUT, read_listening_line
+from conftest import run_scenarios as run, run_summary as summary
 
 
-def run(harness, *args, timeout=RUN_TIMEOUT):
-    return subprocess.run([str(harness), "run", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def summary(proc):
-    m = SUMMARY_RE.search(proc.stderr)
-    assert m, f"no summary line in stderr:\n{proc.stderr}"
-    return tuple(int(x) for x in m.groups())
 
 
 def write(path: Path, text: str) -> Path:
