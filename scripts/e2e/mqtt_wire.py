@@ -30,6 +30,18 @@ def varint(n: int) -> bytes:
             return bytes(out)
 
 
+def read_varint(buf: bytes, i: int) -> tuple[int, int]:
+    """(value, index after it) of the Variable Byte Integer at buf[i]."""
+    value, shift = 0, 0
+    while True:
+        byte = buf[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, i
+
+
 def utf8(s) -> bytes:
     b = s.encode() if isinstance(s, str) else bytes(s)
     return struct.pack("!H", len(b)) + b
@@ -102,14 +114,7 @@ def parse_publish(p: Packet, version: int) -> dict:
         packet_id = struct.unpack("!H", p.body[i:i + 2])[0]
         i += 2
     if version == V5:
-        length, multiplier = 0, 1
-        while True:
-            byte = p.body[i]
-            i += 1
-            length += (byte & 0x7F) * multiplier
-            multiplier *= 128
-            if not byte & 0x80:
-                break
+        length, i = read_varint(p.body, i)
         i += length
     return {"topic": topic, "packet_id": packet_id, "dup": bool(p.flags & 8), "qos": qos,
             "retain": bool(p.flags & 1), "payload": p.body[i:]}

@@ -21,14 +21,7 @@ def publish_properties(p: wire.Packet) -> tuple[str, dict, bytes]:
     n = struct.unpack("!H", p.body[:2])[0]
     topic = p.body[2:2 + n].decode()
     i = 2 + n + (2 if qos else 0)
-    length, shift = 0, 0
-    while True:
-        byte = p.body[i]
-        i += 1
-        length |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            break
+    length, i = wire.read_varint(p.body, i)
     end = i + length
     props = {}
     while i < end:
@@ -44,15 +37,7 @@ def publish_properties(p: wire.Packet) -> tuple[str, dict, bytes]:
             props[pid] = struct.unpack("!I", p.body[i:i + 4])[0]
             i += 4
         elif pid in (0x0B,):  # subscription identifier: variable byte integer
-            value, shift = 0, 0
-            while True:
-                byte = p.body[i]
-                i += 1
-                value |= (byte & 0x7F) << shift
-                shift += 7
-                if not byte & 0x80:
-                    break
-            props[pid] = value
+            props[pid], i = wire.read_varint(p.body, i)
         elif pid in (0x03, 0x08, 0x09):  # strings / binary: skip
             i += 2 + struct.unpack("!H", p.body[i:i + 2])[0]
         elif pid == 0x26:  # user property: skip both strings
