@@ -145,6 +145,9 @@ TEST(BrokerConfigFile, negative_and_out_of_range_integers_are_rejected) {
   // Larger than any MQTT packet can be (2.2.3).
   expect_error("limits:\n  maximum_packet_size: 268435461\n", 2, "limits.maximum_packet_size");
   expect_error("features:\n  maximum_qos: 3\n", 2, "features.maximum_qos");
+  // Topic Alias values are Two Byte Integers (3.3.2.3.4).
+  expect_error("limits:\n  outbound_topic_alias_maximum: 65536\n", 2, "limits.outbound_topic_alias_maximum");
+  expect_error("limits:\n  outbound_topic_alias_maximum: -1\n", 2, "limits.outbound_topic_alias_maximum");
 }
 
 TEST(BrokerConfigFile, booleans_are_true_or_false_only) {
