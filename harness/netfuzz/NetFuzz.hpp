@@ -13,7 +13,9 @@
 #include <mqtt/codec.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mqtth::netfuzz {
@@ -44,6 +46,18 @@ Case generate_case(std::uint64_t seed, std::uint64_t index, mqtt::Version versio
 
 // The valid opening every probe uses: CONNECT (clean, client id `client_id`) + PINGREQ.
 std::string probe_bytes(mqtt::Version version, const std::string& client_id);
+
+// One byte-level minimisation step: `packet` with `count` bytes at `at` removed (`raw`),
+// and, when the removed bytes lie after the fixed header, the same with the packet's
+// Remaining Length lowered by `count` and re-encoded (2.2.3, the codec's varint encoder):
+// the reproducer stays well-framed, and a length that was off by k on purpose stays off
+// by k. Minimisation tries `refitted` first and `raw` second, so a finding that needs
+// the stale length still shrinks.
+struct ByteRemoval {
+  std::string raw;
+  std::optional<std::string> refitted;
+};
+ByteRemoval remove_bytes(std::string_view packet, std::size_t at, std::size_t count);
 
 struct FuzzOptions {
   std::string host = "127.0.0.1";

@@ -29,6 +29,23 @@ def crash_or_hang_findings(out_dir):
     return findings, [f for f in findings if f["class"] == "crash"]
 
 
+def findings_html_rows(out_dir):
+    """findings.html as text and its finding rows, each cut at the next row. The page
+    must be self-contained: no script, nothing fetched from the network."""
+    html = (out_dir / "findings.html").read_text()
+    assert html.startswith("<!DOCTYPE html>")
+    assert "<script" not in html and "http://" not in html and "https://" not in html
+    assert "default-src 'none'" in html
+    rows = html.split("<tr><td class=\"num\">")[1:]
+    return html, rows
+
+
+def card(html, label):
+    m = re.search(r"<b>([^<]*)</b>%s</div>" % re.escape(label), html)
+    assert m, label
+    return m.group(1)
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_fuzzing_the_embedded_broker_for_10s_reports_no_crash_or_hang_and_a_case_rate(
         harness, embedded_broker, tmp_path, jobs):
@@ -60,6 +77,22 @@ def test_fuzzing_mosquitto_for_10s_with_two_workers_reports_no_false_crash_or_ha
         assert SPEC_ID.match(f["spec"]) or f["detail"], f
         assert (out / f["scenario"]).exists()
 
+    # The HTML summary carries the same counts and one row per finding signature, with
+    # its kind, statement id, count and a link to its reproducer.
+    html, rows = findings_html_rows(out)
+    assert card(html, "cases") == str(summary["cases"])
+    assert card(html, "crash/hang findings") == "0"
+    assert card(html, "spec findings") == str(len(findings))
+    assert card(html, "broker at the end") == "up"
+    assert len(rows) == len(findings)
+    for f, row in zip(findings, rows):
+        assert row.startswith("%d</td>" % f["id"])
+        assert "<code>%s</code>" % f["kind"] in row
+        if f["spec"]:
+            assert "<code>%s</code>" % f["spec"] in row
+        assert '<td class="num">%d</td>' % f["count"] in row
+        assert 'href="%s"' % f["scenario"] in row
+
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_fuzzer_finds_the_stub_crash_on_subscribe_user_property_and_the_reproducer_crashes_it_again(
@@ -83,6 +116,14 @@ def test_fuzzer_finds_the_stub_crash_on_subscribe_user_property_and_the_reproduc
     assert crash["cases_before"] == 0
     scenario = out / crash["scenario"]
     assert scenario.exists()
+    html, rows = findings_html_rows(out)
+    assert card(html, "crash/hang findings") == "1"
+    assert card(html, "cases") == str(summary["cases"]) == "60"
+    [row] = [r for r in rows if 'href="%s"' % crash["scenario"] in r]
+    assert '<span class="badge failed">crash</span>' in row
+    assert "<code>SUBSCRIBE</code>" in row and "signal SIGABRT" in row
+    # The broker was restarted after the crash, so it is up at the end.
+    assert card(html, "broker at the end") == "up"
 
     # Replay the minimised reproducer against a fresh stub: the stub must abort again.
     port2 = free_port()

@@ -2,7 +2,9 @@
 // crash/hang suspicions are confirmed and attributed with every worker paused; findings are
 // minimised and written as scenarios. Blocking POSIX sockets with poll() timeouts everywhere.
 #include "NetFuzz.hpp"
+#include "FindingsHtml.hpp"
 
+#include <mqtth/report/Report.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -36,7 +38,6 @@ namespace mqtth::netfuzz {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using json = nlohmann::ordered_json;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -372,6 +373,7 @@ class Fuzzer {
   // Each worker probes with its own client ids: two probes with one id would take over
   // each other's session (MQTT-3.1.4-3) and look like a hang.
   bool fresh_probe(int timeout_ms, int worker = -1) {
+    ++fresh_probes_;
     const int fd = connect_tcp(opt_.host, opt_.port, timeout_ms);
     if (fd < 0) return false;
     Fd guard(fd);
@@ -383,6 +385,7 @@ class Fuzzer {
   // Liveness oracle, fast form: PINGREQ on the worker's persistent connection (opened with
   // CONNECT + PINGREQ when missing or when the broker was restarted since).
   bool ping(Worker& w) {
+    ++probe_pings_;
     const auto epoch = epoch_.load();
     if (w.probe_fd >= 0 && w.probe_epoch != epoch) w.close_probe();
     if (w.probe_fd < 0) {
@@ -485,6 +488,7 @@ class Fuzzer {
     // answered. Effects of the case's close that show later are caught by the next case
     // and attributed by replay (confirm_and_attribute).
     const bool answered = ends_with_pingresp(got.bytes);
+    if (answered) ++sentinel_answered_;
     const bool alive = (fresh || !connected) ? fresh_probe(opt_.probe_timeout_ms, w.id) : answered || ping(w);
     if (!alive) {
       if (broker_.managed()) {
@@ -581,7 +585,7 @@ class Fuzzer {
   // kinds). Bounded in re-runs and by the end of the run.
   Case minimise(Worker& w, const std::vector<Case>& before, Case c, const Outcome& target) {
     const auto& kind = target.kind;
-    int budget = kind == "hang" ? 6 : is_crash_kind(kind) ? 150 : 40;
+    int budget = kind == "hang" ? 6 : is_crash_kind(kind) ? 150 : 60;
     auto same = [&](const Case& candidate) {
       if (budget-- <= 0 || stop_.load()) return false;
       if (!is_crash_kind(kind)) {
@@ -605,9 +609,16 @@ class Fuzzer {
     for (std::size_t i = 0; i < c.packets.size(); ++i) {
       for (std::size_t chunk = std::max<std::size_t>(1, c.packets[i].size() / 2); chunk >= 1; chunk /= 2) {
         for (std::size_t at = 0; at + chunk <= c.packets[i].size();) {
-          Case t = c;
-          t.packets[i].erase(at, chunk);
-          if (!t.packets[i].empty() && same(t)) c = std::move(t); else at += chunk;
+          // With the Remaining Length fixed up first (stays well-framed), then as cut.
+          auto cut = remove_bytes(c.packets[i], at, chunk);
+          bool kept = false;
+          for (auto* variant : {cut.refitted ? &*cut.refitted : nullptr, &cut.raw}) {
+            if (!variant || variant->empty() || budget <= 0) continue;
+            Case t = c;
+            t.packets[i] = std::move(*variant);
+            if (same(t)) { c = std::move(t); kept = true; break; }
+          }
+          if (!kept) at += chunk;
           if (budget <= 0) break;
         }
         if (chunk == 1 || budget <= 0) break;
@@ -882,13 +893,19 @@ class Fuzzer {
                  {"cases_per_s", elapsed > 0 ? static_cast<double>(cases) / elapsed : 0.0},
                  {"minimisation_runs", reruns_.load()}, {"probe_false_alarms", false_alarms_.load()},
                  {"case_timeouts", case_timeouts_.load()},
-                 {"broker_starts", broker_.starts()},
+                 {"sentinel_answered", sentinel_answered_.load()}, {"probe_pings", probe_pings_.load()},
+                 {"fresh_probes", fresh_probes_.load()},
+                 {"broker_starts", broker_.starts()}, {"broker_up", broker_up_.load()},
                  {"crash_findings", crash_count}, {"spec_findings", spec_count},
                  {"lenient", lenient_}, {"findings", findings}};
-    std::ofstream(std::filesystem::path(opt_.out_dir) / "findings.json") << summary.dump(2) << "\n";
+    const auto out_dir = std::filesystem::path(opt_.out_dir);
+    std::ofstream(out_dir / "findings.json") << summary.dump(2) << "\n";
+    if (const auto error = report::write_file((out_dir / "findings.html").string(), findings_html(summary)); !error.empty())
+      std::fprintf(stderr, "mqtt-harness fuzz: %s\n", error.c_str());
     json brief = summary;
     brief.erase("findings");
-    brief["findings_json"] = (std::filesystem::path(opt_.out_dir) / "findings.json").string();
+    brief["findings_json"] = (out_dir / "findings.json").string();
+    brief["findings_html"] = (out_dir / "findings.html").string();
     std::printf("%s\n", brief.dump().c_str());
     broker_.stop();
     return crash_count > 0 ? 1 : 0;
@@ -909,6 +926,9 @@ class Fuzzer {
   std::atomic<std::uint64_t> reruns_{0};
   std::atomic<std::uint64_t> false_alarms_{0};
   std::atomic<std::uint64_t> case_timeouts_{0};  // the broker kept a half-closed case open
+  std::atomic<std::uint64_t> sentinel_answered_{0};  // liveness shown by the case itself
+  std::atomic<std::uint64_t> probe_pings_{0};        // PINGREQs on a persistent probe connection
+  std::atomic<std::uint64_t> fresh_probes_{0};       // CONNECT + PINGREQ on a new connection
   std::mutex history_mu_;
   std::deque<Ran> history_;
   std::uint64_t seq_ = 0;

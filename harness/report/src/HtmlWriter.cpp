@@ -255,6 +255,8 @@ void coverage_section(std::string& out, const Coverage& c) {
 
 }  // namespace
 
+std::string_view html_style() { return kStyle; }
+
 std::string to_html(const RunReport& r, std::string_view title) {
   std::string out;
   out.reserve(64 * 1024);

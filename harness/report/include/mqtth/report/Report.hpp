@@ -129,6 +129,9 @@ std::string to_junit_xml(const RunReport&, std::string_view suite_name = "mqtt-h
 // One self-contained page: summary, spec coverage per version, one collapsible section
 // per scenario (steps with timings, failure, delivery table, packet trace).
 std::string to_html(const RunReport&, std::string_view title = "mqtt-harness report");
+// The page's inline CSS, for other self-contained pages that should look the same (the live
+// fuzzer's findings.html, docs/netfuzz.md).
+std::string_view html_style();
 
 // ---- Escaping (exposed for tests) -----------------------------------------------------
 // XML/HTML text and attribute escaping: & < > " ' and control characters other than
