@@ -13,7 +13,7 @@ from conftest import read_listening_line
 
 TIMEOUT = 120
 TOP_KEYS = {"tool", "run_id", "passed", "broker", "load", "messages", "throughput", "latency",
-            "cpu", "intervals", "deliveries", "foreign", "violations", "errors"}
+            "sender", "cpu", "intervals", "deliveries", "foreign", "violations", "errors"}
 
 
 def bench(harness, tmp_path, *args):
@@ -73,8 +73,29 @@ def test_bench_open_loop_rate_sends_on_schedule(harness, tmp_path, embedded_brok
     # Intended send times k/500 s for k < 1000: exactly 1000 sends, however late the loop ran.
     assert report["messages"]["sent"] == 1000
     assert report["load"]["mode"] == "open"
+    # The sender's own lateness is reported for every send, woken by a timerfd on Linux.
+    assert report["sender"]["lateness"]["count"] == 1000
+    assert report["sender"]["wakeup"] == "timerfd"
+    assert report["sender"]["lateness"]["p50"] <= report["sender"]["lateness"]["max"]
     html = (tmp_path / "bench.html").read_text()
     assert "<svg" in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_bench_open_loop_shares_the_rate_evenly_over_publishers(harness, tmp_path, embedded_broker):
+    host, port = embedded_broker
+    proc, report = bench(harness, tmp_path, "--broker", f"{host}:{port}", "--qos", 0, "--publishers", 4,
+                         "--subscribers", 1, "--rate", 400, "--duration", 1)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # Send j is due at j/400 s and belongs to publisher j mod 4: 400 sends, 100 per publisher.
+    assert report["messages"]["sent"] == 400
+    assert sorted(d["sent"] for d in report["deliveries"]) == [100, 100, 100, 100]
+
+
+def test_bench_closed_loop_has_no_sender_lateness(harness, tmp_path, embedded_broker):
+    host, port = embedded_broker
+    proc, report = bench(harness, tmp_path, "--broker", f"{host}:{port}", "--messages", 200)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report["sender"] is None
 
 
 def test_bench_fails_with_violated_verdict_when_broker_drops_qos1(harness, tmp_path, procs):

@@ -1,18 +1,25 @@
 #include <mqtth/bench/Bench.hpp>
 
+#include <mqtth/bench/OpenLoopSchedule.hpp>
 #include <mqtth/client/ClientConnection.hpp>
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QEventLoop>
+#include <QSocketNotifier>
 #include <QTimer>
 
 #include <sys/resource.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/timerfd.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 
@@ -51,6 +58,76 @@ std::optional<std::uint64_t> read_stamp(std::string_view s) {
 
 double cpu_seconds(const timeval& tv) { return double(tv.tv_sec) + double(tv.tv_usec) / 1e6; }
 
+// Calls `fire` on the Qt event loop at an absolute steady-clock time, to within the
+// kernel's wakeup latency (tens of µs) instead of QTimer's whole milliseconds: a Linux
+// timerfd on CLOCK_MONOTONIC (the clock std::chrono::steady_clock reads) armed with
+// TFD_TIMER_ABSTIME, watched by a QSocketNotifier. The open-loop sender used a 1 ms
+// PreciseTimer tick, whose lateness (p50 ~1.1 ms at 1,000 msg/s) swamped the broker latency
+// it was meant to measure. The thread sleeps in poll() until the timer fires (armed a
+// little early by WakeupLead, then a spin of a few µs at most up to the intended time).
+// Elsewhere (or if timerfd_create fails) a PreciseTimer at whole milliseconds is the fallback.
+class AbsoluteWakeup {
+ public:
+  explicit AbsoluteWakeup(std::function<void()> fire) : fire_(std::move(fire)) {
+#ifdef __linux__
+    fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (fd_ >= 0) {
+      notifier_ = std::make_unique<QSocketNotifier>(fd_, QSocketNotifier::Read);
+      QObject::connect(notifier_.get(), &QSocketNotifier::activated, [this] {
+        std::uint64_t expirations = 0;
+        if (::read(fd_, &expirations, sizeof expirations) != sizeof expirations) return;  // spurious
+        fire_();
+      });
+      return;
+    }
+#endif
+    fallback_.setSingleShot(true);
+    fallback_.setTimerType(Qt::PreciseTimer);
+    QObject::connect(&fallback_, &QTimer::timeout, [this] { fire_(); });
+  }
+  ~AbsoluteWakeup() {
+    notifier_.reset();
+    if (fd_ >= 0) ::close(fd_);
+  }
+  AbsoluteWakeup(const AbsoluteWakeup&) = delete;
+  AbsoluteWakeup& operator=(const AbsoluteWakeup&) = delete;
+
+  bool precise() const { return fd_ >= 0; }
+
+  // A time already past fires on the next loop turn.
+  void arm(std::uint64_t at_ns) {
+#ifdef __linux__
+    if (fd_ >= 0) {
+      itimerspec spec{};
+      at_ns = std::max<std::uint64_t>(at_ns, 1);  // all zero would disarm
+      spec.it_value.tv_sec = time_t(at_ns / 1000000000u);
+      spec.it_value.tv_nsec = long(at_ns % 1000000000u);
+      ::timerfd_settime(fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
+      return;
+    }
+#endif
+    const std::uint64_t now = steady_ns();
+    fallback_.start(int(at_ns > now ? (at_ns - now) / 1000000u : 0));
+  }
+
+  void disarm() {
+#ifdef __linux__
+    if (fd_ >= 0) {
+      itimerspec spec{};
+      ::timerfd_settime(fd_, 0, &spec, nullptr);
+      return;
+    }
+#endif
+    fallback_.stop();
+  }
+
+ private:
+  std::function<void()> fire_;
+  int fd_ = -1;
+  std::unique_ptr<QSocketNotifier> notifier_;
+  QTimer fallback_;
+};
+
 struct Publisher {
   std::unique_ptr<ClientConnection> conn;
   ledger::ClientId id = 0;
@@ -59,8 +136,7 @@ struct Publisher {
   std::string topic_name;
   std::uint64_t quota = 0;      // closed loop: messages to send
   std::uint64_t sent = 0;
-  std::uint64_t next_intended_ns = 0;  // open loop
-  double interval_ns = 0;              // open loop
+  bool flush_pending = false;          // open loop: published since the last flush
   std::unordered_map<std::uint64_t, ledger::Sequence> in_flight;  // session message_id -> seq
   std::vector<int> subscribers;  // indices of subscribers of its topic
   bool done = false;
@@ -353,17 +429,43 @@ class Runner {
     if (pub.sent >= pub.quota) pub.done = true;
   }
 
-  void open_loop_tick() {
-    const std::uint64_t now = steady_ns();
-    for (std::size_t pi = 0; pi < pubs_.size(); ++pi) {
-      auto& pub = pubs_[pi];
-      if (pub.done) continue;
-      // Every send due by now goes out with its own intended time (no coordinated omission).
-      while (pub.next_intended_ns <= now) {
-        if (double(pub.next_intended_ns - start_ns_) >= o_.duration_s * 1e9) { pub.done = true; break; }
-        if (!publish_one(pi, pub.next_intended_ns)) break;
-        pub.next_intended_ns = start_ns_ + std::uint64_t(double(pub.sent) * pub.interval_ns);
+  // The wakeup asked for at armed_at_ arrived: learn its delay, spin the few µs left to
+  // the intended time (WakeupLead arms early by the smallest recent delay, so usually
+  // there are none), then send.
+  void on_wakeup() {
+    std::uint64_t now = steady_ns();
+    lead_.observe(armed_at_, now);
+    if (const auto due = schedule_->next_due_ns(); due && *due > now && *due - now <= WakeupLead::kMaxLeadNs) {
+      const std::uint64_t spin_from = now;
+      while (now < *due) now = steady_ns();
+      r_.sender_spin_s += double(now - spin_from) / 1e9;
+    }
+    send_due();
+  }
+
+  // Sends every message whose intended time has come, each stamped with that time (a late
+  // wakeup or a stalled broker sends a backlog, still stamped with the intended times: no
+  // coordinated omission), records how late the sender got to each one, hands the bytes
+  // to the kernel at once and arms the wakeup for the next send.
+  void send_due() {
+    std::uint64_t now = steady_ns();
+    while (const auto send = schedule_->pop_due(now)) {
+      auto& pub = pubs_[std::size_t(send->publisher)];
+      r_.sender_lateness.record(now - send->intended_ns);
+      if (!pub.done && publish_one(std::size_t(send->publisher), send->intended_ns)) pub.flush_pending = true;
+      now = steady_ns();
+    }
+    // ClientConnection would flush on the next loop turn; this turn is sooner.
+    for (auto& pub : pubs_)
+      if (pub.flush_pending) {
+        pub.flush_pending = false;
+        pub.conn->flush();
       }
+    if (const auto next = schedule_->next_due_ns()) {
+      armed_at_ = lead_.arm_at(*next);
+      wakeup_->arm(armed_at_);
+    } else {
+      for (auto& pub : pubs_) pub.done = true;
     }
   }
 
@@ -424,18 +526,16 @@ class Runner {
       });
       ticker.start(10);
     } else {
-      const double per_pub = o_.rate / double(pubs_.size());
-      for (auto& pub : pubs_) {
-        pub.interval_ns = 1e9 / per_pub;
-        pub.next_intended_ns = start_ns_;
-      }
-      QObject::connect(&ticker, &QTimer::timeout, [this] { open_loop_tick(); });
-      ticker.start(1);
+      schedule_.emplace(start_ns_, o_.rate, int(pubs_.size()), o_.duration_s);
+      wakeup_ = std::make_unique<AbsoluteWakeup>([this] { on_wakeup(); });
+      r_.sender_precise = wakeup_->precise();
+      send_due();
     }
 
     // Sending phase, then drain: until everything expected arrived or no progress for drain_s.
     wait_until([&] { return all_sent(); }, INT32_MAX);
     ticker.stop();
+    if (wakeup_) wakeup_->disarm();
     r_.send_seconds = double(last_send_ns_ - start_ns_) / 1e9;
     wait_until(
         [&] {
@@ -481,6 +581,10 @@ class Runner {
   std::uint64_t start_ns_ = 0, last_delivery_ns_ = 0, last_send_ns_ = 0;
   std::uint64_t interval_sent_ = 0, interval_received_ = 0;
   Histogram interval_latency_;
+  std::optional<OpenLoopSchedule> schedule_;   // open loop
+  std::unique_ptr<AbsoluteWakeup> wakeup_;     // open loop
+  WakeupLead lead_;                            // open loop
+  std::uint64_t armed_at_ = 0;                 // open loop: the wakeup asked for
 };
 
 }  // namespace

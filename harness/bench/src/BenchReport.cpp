@@ -123,6 +123,15 @@ nlohmann::ordered_json to_json(const BenchResult& r) {
   lat["p99_9"] = r.latency.percentile(99.9);
   lat["max"] = r.latency.max();
   j["latency"] = lat;
+  if (o.rate > 0) {
+    const auto& l = r.sender_lateness;
+    j["sender"] = {{"wakeup", r.sender_precise ? "timerfd" : "qtimer-ms"},
+                   {"spin_s", r.sender_spin_s},
+                   {"lateness", {{"unit", "ns"}, {"count", l.count()}, {"p50", l.percentile(50)},
+                                 {"p99", l.percentile(99)}, {"p99_9", l.percentile(99.9)}, {"max", l.max()}}}};
+  } else {
+    j["sender"] = nullptr;
+  }
   j["cpu"] = {{"harness_user_s", r.cpu_user_s},
               {"harness_system_s", r.cpu_system_s},
               {"broker_s", r.broker_cpu_s ? json(*r.broker_cpu_s) : json(nullptr)}};
@@ -157,6 +166,13 @@ std::string summary_text(const BenchResult& r) {
     << fmt("%.3f", r.latency.percentile(90) / 1e6) << "  p99 " << fmt("%.3f", r.latency.percentile(99) / 1e6)
     << "  p99.9 " << fmt("%.3f", r.latency.percentile(99.9) / 1e6) << "  max "
     << fmt("%.3f", r.latency.max() / 1e6) << "\n";
+  if (r.options.rate > 0 && r.sender_lateness.count() > 0) {
+    const auto& l = r.sender_lateness;
+    o << "sender late us: p50 " << fmt("%.1f", double(l.percentile(50)) / 1e3) << "  p99 "
+      << fmt("%.1f", double(l.percentile(99)) / 1e3) << "  max " << fmt("%.1f", double(l.max()) / 1e3)
+      << (r.sender_precise ? " (timerfd" : " (whole-ms QTimer") << ", spun " << fmt("%.3f", r.sender_spin_s)
+      << " s)\n";
+  }
   o << "cpu s: harness user " << fmt("%.2f", r.cpu_user_s) << " system " << fmt("%.2f", r.cpu_system_s);
   if (r.broker_cpu_s) o << ", broker " << fmt("%.2f", *r.broker_cpu_s);
   o << "\n";

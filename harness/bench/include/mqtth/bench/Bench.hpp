@@ -9,8 +9,9 @@
 // Closed loop (--messages): each publisher keeps at most `window` messages that some
 // subscriber of its topic has not yet seen (per-stream order lets a later delivery settle
 // earlier ones: they are delivered or lost). Open loop (--rate): sends are scheduled at
-// fixed intended times and latency is measured from the intended time, so a stalled
-// broker shows up as latency instead of as fewer samples (no coordinated omission).
+// fixed intended times (OpenLoopSchedule) and latency is measured from the intended time,
+// so a stalled broker shows up as latency instead of as fewer samples (no coordinated
+// omission); the loop is woken at each intended time by a timerfd (tens of µs late, not ms).
 #pragma once
 
 #include <mqtt/codec.hpp>
@@ -66,6 +67,12 @@ struct BenchResult {
   double send_seconds = 0;            // start -> last send
   double receive_seconds = 0;         // start -> last delivery
   Histogram latency;                  // ns, from intended send time to delivery
+  // Open loop: how late the sender got to each send after its intended time (ns), i.e.
+  // when it built the PUBLISH (the write to the socket follows at once). It is part of
+  // `latency` already; reported so that a run shows whether its own sender was the noise.
+  Histogram sender_lateness;
+  bool sender_precise = false;        // open loop woken by a timerfd (else whole-ms QTimer)
+  double sender_spin_s = 0;           // open loop: time spent spinning to the intended times
   std::vector<IntervalSample> intervals;
   double cpu_user_s = 0, cpu_system_s = 0;      // this process (getrusage), measured phase
   std::optional<double> broker_cpu_s;           // child broker, when the harness started it
