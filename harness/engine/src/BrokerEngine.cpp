@@ -352,13 +352,15 @@ struct BrokerEngine::Impl {
   bool emit(Connection& conn, const mqtt::Packet& packet) { return emit(conn, mqtt::to_view(packet)); }
 
   // Same, dropping the Reason String first if that makes it fit [MQTT-3.2.2-19,
-  // MQTT-3.14.2-3 ...].
+  // MQTT-3.14.2-3 ...]. The packet is moved into the variant once, not copied per attempt.
   template <class P>
   bool emit_with_reason_string(Connection& conn, P packet) {
-    if (emit(conn, mqtt::Packet(packet))) return true;
-    packet.properties.erase(PropertyId::reason_string);
-    packet.properties.erase(PropertyId::user_property);
-    return emit(conn, mqtt::Packet(packet));
+    mqtt::Packet whole(std::move(packet));
+    if (emit(conn, whole)) return true;
+    auto& retry = std::get<P>(whole);
+    retry.properties.erase(PropertyId::reason_string);
+    retry.properties.erase(PropertyId::user_property);
+    return emit(conn, whole);
   }
 
   std::string& output_for(ConnectionId id) {
@@ -468,7 +470,7 @@ struct BrokerEngine::Impl {
     mqtt::Disconnect d;
     d.reason_code = code;
     if (!text.empty()) d.properties.add_string(PropertyId::reason_string, std::string(text));
-    emit_with_reason_string(conn, d);
+    emit_with_reason_string(conn, std::move(d));
   }
 
   // Refuses a CONNECT: CONNACK with the code, then close [MQTT-3.2.2-7].
@@ -479,7 +481,7 @@ struct BrokerEngine::Impl {
     ack.session_present = false;  // [MQTT-3.2.2-6]
     ack.reason_code = code;
     if (is_v5(version) && !why.empty()) ack.properties.add_string(PropertyId::reason_string, std::string(why));
-    emit_with_reason_string(conn, ack);
+    emit_with_reason_string(conn, std::move(ack));
     ConnectionId id = conn.id;
     emit_close(id);
     drop_connection(id, now, false);
@@ -768,7 +770,7 @@ struct BrokerEngine::Impl {
           p && p->number == 1 && !config.response_information_prefix.empty())  // [MQTT-3.1.2-28]
         props.add_string(PropertyId::response_information, config.response_information_prefix + client_id);
     }
-    emit(conn, mqtt::Packet(ack));
+    emit(conn, mqtt::Packet(std::move(ack)));
     if (logger) log(conn.id, "connected: " + client_id + " (" + std::string(mqtt::to_string(version)) + ")");
     pump(*session, now);  // resend in-flight messages, then queued ones [MQTT-4.4.0-1]
     return true;
@@ -1009,7 +1011,7 @@ struct BrokerEngine::Impl {
       }
       ack.reason_codes.push_back(code);
     }
-    emit(conn, mqtt::Packet(ack));  // [MQTT-3.8.4-1]
+    emit(conn, mqtt::Packet(std::move(ack)));  // [MQTT-3.8.4-1]
     for (const auto& work : retained_work) deliver_retained(s, work.filter, now);
     return true;
   }
@@ -1052,7 +1054,7 @@ struct BrokerEngine::Impl {
       ack.reason_codes.push_back(reason::success);
     }
     if (!is_v5(conn.version)) ack.reason_codes.clear();  // 3.1.1 UNSUBACK has no payload
-    emit(conn, mqtt::Packet(ack));  // [MQTT-3.10.4-4]
+    emit(conn, mqtt::Packet(std::move(ack)));  // [MQTT-3.10.4-4]
     return true;
   }
 
