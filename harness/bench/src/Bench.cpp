@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <functional>
@@ -76,6 +77,7 @@ class AbsoluteWakeup {
       QObject::connect(notifier_.get(), &QSocketNotifier::activated, [this] {
         std::uint64_t expirations = 0;
         if (::read(fd_, &expirations, sizeof expirations) != sizeof expirations) return;  // spurious
+        plan_.expired(expirations);
         fire_();
       });
       return;
@@ -83,7 +85,10 @@ class AbsoluteWakeup {
 #endif
     fallback_.setSingleShot(true);
     fallback_.setTimerType(Qt::PreciseTimer);
-    QObject::connect(&fallback_, &QTimer::timeout, [this] { fire_(); });
+    QObject::connect(&fallback_, &QTimer::timeout, [this] {
+      plan_.expired(1);
+      fire_();
+    });
   }
   ~AbsoluteWakeup() {
     notifier_.reset();
@@ -94,23 +99,31 @@ class AbsoluteWakeup {
 
   bool precise() const { return fd_ >= 0; }
 
-  // A time already past fires on the next loop turn.
-  void arm(std::uint64_t at_ns) {
+  const PeriodicTimerPlan& plan() const { return plan_; }
+
+  // Expire at at_ns, then every period_ns (0: once). A time already past fires on the next
+  // loop turn. The whole-ms fallback is always one-shot.
+  void arm(std::uint64_t at_ns, std::uint64_t period_ns) {
 #ifdef __linux__
     if (fd_ >= 0) {
       itimerspec spec{};
       at_ns = std::max<std::uint64_t>(at_ns, 1);  // all zero would disarm
       spec.it_value.tv_sec = time_t(at_ns / 1000000000u);
       spec.it_value.tv_nsec = long(at_ns % 1000000000u);
+      spec.it_interval.tv_sec = time_t(period_ns / 1000000000u);
+      spec.it_interval.tv_nsec = long(period_ns % 1000000000u);
       ::timerfd_settime(fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
+      plan_.armed(at_ns, period_ns);
       return;
     }
 #endif
     const std::uint64_t now = steady_ns();
     fallback_.start(int(at_ns > now ? (at_ns - now) / 1000000u : 0));
+    plan_.armed(at_ns, 0);
   }
 
   void disarm() {
+    plan_.disarmed();
 #ifdef __linux__
     if (fd_ >= 0) {
       itimerspec spec{};
@@ -123,6 +136,7 @@ class AbsoluteWakeup {
 
  private:
   std::function<void()> fire_;
+  PeriodicTimerPlan plan_;
   int fd_ = -1;
   std::unique_ptr<QSocketNotifier> notifier_;
   QTimer fallback_;
@@ -429,12 +443,12 @@ class Runner {
     if (pub.sent >= pub.quota) pub.done = true;
   }
 
-  // The wakeup asked for at armed_at_ arrived: learn its delay, spin the few µs left to
-  // the intended time (WakeupLead arms early by the smallest recent delay, so usually
-  // there are none), then send.
+  // A timer expiry woke the sender: learn its delay, spin the few µs left to the intended
+  // time (WakeupLead arms early by the smallest recent delay, so usually there are none),
+  // then send.
   void on_wakeup() {
     std::uint64_t now = steady_ns();
-    lead_.observe(armed_at_, now);
+    lead_.observe(wakeup_->plan().last_expiry_ns(), now);
     if (const auto due = schedule_->next_due_ns(); due && *due > now && *due - now <= WakeupLead::kMaxLeadNs) {
       const std::uint64_t spin_from = now;
       while (now < *due) now = steady_ns();
@@ -462,8 +476,9 @@ class Runner {
         pub.conn->flush();
       }
     if (const auto next = schedule_->next_due_ns()) {
-      armed_at_ = lead_.arm_at(*next);
-      wakeup_->arm(armed_at_);
+      // The periodic timer is left alone while its next expiry is where this send wants it.
+      const std::uint64_t wanted = lead_.arm_at(*next);
+      if (!wakeup_->plan().keeps(wanted)) wakeup_->arm(wanted, timer_period_ns_);
     } else {
       for (auto& pub : pubs_) pub.done = true;
     }
@@ -528,6 +543,7 @@ class Runner {
     } else {
       schedule_.emplace(start_ns_, o_.rate, int(pubs_.size()), o_.duration_s);
       wakeup_ = std::make_unique<AbsoluteWakeup>([this] { on_wakeup(); });
+      timer_period_ns_ = std::uint64_t(std::llround(1e9 / o_.rate));
       r_.sender_precise = wakeup_->precise();
       send_due();
     }
@@ -584,7 +600,7 @@ class Runner {
   std::optional<OpenLoopSchedule> schedule_;   // open loop
   std::unique_ptr<AbsoluteWakeup> wakeup_;     // open loop
   WakeupLead lead_;                            // open loop
-  std::uint64_t armed_at_ = 0;                 // open loop: the wakeup asked for
+  std::uint64_t timer_period_ns_ = 0;          // open loop: 1 / rate, rounded
 };
 
 }  // namespace

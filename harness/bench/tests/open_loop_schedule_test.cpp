@@ -157,3 +157,57 @@ TEST(WakeupLead, ArmingNeverUnderflowsBeforeTheClockOrigin) {
   lead.observe(0, 50'000);
   EXPECT_EQ(lead.arm_at(20'000), 0u);
 }
+
+using mqtth::bench::PeriodicTimerPlan;
+
+TEST(PeriodicTimerPlan, TheExpiryThatWokeTheSenderIsBasePlusPeriodsFired) {
+  PeriodicTimerPlan t;
+  t.armed(kStart, kMs);
+  t.expired(1);
+  EXPECT_EQ(t.last_expiry_ns(), kStart);
+  EXPECT_EQ(t.next_expiry_ns(), kStart + kMs);
+  t.expired(3);  // a stalled loop: the kernel counted three expirations in one read
+  EXPECT_EQ(t.last_expiry_ns(), kStart + 3 * kMs);
+  EXPECT_EQ(t.next_expiry_ns(), kStart + 4 * kMs);
+}
+
+TEST(PeriodicTimerPlan, KeepsTheTimerWhileTheNextExpiryIsWithinToleranceOfTheWantedTime) {
+  PeriodicTimerPlan t;
+  t.armed(kStart, kMs);
+  t.expired(1);
+  EXPECT_TRUE(t.keeps(kStart + kMs));
+  EXPECT_TRUE(t.keeps(kStart + kMs + PeriodicTimerPlan::kToleranceNs));
+  EXPECT_TRUE(t.keeps(kStart + kMs - PeriodicTimerPlan::kToleranceNs));
+  EXPECT_FALSE(t.keeps(kStart + kMs + PeriodicTimerPlan::kToleranceNs + 1));
+  EXPECT_FALSE(t.keeps(kStart + 2 * kMs));  // a backlog skipped a send: re-arm
+}
+
+TEST(PeriodicTimerPlan, AOneShotTimerThatFiredOrADisarmedTimerKeepsNothing) {
+  PeriodicTimerPlan once;
+  once.armed(kStart, 0);
+  EXPECT_TRUE(once.keeps(kStart));
+  once.expired(1);
+  EXPECT_FALSE(once.next_expiry_ns().has_value());
+  EXPECT_FALSE(once.keeps(kStart));
+
+  PeriodicTimerPlan off;
+  EXPECT_FALSE(off.keeps(kStart));
+  off.armed(kStart, kMs);
+  off.disarmed();
+  EXPECT_FALSE(off.keeps(kStart));
+}
+
+TEST(PeriodicTimerPlan, AScheduleAtAWholeNanosecondPeriodNeverNeedsARearm) {
+  // 10,000/s: sends every 100,000 ns exactly, the timer's period; with a constant lead the
+  // wanted wakeups are the expiries, so the timer is armed once for the whole run.
+  OpenLoopSchedule s(kStart, 10000, 1, 1.0);
+  const std::uint64_t lead = 40'000;
+  PeriodicTimerPlan t;
+  t.armed(s.intended_ns(0) - lead, 100'000);
+  for (std::uint64_t j = 0; j < s.total(); ++j) {
+    t.expired(1);
+    ASSERT_TRUE(s.pop_due(t.last_expiry_ns() + lead).has_value()) << j;
+    if (const auto next = s.next_due_ns()) ASSERT_TRUE(t.keeps(*next - lead)) << j;
+  }
+  EXPECT_TRUE(s.finished());
+}
