@@ -137,6 +137,25 @@ def test_fuzzer_finds_the_stub_crash_on_subscribe_user_property_and_the_reproduc
     assert replay.returncode == 1, replay.stderr.decode()[-2000:]
 
 
+def test_fuzzer_finds_the_stub_hang_on_subscribe_user_property_and_attributes_it_to_its_case(harness, tmp_path):
+    """The same planted bug as a hang: the stub's single event loop stops. The case that
+    triggers it got its CONNACK, so the liveness oracle must not let that CONNACK or a
+    later case stand in for the PINGRESP that never comes."""
+    port = free_port()
+    out = tmp_path / "out"
+    proc, summary = run_fuzz(harness, ["--broker", f"127.0.0.1:{port}", "--duration", "60s", "--seed", "1",
+                                       "--max-cases", "30", "-j", "1", "--out", out, "--protocol", "5",
+                                       "--case-timeout", "300ms", "--probe-timeout", "300ms",
+                                       "--spawn", "--", "/usr/bin/python3", STUB, port, "--hang"], timeout=240)
+    assert proc.returncode == 1, proc.stderr.decode()[-2000:]
+    _, crashes = crash_or_hang_findings(out)
+    assert len(crashes) == 1, crashes
+    hang = crashes[0]
+    assert hang["kind"] == "hang" and hang.get("reproduced", True), hang
+    assert hang["case_index"] == 9 and hang["last_packet"] == "SUBSCRIBE", hang
+    assert summary["probe_false_alarms"] == 0
+
+
 def test_minus_j_out_of_range_is_a_usage_error(harness):
     proc = subprocess.run([str(harness), "fuzz", "--broker", "127.0.0.1:1", "-j", "0"], capture_output=True, timeout=30)
     assert proc.returncode == 2

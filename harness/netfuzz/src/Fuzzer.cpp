@@ -67,7 +67,10 @@ class Fd {
   int fd_;
 };
 
-int connect_tcp(const std::string& host, std::uint16_t port, int timeout_ms) {
+// Case connections (`for_case`) carry one write and a half-close, so Nagle never delays
+// anything (no TCP_NODELAY), and only the broker's close matters: SO_RCVLOWAT keeps the
+// kernel from waking the worker for each answer segment; end-of-stream wakes it anyway.
+int connect_tcp(const std::string& host, std::uint16_t port, int timeout_ms, bool for_case = false) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -75,7 +78,12 @@ int connect_tcp(const std::string& host, std::uint16_t port, int timeout_ms) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (for_case) {
+    const int low_water = 1 << 16;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &low_water, sizeof low_water);
+  } else {
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
   // Close with RST, not FIN + TIME_WAIT: tens of thousands of short connections would
   // otherwise exhaust the loopback port range.
   const linger lin{1, 0};
@@ -91,9 +99,9 @@ int connect_tcp(const std::string& host, std::uint16_t port, int timeout_ms) {
   return fd;
 }
 
-void send_all(int fd, std::string_view data, int timeout_ms) {
+void send_all(int fd, std::string_view data, int timeout_ms, int flags = 0) {
   while (!data.empty()) {
-    const auto n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    const auto n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | flags);
     if (n > 0) { data.remove_prefix(static_cast<std::size_t>(n)); continue; }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       pollfd p{fd, POLLOUT, 0};
@@ -209,6 +217,7 @@ struct Outcome {
   std::string packet;  // spec kinds: type of the offending packet (ours or the broker's)
   std::string rule;    // spec kinds: spec id, else codec error code and message (no offsets)
   std::string lenient; // set instead of kind: a triaged non-finding (counted only)
+  bool previous_case = false;  // a liveness failure that points at the worker's previous case
 };
 
 class BrokerProcess {
@@ -357,6 +366,7 @@ struct Worker {
   int probe_fd = -1;
   std::uint64_t probe_epoch = 0;
   std::uint64_t since_fresh = 0;
+  bool owes_liveness = false;  // the last case's liveness proof is still to come (run(defer))
   ~Worker() { close_probe(); }
   void close_probe() {
     if (probe_fd >= 0) ::close(probe_fd);
@@ -407,7 +417,7 @@ class Fuzzer {
 
   // Runs a case and the oracles. `fresh` forces a fresh-connection liveness probe.
   // A crash/hang outcome here is a suspicion; `confirm_and_attribute` decides.
-  Outcome run(Worker& w, const Case& c, bool fresh) {
+  Outcome run(Worker& w, const Case& c, bool fresh, bool defer = false) {
     Outcome out;
     mqtt::Version version = opt_.version;
     bool connect_decodes = false;
@@ -453,13 +463,15 @@ class Fuzzer {
     // and everything it sent in answer arrives before that close.
     Received got;
     bool connected = false;
-    const int fd = connect_tcp(opt_.host, opt_.port, opt_.probe_timeout_ms);
+    const int fd = connect_tcp(opt_.host, opt_.port, opt_.probe_timeout_ms, true);
     if (fd >= 0) {
       connected = true;
       Fd guard(fd);
       std::string all;
       for (const auto& p : c.packets) all += p;
-      send_all(fd, all, opt_.case_timeout_ms);
+      // MSG_MORE holds the bytes until the shutdown, which then sends them with the FIN in
+      // one segment: the broker reads the case and its end in one go.
+      send_all(fd, all, opt_.case_timeout_ms, MSG_MORE);
       ::shutdown(fd, SHUT_WR);
       got = receive(fd, opt_.case_timeout_ms, [](const std::string&) { return false; });
       if (got.timed_out) ++case_timeouts_;
@@ -483,24 +495,34 @@ class Fuzzer {
       }
       if (!out.kind.empty()) return out;
     }
-    // Liveness. A PINGRESP to the case's own sentinel PINGREQ shows the broker alive after
-    // it processed the whole case; otherwise a PINGREQ on the probe connection must be
-    // answered. Effects of the case's close that show later are caught by the next case
-    // and attributed by replay (confirm_and_attribute).
+    // Liveness after the case (and after the worker's previous case, if that one still
+    // owes its proof), first proof that applies:
+    // - a PINGRESP to the case's own sentinel PINGREQ: alive after processing all of it;
+    // - a fresh-connection probe (every --fresh-probe-every cases, or when the case could
+    //   not even connect);
+    // - in the fuzz loop (`defer`), the proof is left to the worker's next case: a CONNACK
+    //   on that case's connection proves the broker alive after this one (a new connection
+    //   was accepted and served since this one ended: what a fresh probe shows). A probe
+    //   PINGREQ follows the last case. Not for a case the broker did not close in time;
+    // - a PINGREQ on the worker's persistent probe connection, when the previous case
+    //   still owes its proof and this case got no CONNACK to give it (covers both).
+    // Effects of a case's close that show later are caught by a later case and attributed
+    // by replay (confirm_and_attribute).
     const bool answered = ends_with_pingresp(got.bytes);
     if (answered) ++sentinel_answered_;
-    const bool alive = (fresh || !connected) ? fresh_probe(opt_.probe_timeout_ms, w.id) : answered || ping(w);
+    const bool connack = connected && !got.bytes.empty() && (static_cast<std::uint8_t>(got.bytes[0]) >> 4) == 2;
+    const bool owed_before = w.owes_liveness;
+    w.owes_liveness = false;
+    bool alive = true;
+    if (fresh || !connected) alive = fresh_probe(opt_.probe_timeout_ms, w.id);
+    else if (answered) alive = true;
+    else if (defer && !got.timed_out && (connack || !owed_before)) w.owes_liveness = true;
+    else alive = ping(w);
     if (!alive) {
-      if (broker_.managed()) {
-        std::lock_guard lock(broker_mu_);
-        if (broker_.exited_within(500)) {
-          out.kind = "crash";
-          out.detail = broker_.exit_description();
-          return out;
-        }
-      }
-      out.kind = "hang";
-      out.detail = "no PINGRESP within " + std::to_string(opt_.probe_timeout_ms) + " ms";
+      out = liveness_failure();
+      // Not even a connection after a case that still owed its proof: that case is the
+      // first suspect (replay decides either way).
+      out.previous_case = owed_before && !connected;
       return out;
     }
 
@@ -547,6 +569,22 @@ class Fuzzer {
       out.detail = "broker kept the connection after packet " + std::to_string(*violation) + " (" + violation_detail +
                    ") and answered a later PINGREQ";
     }
+    return out;
+  }
+
+  // No liveness proof: a spawned broker that exits within 500 ms crashed, else a hang.
+  Outcome liveness_failure() {
+    Outcome out;
+    if (broker_.managed()) {
+      std::lock_guard lock(broker_mu_);
+      if (broker_.exited_within(500)) {
+        out.kind = "crash";
+        out.detail = broker_.exit_description();
+        return out;
+      }
+    }
+    out.kind = "hang";
+    out.detail = "no PINGRESP within " + std::to_string(opt_.probe_timeout_ms) + " ms";
     return out;
   }
 
@@ -803,6 +841,7 @@ class Fuzzer {
     Worker w;
     w.id = id;
     const auto jobs = static_cast<std::uint64_t>(opt_.jobs);
+    struct Previous { std::uint64_t index = 0, epoch = 0; Case c; } previous;
     // Worker `id` runs cases id, id+N, id+2N, ...: a pure function of (seed, worker, N),
     // and each case regenerates from its index alone.
     for (std::uint64_t i = 0; !stop_.load(); ++i) {
@@ -821,20 +860,32 @@ class Fuzzer {
           history_.push_back(Ran{index, seq_++, epoch, c});
           if (history_.size() > 16 * jobs) history_.pop_front();
         }
-        o = run(w, c, fresh);
+        o = run(w, c, fresh, true);
       }
       if (!opt_.max_cases) cases_.fetch_add(1);
       if (!o.lenient.empty()) {
         std::lock_guard lock(findings_mu_);
         ++lenient_[o.lenient];
       }
-      if (o.kind.empty()) continue;
       if (is_crash_kind(o.kind)) {
-        confirm_and_attribute(w, index, c, o, epoch);
-      } else {
+        if (o.previous_case && i > 0) confirm_and_attribute(w, previous.index, previous.c, o, previous.epoch);
+        else confirm_and_attribute(w, index, c, o, epoch);
+      } else if (!o.kind.empty()) {
         std::shared_lock world = enter();
         record(w, index, o, Finding{{}, c});
       }
+      if (w.owes_liveness) previous = Previous{index, epoch, std::move(c)};
+    }
+    // The last case's liveness proof, if a next case was to bring it.
+    if (w.owes_liveness) {
+      Outcome o;
+      {
+        std::shared_lock world = enter();
+        w.owes_liveness = false;
+        if (previous.epoch != epoch_.load() || ping(w)) return;
+        o = liveness_failure();
+      }
+      confirm_and_attribute(w, previous.index, previous.c, o, previous.epoch);
     }
   }
 

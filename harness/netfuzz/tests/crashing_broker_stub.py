@@ -1,17 +1,21 @@
 #!/usr/bin/python3
 """Test-only MQTT broker stub with a planted crash, for scripts/e2e/test_netfuzz.py.
 
-    crashing_broker_stub.py PORT
+    crashing_broker_stub.py PORT [--hang]
 
 Answers CONNECT with a success CONNACK, PINGREQ with PINGRESP, SUBSCRIBE with SUBACK and
 QoS 1/2 PUBLISH with PUBACK/PUBREC. The planted bug: an MQTT 5 SUBSCRIBE, after a successful
-CONNECT, whose properties contain a User Property (id 0x26) calls os.abort() (SIGABRT).
+CONNECT, whose properties contain a User Property (id 0x26) calls os.abort() (SIGABRT), or
+with --hang stops serving every connection (its single event loop sleeps for an hour).
 Anything it cannot parse closes the connection. Listens on 127.0.0.1 only.
 """
 import os
 import selectors
 import socket
 import sys
+import time
+
+HANG = "--hang" in sys.argv[2:]
 
 # MQTT 5 property id -> value kind (2.2.2.2), to walk a property block.
 BYTE, TWO, FOUR, VARINT, UTF8, BINARY, PAIR = range(7)
@@ -83,6 +87,8 @@ class Connection:
                     if plen is None:
                         return False
                     if 0x26 in property_ids(body[at:at + plen]):
+                        if HANG:
+                            time.sleep(3600)  # the planted hang
                         os.abort()  # the planted crash
                 sock.sendall(b"\x90\x03" + body[:2] + b"\x00" if self.version != 5 else b"\x90\x04" + body[:2] + b"\x00\x00")
             elif kind == 3:
