@@ -11,6 +11,8 @@
 #      BENCH_RATE_DURATION (seconds per open-loop run, default 3),
 #      BENCH_RATE_REPEAT (embedded/mosquitto pairs per rate and QoS, median p99 taken; default 3),
 #      BENCH_REPEAT (harness/libmosquitto pairs per QoS, median taken; default 3),
+#      BENCH_CLOSED_REPEAT (embedded/mosquitto pairs per closed-loop load in sections 1-2,
+#                           medians taken; default 3),
 #      BENCH_MOSQ_NODELAY (1: mosquitto with set_tcp_nodelay true, like the embedded broker;
 #                          default 0: Debian's defaults, Nagle on),
 #      BENCH_PIN (1: brokers on CPU 1, load generators on CPU 0 when there are >= 2 CPUs;
@@ -31,6 +33,7 @@ RATE_DURATION="${BENCH_RATE_DURATION:-3}"
 RATE_REPEAT="${BENCH_RATE_REPEAT:-3}"
 MOSQ_NODELAY="${BENCH_MOSQ_NODELAY:-0}"
 REPEAT="${BENCH_REPEAT:-3}"
+CLOSED_REPEAT="${BENCH_CLOSED_REPEAT:-3}"
 PIN="${BENCH_PIN:-1}"
 RT="${BENCH_RT:-1}"
 SECTIONS=" ${BENCH_SECTIONS:-1 2 3 4} "
@@ -150,16 +153,20 @@ pair() {  # tag bound bench-args...: embedded and mosquitto back to back, order 
   fi
 }
 
-section 1 && log "1/4 closed loop, 64-byte payload, 1 -> 1 and 4 -> 4, $MESSAGES messages each"
-section 1 && for qos in 0 1 2; do
-  for shape in "1 1" "4 4"; do
-    set -- $shape
-    pair "q${qos}-${1}to${2}" 180 --publishers "$1" --subscribers "$2" --qos "$qos" --payload 64 --messages "$MESSAGES"
+section 1 && log "1/4 closed loop, 64-byte payload, 1 -> 1 and 4 -> 4, $MESSAGES messages each, $CLOSED_REPEAT pairs each"
+section 1 && for rep in $(seq "$CLOSED_REPEAT"); do
+  for qos in 0 1 2; do
+    for shape in "1 1" "4 4"; do
+      set -- $shape
+      pair "q${qos}-${1}to${2}-r$rep" 180 --publishers "$1" --subscribers "$2" --qos "$qos" --payload 64 --messages "$MESSAGES"
+    done
   done
 done
-section 2 && log "2/4 targets: closed loop 1 -> 1, 16-byte payload"
-section 2 && for qos in 0 1 2; do
-  pair "q${qos}-1to1-p16" 180 --qos "$qos" --payload 16 --messages "$MESSAGES"
+section 2 && log "2/4 targets: closed loop 1 -> 1, 16-byte payload, $CLOSED_REPEAT pairs each"
+section 2 && for rep in $(seq "$CLOSED_REPEAT"); do
+  for qos in 0 1 2; do
+    pair "q${qos}-1to1-p16-r$rep" 180 --qos "$qos" --payload 16 --messages "$MESSAGES"
+  done
 done
 section 3 && log "3/4 harness vs libmosquitto against mosquitto, 1 -> 1, 64-byte payload, window 100, $REPEAT pairs each"
 section 3 && for qos in 0 1 2; do
@@ -188,10 +195,11 @@ LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 ELAPSED=$(( $(date +%s) - T0 ))
 MACHINE="$(. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-unknown OS}"), $(nproc) CPUs ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1))"
 $PY - "$OUT" "$MESSAGES" "$RATES" "$RATE_DURATION" "$REPEAT" "$LOAD_BEFORE" "$LOAD_AFTER" "$MOSQ_VERSION, config: $MOSQ_CONFIG" \
-      "$PINNING" "$MACHINE" "$ELAPSED" "$FAILED_RUNS" "$RATE_REPEAT" "$SECTIONS" "$SCHEDULING" <<'PYEOF'
+      "$PINNING" "$MACHINE" "$ELAPSED" "$FAILED_RUNS" "$RATE_REPEAT" "$SECTIONS" "$SCHEDULING" "$CLOSED_REPEAT" <<'PYEOF'
 import datetime, json, pathlib, statistics, sys
 (out, messages, rates, rate_duration, repeat, load_before, load_after, mosq_version, pinning,
- machine, elapsed, failed_runs, rate_repeat, sections, scheduling) = sys.argv[1:]
+ machine, elapsed, failed_runs, rate_repeat, sections, scheduling, closed_repeat) = sys.argv[1:]
+closed_repeat = int(closed_repeat)
 sections = sections.split()
 out = pathlib.Path(out); rates = rates.split(); repeat = int(repeat); rate_repeat = int(rate_repeat)
 runs = {}
@@ -259,40 +267,52 @@ md = [f"# Embedded broker vs mosquitto ({now})\n",
       f"runs that exited non-zero: {failed_runs}.\n"]
 
 def pair_row(section, label, tag):
-    e, m = runs.get(f"embedded-{tag}"), runs.get(f"mosquitto-{tag}")
-    row = dict(load=label, load_average=load_range([f"embedded-{tag}", f"mosquitto-{tag}"]), embedded_msgs_per_s=tput(e), mosquitto_msgs_per_s=tput(m),
-               ratio_msgs_per_s=ratio(tput(e), tput(m)), embedded_p99_ms=p99(e), mosquitto_p99_ms=p99(m),
-               ratio_p99=ratio(p99(e), p99(m)), embedded_held=held(e), mosquitto_held=held(m),
-               embedded_broker_cpu_us_per_msg=broker_us_per_msg(f"embedded-{tag}"),
-               mosquitto_broker_cpu_us_per_msg=broker_us_per_msg(f"mosquitto-{tag}"))
+    """Medians over the closed_repeat pairs of one load."""
+    en = [f"embedded-{tag}-r{i}" for i in range(1, closed_repeat + 1)]
+    mn = [f"mosquitto-{tag}-r{i}" for i in range(1, closed_repeat + 1)]
+    es, ms = [runs.get(n) for n in en], [runs.get(n) for n in mn]
+    et, mt = median([tput(r) for r in es]), median([tput(r) for r in ms])
+    e99, m99 = median([p99(r) for r in es]), median([p99(r) for r in ms])
+    row = dict(load=label, load_average=load_range(en + mn), embedded_msgs_per_s=et, mosquitto_msgs_per_s=mt,
+               ratio_msgs_per_s=ratio(et, mt), embedded_p99_ms=e99, mosquitto_p99_ms=m99,
+               ratio_p99=ratio(e99, m99),
+               ratio_msgs_per_s_per_pair=[ratio(tput(a), tput(b)) for a, b in zip(es, ms)],
+               embedded_runs_msgs_per_s=[tput(r) for r in es], mosquitto_runs_msgs_per_s=[tput(r) for r in ms],
+               embedded_held=None if all(r is None for r in es) else all(held(r) for r in es),
+               mosquitto_held=None if all(r is None for r in ms) else all(held(r) for r in ms),
+               embedded_broker_cpu_us_per_msg=median([broker_us_per_msg(n) for n in en]),
+               mosquitto_broker_cpu_us_per_msg=median([broker_us_per_msg(n) for n in mn]))
     doc[section].append(row)
     return row
 
 mark = len(md)
-md.append(f"## Throughput, closed loop (window 100), 64-byte payload, {int(messages):,} messages per run\n")
+md.append(f"## Throughput, closed loop (window 100), 64-byte payload, {int(messages):,} messages per run, "
+          f"median of {closed_repeat} interleaved pairs\n")
 md.append("| load | embedded msg/s | mosquitto msg/s | ratio msg/s | embedded p99 ms | mosquitto p99 ms | ratio p99 | "
-          "broker CPU µs/msg (emb / mosq) | ledger | load avg |")
-md.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+          "broker CPU µs/msg (emb / mosq) | ratio msg/s per pair | ledger | load avg |")
+md.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|")
 for qos in "012":
     for shape in ("1to1", "4to4"):
         r = pair_row("closed_loop", f"QoS {qos} {shape.replace('to', ' -> ')}", f"q{qos}-{shape}")
         md.append(f"| {r['load']} | {f(r['embedded_msgs_per_s'])} | {f(r['mosquitto_msgs_per_s'])} | "
                   f"{f(r['ratio_msgs_per_s'], 2)} | {f(r['embedded_p99_ms'], 3)} | {f(r['mosquitto_p99_ms'], 3)} | "
                   f"{f(r['ratio_p99'], 2)} | {f(r['embedded_broker_cpu_us_per_msg'], 1)} / {f(r['mosquitto_broker_cpu_us_per_msg'], 1)} | "
+                  f"{' '.join(f(x, 2) for x in r['ratio_msgs_per_s_per_pair'])} | "
                   f"{verdict(r['embedded_held'])} / {verdict(r['mosquitto_held'])} | {r['load_average']} |")
 
 if "1" not in sections:
     del md[mark:]; doc["closed_loop"] = []
 mark = len(md)
-md.append("\n## Target: embedded msg/s >= mosquitto's at every QoS (1 -> 1, 16-byte payload)\n")
-md.append("| QoS | embedded msg/s | mosquitto msg/s | ratio | met | broker CPU µs/msg (emb / mosq) | ledger | load avg |")
-md.append("|---|---:|---:|---:|---|---:|---|---:|")
+md.append(f"\n## Target: embedded msg/s >= mosquitto's at every QoS (1 -> 1, 16-byte payload, median of {closed_repeat} interleaved pairs)\n")
+md.append("| QoS | embedded msg/s | mosquitto msg/s | ratio | met | broker CPU µs/msg (emb / mosq) | ratio per pair | ledger | load avg |")
+md.append("|---|---:|---:|---:|---|---:|---|---|---:|")
 for qos in "012":
     r = pair_row("targets", f"QoS {qos} 1 -> 1 16 B", f"q{qos}-1to1-p16")
     r["met"] = None if r["ratio_msgs_per_s"] is None else r["ratio_msgs_per_s"] >= 1.0
     md.append(f"| {qos} | {f(r['embedded_msgs_per_s'])} | {f(r['mosquitto_msgs_per_s'])} | {f(r['ratio_msgs_per_s'], 2)} | "
               f"{'n/a' if r['met'] is None else ('yes' if r['met'] else 'NO')} | "
               f"{f(r['embedded_broker_cpu_us_per_msg'], 1)} / {f(r['mosquitto_broker_cpu_us_per_msg'], 1)} | "
+              f"{' '.join(f(x, 2) for x in r['ratio_msgs_per_s_per_pair'])} | "
               f"{verdict(r['embedded_held'])} / {verdict(r['mosquitto_held'])} | {r['load_average']} |")
 
 if "2" not in sections:
