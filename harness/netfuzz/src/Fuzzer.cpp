@@ -123,12 +123,18 @@ template <class Enough>
 Received receive(int fd, int idle_ms, Enough enough) {
   Received r;
   char buf[4096];
+  bool poll_first = true;
   for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    const int ready = ::poll(&p, 1, idle_ms);
-    if (ready == 0) { r.timed_out = true; return r; }
-    if (ready < 0 && errno == EINTR) continue;
+    if (poll_first) {
+      pollfd p{fd, POLLIN, 0};
+      const int ready = ::poll(&p, 1, idle_ms);
+      if (ready == 0) { r.timed_out = true; return r; }
+      if (ready < 0 && errno == EINTR) continue;
+    }
     const auto n = ::recv(fd, buf, sizeof buf, 0);
+    // After data, read on at once: the end of the stream is usually there already (a case
+    // socket is woken only at end-of-stream, see connect_tcp).
+    poll_first = n <= 0;
     if (n > 0) {
       r.bytes.append(buf, static_cast<std::size_t>(n));
       if (enough(r.bytes)) return r;
