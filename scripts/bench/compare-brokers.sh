@@ -19,7 +19,10 @@
 #                 0: no pinning; default 1),
 #      BENCH_RT (1: during section 4 the brokers and the load generator run SCHED_FIFO
 #                priority 1 (chrt), so that a loaded machine's run queue does not decide the
-#                p99; needs root or CAP_SYS_NICE, falls back to normal scheduling; default 1),
+#                p99; needs root or CAP_SYS_NICE, falls back to normal scheduling; 0: never;
+#                default auto: 1 when the 1-min load average at the start of section 4 is
+#                at least the number of CPUs, else 0 -- on an idle machine RT buys nothing
+#                and at 10,000 msg/s the harness can hit the kernel's RT throttling),
 #      BENCH_SECTIONS (which of the 4 sections to run, default "1 2 3 4"; e.g. "4" for the
 #                      fixed-rate p99 comparison alone).
 # With the defaults the whole script takes about 3-4 minutes on an idle 2-core machine;
@@ -35,7 +38,7 @@ MOSQ_NODELAY="${BENCH_MOSQ_NODELAY:-0}"
 REPEAT="${BENCH_REPEAT:-3}"
 CLOSED_REPEAT="${BENCH_CLOSED_REPEAT:-3}"
 PIN="${BENCH_PIN:-1}"
-RT="${BENCH_RT:-1}"
+RT="${BENCH_RT:-auto}"
 SECTIONS=" ${BENCH_SECTIONS:-1 2 3 4} "
 section() { [[ "$SECTIONS" == *" $1 "* ]]; }
 OUT="$REPO/reports/out/bench"
@@ -99,9 +102,14 @@ log "mosquitto on :$MOSQ_PORT, embedded broker on :$EMB_PORT; pinning: $PINNING;
 # throttling still leaves other tasks 5% of each CPU.
 CLIENT_RT=() SCHEDULING="normal (SCHED_OTHER)"
 rt_on() {
-  [ "$RT" = 1 ] && command -v chrt >/dev/null || return 0
+  local want="$RT"
+  if [ "$want" = auto ]; then
+    want="$(awk -v n="$(nproc)" '{ print ($1 >= n) ? 1 : 0 }' /proc/loadavg)"
+    SCHEDULING="normal (SCHED_OTHER; BENCH_RT=auto and load average $(cut -d' ' -f1 /proc/loadavg) < $(nproc) CPUs)"
+  fi
+  [ "$want" = 1 ] && command -v chrt >/dev/null || return 0
   if chrt -a -f -p 1 "$MOSQ_PID" >/dev/null 2>&1 && chrt -a -f -p 1 "$EMB_PID" >/dev/null 2>&1; then
-    CLIENT_RT=(chrt -f 1) SCHEDULING="SCHED_FIFO 1 (chrt) for both brokers and the load generator"
+    CLIENT_RT=(chrt -f 1) SCHEDULING="SCHED_FIFO 1 (chrt) for both brokers and the load generator (BENCH_RT=$RT, load average $(cut -d' ' -f1 /proc/loadavg))"
   else
     rt_off; log "BENCH_RT: chrt not permitted, normal scheduling"
   fi
