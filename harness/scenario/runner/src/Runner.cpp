@@ -135,6 +135,15 @@ std::string pcap_stem(std::size_t index, std::string name, const std::string& pr
   return out;
 }
 
+// True when `expected` names only fields that must be absent (null, or objects of nulls).
+bool asks_only_absence(const nlohmann::ordered_json& expected) {
+  if (expected.is_null()) return true;
+  if (!expected.is_object()) return false;
+  for (const auto& [key, value] : expected.items())
+    if (!asks_only_absence(value)) return false;
+  return true;
+}
+
 }  // namespace
 
 bool json_subset_match(const nlohmann::ordered_json& expected, const nlohmann::ordered_json& actual, std::string* why,
@@ -147,7 +156,14 @@ bool json_subset_match(const nlohmann::ordered_json& expected, const nlohmann::o
     if (!actual.is_object()) return mismatch("expected an object, got " + dump_scalar(actual));
     for (const auto& [key, value] : expected.items()) {
       auto it = actual.find(key);
-      if (it == actual.end()) return mismatch("missing key '" + key + "' (expected " + value.dump() + ")");
+      // `key: ~` in a scenario asks for the field to be absent (e.g. no Response
+      // Information in CONNACK, MQTT-3.1.2-28); a missing object asks only for absences.
+      if (it == actual.end()) {
+        if (asks_only_absence(value)) continue;
+        return mismatch("missing key '" + key + "' (expected " + value.dump() + ")");
+      }
+      if (value.is_null() && !it->is_null())
+        return mismatch("expected '" + key + "' to be absent, got " + it->dump());
       if (!json_subset_match(value, *it, why, path + "/" + key)) return false;
     }
     return true;

@@ -51,3 +51,22 @@ TEST(ExitStatus, errors_beat_failures_and_known_deviations_do_not_count) {
   EXPECT_EQ(exit_status({failed, errored}, false), 2);
   EXPECT_EQ(exit_status({passed}, true), 2);
 }
+
+// `key: ~` asks for absence: MQTT-3.1.2-28 (no Response Information), MQTT-3.14.2-2 (no
+// Session Expiry Interval in a server DISCONNECT) are checked this way.
+TEST(SubsetMatch, null_asks_for_an_absent_field) {
+  Json with = {{"type", "CONNACK"}, {"properties", {{"response_information", "r/"}, {"receive_maximum", 10}}}};
+  Json without = {{"type", "CONNACK"}, {"properties", {{"receive_maximum", 10}}}};
+  Json no_properties = {{"type", "CONNACK"}};
+  const Json absent = {{"properties", {{"response_information", nullptr}}}};
+  EXPECT_TRUE(json_subset_match(absent, without));
+  EXPECT_TRUE(json_subset_match(absent, no_properties));
+  std::string why;
+  EXPECT_FALSE(json_subset_match(absent, with, &why));
+  EXPECT_EQ(why, "/properties: expected 'response_information' to be absent, got \"r/\"");
+  // Absence and a present value in one object: the missing object fails on the value.
+  const Json mixed = {{"properties", {{"response_information", nullptr}, {"receive_maximum", 10}}}};
+  EXPECT_TRUE(json_subset_match(mixed, without));
+  EXPECT_FALSE(json_subset_match(mixed, no_properties, &why));
+  EXPECT_NE(why.find("missing key 'properties'"), std::string::npos);
+}
