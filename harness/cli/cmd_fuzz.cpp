@@ -29,7 +29,8 @@ constexpr const char* kUsage =
     "  --duration D         how long to fuzz (100ms, 10s, 10m, 1h; default 60s)\n"
     "  --seed N             case generation seed (default 1): same seed, same cases\n"
     "  --protocol V         3.1.1 or 5 (default 5)\n"
-    "  --out DIR            findings: finding-N-KIND.yaml scenarios + findings.json (default netfuzz-out)\n"
+    "  --out DIR            findings: finding-N-KIND.yaml scenarios, findings.json, findings.html\n"
+    "                       (default netfuzz-out)\n"
     "  -j N                 N parallel workers (1..64, default 1); worker w runs cases w, w+N, w+2N...\n"
     "  --max-cases N        stop after N cases\n"
     "  --case-timeout D     wait for the broker to close a case's half-closed connection (default 500ms)\n"
@@ -37,8 +38,9 @@ constexpr const char* kUsage =
     "  --fresh-probe-every N  cases between fresh-connection probes per worker (default 256)\n"
     "  --quiet              no progress lines on stderr\n"
     "\n"
-    "Prints a summary JSON line on stdout. Exit status: 0 no crash/hang finding (spec findings\n"
-    "are in findings.json), 1 crash/hang findings, 2 bad arguments or broker unreachable.\n";
+    "Prints a summary JSON line on stdout (also in findings.json and findings.html). Exit status:\n"
+    "0 no crash/hang finding (spec findings are in findings.json), 1 crash/hang findings,\n"
+    "2 bad arguments or broker unreachable.\n";
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "mqtt-harness fuzz: %s\n(see mqtt-harness fuzz --help)\n", message.c_str());
