@@ -620,6 +620,11 @@ struct BrokerEngine::Impl {
     };
 
     if (v5) {
+      // The client's Maximum Packet Size binds every packet sent to it, a refusing CONNACK
+      // too: its Reason String is left out if it does not fit [MQTT-3.1.2-24, MQTT-3.2.2-19].
+      // 0 is a protocol error (refused below), not a limit.
+      if (auto mps = c.properties.find(PropertyId::maximum_packet_size); mps && mps->number != 0)
+        conn.client_maximum_packet_size = mps->number;
       if (c.properties.find(PropertyId::authentication_method))
         return refuse(0x05, reason::bad_authentication_method,
                       "no authentication method is supported [MQTT-4.12.0-1]");

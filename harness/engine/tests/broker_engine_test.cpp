@@ -489,6 +489,24 @@ TEST(BrokerConnect, authentication_method_is_refused_0x8c_MQTT_4_12_0_1) {
   EXPECT_TRUE(net.closed(id));
 }
 
+// Found by fuzz_broker_engine (fuzz/regressions/broker_engine/refused-connack-above-client-maximum-packet-size):
+// the refusal was built before the CONNECT's Maximum Packet Size was taken into account.
+TEST(BrokerConnect, refusing_connack_leaves_out_the_reason_string_above_the_client_maximum_packet_size_MQTT_3_2_2_19) {
+  BrokerConfig config;
+  config.max_sessions = 1;
+  Net net(config);
+  net.send(net.open(Version::v5), make_connect(Version::v5, "first"));
+  auto id = net.open(Version::v5);
+  auto c = make_connect(Version::v5, "second");
+  c.properties.add_number(PropertyId::maximum_packet_size, 16);
+  net.send(id, c);
+  ASSERT_LE(net.peers[id].bytes.size(), 16u) << "CONNACK above the client's Maximum Packet Size [MQTT-3.1.2-24]";
+  auto ack = net.take_one<mqtt::Connack>(id);
+  EXPECT_EQ(ack.reason_code, 0x97);  // quota exceeded
+  EXPECT_FALSE(ack.properties.find(PropertyId::reason_string).has_value());
+  EXPECT_TRUE(net.closed(id));
+}
+
 TEST(BrokerConnect, connack_announces_limits_and_unavailable_features_3_2_2_3) {
   BrokerConfig config;
   config.receive_maximum = 7;
