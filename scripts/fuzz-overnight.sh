@@ -58,10 +58,12 @@ for name in "$@"; do
       -max_total_time="$per_target" -timeout=10 -rss_limit_mb=2048 \
       -dict="$root/fuzz/dict/mqtt.dict" -artifact_prefix="$root/$crashes/" \
       -print_final_stats=1 "${options[@]}" corpus 2> fuzz.log) || true
-  # libFuzzer's fork mode prints '#N: cov: C ft: F corp: K exec/s: E ...' lines.
+  # libFuzzer's fork mode prints '#N: cov: C ft: F corp: K exec/s E ...' lines (N: all executions so far).
   last=$(grep -E '^#[0-9]+.*cov:' "$work/fuzz.log" | tail -n 1 || true)
   cov=$(sed -nE 's/.*cov: ([0-9]+).*/\1/p' <<<"$last"); ft=$(sed -nE 's/.*ft: ([0-9]+).*/\1/p' <<<"$last")
-  execs=$(sed -nE 's/.*exec\/s: ([0-9]+).*/\1/p' <<<"$last")
+  # Fork mode's own exec/s is the last job's; the run's figure is all executions / seconds.
+  total=$(sed -nE 's/^#([0-9]+):? .*/\1/p' <<<"$last")
+  execs=${total:+$((total / per_target))}
   # Merge and minimise the corpus back into the repository.
   mkdir -p "$work/merged"
   "$exe" -merge=1 "$work/merged" "$work/corpus" "fuzz/corpus/$corpus_name" >/dev/null 2>&1 || true
@@ -75,18 +77,18 @@ for name in "$@"; do
   done
   corpus_size=$(ls "fuzz/corpus/$corpus_name" | wc -l)
   echo "fuzz-overnight: $name cov=${cov:-?} ft=${ft:-?} exec/s=${execs:-?} corpus=$corpus_size crashes=$ncrash" >&2
-  json+="{\"target\":\"$name\",\"seconds\":$per_target,\"cov\":${cov:-0},\"ft\":${ft:-0},\"exec_per_sec\":${execs:-0},\"corpus\":$corpus_size,\"crashes\":$ncrash},"
+  json+="{\"target\":\"$name\",\"seconds\":$per_target,\"cov\":${cov:-0},\"ft\":${ft:-0},\"executions\":${total:-0},\"exec_per_sec\":${execs:-0},\"corpus\":$corpus_size,\"crashes\":$ncrash},"
 done
 json="${json%,}]"
 echo "$json" > "$out/summary.json"
 {
   echo "# Fuzz run $(date -u +%FT%TZ), ${hours}h, $jobs jobs"
   echo
-  echo "| target | exec/s | cov | ft | corpus | crashes |"
-  echo "|---|---|---|---|---|---|"
+  echo "| target | executions | exec/s | cov | ft | corpus | crashes |"
+  echo "|---|---|---|---|---|---|---|"
   /usr/bin/python3 -c 'import json,sys
 for t in json.load(open(sys.argv[1])):
-    print("| {target} | {exec_per_sec} | {cov} | {ft} | {corpus} | {crashes} |".format(**t))' "$out/summary.json"
+    print("| {target} | {executions} | {exec_per_sec} | {cov} | {ft} | {corpus} | {crashes} |".format(**t))' "$out/summary.json"
 } > "$out/summary.md"
 bash scripts/fuzz-coverage.sh "$root/fuzz/corpus" "$out/coverage" >&2 || echo "fuzz-overnight: coverage report failed" >&2
 cat "$out/summary.md"
