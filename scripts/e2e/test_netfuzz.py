@@ -160,3 +160,12 @@ def test_minus_j_out_of_range_is_a_usage_error(harness):
     proc = subprocess.run([str(harness), "fuzz", "--broker", "127.0.0.1:1", "-j", "0"], capture_output=True, timeout=30)
     assert proc.returncode == 2
     assert b"-j must be 1..64" in proc.stderr
+
+
+def test_fresh_probe_every_out_of_range_or_not_a_number_is_a_usage_error(harness):
+    for value, message in (("0", b"--fresh-probe-every must be 1..1000000, got '0'"),
+                           ("lots", b"--fresh-probe-every must be a non-negative integer, got 'lots'")):
+        proc = subprocess.run([str(harness), "fuzz", "--broker", "127.0.0.1:1", "--fresh-probe-every", value],
+                              capture_output=True, timeout=30)
+        assert proc.returncode == 2, (value, proc.stderr)
+        assert message in proc.stderr, (value, proc.stderr)
