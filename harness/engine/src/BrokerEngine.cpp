@@ -675,7 +675,6 @@ struct BrokerEngine::Impl {
     if (v5) {
       if (auto p = c.properties.find(PropertyId::session_expiry_interval)) expiry = p->number;
       if (auto p = c.properties.find(PropertyId::receive_maximum)) conn.client_receive_maximum = static_cast<std::uint16_t>(p->number);
-      if (auto p = c.properties.find(PropertyId::maximum_packet_size)) conn.client_maximum_packet_size = p->number;
       if (auto p = c.properties.find(PropertyId::request_problem_information)) conn.request_problem_information = p->number != 0;
       // Outbound aliases only up to the client's own maximum; none when it is absent or 0
       // [MQTT-3.1.2-26, -27].
