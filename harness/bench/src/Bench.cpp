@@ -22,6 +22,7 @@
 #include <ctime>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 namespace mqtth::bench {
@@ -150,7 +151,6 @@ struct Publisher {
   std::string topic_name;
   std::uint64_t quota = 0;      // closed loop: messages to send
   std::uint64_t sent = 0;
-  bool flush_pending = false;          // open loop: published since the last flush
   std::unordered_map<std::uint64_t, ledger::Sequence> in_flight;  // session message_id -> seq
   std::vector<int> subscribers;  // indices of subscribers of its topic
   bool done = false;
@@ -462,19 +462,21 @@ class Runner {
   // coordinated omission), records how late the sender got to each one, hands the bytes
   // to the kernel at once and arms the wakeup for the next send.
   void send_due() {
-    std::uint64_t now = steady_ns();
-    while (const auto send = schedule_->pop_due(now)) {
-      auto& pub = pubs_[std::size_t(send->publisher)];
-      r_.sender_lateness.record(now - send->intended_ns);
-      if (!pub.done && publish_one(std::size_t(send->publisher), send->intended_ns)) pub.flush_pending = true;
-      now = steady_ns();
-    }
-    // ClientConnection would flush on the next loop turn; this turn is sooner.
-    for (auto& pub : pubs_)
-      if (pub.flush_pending) {
-        pub.flush_pending = false;
-        pub.conn->flush();
+    {
+      // What this wakeup sends leaves in this loop turn, one write per publisher, without
+      // a queued flush (an event-dispatcher wake-up) per message.
+      std::vector<std::optional<ClientConnection::WriteBatch>> batches(pubs_.size());
+      std::uint64_t now = steady_ns();
+      while (const auto send = schedule_->pop_due(now)) {
+        const auto pi = std::size_t(send->publisher);
+        r_.sender_lateness.record(now - send->intended_ns);
+        if (!pubs_[pi].done) {
+          if (!batches[pi]) batches[pi].emplace(*pubs_[pi].conn);
+          publish_one(pi, send->intended_ns);
+        }
+        now = steady_ns();
       }
+    }
     if (const auto next = schedule_->next_due_ns()) {
       // The periodic timer is left alone while its next expiry is where this send wants it.
       const std::uint64_t wanted = lead_.arm_at(*next);

@@ -91,10 +91,10 @@ void ClientConnection::onReadyRead() {
   readBuffer_.resize(static_cast<qsizetype>(available));
   const qint64 n = socket_->read(readBuffer_.data(), available);
   if (n <= 0) return;
+  // The answers to what was just read (acks) leave in this loop turn, not the next one.
+  WriteBatch batch(*this);
   session_.receive(std::string_view(readBuffer_.constData(), static_cast<std::size_t>(n)), now());
   afterSessionCall();
-  // The answers to what was just read (acks) leave in this loop turn, not the next one.
-  if (flushScheduled_ && !session_.close_requested()) flush();  // closing stays on the queued path
 }
 
 void ClientConnection::onDisconnected() {
@@ -206,8 +206,16 @@ void ClientConnection::flush() {
   writeOutput();
 }
 
+void ClientConnection::endWriteBatch() {
+  if (--writeBatches_ > 0) return;
+  // Closing stays on the queued path: the socket is not torn down inside a caller's
+  // signal handler (onReadyRead's included).
+  if (session_.close_requested()) scheduleFlush();
+  else if (session_.has_output()) flush();
+}
+
 void ClientConnection::scheduleFlush() {
-  if (flushScheduled_) return;
+  if (flushScheduled_ || writeBatches_ > 0) return;
   flushScheduled_ = true;
   QMetaObject::invokeMethod(this, &ClientConnection::flush, Qt::QueuedConnection);
 }
@@ -250,6 +258,10 @@ void ClientConnection::armTimer() {
     timer_->stop();
     return;
   }
+  // Most calls leave the deadline where it was (keep-alive, retry): restarting the timer
+  // would re-register it with the event dispatcher once per packet for nothing.
+  if (deadline == armedDeadline_ && timer_->isActive()) return;
+  armedDeadline_ = deadline;
   const TimeMs wait = std::max<TimeMs>(0, *deadline - now());
   timer_->start(static_cast<int>(std::min<TimeMs>(wait, std::numeric_limits<int>::max())));
 }

@@ -6,7 +6,7 @@
 // connectToBroker() takes any host:port, so a fault proxy can sit in between.
 //
 // Writes are batched: commands append to the session's output and one socket write
-// happens per event-loop turn (or on flush()).
+// happens per event-loop turn (or on flush(), or when a WriteBatch ends).
 //
 // Logging category: mqtth.client.
 #pragma once
@@ -19,6 +19,7 @@
 #include <QObject>
 #include <QString>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,22 @@ class ClientConnection : public QObject {
   // Writes pending output now instead of at the end of this event-loop turn.
   void flush();
 
+  // While a WriteBatch is alive, commands schedule no flush of their own; when the last
+  // one ends, everything they produced goes out in one write, in the same loop turn. For
+  // callers that issue commands and want them on the wire now (the bench's open-loop
+  // sender): the default path posts one queued flush per loop turn, which costs an
+  // event-dispatcher wake-up per publish when every turn carries a single message.
+  class WriteBatch {
+   public:
+    explicit WriteBatch(ClientConnection& connection) : connection_(connection) { ++connection_.writeBatches_; }
+    ~WriteBatch() { connection_.endWriteBatch(); }
+    WriteBatch(const WriteBatch&) = delete;
+    WriteBatch& operator=(const WriteBatch&) = delete;
+
+   private:
+    ClientConnection& connection_;
+  };
+
   bool isSocketOpen() const;  // TCP connected (CONNACK may still be pending)
   SessionState state() const { return session_.state(); }
   QString host() const { return host_; }
@@ -99,6 +116,7 @@ class ClientConnection : public QObject {
   void dispatchEvents();
   void armTimer();
   void scheduleFlush();
+  void endWriteBatch();
   void dropSocket();
 
   ClientSession session_;
@@ -111,6 +129,8 @@ class ClientConnection : public QObject {
   std::string outBuffer_;
   std::vector<Event> events_;
   QByteArray readBuffer_;
+  std::optional<TimeMs> armedDeadline_;  // what timer_ is running for, while it runs
+  int writeBatches_ = 0;                  // live WriteBatch objects (onReadyRead holds one too)
   bool flushScheduled_ = false;
   bool dispatching_ = false;
   bool closingSocket_ = false;
