@@ -870,10 +870,10 @@ std::string Execution::connackProblem(const Client& c, const ev::ConnackReceived
 void Execution::doConnect(Client& c, const scenario::ConnectOverrides& overrides,
                           const std::optional<scenario::ConnackExpectation>& expect,
                           std::optional<scenario::Duration> within, bool reconnect) {
-  std::string problem;
-  auto opts = connectOptions(c, overrides, &problem);
-  if (!problem.empty()) {
-    error(problem);
+  std::string option_problem;
+  auto opts = connectOptions(c, overrides, &option_problem);
+  if (!option_problem.empty()) {
+    error(option_problem);
     return;
   }
   if (c.raw) {
