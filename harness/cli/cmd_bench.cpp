@@ -13,6 +13,7 @@
 #include <mqtth/bench/Bench.hpp>
 
 #include <QCoreApplication>
+#include <QLoggingCategory>
 #include <QElapsedTimer>
 #include <QProcess>
 
@@ -153,6 +154,9 @@ int run_bench_command(int argc, char** argv) {
 
   int qt_argc = 1;
   QCoreApplication app(qt_argc, argv);
+  // The client shell logs every connection at debug level; the bench's stderr is its
+  // progress lines (as in `run`). QT_LOGGING_RULES still turns them back on.
+  if (qEnvironmentVariableIsEmpty("QT_LOGGING_RULES")) QLoggingCategory::setFilterRules("mqtth.*.debug=false");
   std::unique_ptr<mqtth::net::BrokerServer> embedded;
   std::unique_ptr<QProcess> child;
 
