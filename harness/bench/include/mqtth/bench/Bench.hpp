@@ -1,7 +1,7 @@
 // Load and latency benchmark (`mqtt-harness bench`, docs/bench.md).
 //
 // N publishers and M subscribers (ClientConnection, packet tracing off) on one Qt event
-// loop. Every message carries the ledger identity prefix, then the time it was meant to be
+// loop (open loop: the subscribers on a second thread while measuring). Every message carries the ledger identity prefix, then the time it was meant to be
 // sent (steady clock, ns, 16 hex digits), then padding to the requested payload size. A
 // subscriber records publish-to-delivery latency in a Histogram and hands the delivery to
 // the QoS ledger, which gives every (stream, subscriber) pair its verdict at the end.
