@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mqtth::fuzz {
 
@@ -101,8 +102,10 @@ inline void check_engine_limits(const engine::BrokerEngine& e) {
   if (e.connection_count() > cfg.max_connections) fail("more connections than max_connections");
   if (e.session_count() > cfg.max_sessions) fail("more sessions than max_sessions");
   if (e.retained_count() > cfg.max_retained_messages) fail("more retained than the limit");
-  if (e.session_count() == 0) return;  // sessions() would build an empty vector
-  for (const auto& info : e.sessions()) {
+  if (e.session_count() == 0) return;
+  static std::vector<engine::SessionInfo> infos;  // reused: this runs after every event
+  e.sessions(infos);
+  for (const auto& info : infos) {
     if (info.inflight_out > cfg.max_inflight) fail("outbound in-flight above max_inflight");
     if (info.queued > cfg.max_queued_messages) fail("queue above max_queued_messages");
     if (info.inbound_qos2_pending > cfg.receive_maximum) fail("inbound QoS 2 above receive_maximum");

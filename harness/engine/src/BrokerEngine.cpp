@@ -13,6 +13,7 @@
 #include "TopicTree.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <deque>
 #include <limits>
 #include <map>
@@ -76,6 +77,46 @@ void put_varint(std::string& out, std::uint32_t v) {
 void put_bytes(std::string& out, std::string_view s) {
   put_u16(out, static_cast<std::uint16_t>(s.size()));
   out.append(s);
+}
+
+// Properties of the packets the broker builds itself (CONNACK, DISCONNECT), written
+// straight into a raw block for a view packet, byte for byte as mqtt::Properties::encoded()
+// writes them (so the wire is the same as when they were built as owned Properties, minus
+// the property vector and the encoded copy): a string above 65535 bytes cannot be encoded
+// and is left out, as encoded() leaves it out.
+void put_number_property(std::string& raw, PropertyId id, std::uint32_t v) {
+  const auto type = mqtt::property_type(static_cast<std::uint8_t>(id));
+  if (!type) return;
+  switch (*type) {
+    case mqtt::PropertyType::byte:
+      raw.push_back(static_cast<char>(id));
+      raw.push_back(static_cast<char>(v & 0xFF));
+      break;
+    case mqtt::PropertyType::two_byte:
+      raw.push_back(static_cast<char>(id));
+      put_u16(raw, static_cast<std::uint16_t>(v & 0xFFFF));
+      break;
+    case mqtt::PropertyType::four_byte:
+      raw.push_back(static_cast<char>(id));
+      put_u32(raw, v);
+      break;
+    case mqtt::PropertyType::varint:
+      if (v > 268'435'455) return;  // above the largest Variable Byte Integer (1.5.5)
+      raw.push_back(static_cast<char>(id));
+      put_varint(raw, v);
+      break;
+    default:
+      break;  // not a number property
+  }
+}
+// A UTF-8 string or binary property whose value is `first` followed by `second`.
+void put_string_property(std::string& raw, PropertyId id, std::string_view first, std::string_view second = {}) {
+  const std::size_t size = first.size() + second.size();
+  if (size > 0xFFFF) return;
+  raw.push_back(static_cast<char>(id));
+  put_u16(raw, static_cast<std::uint16_t>(size));
+  raw.append(first);
+  raw.append(second);
 }
 
 // Application-message properties the Server forwards unchanged [MQTT-3.3.2-4, -15, -16,
@@ -206,6 +247,30 @@ struct Will {
 
 struct Connection;
 
+// The deque of a session's queued deliveries, created on the first push: most sessions
+// never queue anything, and a std::deque allocates its map and first block when it is
+// constructed (libstdc++), which was two allocations per CONNECT.
+class DeliveryQueue {
+ public:
+  DeliveryQueue() = default;
+  DeliveryQueue(const DeliveryQueue& other)  // deep (BrokerEngine::clone)
+      : deque_(other.deque_ ? std::make_unique<std::deque<Delivery>>(*other.deque_) : nullptr) {}
+  DeliveryQueue& operator=(const DeliveryQueue&) = delete;
+  bool empty() const { return !deque_ || deque_->empty(); }
+  std::size_t size() const { return deque_ ? deque_->size() : 0; }
+  void push_back(Delivery d) { get().push_back(std::move(d)); }
+  void push_front(Delivery d) { get().push_front(std::move(d)); }
+  Delivery& front() { return deque_->front(); }
+  void pop_front() { deque_->pop_front(); }
+
+ private:
+  std::deque<Delivery>& get() {
+    if (!deque_) deque_ = std::make_unique<std::deque<Delivery>>();
+    return *deque_;
+  }
+  std::unique_ptr<std::deque<Delivery>> deque_;
+};
+
 struct Session {
   std::string client_id;
   Connection* connection = nullptr;
@@ -214,7 +279,7 @@ struct Session {
   std::optional<Clock> expires_at;    // set while offline
   std::map<std::string, Subscription, std::less<>> subscriptions;
   std::vector<Inflight> inflight;  // in send order
-  std::deque<Delivery> queue;
+  DeliveryQueue queue;
   std::set<std::uint16_t> inbound_qos2;  // PUBREC sent, waiting for PUBREL (4.3.3 method B)
   std::uint16_t next_packet_id = 1;
   std::optional<Will> will;  // stored will (connected) or pending will (offline, delayed)
@@ -233,6 +298,15 @@ struct OutboundAliases {
   std::vector<std::string> topics;      // index alias-1
   std::vector<std::uint64_t> last_used;  // index alias-1, a per-connection use counter
   std::uint64_t uses = 0;
+};
+
+// The outbound alias table of a connection, allocated on first use; copied deeply with
+// its connection (BrokerEngine::clone).
+struct OutboundAliasesPtr : std::unique_ptr<OutboundAliases> {
+  OutboundAliasesPtr() = default;
+  OutboundAliasesPtr(const OutboundAliasesPtr& other)
+      : std::unique_ptr<OutboundAliases>(other ? std::make_unique<OutboundAliases>(*other) : nullptr) {}
+  OutboundAliasesPtr& operator=(const OutboundAliasesPtr&) = delete;
 };
 
 struct Connection {
@@ -254,7 +328,7 @@ struct Connection {
   std::vector<std::string> topic_aliases;  // inbound, index alias-1, grown on demand
   // Outbound aliases [MQTT-3.3.2-11]: min(client's Topic Alias Maximum, config); 0: none.
   std::uint16_t outbound_alias_maximum = 0;
-  std::unique_ptr<OutboundAliases> outbound_aliases;  // allocated on first use
+  OutboundAliasesPtr outbound_aliases;  // allocated on first use
 };
 
 
@@ -309,6 +383,8 @@ struct BrokerEngine::Impl {
   std::uint64_t misbehave_counter = 0;
   std::uint64_t qos2_duplicates = 0;
   std::string scratch_properties;
+  std::string scratch_packet_properties;  // CONNACK / DISCONNECT properties being built
+  std::vector<std::uint8_t> scratch_reason_codes;  // SUBACK / UNSUBACK reason codes being built
   std::vector<Target> scratch_targets;
   // next_deadline() is asked after every event (BrokerServer re-arms its timer) but only
   // changes when connections or sessions come and go, connect or time passes: cached,
@@ -349,18 +425,19 @@ struct BrokerEngine::Impl {
     return true;
   }
 
-  bool emit(Connection& conn, const mqtt::Packet& packet) { return emit(conn, mqtt::to_view(packet)); }
-
-  // Same, dropping the Reason String first if that makes it fit [MQTT-3.2.2-19,
-  // MQTT-3.14.2-3 ...]. The packet is moved into the variant once, not copied per attempt.
-  template <class P>
-  bool emit_with_reason_string(Connection& conn, P packet) {
-    mqtt::Packet whole(std::move(packet));
-    if (emit(conn, whole)) return true;
-    auto& retry = std::get<P>(whole);
-    retry.properties.erase(PropertyId::reason_string);
-    retry.properties.erase(PropertyId::user_property);
-    return emit(conn, whole);
+  // A view packet (CONNACK or DISCONNECT) whose only property is a Reason String, built
+  // in scratch_packet_properties. Sent without the Reason String if that makes it fit
+  // the client's Maximum Packet Size [MQTT-3.2.2-19, MQTT-3.14.2-3].
+  template <class View>
+  bool emit_with_reason_string(Connection& conn, View packet, std::string_view reason_string) {
+    std::string& raw = scratch_packet_properties;
+    raw.clear();
+    if (!reason_string.empty()) put_string_property(raw, PropertyId::reason_string, reason_string);
+    packet.properties = mqtt::PropertiesView(raw);
+    if (emit(conn, mqtt::PacketView(packet))) return true;
+    if (raw.empty()) return false;  // nothing to leave out: it would not fit again
+    packet.properties = {};
+    return emit(conn, mqtt::PacketView(packet));
   }
 
   std::string& output_for(ConnectionId id) {
@@ -453,8 +530,9 @@ struct BrokerEngine::Impl {
     const bool disconnect = is_v5(conn.version) && conn.state == Connection::State::connected;
     std::string text;
     if (disconnect || logger) {  // the Reason String, or the log line; otherwise not built
-      text = std::string(why);
-      if (!spec.empty()) text += " [" + std::string(spec) + "]";
+      text.reserve(why.size() + spec.size() + 3);
+      text.append(why);
+      if (!spec.empty()) text.append(" [").append(spec).append("]");
     }
     if (logger) log(conn.id, "closing: " + text);
     if (disconnect) {
@@ -467,21 +545,19 @@ struct BrokerEngine::Impl {
   }
 
   void send_disconnect(Connection& conn, std::uint8_t code, std::string_view text) {
-    mqtt::Disconnect d;
+    mqtt::DisconnectView d;
     d.reason_code = code;
-    if (!text.empty()) d.properties.add_string(PropertyId::reason_string, std::string(text));
-    emit_with_reason_string(conn, std::move(d));
+    emit_with_reason_string(conn, d, text);
   }
 
   // Refuses a CONNECT: CONNACK with the code, then close [MQTT-3.2.2-7].
   void refuse_connect(Connection& conn, Version version, std::uint8_t code, std::string_view why, Clock now) {
     if (logger) log(conn.id, "CONNECT refused: " + std::string(why));
     conn.version = version;
-    mqtt::Connack ack;
+    mqtt::ConnackView ack;
     ack.session_present = false;  // [MQTT-3.2.2-6]
     ack.reason_code = code;
-    if (is_v5(version) && !why.empty()) ack.properties.add_string(PropertyId::reason_string, std::string(why));
-    emit_with_reason_string(conn, std::move(ack));
+    emit_with_reason_string(conn, ack, is_v5(version) ? why : std::string_view());
     ConnectionId id = conn.id;
     emit_close(id);
     drop_connection(id, now, false);
@@ -526,9 +602,14 @@ struct BrokerEngine::Impl {
   void on_decode_error(Connection& conn, const mqtt::Error& error, mqtt::Bytes packet, Clock now) {
     // The description goes out as a 5.0 Reason String or into the log; it is only built
     // when one of them will use it (3.1.1 errors without a logger are the common case).
-    auto describe = [&] {
-      std::string why = std::string(mqtt::to_string(error.code)) + " at offset " + std::to_string(error.offset);
-      if (!error.message.empty()) why += ": " + std::string(error.message);
+    auto describe = [&] {  // one allocation: appended in place, no temporaries
+      const std::string_view code = mqtt::to_string(error.code);
+      char offset[10];  // a uint32_t has at most 10 digits
+      const auto end = std::to_chars(offset, offset + sizeof offset, error.offset).ptr;
+      std::string why;
+      why.reserve(code.size() + 11 + 10 + 2 + error.message.size() + 3 + error.spec.size() + 1);
+      why.append(code).append(" at offset ").append(offset, end);
+      if (!error.message.empty()) why.append(": ").append(error.message);
       return why;
     };
     std::string why;
@@ -551,7 +632,7 @@ struct BrokerEngine::Impl {
       if (level && *level == 5) {
         std::uint8_t code = static_cast<std::uint8_t>(error.code);
         if (!mqtt::reason_code_allowed(code, PacketType::connack)) code = reason::malformed_packet;
-        if (!error.spec.empty()) why += " [" + std::string(error.spec) + "]";
+        if (!error.spec.empty()) why.append(" [").append(error.spec).append("]");
         refuse_connect(conn, Version::v5, code, why, now);
         return;
       }
@@ -753,28 +834,31 @@ struct BrokerEngine::Impl {
     }
 
     // CONNACK [MQTT-3.2.2-2, -3].
-    mqtt::Connack ack;
+    mqtt::ConnackView ack;
     ack.session_present = version == Version::v3_1 ? false : session_present;
     ack.reason_code = 0;
-    if (v5) {
-      auto& props = ack.properties;
-      if (expiry_capped) props.add_number(PropertyId::session_expiry_interval, expiry);
-      if (config.receive_maximum != 65535) props.add_number(PropertyId::receive_maximum, config.receive_maximum);
-      if (config.maximum_qos < 2) props.add_number(PropertyId::maximum_qos, config.maximum_qos);
-      if (!config.retain_available) props.add_number(PropertyId::retain_available, 0);
+    if (v5) {  // raw properties, in this order (see put_number_property)
+      std::string& raw = scratch_packet_properties;
+      raw.clear();
+      if (expiry_capped) put_number_property(raw, PropertyId::session_expiry_interval, expiry);
+      if (config.receive_maximum != 65535) put_number_property(raw, PropertyId::receive_maximum, config.receive_maximum);
+      if (config.maximum_qos < 2) put_number_property(raw, PropertyId::maximum_qos, config.maximum_qos);
+      if (!config.retain_available) put_number_property(raw, PropertyId::retain_available, 0);
       if (config.maximum_packet_size < mqtt::kMaxPacketSize)
-        props.add_number(PropertyId::maximum_packet_size, config.maximum_packet_size);
-      if (assigned) props.add_string(PropertyId::assigned_client_identifier, client_id);  // [MQTT-3.2.2-16]
-      if (config.max_topic_alias > 0) props.add_number(PropertyId::topic_alias_maximum, config.max_topic_alias);
-      if (!config.wildcard_subscription_available) props.add_number(PropertyId::wildcard_subscription_available, 0);
-      if (!config.subscription_identifiers_available) props.add_number(PropertyId::subscription_identifier_available, 0);
-      if (!config.shared_subscription_available) props.add_number(PropertyId::shared_subscription_available, 0);
-      if (config.server_keep_alive) props.add_number(PropertyId::server_keep_alive, *config.server_keep_alive);
+        put_number_property(raw, PropertyId::maximum_packet_size, config.maximum_packet_size);
+      if (assigned) put_string_property(raw, PropertyId::assigned_client_identifier, client_id);  // [MQTT-3.2.2-16]
+      if (config.max_topic_alias > 0) put_number_property(raw, PropertyId::topic_alias_maximum, config.max_topic_alias);
+      if (!config.wildcard_subscription_available) put_number_property(raw, PropertyId::wildcard_subscription_available, 0);
+      if (!config.subscription_identifiers_available)
+        put_number_property(raw, PropertyId::subscription_identifier_available, 0);
+      if (!config.shared_subscription_available) put_number_property(raw, PropertyId::shared_subscription_available, 0);
+      if (config.server_keep_alive) put_number_property(raw, PropertyId::server_keep_alive, *config.server_keep_alive);
       if (auto p = c.properties.find(PropertyId::request_response_information);
           p && p->number == 1 && !config.response_information_prefix.empty())  // [MQTT-3.1.2-28]
-        props.add_string(PropertyId::response_information, config.response_information_prefix + client_id);
+        put_string_property(raw, PropertyId::response_information, config.response_information_prefix, client_id);
+      ack.properties = mqtt::PropertiesView(raw);
     }
-    emit(conn, mqtt::Packet(std::move(ack)));
+    emit(conn, mqtt::PacketView(ack));
     if (logger) log(conn.id, "connected: " + client_id + " (" + std::string(mqtt::to_string(version)) + ")");
     pump(*session, now);  // resend in-flight messages, then queued ones [MQTT-4.4.0-1]
     return true;
@@ -969,8 +1053,10 @@ struct BrokerEngine::Impl {
         }
       }
     }
-    mqtt::Suback ack;
+    mqtt::SubackView ack;  // a view: its reason codes are not copied again to be encoded
     ack.packet_id = sub.packet_id;  // [MQTT-3.8.4-2]
+    ack.reason_codes = std::move(scratch_reason_codes);
+    ack.reason_codes.clear();
     struct RetainedWork {
       std::string filter;
       std::uint8_t qos;
@@ -1004,18 +1090,25 @@ struct BrokerEngine::Impl {
         subscription.options.qos = granted;
         if (!v5) subscription.options = mqtt::SubscriptionOptions{granted, false, false, 0};
         subscription.identifier = identifier;
-        std::string key(filter);
-        auto stored = s.subscriptions.insert_or_assign(key, subscription).first;  // replaces [MQTT-3.8.4-3]
+        auto stored = s.subscriptions.find(filter);
+        if (stored == s.subscriptions.end())
+          stored = s.subscriptions.emplace(std::string(filter), subscription).first;
+        else
+          stored->second = subscription;  // replaces [MQTT-3.8.4-3]
+        const std::string& key = stored->first;
         if (is_new) index_subscription(key, match_filter, shared.has_value(), &s, &stored->second);
         code = granted;
         // Retained messages: not for shared subscriptions (4.8.2); Retain Handling 0
-        // always, 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11].
+        // always, 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11]. With none
+        // stored there is nothing to deliver (SUBSCRIBE stores none).
         std::uint8_t handling = subscription.options.retain_handling;
-        if (!shared && (handling == 0 || (handling == 1 && is_new))) retained_work.push_back({key, granted});
+        if (!shared && !retained.empty() && (handling == 0 || (handling == 1 && is_new)))
+          retained_work.push_back({key, granted});
       }
       ack.reason_codes.push_back(code);
     }
-    emit(conn, mqtt::Packet(std::move(ack)));  // [MQTT-3.8.4-1]
+    emit(conn, mqtt::PacketView(ack));  // [MQTT-3.8.4-1]
+    scratch_reason_codes = std::move(ack.reason_codes);
     for (const auto& work : retained_work) deliver_retained(s, work.filter, now);
     return true;
   }
@@ -1045,8 +1138,10 @@ struct BrokerEngine::Impl {
 
   bool handle(Connection& conn, const mqtt::UnsubscribeView& unsub, Clock) {
     Session& s = *conn.session;
-    mqtt::Unsuback ack;
+    mqtt::UnsubackView ack;
     ack.packet_id = unsub.packet_id;  // [MQTT-3.10.4-5]
+    ack.reason_codes = std::move(scratch_reason_codes);
+    ack.reason_codes.clear();
     for (std::string_view filter : unsub.filters) {
       auto it = s.subscriptions.find(filter);  // exact comparison [MQTT-3.10.4-1]
       if (it == s.subscriptions.end()) {
@@ -1058,7 +1153,8 @@ struct BrokerEngine::Impl {
       ack.reason_codes.push_back(reason::success);
     }
     if (!is_v5(conn.version)) ack.reason_codes.clear();  // 3.1.1 UNSUBACK has no payload
-    emit(conn, mqtt::Packet(std::move(ack)));  // [MQTT-3.10.4-4]
+    emit(conn, mqtt::PacketView(ack));  // [MQTT-3.10.4-4]
+    scratch_reason_codes = std::move(ack.reason_codes);
     return true;
   }
 
@@ -1370,7 +1466,7 @@ struct BrokerEngine::Impl {
   // next unused one, else the least recently used one (re-mapped, 3.3.2.3.4). Never above
   // the client's Topic Alias Maximum [MQTT-3.3.2-11], never 0 [MQTT-3.3.2-8].
   static AliasChoice choose_outbound_alias(Connection& conn, std::string_view topic) {
-    if (!conn.outbound_aliases) conn.outbound_aliases = std::make_unique<OutboundAliases>();
+    if (!conn.outbound_aliases) conn.outbound_aliases.reset(new OutboundAliases());
     OutboundAliases& a = *conn.outbound_aliases;
     if (auto it = a.by_topic.find(topic); it != a.by_topic.end()) return {it->second, true};
     if (a.topics.size() < conn.outbound_alias_maximum) return {static_cast<std::uint16_t>(a.topics.size() + 1), false};
@@ -1533,6 +1629,66 @@ struct BrokerEngine::Impl {
     return i;
   }
 
+  // A deep copy (BrokerEngine::clone). Connections and sessions are copied member by
+  // member, then every pointer between them (connection <-> session, filter members ->
+  // session and subscription, topic tree -> filter entry) is pointed at the copy's own
+  // objects. Messages are immutable once routed and are shared; a stored will is not
+  // (publish_will sets its expiry), so it is copied.
+  std::unique_ptr<Impl> clone() const {
+    auto copy = std::make_unique<Impl>(config);
+    Impl& c = *copy;
+    c.stats = stats;
+    c.output = output;
+    c.logger = logger;
+    c.next_connection_id = next_connection_id;
+    c.next_message_seq = next_message_seq;
+    c.next_assigned_id = next_assigned_id;
+    c.route_stamp = route_stamp;
+    c.misbehave_counter = misbehave_counter;
+    c.qos2_duplicates = qos2_duplicates;
+    c.cached_deadline = cached_deadline;
+    c.deadline_stale = deadline_stale;
+    c.retained = retained;
+    for (const auto& [id, conn] : connections) c.connections.emplace_hint(c.connections.end(), id, std::make_unique<Connection>(*conn));
+    for (const auto& [client_id, session] : sessions) {
+      auto fresh = std::make_unique<Session>(*session);
+      if (fresh->will) fresh->will->message = std::make_shared<Message>(*fresh->will->message);
+      c.sessions.emplace_hint(c.sessions.end(), client_id, std::move(fresh));
+    }
+    // Links: the copied pointers still point into this engine; find the copies by key.
+    for (auto& [id, conn] : c.connections)
+      if (conn->session) conn->session = c.find_session(conn->session->client_id);
+    for (auto& [client_id, session] : c.sessions)
+      if (session->connection) {
+        auto it = c.connections.find(session->connection->id);
+        session->connection = it == c.connections.end() ? nullptr : it->second.get();
+      }
+    std::vector<std::pair<const FilterEntry*, FilterEntry*>> entries;  // this -> copy, by address
+    entries.reserve(filters.size());
+    for (const auto& [key, entry] : filters) {
+      FilterEntry& e = c.filters.emplace_hint(c.filters.end(), key, entry)->second;
+      for (Member& m : e.members) {
+        m.session = c.find_session(m.session->client_id);
+        m.subscription = nullptr;
+        if (!m.session) continue;
+        if (auto sub = m.session->subscriptions.find(key); sub != m.session->subscriptions.end())
+          m.subscription = &sub->second;
+      }
+      entries.emplace_back(&entry, &e);
+    }
+    std::sort(entries.begin(), entries.end());
+    c.filter_tree = filter_tree.mapped_copy([&entries](const FilterEntry* e) {
+      auto it = std::lower_bound(entries.begin(), entries.end(), std::pair<const FilterEntry*, FilterEntry*>(e, nullptr));
+      return it != entries.end() && it->first == e ? it->second : nullptr;
+    });
+    return copy;
+  }
+
+  Session* find_session(std::string_view client_id) const {
+    auto it = sessions.find(client_id);
+    return it == sessions.end() ? nullptr : it->second.get();
+  }
+
   std::optional<std::string> check_invariants() const {
     if (connections.size() > config.max_connections) return "more connections than max_connections";
     if (sessions.size() > config.max_sessions) return "more sessions than max_sessions";
@@ -1583,6 +1739,8 @@ struct BrokerEngine::Impl {
 // ---------------------------------------------------------------------------------------
 
 BrokerEngine::BrokerEngine(BrokerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+BrokerEngine::BrokerEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BrokerEngine BrokerEngine::clone() const { return BrokerEngine(impl_->clone()); }
 BrokerEngine::~BrokerEngine() = default;
 BrokerEngine::BrokerEngine(BrokerEngine&&) noexcept = default;
 BrokerEngine& BrokerEngine::operator=(BrokerEngine&&) noexcept = default;
@@ -1614,6 +1772,10 @@ std::vector<SessionInfo> BrokerEngine::sessions() const {
   out.reserve(impl_->sessions.size());  // the fuzz target asks after every event
   for (const auto& [id, s] : impl_->sessions) out.push_back(impl_->info(*s));
   return out;
+}
+void BrokerEngine::sessions(std::vector<SessionInfo>& out) const {
+  out.clear();
+  for (const auto& [id, s] : impl_->sessions) out.push_back(impl_->info(*s));
 }
 const EngineStats& BrokerEngine::stats() const { return impl_->stats; }
 std::optional<std::string> BrokerEngine::check_invariants() const { return impl_->check_invariants(); }

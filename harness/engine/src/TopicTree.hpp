@@ -66,6 +66,17 @@ class TopicTree {
     match_below(root_, topic, /*at_root=*/true, dollar, on_match);
   }
 
+  // A copy of the tree with every value replaced by map(value): same nodes, and the same
+  // order of values within a node, so a match reports the mapped values in the order
+  // this tree reports the originals (for BrokerEngine::clone).
+  template <class F>
+  TopicTree mapped_copy(F&& map) const {
+    TopicTree copy;
+    copy_below(root_, copy.root_, map);
+    copy.size_ = size_;
+    return copy;
+  }
+
   std::size_t size() const { return size_; }  // values stored
   bool empty() const { return size_ == 0; }
 
@@ -86,6 +97,20 @@ class TopicTree {
     auto it = node.children.find(level);
     if (it == node.children.end()) it = node.children.emplace(std::string(level), std::make_unique<Node>()).first;
     return it->second.get();
+  }
+
+  template <class F>
+  static void copy_below(const Node& from, Node& to, F& map) {
+    for (const auto& [name, child] : from.children)
+      copy_below(*child, *to.children.emplace_hint(to.children.end(), name, std::make_unique<Node>())->second, map);
+    if (from.plus) {
+      to.plus = std::make_unique<Node>();
+      copy_below(*from.plus, *to.plus, map);
+    }
+    to.values.reserve(from.values.size());
+    for (const Value& v : from.values) to.values.push_back(map(v));
+    to.multi.reserve(from.multi.size());
+    for (const Value& v : from.multi) to.multi.push_back(map(v));
   }
 
   static bool remove_one(std::vector<Value>& list, const Value& value) {

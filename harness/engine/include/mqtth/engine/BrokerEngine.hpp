@@ -80,6 +80,14 @@ class BrokerEngine {
   BrokerEngine(BrokerEngine&&) noexcept;
   BrokerEngine& operator=(BrokerEngine&&) noexcept;
 
+  // A deep copy: the same configuration, connections (with their partly received
+  // packets), sessions, subscriptions, in-flight and queued messages, retained messages,
+  // pending output, counters and logger. From then on the two are independent: nothing
+  // done to one shows in the other. (Application messages are immutable once received
+  // and are shared between the two.) For fuzz targets that prepare a state once and
+  // start every input from a copy of it.
+  BrokerEngine clone() const;
+
   // A new transport connection was accepted. Above max_connections the connection is
   // refused: an Output{id, "", close=true} is queued and no state is kept for it.
   ConnectionId open(std::uint64_t now_ms);
@@ -115,6 +123,9 @@ class BrokerEngine {
   std::size_t retained_count() const;
   std::optional<SessionInfo> session(std::string_view client_id) const;
   std::vector<SessionInfo> sessions() const;
+  // The same, into `out` (cleared first), so a caller asking after every event (the fuzz
+  // targets' limit checks) reuses one vector instead of allocating one per call.
+  void sessions(std::vector<SessionInfo>& out) const;
   const EngineStats& stats() const;
   // Checks the engine's internal invariants: in-flight windows, queue lengths,
   // subscription and retained counts within their limits, connection <-> session links
@@ -125,6 +136,7 @@ class BrokerEngine {
 
  private:
   struct Impl;
+  explicit BrokerEngine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
