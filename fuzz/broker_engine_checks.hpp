@@ -73,7 +73,7 @@ inline CheckedPacket check_server_packet(mqtt::Bytes packet, std::optional<mqtt:
   if (!server_may_send(mqtt::packet_type(d.value), *version)) fail("engine sent a packet type a server may not send");
   if (client_max_packet && *version == mqtt::Version::v5 && packet.size() > *client_max_packet)
     fail("engine sent a packet above the client's Maximum Packet Size [MQTT-3.1.2-24]");
-  return {d.value, *version};
+  return {std::move(d.value), *version};  // moved: a SUBACK's reason codes are not copied
 }
 
 // Splits one Output's bytes into packets. The engine writes whole packets (emit() encodes

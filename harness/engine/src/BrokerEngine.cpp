@@ -1053,7 +1053,10 @@ struct BrokerEngine::Impl {
         }
       }
     }
-    mqtt::SubackView ack;  // a view: its reason codes are not copied again to be encoded
+    // Built in place as the packet variant, a view: its reason codes are not copied to be
+    // encoded, and go back to scratch_reason_codes afterwards.
+    mqtt::PacketView packet(std::in_place_type<mqtt::SubackView>);
+    auto& ack = std::get<mqtt::SubackView>(packet);
     ack.packet_id = sub.packet_id;  // [MQTT-3.8.4-2]
     ack.reason_codes = std::move(scratch_reason_codes);
     ack.reason_codes.clear();
@@ -1107,7 +1110,7 @@ struct BrokerEngine::Impl {
       }
       ack.reason_codes.push_back(code);
     }
-    emit(conn, mqtt::PacketView(ack));  // [MQTT-3.8.4-1]
+    emit(conn, packet);  // [MQTT-3.8.4-1]
     scratch_reason_codes = std::move(ack.reason_codes);
     for (const auto& work : retained_work) deliver_retained(s, work.filter, now);
     return true;
@@ -1138,7 +1141,8 @@ struct BrokerEngine::Impl {
 
   bool handle(Connection& conn, const mqtt::UnsubscribeView& unsub, Clock) {
     Session& s = *conn.session;
-    mqtt::UnsubackView ack;
+    mqtt::PacketView packet(std::in_place_type<mqtt::UnsubackView>);  // as SUBACK
+    auto& ack = std::get<mqtt::UnsubackView>(packet);
     ack.packet_id = unsub.packet_id;  // [MQTT-3.10.4-5]
     ack.reason_codes = std::move(scratch_reason_codes);
     ack.reason_codes.clear();
@@ -1153,7 +1157,7 @@ struct BrokerEngine::Impl {
       ack.reason_codes.push_back(reason::success);
     }
     if (!is_v5(conn.version)) ack.reason_codes.clear();  // 3.1.1 UNSUBACK has no payload
-    emit(conn, mqtt::PacketView(ack));  // [MQTT-3.10.4-4]
+    emit(conn, packet);  // [MQTT-3.10.4-4]
     scratch_reason_codes = std::move(ack.reason_codes);
     return true;
   }
