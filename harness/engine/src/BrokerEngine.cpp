@@ -1641,9 +1641,10 @@ struct BrokerEngine::Impl {
   std::unique_ptr<Impl> clone() const {
     auto copy = std::make_unique<Impl>(config);
     Impl& c = *copy;
+    // The fuzz target clones per input: what is usually empty is not even copied empty.
     c.stats = stats;
-    c.output = output;
-    c.logger = logger;
+    if (!output.empty()) c.output = output;
+    if (logger) c.logger = logger;
     c.next_connection_id = next_connection_id;
     c.next_message_seq = next_message_seq;
     c.next_assigned_id = next_assigned_id;
@@ -1652,7 +1653,7 @@ struct BrokerEngine::Impl {
     c.qos2_duplicates = qos2_duplicates;
     c.cached_deadline = cached_deadline;
     c.deadline_stale = deadline_stale;
-    c.retained = retained;
+    if (!retained.empty()) c.retained = retained;
     for (const auto& [id, conn] : connections) c.connections.emplace_hint(c.connections.end(), id, std::make_unique<Connection>(*conn));
     for (const auto& [client_id, session] : sessions) {
       auto fresh = std::make_unique<Session>(*session);
@@ -1667,6 +1668,7 @@ struct BrokerEngine::Impl {
         auto it = c.connections.find(session->connection->id);
         session->connection = it == c.connections.end() ? nullptr : it->second.get();
       }
+    if (filters.empty()) return copy;
     std::vector<std::pair<const FilterEntry*, FilterEntry*>> entries;  // this -> copy, by address
     entries.reserve(filters.size());
     for (const auto& [key, entry] : filters) {
