@@ -71,7 +71,7 @@ build_mosquitto() {  # variant
   esac
   tree="$work/$v/src"
   log "building mosquitto broker_fuzz_read_handle ($v) in $tree"
-  rm -rf "$work/$v" && mkdir -p "$work/$v/out" && cp -a "$src/." "$tree"
+  rm -rf "${work:?}/${v:?}" && mkdir -p "$work/$v/out" && cp -a "$src/." "$tree"
   local mo=(WITH_STATIC_LIBRARIES=yes WITH_DOCS=no WITH_FUZZING=yes WITH_EDITLINE=no WITH_HTTP_API=no)
   (
     export CC=clang-14 CXX=clang++-14 CFLAGS="$flags" CXXFLAGS="$flags" \
@@ -91,8 +91,9 @@ for v in $variants; do
   build_mosquitto "$v"
 done
 for v in $variants; do
-  b=ours_$v; [[ -x "${!b}" ]] || { echo "${!b} missing: build it (cmake --preset fuzz-$v ...)" >&2; exit 2; }
-  cp "${!b}" "$work/bin/ours-$v"
+  case $v in asan) b=$ours_asan ;; *) b=$ours_nosan ;; esac
+  [[ -x "$b" ]] || { echo "$b missing: build it (cmake --preset fuzz-$v ...)" >&2; exit 2; }
+  cp "$b" "$work/bin/ours-$v"
 done
 
 # --- one run: prints "execs cpu_s wall_s cov ft counters", like /work/m/rate.sh: corpus copied
