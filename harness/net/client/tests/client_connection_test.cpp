@@ -11,6 +11,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 using namespace mqtth::client;
@@ -27,6 +28,8 @@ class ScriptedBroker : public QObject {
   bool listen() { return server_->listen(QHostAddress::LocalHost, 0); }
   quint16 port() const { return server_->serverPort(); }
   int connections() const { return static_cast<int>(received_.size()); }
+  // The kernel socket of connection `i`, to look at what arrived without a loop turn.
+  int descriptor(int i) const { return i < sockets_.size() && sockets_[i] ? int(sockets_[i]->socketDescriptor()) : -1; }
   // Bytes received on connection `i` (0-based).
   QByteArray received(int i) const { return i < received_.size() ? received_[i] : QByteArray(); }
   bool isOpen(int i) const { return i < sockets_.size() && sockets_[i] && sockets_[i]->state() == QAbstractSocket::ConnectedState; }
@@ -274,6 +277,58 @@ class ClientConnectionTest : public QObject {
     const auto c = closed.at(0).at(0).value<event::ConnectionClosed>();
     QVERIFY(!c.by_client);
     QCOMPARE(c.disconnect_reason.value_or(0), std::uint8_t(0x8b));
+  }
+
+  // Inside a WriteBatch commands are neither written nor given a queued flush; the batch's
+  // end hands all of them to the kernel at once, in the same loop turn. Outside a batch the
+  // write waits for the queued flush of the next loop turn. What arrived is looked at on
+  // the broker's kernel socket (MSG_PEEK), without letting the event loop run.
+  void write_batch_writes_once_at_its_end_without_a_loop_turn() {
+    ScriptedBroker broker;
+    QVERIFY(broker.listen());
+    ClientConnection client;
+    QSignalSpy connacks(&client, &ClientConnection::connackReceived);
+    client.connectToBroker(QStringLiteral("127.0.0.1"), broker.port(), options311());
+    QTRY_VERIFY_WITH_TIMEOUT(!broker.received(0).isEmpty(), 5000);
+    broker.send(0, hex("20 02 00 00"));
+    QTRY_COMPARE_WITH_TIMEOUT(connacks.count(), 1, 5000);
+    const int fd = broker.descriptor(0);
+    QVERIFY(fd >= 0);
+    const auto unread = [fd] {
+      char buf[256];
+      const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+      return n > 0 ? int(n) : 0;
+    };
+    // Waits in poll(), not in the event loop, so no queued flush can run meanwhile.
+    const auto wait_unread = [&](int bytes) {
+      for (int i = 0; i < 200 && unread() < bytes; ++i) {
+        pollfd p{fd, POLLIN, 0};
+        ::poll(&p, 1, 10);
+      }
+      return unread();
+    };
+    QCOMPARE(unread(), 0);
+
+    PublishRequest req;
+    req.topic = "t";
+    req.payload = "a";
+    req.qos = 0;
+    const QByteArray one_publish = hex("30 04 00 01 74 61");  // 3.1.1 PUBLISH QoS 0 "t" "a"
+    {
+      ClientConnection::WriteBatch batch(client);
+      QVERIFY(client.publish(req).ok());
+      QVERIFY(client.publish(req).ok());
+      QCOMPARE(unread(), 0);  // held until the batch ends
+    }
+    QCOMPARE(wait_unread(int(2 * one_publish.size())), int(2 * one_publish.size()));
+    const qsizetype before = broker.received(0).size();
+    QTRY_COMPARE_WITH_TIMEOUT(broker.received(0).size(), before + 2 * one_publish.size(), 5000);
+    QCOMPARE(broker.received(0).right(2 * one_publish.size()), one_publish + one_publish);
+
+    QVERIFY(client.publish(req).ok());
+    QCOMPARE(unread(), 0);  // the queued flush has not run yet
+    QTRY_COMPARE_WITH_TIMEOUT(broker.received(0).size(), before + 3 * one_publish.size(), 5000);
+    QCOMPARE(broker.received(0).right(one_publish.size()), one_publish);
   }
 
   void connection_refused_reports_transport_error() {
