@@ -2241,22 +2241,27 @@ void expect_valid_output(const std::string& bytes) {
   }
 }
 
+// Small limits, so random events reach every "full" branch (the robustness and clone tests).
+BrokerConfig small_limits() {
+  BrokerConfig config;
+  config.max_connections = 4;
+  config.max_sessions = 6;
+  config.max_inflight = 3;
+  config.max_queued_messages = 5;
+  config.max_subscriptions_per_client = 3;
+  config.max_retained_messages = 3;
+  config.receive_maximum = 3;
+  config.max_topic_alias = 4;
+  config.maximum_packet_size = 200;
+  config.track_deliveries = true;
+  return config;
+}
+
 }  // namespace
 
 TEST(BrokerRobustness, seeded_random_sessions_keep_invariants_and_emit_valid_packets) {
   for (std::uint32_t seed = 1; seed <= 60; ++seed) {
-    BrokerConfig config;
-    config.max_connections = 4;
-    config.max_sessions = 6;
-    config.max_inflight = 3;
-    config.max_queued_messages = 5;
-    config.max_subscriptions_per_client = 3;
-    config.max_retained_messages = 3;
-    config.receive_maximum = 3;
-    config.max_topic_alias = 4;
-    config.maximum_packet_size = 200;
-    config.track_deliveries = true;
-    BrokerEngine engine(config);
+    BrokerEngine engine(small_limits());
     RandomClient rnd(seed);
     std::uint64_t now = 0;
     std::vector<std::pair<ConnectionId, Version>> open;
@@ -2296,21 +2301,6 @@ TEST(BrokerRobustness, seeded_random_sessions_keep_invariants_and_emit_valid_pac
 // clone of an engine prepared once)
 
 namespace {
-
-BrokerConfig small_limits() {
-  BrokerConfig config;
-  config.max_connections = 4;
-  config.max_sessions = 6;
-  config.max_inflight = 3;
-  config.max_queued_messages = 5;
-  config.max_subscriptions_per_client = 3;
-  config.max_retained_messages = 3;
-  config.receive_maximum = 3;
-  config.max_topic_alias = 4;
-  config.maximum_packet_size = 200;
-  config.track_deliveries = true;
-  return config;
-}
 
 // Random events as in the robustness test, each applied alike to every engine given (all
 // in the same state); returns, per engine, its output and a summary of its sessions.
