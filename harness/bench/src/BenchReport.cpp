@@ -162,10 +162,10 @@ std::string summary_text(const BenchResult& r) {
   std::ostringstream o;
   o << "sent " << r.sent << " (" << fmt("%.0f", r.sent_per_s()) << " msg/s), received " << r.received
     << " of " << r.expected << " expected (" << fmt("%.0f", r.received_per_s()) << " msg/s)\n";
-  o << "latency ms: p50 " << fmt("%.3f", r.latency.percentile(50) / 1e6) << "  p90 "
-    << fmt("%.3f", r.latency.percentile(90) / 1e6) << "  p99 " << fmt("%.3f", r.latency.percentile(99) / 1e6)
-    << "  p99.9 " << fmt("%.3f", r.latency.percentile(99.9) / 1e6) << "  max "
-    << fmt("%.3f", r.latency.max() / 1e6) << "\n";
+  const auto ms = [](std::uint64_t ns) { return fmt("%.3f", double(ns) / 1e6); };
+  o << "latency ms: p50 " << ms(r.latency.percentile(50)) << "  p90 " << ms(r.latency.percentile(90))
+    << "  p99 " << ms(r.latency.percentile(99)) << "  p99.9 " << ms(r.latency.percentile(99.9)) << "  max "
+    << ms(r.latency.max()) << "\n";
   if (r.options.rate > 0 && r.sender_lateness.count() > 0) {
     const auto& l = r.sender_lateness;
     o << "sender late us: p50 " << fmt("%.1f", double(l.percentile(50)) / 1e3) << "  p99 "
