@@ -37,6 +37,11 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 src="${1:?usage: $0 MOSQUITTO_SRC_DIR [SECONDS]}"
 secs="${2:-20}"
+if [ ! -f "$src/fuzzing/broker/broker_fuzz_read_handle.cpp" ]; then
+  echo "$0: $src is not a mosquitto source tree with fuzzing/broker/broker_fuzz_read_handle.cpp (mosquitto >= 2.1; see the top of this script)" >&2
+  exit 2
+fi
+case "$secs" in ''|*[!0-9]*|0) echo "$0: SECONDS must be a positive whole number, got '$secs'" >&2; exit 2 ;; esac
 src="$(cd "$src" && pwd)"
 work="${WORK_DIR:-/tmp/mosquitto-fuzz-baseline}"
 cpu="${CPU:-0}"
