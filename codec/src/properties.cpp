@@ -82,7 +82,9 @@ const PropertyInfo kPropertyTable[256] = {
 #undef MQTTH_ROW
 };
 
-std::size_t encode_property(const Property& p, std::uint8_t* out) {
+namespace {
+template <class S>
+std::size_t encode_any_property(const BasicProperty<S>& p, std::uint8_t* out) {
   const auto& info = property_info(static_cast<std::uint8_t>(p.id));
   if (!info.known) return std::numeric_limits<std::size_t>::max();
   std::size_t n = 1;
@@ -135,7 +137,19 @@ std::size_t encode_property(const Property& p, std::uint8_t* out) {
   }
   return static_cast<std::size_t>(o - out);
 }
+}  // namespace
+
+std::size_t encode_property(const Property& p, std::uint8_t* out) { return encode_any_property(p, out); }
 }  // namespace detail
+
+bool append_property(std::string& raw, const PropertyView& property) {
+  const std::size_t n = detail::encode_any_property(property, nullptr);
+  if (n == std::numeric_limits<std::size_t>::max()) return false;
+  const std::size_t at = raw.size();
+  raw.resize(at + n);
+  detail::encode_any_property(property, reinterpret_cast<std::uint8_t*>(raw.data() + at));
+  return true;
+}
 
 std::optional<PropertyType> property_type(std::uint8_t id) {
   const auto& info = detail::property_info(id);
@@ -267,13 +281,8 @@ void Properties::erase(PropertyId id) {
 
 std::string_view Properties::encoded() const {
   encoded_cache_.clear();
-  for (const auto& p : list_) {
-    const std::size_t n = detail::encode_property(p, nullptr);
-    if (n == std::numeric_limits<std::size_t>::max()) continue;  // cannot be encoded: skipped
-    const std::size_t at = encoded_cache_.size();
-    encoded_cache_.resize(at + n);
-    detail::encode_property(p, reinterpret_cast<std::uint8_t*>(encoded_cache_.data() + at));
-  }
+  for (const auto& p : list_)  // one that cannot be encoded is skipped
+    append_property(encoded_cache_, PropertyView{p.id, p.number, p.key, p.value});
   return encoded_cache_;
 }
 

@@ -243,6 +243,55 @@ TEST(Properties, owned_list_add_find_erase_and_encode) {
   EXPECT_EQ(to_hex(p.encoded()), to_hex(H("02 00 00 00 3c 03") + S("json")));
 }
 
+// The wire forms below are written out from 5.0 2.2.2.2 and 1.5 (identifier byte, then a
+// byte, two-byte or four-byte big-endian integer, a Variable Byte Integer, or 16-bit
+// length-prefixed strings).
+TEST(AppendProperty, writes_each_type_as_the_spec_lays_it_out) {
+  std::string raw;
+  EXPECT_TRUE(append_property(raw, {.id = PropertyId::payload_format_indicator, .number = 1}));
+  EXPECT_TRUE(append_property(raw, {.id = PropertyId::receive_maximum, .number = 0x1234}));
+  EXPECT_TRUE(append_property(raw, {.id = PropertyId::session_expiry_interval, .number = 0x11223344}));
+  EXPECT_TRUE(append_property(raw, {.id = PropertyId::subscription_identifier, .number = 321}));
+  EXPECT_TRUE(append_property(raw, {.id = PropertyId::reason_string, .value = "ok"}));
+  EXPECT_TRUE(append_property(raw, {.id = PropertyId::correlation_data, .value = std::string_view("\0\1", 2)}));
+  EXPECT_TRUE(append_property(raw, {.id = PropertyId::user_property, .key = "k", .value = "vv"}));
+  // S(): a 16-bit length, then the bytes.
+  EXPECT_EQ(to_hex(raw), to_hex(H("01 01  21 12 34  11 11 22 33 44  0b c1 02  1f") + S("ok") +
+                                H("09 00 02 00 01  26") + S("k") + S("vv")));
+  // What it appends, PropertiesView reads back as the same properties.
+  std::vector<PropertyId> ids;
+  for (const auto& p : PropertiesView(raw)) ids.push_back(p.id);
+  EXPECT_EQ(ids.size(), 7u);
+  EXPECT_EQ(PropertiesView(raw).find(PropertyId::subscription_identifier)->number, 321u);
+  EXPECT_EQ(PropertiesView(raw).find(PropertyId::user_property)->value, "vv");
+}
+
+TEST(AppendProperty, a_property_that_cannot_be_encoded_appends_nothing) {
+  std::string raw = H("01 01");
+  const std::string before = raw;
+  EXPECT_FALSE(append_property(raw, {.id = static_cast<PropertyId>(0x00), .number = 1}));  // no such identifier
+  EXPECT_FALSE(append_property(raw, {.id = PropertyId::subscription_identifier, .number = 268'435'456}));
+  const std::string big(65'536, 'x');
+  EXPECT_FALSE(append_property(raw, {.id = PropertyId::reason_string, .value = big}));
+  EXPECT_FALSE(append_property(raw, {.id = PropertyId::user_property, .key = big, .value = "v"}));
+  EXPECT_EQ(to_hex(raw), to_hex(before));
+  // The largest of each still fits.
+  EXPECT_TRUE(append_property(raw, {.id = PropertyId::subscription_identifier, .number = 268'435'455}));
+  EXPECT_EQ(to_hex(raw.substr(2)), to_hex(H("0b ff ff ff 7f")));
+  EXPECT_TRUE(append_property(raw, {.id = PropertyId::reason_string, .value = std::string_view(big).substr(1)}));
+  EXPECT_EQ(raw.size(), 2u + 5u + 3u + 65'535u);
+}
+
+TEST(AppendProperty, appends_what_the_owned_list_encodes) {
+  Properties owned;
+  owned.add_number(PropertyId::topic_alias_maximum, 7).add_string(PropertyId::response_topic, "r/t").add_user("a", "b");
+  owned.add_string(PropertyId::reason_string, std::string(70'000, 'y'));  // skipped by both
+  std::string raw;
+  for (const auto& p : owned) append_property(raw, {p.id, p.number, p.key, p.value});
+  EXPECT_EQ(to_hex(raw), to_hex(owned.encoded()));
+  EXPECT_EQ(to_hex(raw), to_hex(H("22 00 07  08") + S("r/t") + H("26") + S("a") + S("b")));
+}
+
 // ---------------------------------------------------------------------------------------
 // PUBLISH property blocks go through a fast path first (decode.cpp,
 // publish_properties_fast) that hands anything unusual to the general parser. These tests

@@ -198,6 +198,16 @@ class Properties {
   mutable std::string encoded_cache_;
 };
 
+// Appends one property's wire form (2.2.2.2: its identifier, then its value as the
+// property's type wants it) to a raw property block, byte for byte what
+// Properties::encoded() writes for it: for code that builds the bytes of a PropertiesView
+// without an owned Properties (the broker's CONNACK, DISCONNECT and forwarded PUBLISH
+// properties). Integer kinds take `number` (a byte or two-byte property its low bits),
+// utf8/binary `value`, utf8_pair `key` and `value`. Returns false and appends nothing when
+// the property cannot be encoded: an unknown identifier, a Variable Byte Integer above
+// 268,435,455 (1.5.5), a string or binary value above 65,535 bytes (1.5.4, 1.5.6).
+bool append_property(std::string& raw, const PropertyView& property);
+
 // ---------------------------------------------------------------------------------------
 // Packets. Templated over a storage policy: View (decode output, points into the input)
 // and Owned (for building). `version` fields record how the packet was or will be encoded.
