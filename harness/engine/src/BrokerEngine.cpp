@@ -58,67 +58,6 @@ Clock add_seconds(Clock now, std::uint32_t seconds) { return add_ms(now, std::ui
 
 bool is_v5(Version v) { return v == Version::v5; }
 
-// --- raw MQTT 5 property bytes (2.2.2.2), for forwarding properties without re-parsing --
-void put_u16(std::string& out, std::uint16_t v) {
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v & 0xFF));
-}
-void put_u32(std::string& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xFF));
-}
-void put_varint(std::string& out, std::uint32_t v) {
-  do {
-    std::uint8_t byte = v % 128;
-    v /= 128;
-    if (v > 0) byte |= 0x80;
-    out.push_back(static_cast<char>(byte));
-  } while (v > 0);
-}
-void put_bytes(std::string& out, std::string_view s) {
-  put_u16(out, static_cast<std::uint16_t>(s.size()));
-  out.append(s);
-}
-
-// Properties of the packets the broker builds itself (CONNACK, DISCONNECT), written
-// straight into a raw block for a view packet, byte for byte as mqtt::Properties::encoded()
-// writes them (so the wire is the same as when they were built as owned Properties, minus
-// the property vector and the encoded copy): a string above 65535 bytes cannot be encoded
-// and is left out, as encoded() leaves it out.
-void put_number_property(std::string& raw, PropertyId id, std::uint32_t v) {
-  const auto type = mqtt::property_type(static_cast<std::uint8_t>(id));
-  if (!type) return;
-  switch (*type) {
-    case mqtt::PropertyType::byte:
-      raw.push_back(static_cast<char>(id));
-      raw.push_back(static_cast<char>(v & 0xFF));
-      break;
-    case mqtt::PropertyType::two_byte:
-      raw.push_back(static_cast<char>(id));
-      put_u16(raw, static_cast<std::uint16_t>(v & 0xFFFF));
-      break;
-    case mqtt::PropertyType::four_byte:
-      raw.push_back(static_cast<char>(id));
-      put_u32(raw, v);
-      break;
-    case mqtt::PropertyType::varint:
-      if (v > 268'435'455) return;  // above the largest Variable Byte Integer (1.5.5)
-      raw.push_back(static_cast<char>(id));
-      put_varint(raw, v);
-      break;
-    default:
-      break;  // not a number property
-  }
-}
-// A UTF-8 string or binary property whose value is `first` followed by `second`.
-void put_string_property(std::string& raw, PropertyId id, std::string_view first, std::string_view second = {}) {
-  const std::size_t size = first.size() + second.size();
-  if (size > 0xFFFF) return;
-  raw.push_back(static_cast<char>(id));
-  put_u16(raw, static_cast<std::uint16_t>(size));
-  raw.append(first);
-  raw.append(second);
-}
-
 // Application-message properties the Server forwards unchanged [MQTT-3.3.2-4, -15, -16,
 // -17, -18, -20], in wire order. Message Expiry is kept apart (it is rewritten on
 // delivery, MQTT-3.3.2-6); Topic Alias and Subscription Identifier are per connection.
@@ -127,19 +66,11 @@ std::string forwarded_properties(const mqtt::PropertiesView& props) {
   for (const auto& p : props) {
     switch (p.id) {
       case PropertyId::payload_format_indicator:
-        raw.push_back(static_cast<char>(p.id));
-        raw.push_back(static_cast<char>(p.number & 0xFF));
-        break;
       case PropertyId::content_type:
       case PropertyId::response_topic:
       case PropertyId::correlation_data:
-        raw.push_back(static_cast<char>(p.id));
-        put_bytes(raw, p.value);
-        break;
       case PropertyId::user_property:
-        raw.push_back(static_cast<char>(p.id));
-        put_bytes(raw, p.key);
-        put_bytes(raw, p.value);
+        mqtt::append_property(raw, p);
         break;
       default:
         break;
@@ -432,7 +363,7 @@ struct BrokerEngine::Impl {
   bool emit_with_reason_string(Connection& conn, View packet, std::string_view reason_string) {
     std::string& raw = scratch_packet_properties;
     raw.clear();
-    if (!reason_string.empty()) put_string_property(raw, PropertyId::reason_string, reason_string);
+    if (!reason_string.empty()) mqtt::append_property(raw, {.id = PropertyId::reason_string, .value = reason_string});
     packet.properties = mqtt::PropertiesView(raw);
     if (emit(conn, mqtt::PacketView(packet))) return true;
     if (raw.empty()) return false;  // nothing to leave out: it would not fit again
@@ -837,25 +768,27 @@ struct BrokerEngine::Impl {
     mqtt::ConnackView ack;
     ack.session_present = version == Version::v3_1 ? false : session_present;
     ack.reason_code = 0;
-    if (v5) {  // raw properties, in this order (see put_number_property)
+    if (v5) {  // raw properties, in this order
       std::string& raw = scratch_packet_properties;
       raw.clear();
-      if (expiry_capped) put_number_property(raw, PropertyId::session_expiry_interval, expiry);
-      if (config.receive_maximum != 65535) put_number_property(raw, PropertyId::receive_maximum, config.receive_maximum);
-      if (config.maximum_qos < 2) put_number_property(raw, PropertyId::maximum_qos, config.maximum_qos);
-      if (!config.retain_available) put_number_property(raw, PropertyId::retain_available, 0);
+      auto put_number = [&raw](PropertyId id, std::uint32_t v) { mqtt::append_property(raw, {.id = id, .number = v}); };
+      if (expiry_capped) put_number(PropertyId::session_expiry_interval, expiry);
+      if (config.receive_maximum != 65535) put_number(PropertyId::receive_maximum, config.receive_maximum);
+      if (config.maximum_qos < 2) put_number(PropertyId::maximum_qos, config.maximum_qos);
+      if (!config.retain_available) put_number(PropertyId::retain_available, 0);
       if (config.maximum_packet_size < mqtt::kMaxPacketSize)
-        put_number_property(raw, PropertyId::maximum_packet_size, config.maximum_packet_size);
-      if (assigned) put_string_property(raw, PropertyId::assigned_client_identifier, client_id);  // [MQTT-3.2.2-16]
-      if (config.max_topic_alias > 0) put_number_property(raw, PropertyId::topic_alias_maximum, config.max_topic_alias);
-      if (!config.wildcard_subscription_available) put_number_property(raw, PropertyId::wildcard_subscription_available, 0);
-      if (!config.subscription_identifiers_available)
-        put_number_property(raw, PropertyId::subscription_identifier_available, 0);
-      if (!config.shared_subscription_available) put_number_property(raw, PropertyId::shared_subscription_available, 0);
-      if (config.server_keep_alive) put_number_property(raw, PropertyId::server_keep_alive, *config.server_keep_alive);
+        put_number(PropertyId::maximum_packet_size, config.maximum_packet_size);
+      if (assigned)  // [MQTT-3.2.2-16]
+        mqtt::append_property(raw, {.id = PropertyId::assigned_client_identifier, .value = client_id});
+      if (config.max_topic_alias > 0) put_number(PropertyId::topic_alias_maximum, config.max_topic_alias);
+      if (!config.wildcard_subscription_available) put_number(PropertyId::wildcard_subscription_available, 0);
+      if (!config.subscription_identifiers_available) put_number(PropertyId::subscription_identifier_available, 0);
+      if (!config.shared_subscription_available) put_number(PropertyId::shared_subscription_available, 0);
+      if (config.server_keep_alive) put_number(PropertyId::server_keep_alive, *config.server_keep_alive);
       if (auto p = c.properties.find(PropertyId::request_response_information);
           p && p->number == 1 && !config.response_information_prefix.empty())  // [MQTT-3.1.2-28]
-        put_string_property(raw, PropertyId::response_information, config.response_information_prefix, client_id);
+        mqtt::append_property(raw, {.id = PropertyId::response_information,
+                                    .value = config.response_information_prefix + client_id});
       ack.properties = mqtt::PropertiesView(raw);
     }
     emit(conn, mqtt::PacketView(ack));
@@ -1520,17 +1453,15 @@ struct BrokerEngine::Impl {
         raw.clear();
         if (m.expires_at) {  // what is left of the interval [MQTT-3.3.2-6]
           Clock left_ms = *m.expires_at > now ? *m.expires_at - now : 0;
-          raw.push_back(static_cast<char>(PropertyId::message_expiry_interval));
-          put_u32(raw, static_cast<std::uint32_t>(std::min<Clock>((left_ms + 999) / 1000, 0xFFFFFFFF)));
+          mqtt::append_property(raw, {.id = PropertyId::message_expiry_interval,
+                                      .number = static_cast<std::uint32_t>(std::min<Clock>((left_ms + 999) / 1000, 0xFFFFFFFF))});
         }
         raw += m.properties;
         for (std::uint32_t id : d.subscription_ids) {  // [MQTT-3.3.4-3]
-          raw.push_back(static_cast<char>(PropertyId::subscription_identifier));
-          put_varint(raw, id);
+          mqtt::append_property(raw, {.id = PropertyId::subscription_identifier, .number = id});
         }
         if (alias.alias != 0) {
-          raw.push_back(static_cast<char>(PropertyId::topic_alias));
-          put_u16(raw, alias.alias);
+          mqtt::append_property(raw, {.id = PropertyId::topic_alias, .number = alias.alias});
         }
         p.properties = mqtt::PropertiesView(raw);
       }

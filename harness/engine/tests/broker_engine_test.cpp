@@ -541,7 +541,10 @@ TEST(BrokerConnect, response_information_only_when_requested_MQTT_3_1_2_28) {
   auto c = make_connect(Version::v5, "rr2");
   c.properties.add_number(PropertyId::request_response_information, 1);
   net.send(id2, c);
-  EXPECT_TRUE(net.take_one<mqtt::Connack>(id2).properties.find(PropertyId::response_information).has_value());
+  // The default prefix "response/" (docs/broker.md) followed by the client identifier.
+  const auto info = net.take_one<mqtt::Connack>(id2).properties.find(PropertyId::response_information);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->value, "response/rr2");
 }
 
 TEST(BrokerConnect, will_qos_above_maximum_qos_is_refused_0x9b_MQTT_3_2_2_12) {
