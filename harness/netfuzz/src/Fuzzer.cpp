@@ -740,7 +740,7 @@ class Fuzzer {
     g.finding = json{{"id", order_.size()}, {"kind", outcome.kind},
                      {"class", is_crash_kind(outcome.kind) ? "crash" : "spec"},
                      {"signature", sig}, {"last_packet", last}, {"spec", outcome.spec},
-                     {"detail", outcome.detail}, {"case_index", index}, {"worker", index % static_cast<std::uint64_t>(opt_.jobs)},
+                     {"detail", outcome.detail}, {"case_index", index}, {"worker", w.id},
                      {"cases_before", found.before.size()},
                      {"mutations", found.last.mutations}, {"original_packets", found.last.packets.size()},
                      {"packets_hex", pk}, {"scenario", file}};
@@ -828,7 +828,7 @@ class Fuzzer {
     const auto file = write_scenario(order_.size(), o.kind, sig, Finding{{}, c});
     g.finding = json{{"id", order_.size()}, {"kind", o.kind}, {"class", "crash"}, {"signature", sig},
                      {"last_packet", c.packets.empty() ? "EMPTY" : packet_type_name(c.packets.back())},
-                     {"spec", ""}, {"detail", o.detail}, {"case_index", index}, {"worker", index % static_cast<std::uint64_t>(opt_.jobs)},
+                     {"spec", ""}, {"detail", o.detail}, {"case_index", index}, {"worker", w.id},
                      {"reproduced", false}, {"mutations", c.mutations}, {"scenario", file}};
     if (opt_.progress) std::fprintf(stderr, "netfuzz: finding %zu: %s -> %s\n", order_.size(), sig.c_str(), file.c_str());
   }

@@ -926,7 +926,7 @@ std::optional<Scenario> Parser::parse_version(const YAML::Node& root, Version v,
         }
       }
       if (auto m = get(n, "max_runs")) {
-        if (auto v = uint<std::uint32_t>(m, "max_runs", 1, 10000)) e.max_runs = *v;
+        if (auto runs = uint<std::uint32_t>(m, "max_runs", 1, 10000)) e.max_runs = *runs;
         else ok = false;
       }
     } else {
