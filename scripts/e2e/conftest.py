@@ -29,6 +29,18 @@ def harness() -> Path:
     return harness_binary()
 
 
+def built_with_asan(path: Path) -> bool:
+    """Whether the binary carries AddressSanitizer's runtime (g++ links it as libasan.so,
+    clang statically): both leave the `__asan_init` symbol name in the file."""
+    needle, tail = b"__asan_init", b""
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 23):
+            if needle in tail + chunk:
+                return True
+            tail = chunk[-len(needle):]
+    return False
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

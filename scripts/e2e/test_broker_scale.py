@@ -6,6 +6,7 @@ import pytest
 import mqtt_wire as wire
 from broker_scale import connect_fleet, measure_idle_connection_memory, raise_fd_limit
 from broker_support import TARGET, broker, clients, embedded_only, start_broker  # noqa: F401 (fixtures)
+from conftest import built_with_asan
 
 CLIENTS = 1000
 
@@ -35,8 +36,10 @@ def test_thousand_concurrent_clients_connect_and_fan_in_without_loss(broker, cli
 
 
 @embedded_only
-def test_idle_connection_costs_under_10_kib_of_broker_memory(start_broker, record_property, capsys):
+def test_idle_connection_costs_under_10_kib_of_broker_memory(start_broker, harness, record_property, capsys):
     """RSS(1,000 idle CONNECTed clients) - RSS(none), divided by 1,000: below 10 KiB."""
+    if built_with_asan(harness):
+        pytest.skip("under ASan the RSS per connection counts its redzones, shadow and quarantine, not the broker's")
     host, port, proc = start_broker()
     figure = measure_idle_connection_memory(proc.pid, host, port, CLIENTS)
     record_property("bytes_per_idle_connection", round(figure["bytes_per_connection"]))
