@@ -737,10 +737,12 @@ class Fuzzer {
     const auto file = write_scenario(order_.size(), outcome.kind, sig, small);
     json pk = json::array();
     for (const auto& p : small.last.packets) pk.push_back(to_hex(p));
+    // "worker": the one that runs this case index (worker w runs w, w + jobs, ...), not `w`,
+    // which may be another worker that only noticed the broker die.
     g.finding = json{{"id", order_.size()}, {"kind", outcome.kind},
                      {"class", is_crash_kind(outcome.kind) ? "crash" : "spec"},
                      {"signature", sig}, {"last_packet", last}, {"spec", outcome.spec},
-                     {"detail", outcome.detail}, {"case_index", index}, {"worker", w.id},
+                     {"detail", outcome.detail}, {"case_index", index}, {"worker", index % static_cast<std::uint64_t>(opt_.jobs)},
                      {"cases_before", found.before.size()},
                      {"mutations", found.last.mutations}, {"original_packets", found.last.packets.size()},
                      {"packets_hex", pk}, {"scenario", file}};
@@ -773,7 +775,7 @@ class Fuzzer {
     }
     if (!broker_.managed()) {
       // Cannot replay on a fresh broker: report against the case that saw it.
-      record_unreplayed(w, index, c, suspicion);
+      record_unreplayed(index, c, suspicion);
       restart();
       return;
     }
@@ -797,7 +799,7 @@ class Fuzzer {
     for (const auto& r : window) seq.push_back(&r.c);
     auto [o, at] = replay(w, seq);
     if (!is_crash_kind(o.kind)) {
-      record_unreplayed(w, index, c, suspicion);
+      record_unreplayed(index, c, suspicion);
       return;
     }
     // The culprit is window[at]; drop earlier cases that are not needed (greedy).
@@ -818,7 +820,7 @@ class Fuzzer {
 
   // A crash/hang that did not reproduce on a fresh broker: still reported (a process exit
   // is never imaginary) with the case that saw it, marked as not reproduced.
-  void record_unreplayed(Worker& w, std::uint64_t index, const Case& c, Outcome o) {
+  void record_unreplayed(std::uint64_t index, const Case& c, Outcome o) {
     o.detail += " (not reproduced by replaying the recent cases)";
     std::lock_guard lock(findings_mu_);
     const auto sig = o.kind + "|unreproduced|" + o.detail;
@@ -828,7 +830,7 @@ class Fuzzer {
     const auto file = write_scenario(order_.size(), o.kind, sig, Finding{{}, c});
     g.finding = json{{"id", order_.size()}, {"kind", o.kind}, {"class", "crash"}, {"signature", sig},
                      {"last_packet", c.packets.empty() ? "EMPTY" : packet_type_name(c.packets.back())},
-                     {"spec", ""}, {"detail", o.detail}, {"case_index", index}, {"worker", w.id},
+                     {"spec", ""}, {"detail", o.detail}, {"case_index", index}, {"worker", index % static_cast<std::uint64_t>(opt_.jobs)},
                      {"reproduced", false}, {"mutations", c.mutations}, {"scenario", file}};
     if (opt_.progress) std::fprintf(stderr, "netfuzz: finding %zu: %s -> %s\n", order_.size(), sig.c_str(), file.c_str());
   }
