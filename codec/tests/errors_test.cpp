@@ -466,5 +466,53 @@ TEST(PayloadFormat, payload_with_indicator_1_may_contain_U0000) {
   expect_ok(pkt(0x30, S("t") + props(H("01 01")) + std::string("a\0b", 3)), v5);
 }
 
+// ---------------------------------------------------------------------------------------
+// parsed_completely(): a meaning error (pass 2) leaves the whole packet in `value`.
+
+TEST(ParsedCompletely, a_meaning_error_leaves_the_whole_subscribe_in_value) {
+  // Two subscriptions, the first with No Local on a shared subscription [MQTT-3.8.3-4].
+  GuardedBuffer g(pkt(0x82, H("00 01 00") + S("$share/g/a") + H("04") + S("b/c") + H("01")));
+  const auto r = decode(g.bytes(), DecodeOptions{v5});
+  ASSERT_EQ(to_string(r.error.code), to_string(Errc::protocol_error));
+  EXPECT_TRUE(parsed_completely(r.error));
+  const auto* sub = std::get_if<SubscribeView>(&r.value);
+  ASSERT_TRUE(sub);
+  ASSERT_EQ(sub->subscriptions.size(), 2u);
+  EXPECT_EQ(sub->subscriptions[0].filter, "$share/g/a");
+  EXPECT_TRUE(sub->subscriptions[0].options.no_local);
+  EXPECT_EQ(sub->subscriptions[1].filter, "b/c");
+  EXPECT_EQ(sub->subscriptions[1].options.qos, 1);
+}
+
+TEST(ParsedCompletely, a_meaning_error_leaves_the_whole_publish_in_value) {
+  // QoS 1 with Packet Identifier 0 [MQTT-2.2.1-3].
+  GuardedBuffer g(pkt(0x32, S("t/u") + H("00 00") + "pay"));
+  const auto r = decode(g.bytes(), DecodeOptions{v3});
+  ASSERT_EQ(to_string(r.error.code), to_string(Errc::protocol_error));
+  EXPECT_TRUE(parsed_completely(r.error));
+  const auto* pub = std::get_if<PublishView>(&r.value);
+  ASSERT_TRUE(pub);
+  EXPECT_EQ(pub->topic, "t/u");
+  EXPECT_EQ(pub->qos, 1);
+  EXPECT_EQ(pub->payload, "pay");
+}
+
+TEST(ParsedCompletely, not_after_a_syntax_error_a_size_error_or_an_unknown_version) {
+  auto error_of = [](const std::string& packet, Version v, std::uint32_t max = kMaxPacketSize) {
+    GuardedBuffer g(packet);
+    return decode(g.bytes(), DecodeOptions{v, max}).error;
+  };
+  const auto malformed = error_of(pkt(0x82, H("00 01") + S("a") + H("04")), v3);  // reserved option bits
+  EXPECT_EQ(to_string(malformed.code), to_string(Errc::malformed_packet));
+  EXPECT_FALSE(parsed_completely(malformed));
+  const auto level_6 = error_of(pkt(0x10, S("MQTT") + H("06 02 00 3c") + S("id")), v5);
+  EXPECT_EQ(to_string(level_6.code), to_string(Errc::unsupported_protocol_version));
+  EXPECT_FALSE(parsed_completely(level_6));
+  const auto too_large = error_of(pkt(0x30, S("t") + "payload"), v3, 5);
+  EXPECT_EQ(to_string(too_large.code), to_string(Errc::packet_too_large));
+  EXPECT_FALSE(parsed_completely(too_large));
+  EXPECT_TRUE(parsed_completely(error_of(H("c0 00"), v3)));  // decoded: nothing went wrong
+}
+
 }  // namespace
 }  // namespace mqtt::test

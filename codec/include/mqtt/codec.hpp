@@ -422,6 +422,15 @@ Result<PacketView> decode(Bytes packet, const DecodeOptions& options);
 inline Result<PacketView> decode(std::string_view packet, const DecodeOptions& options) {
   return decode(Bytes(reinterpret_cast<const std::uint8_t*>(packet.data()), packet.size()), options);
 }
+// After decode(): whether its `value` holds the whole packet. True when it decoded, and
+// after a meaning error (pass 2: protocol_error, topic_name_invalid, ...), which leaves a
+// complete packet that a receiver must still refuse (for tools that work on such packets,
+// like the live fuzzer's minimiser); false after malformed_packet, packet_too_large or
+// unsupported_protocol_version, where parsing stopped.
+constexpr bool parsed_completely(const Error& error) {
+  return error.code != Errc::malformed_packet && error.code != Errc::packet_too_large &&
+         error.code != Errc::unsupported_protocol_version;
+}
 
 // How long is the packet at the start of `in`? Looks only at the fixed header.
 struct FrameInfo {
