@@ -59,6 +59,17 @@ struct ByteRemoval {
 };
 ByteRemoval remove_bytes(std::string_view packet, std::size_t at, std::size_t count);
 
+// Structure-aware minimisation steps, tried before the byte steps: for a packet the codec
+// parses completely in `version` (one it accepts, or one that only breaks a rule of
+// meaning, mqtt::parsed_completely), the packet without one of its parts, re-encoded by
+// the codec (so it stays well-framed and every length in it stays right): one property of the packet or of
+// its will, one subscription or UNSUBSCRIBE filter (when there are several), the PUBLISH
+// payload, the will (or only its payload or its properties), the user name with the password,
+// or the password alone. Parts go last to first, each candidate strictly shorter than the
+// packet; a candidate the codec refuses to encode is left out. Empty for a packet whose
+// parsing stopped (malformed): the byte steps shrink those.
+std::vector<std::string> structural_removals(std::string_view packet, mqtt::Version version);
+
 struct FuzzOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;

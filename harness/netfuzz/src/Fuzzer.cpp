@@ -650,6 +650,30 @@ class Fuzzer {
       t.packets.erase(t.packets.begin() + static_cast<std::ptrdiff_t>(i));
       if (same(t)) c = std::move(t);
     }
+    // Parts (structural_removals: a property, a subscription, a payload ... dropped and the
+    // packet re-encoded), last packet first, until no removal keeps the finding. Packets
+    // after a CONNECT are read in the version it declares, as the broker reads them.
+    std::vector<mqtt::Version> versions;
+    for (auto v = opt_.version; const auto& p : c.packets) {
+      versions.push_back(v);
+      const auto d = mqtt::decode(p, {.version = v});
+      if (const auto* connect = d.ok() ? std::get_if<mqtt::ConnectView>(&d.value) : nullptr) v = connect->protocol_version;
+    }
+    for (std::size_t i = c.packets.size(); i-- > 0 && budget > 0;) {
+      for (bool shrunk = true; shrunk && budget > 0;) {
+        shrunk = false;
+        for (auto& candidate : structural_removals(c.packets[i], versions[i])) {
+          Case t = c;
+          t.packets[i] = std::move(candidate);
+          if (same(t)) {
+            c = std::move(t);
+            shrunk = true;
+            break;
+          }
+          if (budget <= 0) break;
+        }
+      }
+    }
     // Bytes: last packet first. The packet a finding is about is rarely the CONNECT, and a
     // CONNECT hardly shrinks (its fields carry their own lengths), so starting there would
     // spend the budget where it buys nothing.

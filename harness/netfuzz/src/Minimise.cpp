@@ -1,7 +1,9 @@
-// Byte-level minimisation steps (docs/netfuzz.md "Findings").
+// Minimisation steps: structure-aware (drop a decoded part, re-encode) and byte-level
+// (docs/netfuzz.md "Findings").
 #include "NetFuzz.hpp"
 
 #include <algorithm>
+#include <variant>
 
 namespace mqtth::netfuzz {
 
@@ -29,6 +31,74 @@ ByteRemoval remove_bytes(std::string_view packet, std::size_t at, std::size_t co
   refitted.append(reinterpret_cast<const char*>(varint), n);
   refitted.append(out.raw, header, std::string::npos);
   out.refitted = std::move(refitted);
+  return out;
+}
+
+namespace {
+
+mqtt::Properties without_property(const mqtt::Properties& props, std::size_t skip) {
+  mqtt::Properties out;
+  std::size_t i = 0;
+  for (const auto& p : props)
+    if (i++ != skip) out.push_back(p);
+  return out;
+}
+
+// Calls add(variant) for each copy of `packet` with one part removed, parts last to first.
+template <class Add>
+void for_each_removal(const mqtt::Packet& packet, Add&& add) {
+  std::visit(
+      [&](const auto& p) {
+        using T = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, mqtt::Connect>) {
+          if (p.password) { T t = p; t.password.reset(); add(mqtt::Packet(t)); }
+          if (p.username) { T t = p; t.username.reset(); t.password.reset(); add(mqtt::Packet(t)); }
+          if (p.will) {
+            { T t = p; t.will.reset(); add(mqtt::Packet(t)); }
+            if (!p.will->payload.empty()) { T t = p; t.will->payload.clear(); add(mqtt::Packet(t)); }
+            for (std::size_t i = p.will->properties.size(); i-- > 0;) {
+              T t = p;
+              t.will->properties = without_property(p.will->properties, i);
+              add(mqtt::Packet(t));
+            }
+          }
+        }
+        if constexpr (std::is_same_v<T, mqtt::Publish>)
+          if (!p.payload.empty()) { T t = p; t.payload.clear(); add(mqtt::Packet(t)); }
+        if constexpr (std::is_same_v<T, mqtt::Subscribe>)
+          for (std::size_t i = p.subscriptions.size(); p.subscriptions.size() > 1 && i-- > 0;) {
+            T t = p;
+            t.subscriptions.erase(t.subscriptions.begin() + static_cast<std::ptrdiff_t>(i));
+            add(mqtt::Packet(t));
+          }
+        if constexpr (std::is_same_v<T, mqtt::Unsubscribe>)
+          for (std::size_t i = p.filters.size(); p.filters.size() > 1 && i-- > 0;) {
+            T t = p;
+            t.filters.erase(t.filters.begin() + static_cast<std::ptrdiff_t>(i));
+            add(mqtt::Packet(t));
+          }
+        if constexpr (requires { p.properties; })
+          for (std::size_t i = p.properties.size(); i-- > 0;) {
+            T t = p;
+            t.properties = without_property(p.properties, i);
+            add(mqtt::Packet(t));
+          }
+      },
+      packet);
+}
+
+}  // namespace
+
+std::vector<std::string> structural_removals(std::string_view packet, mqtt::Version version) {
+  // A packet that breaks a rule of meaning (a finding's packet, often) is whole too.
+  const auto decoded = mqtt::decode(packet, {.version = version});
+  if (!mqtt::parsed_completely(decoded.error)) return {};
+  std::vector<std::string> out;
+  for_each_removal(mqtt::to_owned(decoded.value), [&](const mqtt::Packet& candidate) {
+    // A CONNECT is laid out in the version it declares (the codec reads and writes it so).
+    auto encoded = mqtt::encode_to_string(candidate, version);
+    if (encoded.ok() && encoded.value.size() < packet.size()) out.push_back(std::move(encoded.value));
+  });
   return out;
 }
 
