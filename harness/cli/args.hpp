@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mqtth::cli {
 
@@ -35,6 +36,12 @@ class ArgReader {
       return std::nullopt;
     }
     return std::string_view(argv_[index_++]);
+  }
+  // Every argument after the one just read, consumed (the command line `--spawn` runs).
+  std::vector<std::string_view> rest() {
+    std::vector<std::string_view> out;
+    while (index_ < argc_) out.emplace_back(argv_[index_++]);
+    return out;
   }
   int bad(const std::string& message) const {
     std::fprintf(stderr, "mqtt-harness %.*s: %s\n(`mqtt-harness %.*s --help` shows the usage)\n",

@@ -6,6 +6,7 @@
 // at the end; --in-process runs the embedded BrokerServer on the harness's own event loop.
 // Exit status: 0 every stream's verdict held, 1 a verdict violated / messages unacknowledged
 // / connection lost, 2 bad arguments or no broker.
+#include "args.hpp"
 #include "commands.hpp"
 
 #include "BrokerServer.hpp"
@@ -30,6 +31,8 @@
 #include <unistd.h>
 
 namespace {
+
+using mqtth::cli::ArgReader;
 
 constexpr const char* kUsage =
     "usage: mqtt-harness bench [--broker HOST:PORT | --in-process] [--publishers N] [--subscribers N]\n"
@@ -65,11 +68,6 @@ constexpr const char* kUsage =
     "Exit status: 0 all ledger verdicts held, 1 a verdict violated or the run failed,\n"
     "2 bad arguments or no broker.\n";
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "mqtt-harness bench: %s\n(see mqtt-harness bench --help)\n", message.c_str());
-  return 2;
-}
-
 std::optional<double> parse_number(const std::string& s, double min, double max) {
   try {
     std::size_t used = 0;
@@ -104,53 +102,56 @@ int run_bench_command(int argc, char** argv) {
   bool in_process = false;
   bool messages_given = false;
 
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::optional<std::string> inline_value;
-    if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      inline_value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    }
-    auto value = [&]() -> std::optional<std::string> {
-      if (inline_value) return inline_value;
-      if (i + 1 < argc) return std::string(argv[++i]);
-      return std::nullopt;
+  ArgReader args(argc, argv, "bench", kUsage);
+  while (const auto next = args.next()) {
+    const std::string_view arg = *next;
+    auto text = [&]() -> std::optional<std::string> {  // nullopt: value() has said what is missing
+      const auto v = args.value();
+      return v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
     };
-    auto number = [&](double min, double max) -> std::optional<double> {
-      const auto v = value();
+    // A number in [min, max]; nullopt (after the message) when missing or out of range.
+    auto number = [&](double min, double max, const char* expected) -> std::optional<double> {
+      const auto v = args.value();
       if (!v) return std::nullopt;
-      return parse_number(*v, min, max);
+      const auto n = parse_number(std::string(*v), min, max);
+      if (!n) args.bad(std::string(arg) + ": expected " + expected);
+      return n;
     };
     std::optional<double> n;
-    if (arg == "--help" || arg == "-h") { std::fputs(kUsage, stdout); return 0; }
+    if (arg == "--help" || arg == "-h") return args.help();
     else if (arg == "--in-process") in_process = true;
     else if (arg == "--quiet") o.progress = false;
-    else if (arg == "--broker") { broker = value(); if (!broker) return usage_error("--broker needs HOST:PORT"); }
-    else if (arg == "--json") { json_path = value(); if (!json_path) return usage_error("--json needs a file"); }
-    else if (arg == "--html") { html_path = value(); if (!html_path) return usage_error("--html needs a file"); }
+    else if (arg == "--broker") { if (!(broker = text())) return 2; }
+    else if (arg == "--json") { if (!(json_path = text())) return 2; }
+    else if (arg == "--html") { if (!(html_path = text())) return 2; }
     else if (arg == "--protocol") {
-      const auto v = value();
-      if (v == "5" || v == "5.0") o.version = mqtt::Version::v5;
-      else if (v == "3.1.1" || v == "4") o.version = mqtt::Version::v3_1_1;
-      else return usage_error("--protocol: expected 3.1.1 or 5");
+      const auto v = args.value();
+      if (!v) return 2;
+      if (*v == "5" || *v == "5.0") o.version = mqtt::Version::v5;
+      else if (*v == "3.1.1" || *v == "4") o.version = mqtt::Version::v3_1_1;
+      else return args.bad("--protocol: expected 3.1.1 or 5");
     }
-    else if (arg == "--publishers") { if (!(n = number(1, 10000))) return usage_error("--publishers: expected 1..10000"); o.publishers = int(*n); }
-    else if (arg == "--subscribers") { if (!(n = number(0, 10000))) return usage_error("--subscribers: expected 0..10000"); o.subscribers = int(*n); }
-    else if (arg == "--topics") { if (!(n = number(1, 100000))) return usage_error("--topics: expected 1..100000"); o.topics = int(*n); }
-    else if (arg == "--qos") { if (!(n = number(0, 2)) || *n != std::floor(*n)) return usage_error("--qos: expected 0, 1 or 2"); o.qos = std::uint8_t(*n); }
-    else if (arg == "--payload") { if (!(n = number(16, 256 * 1024 * 1024))) return usage_error("--payload: expected 16..268435456 bytes"); o.payload = std::size_t(*n); }
-    else if (arg == "--rate") { if (!(n = number(0.001, 1e8))) return usage_error("--rate: expected a positive number of messages/s"); o.rate = *n; }
-    else if (arg == "--messages") { if (!(n = number(1, 1e12))) return usage_error("--messages: expected a positive count"); o.messages = std::uint64_t(*n); messages_given = true; }
-    else if (arg == "--duration") { if (!(n = number(0.001, 1e6))) return usage_error("--duration: expected seconds > 0"); o.duration_s = *n; }
-    else if (arg == "--drain") { if (!(n = number(0.1, 3600))) return usage_error("--drain: expected seconds"); o.drain_s = *n; }
-    else if (arg == "--window") { if (!(n = number(1, 1e6))) return usage_error("--window: expected 1..1000000"); o.window = std::uint32_t(*n); }
-    else if (arg == "--max-in-flight") { if (!(n = number(1, 65535))) return usage_error("--max-in-flight: expected 1..65535"); o.max_in_flight = std::uint16_t(*n); }
-    else return usage_error("unknown argument '" + std::string(argv[i]) + "'");
+    else if (arg == "--publishers") { if (!(n = number(1, 10000, "1..10000"))) return 2; o.publishers = int(*n); }
+    else if (arg == "--subscribers") { if (!(n = number(0, 10000, "0..10000"))) return 2; o.subscribers = int(*n); }
+    else if (arg == "--topics") { if (!(n = number(1, 100000, "1..100000"))) return 2; o.topics = int(*n); }
+    else if (arg == "--qos") {
+      if (!(n = number(0, 2, "0, 1 or 2"))) return 2;
+      if (*n != std::floor(*n)) return args.bad("--qos: expected 0, 1 or 2");
+      o.qos = std::uint8_t(*n);
+    }
+    else if (arg == "--payload") { if (!(n = number(16, 256 * 1024 * 1024, "16..268435456 bytes"))) return 2; o.payload = std::size_t(*n); }
+    else if (arg == "--rate") { if (!(n = number(0.001, 1e8, "a positive number of messages/s"))) return 2; o.rate = *n; }
+    else if (arg == "--messages") { if (!(n = number(1, 1e12, "a positive count"))) return 2; o.messages = std::uint64_t(*n); messages_given = true; }
+    else if (arg == "--duration") { if (!(n = number(0.001, 1e6, "seconds > 0"))) return 2; o.duration_s = *n; }
+    else if (arg == "--drain") { if (!(n = number(0.1, 3600, "seconds"))) return 2; o.drain_s = *n; }
+    else if (arg == "--window") { if (!(n = number(1, 1e6, "1..1000000"))) return 2; o.window = std::uint32_t(*n); }
+    else if (arg == "--max-in-flight") { if (!(n = number(1, 65535, "1..65535"))) return 2; o.max_in_flight = std::uint16_t(*n); }
+    else return args.bad("unknown argument '" + std::string(arg) + "'");
   }
-  if (o.rate > 0 && messages_given) return usage_error("--rate and --messages exclude each other");
+  if (o.rate > 0 && messages_given) return args.bad("--rate and --messages exclude each other");
   if (o.rate > 0 && o.duration_s <= 0) o.duration_s = 10;
   if (o.rate <= 0 && !messages_given) o.messages = 100000;
-  if (broker && in_process) return usage_error("--broker and --in-process exclude each other");
+  if (broker && in_process) return args.bad("--broker and --in-process exclude each other");
 
   int qt_argc = 1;
   QCoreApplication app(qt_argc, argv);
@@ -163,14 +164,14 @@ int run_bench_command(int argc, char** argv) {
   if (broker) {
     const auto colon = broker->rfind(':');
     const auto port = colon == std::string::npos ? std::nullopt : parse_number(broker->substr(colon + 1), 1, 65535);
-    if (!port || colon == 0) return usage_error("--broker: expected HOST:PORT, got '" + *broker + "'");
+    if (!port || colon == 0) return args.bad("--broker: expected HOST:PORT, got '" + *broker + "'");
     o.host = broker->substr(0, colon);
     o.port = std::uint16_t(*port);
     o.broker_label = *broker;
   } else if (in_process) {
     embedded = std::make_unique<mqtth::net::BrokerServer>(mqtth::engine::BrokerConfig{});
     if (!embedded->listen(QHostAddress::LocalHost, 0))
-      return usage_error("embedded broker cannot listen: " + embedded->errorString().toStdString());
+      return args.bad("embedded broker cannot listen: " + embedded->errorString().toStdString());
     o.port = embedded->port();
     o.broker_label = "embedded (in-process)";
   } else {
@@ -187,7 +188,7 @@ int run_bench_command(int argc, char** argv) {
         break;
       }
     }
-    if (line.rfind("listening on ", 0) != 0) return usage_error("the child broker did not start");
+    if (line.rfind("listening on ", 0) != 0) return args.bad("the child broker did not start");
     const auto colon = line.rfind(':');
     o.port = std::uint16_t(std::stoul(line.substr(colon + 1)));
     o.broker_label = "embedded (child process)";

@@ -2,10 +2,12 @@
 //
 //   mqtt-harness fuzz --broker HOST:PORT [--spawn -- CMD ARGS...] [--duration 10m]
 //                     [--seed N] [--protocol 3.1.1|5] [--out DIR] [-j N]
+#include "args.hpp"
 #include "commands.hpp"
 
 #include "NetFuzz.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -13,6 +15,8 @@
 #include <string_view>
 
 namespace {
+
+using mqtth::cli::ArgReader;
 
 constexpr const char* kUsage =
     "usage: mqtt-harness fuzz --broker HOST:PORT [--spawn -- CMD ARGS...] [--duration 10m]\n"
@@ -42,11 +46,6 @@ constexpr const char* kUsage =
     "0 no crash/hang finding (spec findings are in findings.json), 1 crash/hang findings,\n"
     "2 bad arguments or broker unreachable.\n";
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "mqtt-harness fuzz: %s\n(see mqtt-harness fuzz --help)\n", message.c_str());
-  return 2;
-}
-
 // "100ms", "10s", "1.5m", "1h" -> seconds.
 std::optional<double> parse_duration(std::string_view text) {
   std::size_t digits = 0;
@@ -70,59 +69,59 @@ std::optional<std::uint64_t> parse_number(std::string_view text) {
 int run_fuzz_command(int argc, char** argv) {
   mqtth::netfuzz::FuzzOptions opt;
   bool have_broker = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    auto value = [&](std::string_view name) -> std::optional<std::string_view> {
-      if (i + 1 >= argc) return std::nullopt;
-      (void)name;
-      return std::string_view(argv[++i]);
-    };
-    if (arg == "--help" || arg == "-h") { std::fputs(kUsage, stdout); return 0; }
+  ArgReader args(argc, argv, "fuzz", kUsage);
+  while (const auto next = args.next()) {
+    const std::string_view arg = *next;
+    if (arg == "--help" || arg == "-h") return args.help();
     if (arg == "--spawn") {
-      if (i + 1 < argc && std::string_view(argv[i + 1]) == "--") ++i;
-      for (++i; i < argc; ++i) opt.spawn.emplace_back(argv[i]);
-      if (opt.spawn.empty()) return usage_error("--spawn needs a command after '--'");
+      auto command = args.rest();
+      if (!command.empty() && command.front() == "--") command.erase(command.begin());
+      for (auto word : command) opt.spawn.emplace_back(word);
+      if (opt.spawn.empty()) return args.bad("--spawn needs a command after '--'");
       break;
     }
     if (arg == "--quiet") { opt.progress = false; continue; }
-    const auto v = value(arg);
-    if (!v) return usage_error(std::string(arg) + " needs a value");
+    static constexpr std::string_view kValueOptions[] = {"--broker", "--duration", "--case-timeout", "--probe-timeout",
+                                                         "--seed", "--max-cases", "-j", "--fresh-probe-every",
+                                                         "--protocol", "--out"};
+    if (std::find(std::begin(kValueOptions), std::end(kValueOptions), arg) == std::end(kValueOptions))
+      return args.bad("unknown option '" + std::string(arg) + "'");
+    const auto v = args.value();
+    if (!v) return 2;  // value() has said what is missing
     if (arg == "--broker") {
       const auto colon = v->rfind(':');
       const auto port = colon == std::string_view::npos ? std::nullopt : parse_number(v->substr(colon + 1));
-      if (!port || *port == 0 || *port > 65535) return usage_error("--broker must be HOST:PORT with a port 1..65535, got '" + std::string(*v) + "'");
+      if (!port || *port == 0 || *port > 65535) return args.bad("--broker must be HOST:PORT with a port 1..65535, got '" + std::string(*v) + "'");
       opt.host = std::string(v->substr(0, colon));
       opt.port = static_cast<std::uint16_t>(*port);
       have_broker = true;
     } else if (arg == "--duration" || arg == "--case-timeout" || arg == "--probe-timeout") {
       const auto d = parse_duration(*v);
-      if (!d || *d <= 0) return usage_error(std::string(arg) + " must be a duration like 500ms, 10s, 10m, got '" + std::string(*v) + "'");
+      if (!d || *d <= 0) return args.bad(std::string(arg) + " must be a duration like 500ms, 10s, 10m, got '" + std::string(*v) + "'");
       if (arg == "--duration") opt.duration_s = *d;
       else if (arg == "--case-timeout") opt.case_timeout_ms = static_cast<int>(*d * 1000);
       else opt.probe_timeout_ms = static_cast<int>(*d * 1000);
     } else if (arg == "--seed" || arg == "--max-cases" || arg == "-j" || arg == "--fresh-probe-every") {
       const auto n = parse_number(*v);
-      if (!n) return usage_error(std::string(arg) + " must be a non-negative integer, got '" + std::string(*v) + "'");
+      if (!n) return args.bad(std::string(arg) + " must be a non-negative integer, got '" + std::string(*v) + "'");
       if (arg == "--seed") opt.seed = *n;
       else if (arg == "--max-cases") opt.max_cases = *n;
       else if (arg == "-j") {
-        if (*n < 1 || *n > 64) return usage_error("-j must be 1..64, got '" + std::string(*v) + "'");
+        if (*n < 1 || *n > 64) return args.bad("-j must be 1..64, got '" + std::string(*v) + "'");
         opt.jobs = static_cast<int>(*n);
       } else {
-        if (*n < 1 || *n > 1000000) return usage_error("--fresh-probe-every must be 1..1000000, got '" + std::string(*v) + "'");
+        if (*n < 1 || *n > 1000000) return args.bad("--fresh-probe-every must be 1..1000000, got '" + std::string(*v) + "'");
         opt.fresh_probe_every = static_cast<int>(*n);
       }
     } else if (arg == "--protocol") {
       const auto ver = mqtt::parse_version(*v);
-      if (!ver || *ver == mqtt::Version::v3_1) return usage_error("--protocol must be 3.1.1 or 5, got '" + std::string(*v) + "'");
+      if (!ver || *ver == mqtt::Version::v3_1) return args.bad("--protocol must be 3.1.1 or 5, got '" + std::string(*v) + "'");
       opt.version = *ver;
-    } else if (arg == "--out") {
+    } else {  // --out
       opt.out_dir = std::string(*v);
-    } else {
-      return usage_error("unknown option '" + std::string(arg) + "'");
     }
   }
-  if (!have_broker) return usage_error("--broker HOST:PORT is required");
+  if (!have_broker) return args.bad("--broker HOST:PORT is required");
   return mqtth::netfuzz::run_fuzz(opt);
 }
 
