@@ -165,7 +165,9 @@ def test_minus_j_out_of_range_is_a_usage_error(harness):
 def test_fresh_probe_every_out_of_range_or_not_a_number_is_a_usage_error(harness):
     for value, message in (("0", b"--fresh-probe-every must be 1..1000000, got '0'"),
                            ("lots", b"--fresh-probe-every must be a non-negative integer, got 'lots'")):
-        proc = subprocess.run([str(harness), "fuzz", "--broker", "127.0.0.1:1", "--fresh-probe-every", value],
-                              capture_output=True, timeout=30)
-        assert proc.returncode == 2, (value, proc.stderr)
-        assert message in proc.stderr, (value, proc.stderr)
+        # Both spellings of an option with a value: `--opt value` and `--opt=value`.
+        for spelling in (["--fresh-probe-every", value], ["--fresh-probe-every=" + value]):
+            proc = subprocess.run([str(harness), "fuzz", "--broker", "127.0.0.1:1", *spelling],
+                                  capture_output=True, timeout=30)
+            assert proc.returncode == 2, (spelling, proc.stderr)
+            assert message in proc.stderr, (spelling, proc.stderr)
