@@ -435,7 +435,7 @@ struct BrokerEngine::Impl {
     session.will_at.reset();
     if (!publish_allowed(session.client_id, std::nullopt, message->topic)) return;
     if (logger) log(0, "publishing will of " + session.client_id);
-    if (message->retain) store_retained(message);
+    if (message->retain) store_retained(message, now);
     route(message, now);
   }
 
@@ -873,7 +873,7 @@ struct BrokerEngine::Impl {
       if (auto e = p.properties.find(PropertyId::message_expiry_interval)) message->expires_at = add_seconds(now, e->number);
     }
     std::uint8_t code = 0;
-    if (p.retain && !store_retained(message)) code = reason::quota_exceeded;
+    if (p.retain && !store_retained(message, now)) code = reason::quota_exceeded;
     std::size_t matched = route(message, now);
     if (code == 0 && matched == 0 && v5) code = reason::no_matching_subscribers;
     // [MQTT-3.3.4-1], [MQTT-4.3.2-4], [MQTT-4.3.3-8]
@@ -895,8 +895,10 @@ struct BrokerEngine::Impl {
   }
 
   // Stores or clears the topic's retained message [MQTT-3.3.1-5..7]. False when the
-  // store is full (max_retained_messages) and the message was not kept.
-  bool store_retained(const MessagePtr& message) {
+  // store is full (max_retained_messages) and the message was not kept. A full store
+  // first drops what has expired [MQTT-3.3.2-5]: otherwise expired messages would hold
+  // their places until a SUBSCRIBE happened to sweep them (deliver_retained).
+  bool store_retained(const MessagePtr& message, Clock now) {
     if (!config.retain_available) return true;
     if (message->payload.empty()) {
       retained.erase(message->topic);
@@ -907,7 +909,12 @@ struct BrokerEngine::Impl {
       it->second = message;
       return true;
     }
-    if (retained.size() >= config.max_retained_messages) return false;
+    if (retained.size() >= config.max_retained_messages) {
+      stats.messages_expired += std::erase_if(retained, [now](const auto& entry) {
+        return entry.second->expires_at && *entry.second->expires_at <= now;
+      });
+      if (retained.size() >= config.max_retained_messages) return false;
+    }
     retained.emplace(message->topic, message);
     return true;
   }

@@ -1378,6 +1378,31 @@ TEST(BrokerSubscribe, retained_store_is_bounded_by_max_retained_messages) {
   EXPECT_EQ(net.take_one<mqtt::Puback>(pub).reason_code, 0x10);
 }
 
+TEST(BrokerSubscribe, a_full_retained_store_makes_room_by_dropping_expired_messages_MQTT_3_3_2_5) {
+  BrokerConfig config;
+  config.max_retained_messages = 2;
+  Net net(config);
+  auto pub = net.connect(Version::v5, "pub");
+  auto expiring = make_publish("r/1", "x", 1, 1, true);
+  expiring.properties.add_number(PropertyId::message_expiry_interval, 1);
+  net.send(pub, expiring);
+  net.send(pub, make_publish("r/2", "x", 1, 2, true));
+  net.send(pub, make_publish("r/3", "x", 1, 3, true));  // full, nothing expired yet: refused
+  auto acks = net.take_all<mqtt::Puback>(pub);
+  ASSERT_EQ(acks.size(), 3u);
+  EXPECT_EQ(acks[2].reason_code, 0x97);
+  net.advance(1'000);  // r/1 has expired; no SUBSCRIBE has swept it
+  net.send(pub, make_publish("r/3", "x", 1, 4, true));
+  EXPECT_EQ(net.take_one<mqtt::Puback>(pub).reason_code, 0x10);  // kept (no subscriber)
+  EXPECT_EQ(net.engine.retained_count(), 2u);
+  auto sub = net.connect(Version::v5, "sub");
+  net.send(sub, make_subscribe(1, "r/#", 1));
+  std::vector<std::string> topics;
+  for (const auto& p : net.take_all<mqtt::Publish>(sub)) topics.push_back(p.topic);
+  std::sort(topics.begin(), topics.end());
+  EXPECT_EQ(topics, (std::vector<std::string>{"r/2", "r/3"}));
+}
+
 // ======================================================================================
 // Access control
 
