@@ -1,0 +1,165 @@
+// PUBLISH from a client: inbound topic aliases, the checks (topic, Maximum QoS, retain,
+// Receive Maximum, ACL), routing and retaining the message, and the QoS 1/2 answers
+// (4.3.2, 4.3.3); then the acknowledgements clients send for what the broker delivered
+// (PUBACK, PUBREC, PUBREL, PUBCOMP).
+#include "BrokerEngineImpl.hpp"
+
+namespace mqtth::engine {
+
+using namespace detail;
+
+bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PublishView& p, Clock now) {
+  ++stats.publishes_received;
+  Session& session = *conn.session;
+  const bool v5 = is_v5(conn.version);
+  std::string_view topic = p.topic;
+  if (v5) {
+    if (auto alias = p.properties.find(PropertyId::topic_alias)) {
+      if (alias->number == 0 || alias->number > config.max_topic_alias) {
+        close_for_violation(conn, reason::topic_alias_invalid, "topic alias out of range", "MQTT-3.3.2-8", now);
+        return false;
+      }
+      std::size_t index = alias->number - 1;
+      if (topic.empty()) {
+        if (index >= conn.topic_aliases.size() || conn.topic_aliases[index].empty()) {
+          close_for_violation(conn, reason::protocol_error, "topic alias has no mapping", "", now);
+          return false;
+        }
+        topic = conn.topic_aliases[index];
+      } else {
+        if (index >= conn.topic_aliases.size()) conn.topic_aliases.resize(index + 1);
+        conn.topic_aliases[index] = std::string(topic);
+        topic = conn.topic_aliases[index];
+      }
+    }
+  }
+  if (topic.empty()) {
+    close_for_violation(conn, v5 ? reason::protocol_error : reason::topic_name_invalid, "empty topic name",
+                        "MQTT-4.7.3-1", now);
+    return false;
+  }
+  if (p.qos > config.maximum_qos) {
+    close_for_violation(conn, reason::qos_not_supported, "QoS above Maximum QoS", "MQTT-3.2.2-11", now);
+    return false;
+  }
+  if (p.retain && !config.retain_available) {
+    close_for_violation(conn, reason::retain_not_supported, "retain not available", "MQTT-3.2.2-14", now);
+    return false;
+  }
+  if (p.qos == 2) {
+    if (session.inbound_qos2.count(p.packet_id)) {
+      // A repeat before PUBREL: acknowledge again, do not deliver twice [MQTT-4.3.3-10].
+      send_ack<mqtt::Pubrec>(conn, p.packet_id, 0);
+      return true;
+    }
+    if (session.inbound_qos2.size() >= config.receive_maximum) {
+      close_for_violation(conn, reason::receive_maximum_exceeded, "more QoS 2 PUBLISH than Receive Maximum",
+                          "MQTT-3.3.4-7", now);
+      return false;
+    }
+  }
+  if (!publish_allowed(session.client_id, conn.username, topic)) {
+    if (logger) log(conn.id, "PUBLISH to " + std::string(topic) + " not authorized");
+    // 5.0: refuse with 0x87; 3.1.1 cannot say no, so acknowledge and drop (3.1.1: 3.3.5).
+    std::uint8_t code = v5 ? reason::not_authorized : 0;
+    if (p.qos == 1) send_ack<mqtt::Puback>(conn, p.packet_id, code);
+    if (p.qos == 2) {
+      send_ack<mqtt::Pubrec>(conn, p.packet_id, code);
+      if (!v5) session.inbound_qos2.insert(p.packet_id);
+    }
+    return true;
+  }
+
+  auto message = std::make_shared<Message>();
+  message->topic = std::string(topic);
+  message->payload = std::string(p.payload);
+  message->qos = p.qos;
+  message->retain = p.retain;
+  message->origin_client_id = session.client_id;
+  message->seq = next_message_seq++;
+  if (v5) {
+    message->properties = forwarded_properties(p.properties);
+    if (auto e = p.properties.find(PropertyId::message_expiry_interval)) message->expires_at = add_seconds(now, e->number);
+  }
+  std::uint8_t code = 0;
+  if (p.retain && !store_retained(message, now)) code = reason::quota_exceeded;
+  std::size_t matched = route(message, now);
+  if (code == 0 && matched == 0 && v5) code = reason::no_matching_subscribers;
+  // [MQTT-3.3.4-1], [MQTT-4.3.2-4], [MQTT-4.3.3-8]
+  if (p.qos == 1) send_ack<mqtt::Puback>(conn, p.packet_id, code);
+  if (p.qos == 2) {
+    send_ack<mqtt::Pubrec>(conn, p.packet_id, code);
+    if (code < 0x80) session.inbound_qos2.insert(p.packet_id);
+  }
+  return true;
+}
+
+// Application-message properties the Server forwards unchanged [MQTT-3.3.2-4, -15, -16,
+// -17, -18, -20], in wire order. Message Expiry is kept apart (it is rewritten on
+// delivery, MQTT-3.3.2-6); Topic Alias and Subscription Identifier are per connection.
+std::string detail::forwarded_properties(const mqtt::PropertiesView& props) {
+  std::string raw;
+  for (const auto& p : props) {
+    switch (p.id) {
+      case PropertyId::payload_format_indicator:
+      case PropertyId::content_type:
+      case PropertyId::response_topic:
+      case PropertyId::correlation_data:
+      case PropertyId::user_property:
+        mqtt::append_property(raw, p);
+        break;
+      default:
+        break;
+    }
+  }
+  return raw;
+}
+
+void BrokerEngine::Impl::erase_inflight(Session& s, std::uint16_t id) {
+  auto it = std::find_if(s.inflight.begin(), s.inflight.end(), [&](const Inflight& e) { return e.packet_id == id; });
+  if (it != s.inflight.end()) s.inflight.erase(it);
+}
+
+bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PubackView& a, Clock now) {
+  Session& s = *conn.session;
+  if (auto* e = find_inflight(s, a.packet_id); e && e->delivery.qos == 1) {
+    erase_inflight(s, a.packet_id);  // [MQTT-4.3.2-3]
+    pump(s, now);
+  }
+  return true;
+}
+
+bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PubrecView& a, Clock now) {
+  Session& s = *conn.session;
+  auto* e = find_inflight(s, a.packet_id);
+  if (!e || e->delivery.qos != 2) {
+    if (is_v5(conn.version)) send_ack<mqtt::Pubrel>(conn, a.packet_id, reason::packet_identifier_not_found);
+    return true;
+  }
+  if (a.reason_code >= 0x80) {  // refused: acknowledged, never retransmitted [MQTT-4.4.0-2]
+    erase_inflight(s, a.packet_id);
+    pump(s, now);
+    return true;
+  }
+  e->released = true;  // never resend the PUBLISH from now on [MQTT-4.3.3-6]
+  send_ack<mqtt::Pubrel>(conn, a.packet_id, 0);  // [MQTT-4.3.3-4]
+  return true;
+}
+
+bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PubrelView& a, Clock) {
+  Session& s = *conn.session;
+  bool known = s.inbound_qos2.erase(a.packet_id) > 0;
+  send_ack<mqtt::Pubcomp>(conn, a.packet_id, known ? 0 : reason::packet_identifier_not_found);  // [MQTT-4.3.3-11]
+  return true;
+}
+
+bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PubcompView& a, Clock now) {
+  Session& s = *conn.session;
+  if (auto* e = find_inflight(s, a.packet_id); e && e->released) {
+    erase_inflight(s, a.packet_id);
+    pump(s, now);
+  }
+  return true;
+}
+
+}  // namespace mqtth::engine

@@ -1,0 +1,56 @@
+// The retained-message store: a retained PUBLISH (or will) stores, replaces or clears
+// its topic's message; a new subscription gets the matching ones (Retain Handling).
+#include "BrokerEngineImpl.hpp"
+
+namespace mqtth::engine {
+
+using namespace detail;
+
+// Stores or clears the topic's retained message [MQTT-3.3.1-5..7]. False when the
+// store is full (max_retained_messages) and the message was not kept. A full store
+// first drops what has expired [MQTT-3.3.2-5]: otherwise expired messages would hold
+// their places until a SUBSCRIBE happened to sweep them (deliver_retained).
+bool BrokerEngine::Impl::store_retained(const MessagePtr& message, Clock now) {
+  if (!config.retain_available) return true;
+  if (message->payload.empty()) {
+    retained.erase(message->topic);
+    return true;
+  }
+  auto it = retained.find(message->topic);
+  if (it != retained.end()) {
+    it->second = message;
+    return true;
+  }
+  if (retained.size() >= config.max_retained_messages) {
+    stats.messages_expired +=
+        std::erase_if(retained, [now](const auto& entry) { return expired(*entry.second, now); });
+    if (retained.size() >= config.max_retained_messages) return false;
+  }
+  retained.emplace(message->topic, message);
+  return true;
+}
+
+void BrokerEngine::Impl::deliver_retained(Session& s, const std::string& filter, Clock now) {
+  auto sub = s.subscriptions.find(filter);
+  if (sub == s.subscriptions.end()) return;
+  for (auto it = retained.begin(); it != retained.end();) {
+    const MessagePtr& message = it->second;
+    if (expired(*message, now)) {  // [MQTT-3.3.2-5]
+      ++stats.messages_expired;
+      it = retained.erase(it);
+      continue;
+    }
+    if (mqtt::topic_matches(filter, message->topic)) {
+      Delivery d;
+      d.message = message;
+      d.qos = std::min(message->qos, sub->second.options.qos);
+      d.retain = true;  // a retained message sent on subscription keeps RETAIN 1 (3.3.1.3)
+      d.origin = Origin::retained;
+      if (sub->second.identifier) d.subscription_ids.push_back(sub->second.identifier);
+      enqueue(s, std::move(d), now);
+    }
+    ++it;
+  }
+}
+
+}  // namespace mqtth::engine
