@@ -18,8 +18,7 @@ TEST(BrokerAcl, publish_refused_by_the_acl_gets_puback_0x87_and_is_not_delivered
   BrokerConfig config;
   config.acl.push_back(AclRule{"*", "*", {"ok/#"}, {"#"}});
   Net net(config);
-  auto sub = net.connect(Version::v5, "sub");
-  net.subscribe(sub, "#", 1);
+  auto sub = net.subscriber(Version::v5, "sub", "#", 1);
   auto pub = net.connect(Version::v5, "pub");
   net.send(pub, make_publish("secret", "x", 1, 1));
   EXPECT_EQ(net.take_one<mqtt::Puback>(pub).reason_code, 0x87);
@@ -53,8 +52,7 @@ TEST(BrokerAcl, v311_unauthorised_publish_is_acknowledged_and_dropped_MQTT_3_3_5
   BrokerConfig config;
   config.acl.push_back(AclRule{"*", "*", {"ok/#"}, {"#"}});
   Net net(config);
-  auto sub = net.connect(Version::v3_1_1, "sub");
-  net.subscribe(sub, "#", 1);
+  auto sub = net.subscriber(Version::v3_1_1, "sub", "#", 1);
   auto pub = net.connect(Version::v3_1_1, "pub");
   net.send(pub, make_publish("secret", "x", 1, 3));
   EXPECT_EQ(net.peers[pub].bytes, hex_to_bytes("40 02 00 03"));

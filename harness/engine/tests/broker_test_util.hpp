@@ -71,6 +71,14 @@ inline mqtt::Subscribe make_subscribe(std::uint16_t id, std::string filter, std:
   return s;
 }
 
+// The bytes of `packet` in `version` (tests that send several packets in one read, or
+// one packet in pieces, start from these).
+inline std::string encoded(const mqtt::Packet& packet, Version version) {
+  auto bytes = mqtt::encode_to_string(packet, version);
+  EXPECT_TRUE(bytes.ok()) << mqtt::to_string(bytes.error.code);
+  return bytes.value;
+}
+
 // Plays any number of clients against one engine.
 class Net {
  public:
@@ -92,11 +100,7 @@ class Net {
     collect();
     return id;
   }
-  void send(ConnectionId id, const mqtt::Packet& packet) {
-    auto encoded = mqtt::encode_to_string(packet, peers[id].version);
-    ASSERT_TRUE(encoded.ok()) << mqtt::to_string(encoded.error.code);
-    send_raw(id, encoded.value);
-  }
+  void send(ConnectionId id, const mqtt::Packet& packet) { send_raw(id, encoded(packet, peers[id].version)); }
   void send_raw(ConnectionId id, const std::string& bytes) {
     engine.receive(id, bytes, now);
     collect();
@@ -204,12 +208,25 @@ class Net {
     ASSERT_EQ(ack[0].reason_codes.size(), 1u);
     ASSERT_LT(ack[0].reason_codes[0], 0x80);
   }
+
+  // Connects `client_id` (clean start, no properties) and subscribes it to `filter`.
+  ConnectionId subscriber(Version v, std::string client_id, std::string filter, std::uint8_t qos) {
+    ConnectionId id = connect(v, std::move(client_id));
+    subscribe(id, std::move(filter), qos);
+    return id;
+  }
 };
 
 inline mqtt::Properties props(std::initializer_list<std::pair<PropertyId, std::uint32_t>> numbers) {
   mqtt::Properties p;
   for (auto [id, v] : numbers) p.add_number(id, v);
   return p;
+}
+
+// CONNECT properties that keep the session after its connection for `seconds`: a 5.0
+// Session Expiry Interval; 3.1.1 has none (there clean session 0 alone keeps it).
+inline mqtt::Properties session_expiry(Version v, std::uint32_t seconds) {
+  return v == Version::v5 ? props({{PropertyId::session_expiry_interval, seconds}}) : mqtt::Properties{};
 }
 
 inline std::vector<std::string> payloads(const std::vector<mqtt::Publish>& publishes) {

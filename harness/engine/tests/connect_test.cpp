@@ -108,7 +108,7 @@ TEST(BrokerConnect, v311_session_takeover_closes_the_old_connection_MQTT_3_1_4_2
 
 TEST_P(BothVersions, resumed_session_has_session_present_1_MQTT_3_2_2_3) {
   Net net;
-  mqtt::Properties p = GetParam() == Version::v5 ? props({{PropertyId::session_expiry_interval, 100}}) : mqtt::Properties{};
+  mqtt::Properties p = session_expiry(GetParam(), 100);
   bool present = true;
   auto id = net.connect(GetParam(), "keep", false, p, 0, std::nullopt, &present);
   EXPECT_FALSE(present);  // no session existed [MQTT-3.1.2-6]
@@ -122,7 +122,7 @@ TEST_P(BothVersions, resumed_session_has_session_present_1_MQTT_3_2_2_3) {
 
 TEST_P(BothVersions, clean_start_discards_the_existing_session_MQTT_3_1_2_4) {
   Net net;
-  mqtt::Properties p = GetParam() == Version::v5 ? props({{PropertyId::session_expiry_interval, 100}}) : mqtt::Properties{};
+  mqtt::Properties p = session_expiry(GetParam(), 100);
   auto id = net.connect(GetParam(), "c", false, p);
   net.subscribe(id, "t/#", 1);
   net.lose(id);
@@ -339,8 +339,8 @@ TEST(BrokerConnect, data_after_a_refused_connect_is_ignored_MQTT_3_1_4_6) {
   config.allow_anonymous = false;
   Net net(config);
   auto id = net.open(Version::v5);
-  auto connect = mqtt::encode_to_string(mqtt::Packet(make_connect(Version::v5, "x")), Version::v5).value;
-  auto publish = mqtt::encode_to_string(mqtt::Packet(make_publish("t", "x", 1, 1)), Version::v5).value;
+  auto connect = encoded(make_connect(Version::v5, "x"), Version::v5);
+  auto publish = encoded(make_publish("t", "x", 1, 1), Version::v5);
   net.send_raw(id, connect + publish);  // both in one read
   auto packets = net.take(id);
   ASSERT_EQ(packets.size(), 1u);  // the refusing CONNACK only, no PUBACK
@@ -355,8 +355,8 @@ TEST(BrokerConnect, v311_data_after_a_refused_connect_is_ignored_MQTT_3_1_4_5_v3
   config.allow_anonymous = false;
   Net net(config);
   auto id = net.open(Version::v3_1_1);
-  auto connect = mqtt::encode_to_string(mqtt::Packet(make_connect(Version::v3_1_1, "x")), Version::v3_1_1).value;
-  auto publish = mqtt::encode_to_string(mqtt::Packet(make_publish("t", "x", 1, 1)), Version::v3_1_1).value;
+  auto connect = encoded(make_connect(Version::v3_1_1, "x"), Version::v3_1_1);
+  auto publish = encoded(make_publish("t", "x", 1, 1), Version::v3_1_1);
   net.send_raw(id, connect + publish);
   EXPECT_EQ(net.peers[id].bytes, hex_to_bytes("20 02 00 05"));
 }
@@ -372,8 +372,8 @@ TEST(BrokerConnect, v311_connack_is_the_first_packet_and_accepts_with_code_0_MQT
   Net net;
   auto pub = net.connect(Version::v3_1_1, "pub");
   auto id = net.open(Version::v3_1_1);
-  auto c = mqtt::encode_to_string(mqtt::Packet(make_connect(Version::v3_1_1, "sub", false)), Version::v3_1_1).value;
-  auto s = mqtt::encode_to_string(mqtt::Packet(make_subscribe(1, "t", 0)), Version::v3_1_1).value;
+  auto c = encoded(make_connect(Version::v3_1_1, "sub", false), Version::v3_1_1);
+  auto s = encoded(make_subscribe(1, "t", 0), Version::v3_1_1);
   net.send_raw(id, c + s);
   net.send(pub, make_publish("t", "x"));
   auto packets = net.take(id);
@@ -407,8 +407,8 @@ TEST(BrokerConnect, connack_is_the_first_packet_sent_MQTT_3_2_0_1) {
   Net net;
   auto pub = net.connect(Version::v5, "pub");
   auto id = net.open(Version::v5);
-  auto c = mqtt::encode_to_string(mqtt::Packet(make_connect(Version::v5, "sub")), Version::v5).value;
-  auto s = mqtt::encode_to_string(mqtt::Packet(make_subscribe(1, "t", 0)), Version::v5).value;
+  auto c = encoded(make_connect(Version::v5, "sub"), Version::v5);
+  auto s = encoded(make_subscribe(1, "t", 0), Version::v5);
   net.send_raw(id, c + s);
   net.send(pub, make_publish("t", "x"));
   auto packets = net.take(id);

@@ -27,8 +27,7 @@ TEST(BrokerMisbehave, drop_qos1_drops_every_nth_delivery_but_acks_the_publisher)
   config.misbehave = Misbehave::drop_qos1;
   config.misbehave_every = 10;
   Net net(config);
-  auto sub = net.connect(Version::v5, "sub");
-  net.subscribe(sub, "mb", 1);
+  auto sub = net.subscriber(Version::v5, "sub", "mb", 1);
   auto pub = net.connect(Version::v5, "pub");
   int acks = 0;
   std::vector<mqtt::Publish> got;
@@ -51,8 +50,7 @@ TEST(BrokerMisbehave, dup_qos2_sends_a_message_twice_with_fresh_packet_ids) {
   config.misbehave_every = 3;
   config.track_deliveries = true;
   Net net(config);
-  auto sub = net.connect(Version::v5, "sub");
-  net.subscribe(sub, "mb", 2);
+  auto sub = net.subscriber(Version::v5, "sub", "mb", 2);
   auto pub = net.connect(Version::v5, "pub");
   auto got = publish_and_collect(net, pub, sub, 2, 3);
   ASSERT_EQ(payloads(got), (std::vector<std::string>{"1", "2", "3", "3"}));
@@ -64,8 +62,7 @@ TEST(BrokerMisbehave, reorder_swaps_consecutive_deliveries_on_a_topic) {
   config.misbehave = Misbehave::reorder;
   config.misbehave_every = 2;
   Net net(config);
-  auto sub = net.connect(Version::v5, "sub");
-  net.subscribe(sub, "mb", 1);
+  auto sub = net.subscriber(Version::v5, "sub", "mb", 1);
   auto pub = net.connect(Version::v5, "pub");
   auto got = publish_and_collect(net, pub, sub, 1, 4);
   EXPECT_EQ(payloads(got), (std::vector<std::string>{"1", "3", "2", "4"}));
@@ -76,8 +73,7 @@ TEST(BrokerMisbehave, drop_qos0_drops_every_nth_qos0_delivery) {
   config.misbehave = Misbehave::drop_qos0;
   config.misbehave_every = 2;
   Net net(config);
-  auto sub = net.connect(Version::v5, "sub");
-  net.subscribe(sub, "mb", 0);
+  auto sub = net.subscriber(Version::v5, "sub", "mb", 0);
   auto pub = net.connect(Version::v5, "pub");
   EXPECT_EQ(payloads(publish_and_collect(net, pub, sub, 0, 4)), (std::vector<std::string>{"1", "3"}));
 }
@@ -86,8 +82,7 @@ TEST(BrokerMisbehave, none_mode_with_tracking_reports_no_qos2_duplicate_MQTT_4_3
   BrokerConfig config;
   config.track_deliveries = true;
   Net net(config);
-  auto sub = net.connect(Version::v5, "sub");
-  net.subscribe(sub, "mb", 2);
+  auto sub = net.subscriber(Version::v5, "sub", "mb", 2);
   auto pub = net.connect(Version::v5, "pub");
   EXPECT_EQ(publish_and_collect(net, pub, sub, 2, 30).size(), 30u);
   EXPECT_FALSE(net.engine.check_invariants().has_value());

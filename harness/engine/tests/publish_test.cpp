@@ -5,8 +5,7 @@
 
 TEST_P(BothVersions, qos0_is_delivered_with_dup_0_and_no_packet_id_MQTT_4_3_1_1) {
   Net net;
-  auto sub = net.connect(GetParam(), "sub");
-  net.subscribe(sub, "a/b", 0);
+  auto sub = net.subscriber(GetParam(), "sub", "a/b", 0);
   auto pub = net.connect(GetParam(), "pub");
   net.send(pub, make_publish("a/b", "hello"));
   EXPECT_TRUE(net.take(pub).empty());  // QoS 0: no answer [MQTT-3.3.4-1]
@@ -19,8 +18,7 @@ TEST_P(BothVersions, qos0_is_delivered_with_dup_0_and_no_packet_id_MQTT_4_3_1_1)
 
 TEST(BrokerPublish, v311_qos0_delivery_bytes_are_exact_MQTT_3_3_1_v311) {
   Net net;
-  auto sub = net.connect(Version::v3_1_1, "sub");
-  net.subscribe(sub, "a/b", 0);
+  auto sub = net.subscriber(Version::v3_1_1, "sub", "a/b", 0);
   auto pub = net.connect(Version::v3_1_1, "pub");
   net.send(pub, make_publish("a/b", "hi"));
   // 30 | remaining 7 | topic length 3 "a/b" | "hi"
@@ -29,8 +27,7 @@ TEST(BrokerPublish, v311_qos0_delivery_bytes_are_exact_MQTT_3_3_1_v311) {
 
 TEST_P(BothVersions, qos1_is_acknowledged_with_the_publish_packet_id_MQTT_4_3_2_4) {
   Net net;
-  auto sub = net.connect(GetParam(), "sub");
-  net.subscribe(sub, "q/1", 1);
+  auto sub = net.subscriber(GetParam(), "sub", "q/1", 1);
   auto pub = net.connect(GetParam(), "pub");
   net.send(pub, make_publish("q/1", "m", 1, 77));
   auto ack = net.take_one<mqtt::Puback>(pub);
@@ -49,8 +46,7 @@ TEST_P(BothVersions, qos2_repeat_before_pubrel_is_not_delivered_twice_MQTT_4_3_3
   BrokerConfig config;
   config.track_deliveries = true;
   Net net(config);
-  auto sub = net.connect(GetParam(), "sub");
-  net.subscribe(sub, "q/2", 2);
+  auto sub = net.subscriber(GetParam(), "sub", "q/2", 2);
   auto pub = net.connect(GetParam(), "pub");
   net.send(pub, make_publish("q/2", "once", 2, 5));
   EXPECT_EQ(net.take_one<mqtt::Pubrec>(pub).packet_id, 5);  // [MQTT-4.3.3-8]
@@ -70,8 +66,7 @@ TEST_P(BothVersions, qos2_repeat_before_pubrel_is_not_delivered_twice_MQTT_4_3_3
 
 TEST_P(BothVersions, qos2_outbound_flow_pubrec_gets_pubrel_then_pubcomp_completes_MQTT_4_3_3_4) {
   Net net;
-  auto sub = net.connect(GetParam(), "sub");
-  net.subscribe(sub, "q/2", 2);
+  auto sub = net.subscriber(GetParam(), "sub", "q/2", 2);
   auto pub = net.connect(GetParam(), "pub");
   net.send(pub, make_publish("q/2", "x", 2, 1));
   auto got = net.take_one<mqtt::Publish>(sub);
@@ -90,8 +85,7 @@ TEST_P(BothVersions, qos2_outbound_flow_pubrec_gets_pubrel_then_pubcomp_complete
 
 TEST(BrokerPublish, pubrec_with_error_code_ends_the_flow_without_pubrel_MQTT_4_4_0_2) {
   Net net;
-  auto sub = net.connect(Version::v5, "sub");
-  net.subscribe(sub, "q/2", 2);
+  auto sub = net.subscriber(Version::v5, "sub", "q/2", 2);
   auto pub = net.connect(Version::v5, "pub");
   net.send(pub, make_publish("q/2", "x", 2, 1));
   auto got = net.take_one<mqtt::Publish>(sub);
@@ -102,8 +96,7 @@ TEST(BrokerPublish, pubrec_with_error_code_ends_the_flow_without_pubrel_MQTT_4_4
 
 TEST_P(BothVersions, delivery_qos_is_the_lower_of_publish_and_granted_qos_MQTT_3_8_4_8) {
   Net net;
-  auto sub = net.connect(GetParam(), "sub");
-  net.subscribe(sub, "d/#", 1);
+  auto sub = net.subscriber(GetParam(), "sub", "d/#", 1);
   auto pub = net.connect(GetParam(), "pub");
   net.send(pub, make_publish("d/x", "two", 2, 3));
   EXPECT_EQ(net.take_one<mqtt::Publish>(sub).qos, 1);
@@ -130,7 +123,7 @@ TEST(BrokerPublish, in_flight_stays_within_the_client_receive_maximum_MQTT_3_3_4
 
 TEST_P(BothVersions, unacknowledged_messages_are_resent_with_dup_on_session_resumption_MQTT_4_4_0_1) {
   Net net;
-  mqtt::Properties p = GetParam() == Version::v5 ? props({{PropertyId::session_expiry_interval, 60}}) : mqtt::Properties{};
+  mqtt::Properties p = session_expiry(GetParam(), 60);
   auto sub = net.connect(GetParam(), "sub", false, p);
   net.subscribe(sub, "t/#", 2);
   auto pub = net.connect(GetParam(), "pub");
@@ -155,7 +148,7 @@ TEST_P(BothVersions, messages_for_an_offline_session_are_queued_up_to_the_limit)
   BrokerConfig config;
   config.max_queued_messages = 3;
   Net net(config);
-  mqtt::Properties p = GetParam() == Version::v5 ? props({{PropertyId::session_expiry_interval, 60}}) : mqtt::Properties{};
+  mqtt::Properties p = session_expiry(GetParam(), 60);
   auto sub = net.connect(GetParam(), "sub", false, p);
   net.subscribe(sub, "off", 1);
   net.lose(sub);
@@ -172,8 +165,7 @@ TEST_P(BothVersions, messages_on_a_topic_arrive_in_publish_order_MQTT_4_6_0_6) {
   BrokerConfig config;
   config.max_inflight = 3;
   Net net(config);
-  auto sub = net.connect(GetParam(), "sub");
-  net.subscribe(sub, "ord", 1);
+  auto sub = net.subscriber(GetParam(), "sub", "ord", 1);
   auto pub = net.connect(GetParam(), "pub");
   for (std::uint16_t i = 1; i <= 20; ++i) net.send(pub, make_publish("ord", std::to_string(i), 1, i));
   std::vector<std::string> got;
@@ -250,8 +242,7 @@ TEST(BrokerPublish, message_expiry_is_decremented_by_the_time_waited_MQTT_3_3_2_
 
 TEST(BrokerPublish, application_properties_are_forwarded_unchanged_and_in_order_MQTT_3_3_2_17_MQTT_3_3_2_18) {
   Net net;
-  auto sub = net.connect(Version::v5, "sub");
-  net.subscribe(sub, "p", 0);
+  auto sub = net.subscriber(Version::v5, "sub", "p", 0);
   auto pub = net.connect(Version::v5, "pub");
   auto msg = make_publish("p", "{}");
   msg.properties.add_number(PropertyId::payload_format_indicator, 1);  // [MQTT-3.3.2-4]
@@ -268,8 +259,7 @@ TEST(BrokerPublish, application_properties_are_forwarded_unchanged_and_in_order_
 
 TEST(BrokerPublish, v311_subscriber_gets_no_properties_from_a_v5_publisher) {
   Net net;
-  auto sub = net.connect(Version::v3_1_1, "sub");
-  net.subscribe(sub, "p", 0);
+  auto sub = net.subscriber(Version::v3_1_1, "sub", "p", 0);
   auto pub = net.connect(Version::v5, "pub");
   auto msg = make_publish("p", "x");
   msg.properties.add_user("k", "v");
@@ -312,8 +302,7 @@ TEST(BrokerPublish, request_problem_information_0_gets_no_reason_string_on_acks_
 
 TEST(BrokerPublish, qos1_packet_id_reused_after_puback_is_a_new_message_MQTT_4_3_2_5) {
   Net net;
-  auto sub = net.connect(Version::v5, "sub");
-  net.subscribe(sub, "n", 0);
+  auto sub = net.subscriber(Version::v5, "sub", "n", 0);
   auto pub = net.connect(Version::v5, "pub");
   net.send(pub, make_publish("n", "first", 1, 8));
   auto again = make_publish("n", "second", 1, 8);
@@ -327,8 +316,7 @@ TEST(BrokerPublish, qos2_packet_id_reused_after_an_error_pubrec_is_a_new_message
   BrokerConfig config;
   config.acl.push_back(AclRule{"*", "*", {"ok/#"}, {"#"}});
   Net net(config);
-  auto sub = net.connect(Version::v5, "sub");
-  net.subscribe(sub, "#", 0);
+  auto sub = net.subscriber(Version::v5, "sub", "#", 0);
   auto pub = net.connect(Version::v5, "pub");
   net.send(pub, make_publish("secret", "no", 2, 4));
   EXPECT_EQ(net.take_one<mqtt::Pubrec>(pub).reason_code, 0x87);

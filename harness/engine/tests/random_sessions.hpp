@@ -107,14 +107,15 @@ inline BrokerConfig small_limits() {
   return config;
 }
 
-// Random events as in the robustness test, each applied alike to every engine given (all
-// in the same state); returns, per engine, its output and a summary of its sessions.
+// Random events, each applied alike to every engine given (all in the same state).
 class RandomEvents {
  public:
   explicit RandomEvents(std::uint32_t seed) : rnd_(seed) {}
   void reseed(std::uint32_t seed) { rnd_ = RandomClient(seed); }
 
-  std::vector<std::string> step(std::initializer_list<BrokerEngine*> engines) {
+  // One event: a connection opened or lost, time passing, or a packet of an open
+  // connection delivered in two chunks (to exercise the framer).
+  void apply(std::initializer_list<BrokerEngine*> engines) {
     auto action = rnd_.next(20);
     if (action == 0 || open_.empty()) {
       auto version = rnd_.next(2) ? Version::v5 : Version::v3_1_1;
@@ -137,15 +138,23 @@ class RandomEvents {
         e->receive(id, std::string_view(bytes).substr(cut), now_);
       }
     }
+  }
+
+  // The engines closed this connection: later events leave it alone.
+  void forget(ConnectionId id) {
+    open_.erase(std::remove_if(open_.begin(), open_.end(), [&](auto& c) { return c.first == id; }), open_.end());
+  }
+
+  // apply(), then per engine its output and a summary of its sessions.
+  std::vector<std::string> step(std::initializer_list<BrokerEngine*> engines) {
+    apply(engines);
     std::vector<std::string> seen;
     bool first = true;
     for (auto* e : engines) {
       std::string s;
       for (auto& out : e->take_output()) {
         s += std::to_string(out.connection) + (out.close ? " close " : " ") + out.bytes + "\n";
-        if (first && out.close)
-          open_.erase(std::remove_if(open_.begin(), open_.end(), [&](auto& c) { return c.first == out.connection; }),
-                      open_.end());
+        if (first && out.close) forget(out.connection);
       }
       for (const auto& info : e->sessions())
         s += info.client_id + " " + std::to_string(info.connected) + " " + std::to_string(info.subscriptions) + " " +

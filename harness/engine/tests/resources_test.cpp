@@ -12,8 +12,7 @@ TEST(BrokerResources, one_thousand_idle_connections_take_under_10_KiB_each) {
   auto before = mallinfo2().uordblks;
   for (int i = 0; i < 1000; ++i) {
     auto id = net.engine.open(net.now);
-    auto bytes = mqtt::encode_to_string(mqtt::Packet(make_connect(Version::v5, "idle-" + std::to_string(i))), Version::v5);
-    net.engine.receive(id, bytes.value, net.now);
+    net.engine.receive(id, encoded(make_connect(Version::v5, "idle-" + std::to_string(i)), Version::v5), net.now);
     ids.push_back(id);
   }
   net.engine.take_output();
@@ -35,7 +34,7 @@ TEST(BrokerResources, one_message_to_many_subscribers_shares_one_payload_copy) {
   }
   for (auto id : subs) net.lose(id);
   auto pub = net.connect(Version::v5, "pub");
-  auto bytes = mqtt::encode_to_string(mqtt::Packet(make_publish("fan", std::string(100'000, 'p'), 1, 1)), Version::v5).value;
+  auto bytes = encoded(make_publish("fan", std::string(100'000, 'p'), 1, 1), Version::v5);
 #if !defined(__SANITIZE_ADDRESS__)
   auto before = mallinfo2().uordblks;
 #endif

@@ -22,22 +22,19 @@ TEST_P(BothVersions, retained_message_is_sent_on_subscribe_with_retain_1_MQTT_3_
 
 TEST_P(BothVersions, retained_message_with_empty_payload_clears_and_is_not_stored_MQTT_3_3_1_6_MQTT_3_3_1_7) {
   Net net;
-  auto sub0 = net.connect(GetParam(), "live");
-  net.subscribe(sub0, "c", 0);
+  auto sub0 = net.subscriber(GetParam(), "live", "c", 0);
   auto pub = net.connect(GetParam(), "pub");
   net.send(pub, make_publish("c", "v", 0, 0, true));
   net.send(pub, make_publish("c", "", 0, 0, true));
   EXPECT_EQ(net.engine.retained_count(), 0u);
   EXPECT_EQ(net.take_all<mqtt::Publish>(sub0).size(), 2u);  // the empty one is delivered normally
-  auto sub = net.connect(GetParam(), "sub");
-  net.subscribe(sub, "c", 0);
+  auto sub = net.subscriber(GetParam(), "sub", "c", 0);
   EXPECT_TRUE(net.take(sub).empty());
 }
 
 TEST(BrokerSubscribe, v311_forwarded_live_message_has_retain_0_MQTT_3_3_1_9_v311) {
   Net net;
-  auto sub = net.connect(Version::v3_1_1, "sub");
-  net.subscribe(sub, "l", 0);
+  auto sub = net.subscriber(Version::v3_1_1, "sub", "l", 0);
   auto pub = net.connect(Version::v3_1_1, "pub");
   net.send(pub, make_publish("l", "x", 0, 0, true));
   EXPECT_FALSE(net.take_one<mqtt::Publish>(sub).retain);
@@ -45,8 +42,7 @@ TEST(BrokerSubscribe, v311_forwarded_live_message_has_retain_0_MQTT_3_3_1_9_v311
 
 TEST(BrokerSubscribe, retain_as_published_keeps_the_retain_flag_MQTT_3_3_1_12_MQTT_3_3_1_13) {
   Net net;
-  auto plain = net.connect(Version::v5, "plain");
-  net.subscribe(plain, "rap", 0);
+  auto plain = net.subscriber(Version::v5, "plain", "rap", 0);
   auto rap = net.connect(Version::v5, "rap");
   auto s = make_subscribe(1, "rap", 0);
   s.subscriptions[0].options.retain_as_published = true;
@@ -84,8 +80,7 @@ TEST(BrokerSubscribe, shared_subscription_gets_no_retained_messages_4_8_2) {
   Net net;
   auto pub = net.connect(Version::v5, "pub");
   net.send(pub, make_publish("s/r", "x", 0, 0, true));
-  auto a = net.connect(Version::v5, "a");
-  net.subscribe(a, "$share/g/s/#", 0);
+  auto a = net.subscriber(Version::v5, "a", "$share/g/s/#", 0);
   EXPECT_TRUE(net.take(a).empty());
 }
 

@@ -19,8 +19,7 @@ TEST_P(BothVersions, wildcards_match_and_leading_wildcards_skip_dollar_topics_MQ
 
 TEST(BrokerSubscribe, dollar_topic_is_matched_by_an_explicit_filter_MQTT_4_7_2_1) {
   Net net;
-  auto sub = net.connect(Version::v5, "sub");
-  net.subscribe(sub, "$SYS/#", 0);
+  auto sub = net.subscriber(Version::v5, "sub", "$SYS/#", 0);
   auto pub = net.connect(Version::v5, "pub");
   net.send(pub, make_publish("$SYS/x", "sys"));
   EXPECT_EQ(net.take_all<mqtt::Publish>(sub).size(), 1u);
@@ -50,8 +49,7 @@ TEST(BrokerSubscribe, overlapping_subscriptions_give_one_copy_at_max_qos_with_al
 
 TEST_P(BothVersions, unsubscribe_stops_delivery_and_is_acknowledged_MQTT_3_10_4_2_MQTT_3_10_4_4) {
   Net net;
-  auto sub = net.connect(GetParam(), "sub");
-  net.subscribe(sub, "u/+", 0);
+  auto sub = net.subscriber(GetParam(), "sub", "u/+", 0);
   mqtt::Unsubscribe u;
   u.packet_id = 42;
   u.filters = {"u/#", "u/+"};  // the first does not exist: exact comparison [MQTT-3.10.4-1]
@@ -69,8 +67,7 @@ TEST_P(BothVersions, unsubscribe_stops_delivery_and_is_acknowledged_MQTT_3_10_4_
 
 TEST_P(BothVersions, resubscribing_replaces_the_subscription_MQTT_3_8_4_3) {
   Net net;
-  auto sub = net.connect(GetParam(), "sub");
-  net.subscribe(sub, "r", 0);
+  auto sub = net.subscriber(GetParam(), "sub", "r", 0);
   net.subscribe(sub, "r", 1);
   EXPECT_EQ(net.engine.session("sub")->subscriptions, 1u);
   auto pub = net.connect(GetParam(), "pub");
@@ -103,8 +100,7 @@ TEST(BrokerSubscribe, no_local_is_not_sent_back_to_the_publisher_MQTT_3_8_3_3) {
   s.subscriptions[0].options.no_local = true;
   net.send(both, s);
   net.take(both);
-  auto other = net.connect(Version::v5, "other");
-  net.subscribe(other, "nl", 0);
+  auto other = net.subscriber(Version::v5, "other", "nl", 0);
   net.send(both, make_publish("nl", "x"));
   EXPECT_TRUE(net.take(both).empty());
   EXPECT_EQ(net.take_all<mqtt::Publish>(other).size(), 1u);
@@ -112,10 +108,8 @@ TEST(BrokerSubscribe, no_local_is_not_sent_back_to_the_publisher_MQTT_3_8_3_3) {
 
 TEST(BrokerSubscribe, shared_subscription_delivers_round_robin_within_the_group_4_8_2) {
   Net net;
-  auto a = net.connect(Version::v5, "a");
-  net.subscribe(a, "$share/g/s/#", 1);
-  auto b = net.connect(Version::v5, "b");
-  net.subscribe(b, "$share/g/s/#", 1);
+  auto a = net.subscriber(Version::v5, "a", "$share/g/s/#", 1);
+  auto b = net.subscriber(Version::v5, "b", "$share/g/s/#", 1);
   auto pub = net.connect(Version::v5, "pub");
   for (std::uint16_t i = 1; i <= 4; ++i) net.send(pub, make_publish("s/x", std::to_string(i), 1, i));
   EXPECT_EQ(payloads(net.take_all<mqtt::Publish>(a)), (std::vector<std::string>{"1", "3"}));
@@ -170,8 +164,7 @@ TEST_P(BothVersions, subscriptions_above_the_limit_are_refused) {
 
 TEST_P(BothVersions, unsubscribe_lets_in_flight_deliveries_complete_MQTT_3_10_4_3) {
   Net net;
-  auto sub = net.connect(GetParam(), "sub");
-  net.subscribe(sub, "u", 2);
+  auto sub = net.subscriber(GetParam(), "sub", "u", 2);
   auto pub = net.connect(GetParam(), "pub");
   net.send(pub, make_publish("u", "x", 2, 1));
   auto got = net.take_one<mqtt::Publish>(sub);
@@ -188,8 +181,7 @@ TEST_P(BothVersions, unsubscribe_lets_in_flight_deliveries_complete_MQTT_3_10_4_
 
 TEST_P(BothVersions, topics_are_matched_without_normalisation_MQTT_4_7_3_4) {
   Net net;
-  auto sub = net.connect(GetParam(), "sub");
-  net.subscribe(sub, "a/b", 0);
+  auto sub = net.subscriber(GetParam(), "sub", "a/b", 0);
   auto pub = net.connect(GetParam(), "pub");
   for (const char* topic : {"A/b", "a//b", "a/b/", "/a/b", "a/b "}) net.send(pub, make_publish(topic, "no"));
   net.send(pub, make_publish("a/b", "yes"));
@@ -232,8 +224,7 @@ TEST(BrokerSubscribe, shared_delivery_is_not_moved_to_another_member_when_the_se
   Net net;
   auto a = net.connect(Version::v5, "a", false, props({{PropertyId::session_expiry_interval, 1}}));
   net.subscribe(a, "$share/g/s", 1);
-  auto b = net.connect(Version::v5, "b");
-  net.subscribe(b, "$share/g/s", 1);
+  auto b = net.subscriber(Version::v5, "b", "$share/g/s", 1);
   auto pub = net.connect(Version::v5, "pub");
   net.send(pub, make_publish("s", "m", 1, 1));
   EXPECT_EQ(net.take_all<mqtt::Publish>(a).size(), 1u);
@@ -245,10 +236,8 @@ TEST(BrokerSubscribe, shared_delivery_is_not_moved_to_another_member_when_the_se
 
 TEST(BrokerSubscribe, shared_delivery_refused_with_an_error_ack_is_discarded_MQTT_4_8_2_6) {
   Net net;
-  auto a = net.connect(Version::v5, "a");
-  net.subscribe(a, "$share/g/s", 1);
-  auto b = net.connect(Version::v5, "b");
-  net.subscribe(b, "$share/g/s", 1);
+  auto a = net.subscriber(Version::v5, "a", "$share/g/s", 1);
+  auto b = net.subscriber(Version::v5, "b", "$share/g/s", 1);
   auto pub = net.connect(Version::v5, "pub");
   net.send(pub, make_publish("s", "m", 1, 1));
   auto got = net.take_one<mqtt::Publish>(a);

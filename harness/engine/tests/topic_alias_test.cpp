@@ -8,8 +8,7 @@
 
 TEST(BrokerPublish, topic_alias_maps_later_publishes_with_empty_topic_MQTT_3_3_2_12) {
   Net net;
-  auto sub = net.connect(Version::v5, "sub");
-  net.subscribe(sub, "alias/t", 0);
+  auto sub = net.subscriber(Version::v5, "sub", "alias/t", 0);
   auto pub = net.connect(Version::v5, "pub");
   auto first = make_publish("alias/t", "1");
   first.properties.add_number(PropertyId::topic_alias, 1);

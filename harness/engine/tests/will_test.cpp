@@ -12,8 +12,7 @@ mqtt::Will make_will(std::string topic, std::string payload, bool retain = false
 
 TEST_P(BothVersions, will_is_published_when_the_connection_is_lost_MQTT_3_1_2_8) {
   Net net;
-  auto watcher = net.connect(GetParam(), "watch");
-  net.subscribe(watcher, "will/#", 0);
+  auto watcher = net.subscriber(GetParam(), "watch", "will/#", 0);
   auto dying = net.connect(GetParam(), "dying", true, {}, 0, make_will("will/dying", "gone"));
   net.lose(dying);
   auto got = net.take_all<mqtt::Publish>(watcher);
@@ -23,8 +22,7 @@ TEST_P(BothVersions, will_is_published_when_the_connection_is_lost_MQTT_3_1_2_8)
 
 TEST_P(BothVersions, will_is_discarded_after_disconnect_MQTT_3_14_4_3) {
   Net net;
-  auto watcher = net.connect(GetParam(), "watch");
-  net.subscribe(watcher, "will/#", 0);
+  auto watcher = net.subscriber(GetParam(), "watch", "will/#", 0);
   auto leaving = net.connect(GetParam(), "leaving", true, {}, 0, make_will("will/leaving", "gone"));
   net.send(leaving, mqtt::Disconnect{});
   EXPECT_TRUE(net.closed(leaving));
@@ -34,8 +32,7 @@ TEST_P(BothVersions, will_is_discarded_after_disconnect_MQTT_3_14_4_3) {
 
 TEST(BrokerWill, disconnect_with_0x04_publishes_the_will_3_14_2_1) {
   Net net;
-  auto watcher = net.connect(Version::v5, "watch");
-  net.subscribe(watcher, "will/#", 0);
+  auto watcher = net.subscriber(Version::v5, "watch", "will/#", 0);
   auto leaving = net.connect(Version::v5, "leaving", true, {}, 0, make_will("will/leaving", "gone"));
   net.send(leaving, mqtt::Disconnect{0x04, {}});
   EXPECT_EQ(net.take_all<mqtt::Publish>(watcher).size(), 1u);
@@ -43,8 +40,7 @@ TEST(BrokerWill, disconnect_with_0x04_publishes_the_will_3_14_2_1) {
 
 TEST_P(BothVersions, will_is_published_on_keep_alive_timeout_MQTT_3_1_2_8) {
   Net net;
-  auto watcher = net.connect(GetParam(), "watch");
-  net.subscribe(watcher, "will/#", 0);
+  auto watcher = net.subscriber(GetParam(), "watch", "will/#", 0);
   net.connect(GetParam(), "silent", true, {}, 2, make_will("will/silent", "timeout"));
   net.advance(3'000);
   EXPECT_EQ(net.take_all<mqtt::Publish>(watcher).size(), 1u);
@@ -58,8 +54,7 @@ TEST(BrokerConnect, v311_takeover_publishes_the_old_connections_will_MQTT_3_1_2_
   // the session persists. (mosquitto 2.0 skips it when both connections keep the session.)
   for (bool clean : {true, false}) {
     Net net;
-    auto watcher = net.connect(Version::v3_1_1, "watch");
-    net.subscribe(watcher, "will/#", 0);
+    auto watcher = net.subscriber(Version::v3_1_1, "watch", "will/#", 0);
     auto first = net.connect(Version::v3_1_1, "dup", clean, {}, 0, make_will("will/dup", "gone"));
     net.connect(Version::v3_1_1, "dup", clean);
     EXPECT_TRUE(net.closed(first));
@@ -73,8 +68,7 @@ TEST(BrokerConnect, takeover_resuming_the_session_does_not_publish_the_will_MQTT
   // 5.0: the new connection to the session exists before the old one is closed, so before
   // any Will Delay can elapse: the will is not sent [MQTT-3.1.3-9, MQTT-3.1.2-8].
   Net net;
-  auto watcher = net.connect(Version::v5, "watch");
-  net.subscribe(watcher, "will/#", 0);
+  auto watcher = net.subscriber(Version::v5, "watch", "will/#", 0);
   mqtt::Properties keep = props({{PropertyId::session_expiry_interval, 60}});
   auto first = net.connect(Version::v5, "dup", false, keep, 0, make_will("will/dup", "gone"));
   bool present = false;
@@ -95,8 +89,7 @@ TEST(BrokerConnect, takeover_that_ends_the_session_publishes_the_will_MQTT_3_1_2
   };
   for (Case c : {Case{60, true}, Case{0, false}, Case{0, true}}) {
     Net net;
-    auto watcher = net.connect(Version::v5, "watch");
-    net.subscribe(watcher, "will/#", 0);
+    auto watcher = net.subscriber(Version::v5, "watch", "will/#", 0);
     auto will = make_will("will/dup", "gone");
     will.properties.add_number(PropertyId::will_delay_interval, 30);  // the session end comes first
     auto first = net.connect(Version::v5, "dup", false, props({{PropertyId::session_expiry_interval, c.old_expiry}}),
@@ -118,8 +111,7 @@ TEST(BrokerWill, will_retain_1_publishes_a_retained_will_MQTT_3_1_2_15) {
 
 TEST(BrokerWill, will_delay_is_cancelled_by_reconnection_MQTT_3_1_3_9) {
   Net net;
-  auto watcher = net.connect(Version::v5, "watch");
-  net.subscribe(watcher, "will/#", 0);
+  auto watcher = net.subscriber(Version::v5, "watch", "will/#", 0);
   auto will = make_will("will/d", "late");
   will.properties.add_number(PropertyId::will_delay_interval, 5);
   mqtt::Properties p = props({{PropertyId::session_expiry_interval, 60}});
@@ -134,8 +126,7 @@ TEST(BrokerWill, will_delay_is_cancelled_by_reconnection_MQTT_3_1_3_9) {
 
 TEST(BrokerWill, delayed_will_is_published_after_the_delay_MQTT_3_1_2_8) {
   Net net;
-  auto watcher = net.connect(Version::v5, "watch");
-  net.subscribe(watcher, "will/#", 0);
+  auto watcher = net.subscriber(Version::v5, "watch", "will/#", 0);
   auto will = make_will("will/d", "late");
   will.properties.add_number(PropertyId::will_delay_interval, 5);
   auto dying = net.connect(Version::v5, "d", false, props({{PropertyId::session_expiry_interval, 60}}), 0, will);
@@ -149,8 +140,7 @@ TEST(BrokerWill, delayed_will_is_published_after_the_delay_MQTT_3_1_2_8) {
 
 TEST(BrokerWill, delayed_will_goes_out_when_the_session_ends_first_MQTT_3_1_2_8) {
   Net net;
-  auto watcher = net.connect(Version::v5, "watch");
-  net.subscribe(watcher, "will/#", 0);
+  auto watcher = net.subscriber(Version::v5, "watch", "will/#", 0);
   auto will = make_will("will/d", "late");
   will.properties.add_number(PropertyId::will_delay_interval, 100);
   auto dying = net.connect(Version::v5, "d", false, props({{PropertyId::session_expiry_interval, 2}}), 0, will);
@@ -162,8 +152,7 @@ TEST(BrokerWill, delayed_will_goes_out_when_the_session_ends_first_MQTT_3_1_2_8)
 
 TEST_P(BothVersions, will_retain_0_is_published_non_retained_and_no_will_without_will_flag_MQTT_3_1_2_14) {
   Net net;
-  auto watcher = net.connect(GetParam(), "watch");
-  net.subscribe(watcher, "will/#", 0);
+  auto watcher = net.subscriber(GetParam(), "watch", "will/#", 0);
   auto plain = net.connect(GetParam(), "plain");
   net.lose(plain);  // no will flag: nothing is published
   EXPECT_TRUE(net.take(watcher).empty());
@@ -187,8 +176,7 @@ TEST(BrokerWill, v311_will_retain_1_publishes_a_retained_will_MQTT_3_1_2_17_v311
 
 TEST(BrokerWill, will_properties_are_forwarded_with_user_property_order_MQTT_3_1_3_10) {
   Net net;
-  auto watcher = net.connect(Version::v5, "watch");
-  net.subscribe(watcher, "will/#", 0);
+  auto watcher = net.subscriber(Version::v5, "watch", "will/#", 0);
   auto will = make_will("will/p", "gone");
   will.properties.add_string(PropertyId::content_type, "text/plain");
   will.properties.add_user("z", "1");
@@ -201,8 +189,7 @@ TEST(BrokerWill, will_properties_are_forwarded_with_user_property_order_MQTT_3_1
 
 TEST(BrokerWill, disconnect_with_an_error_code_still_publishes_the_will_MQTT_3_1_2_8) {
   Net net;
-  auto watcher = net.connect(Version::v5, "watch");
-  net.subscribe(watcher, "will/#", 0);
+  auto watcher = net.subscriber(Version::v5, "watch", "will/#", 0);
   auto leaving = net.connect(Version::v5, "leaving", true, {}, 0, make_will("will/x", "gone"));
   net.send(leaving, mqtt::Disconnect{0x80, {}});
   EXPECT_EQ(net.take_all<mqtt::Publish>(watcher).size(), 1u);

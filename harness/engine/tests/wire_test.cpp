@@ -83,9 +83,9 @@ TEST(BrokerPublish, disconnect_reason_string_is_left_out_when_it_would_exceed_th
 }
 
 TEST(BrokerPublish, bytes_split_at_every_offset_give_the_same_result) {
-  auto connect = mqtt::encode_to_string(mqtt::Packet(make_connect(Version::v5, "split")), Version::v5).value;
-  auto sub = mqtt::encode_to_string(mqtt::Packet(make_subscribe(1, "s/#", 1)), Version::v5).value;
-  auto pub = mqtt::encode_to_string(mqtt::Packet(make_publish("s/x", "payload", 1, 4)), Version::v5).value;
+  auto connect = encoded(make_connect(Version::v5, "split"), Version::v5);
+  auto sub = encoded(make_subscribe(1, "s/#", 1), Version::v5);
+  auto pub = encoded(make_publish("s/x", "payload", 1, 4), Version::v5);
   std::string stream = connect + sub + pub;
   Net whole;
   auto w = whole.open(Version::v5);
