@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs every Debian package that building and testing mqtt-harness needs.
+# Installs every Debian package that building and testing mqtt-harness needs, and the npm
+# broker aedes the end-to-end tests run the scenario suite against (docs/brokers.md).
 # Idempotent: when everything is present it changes nothing and needs no network.
 # Run as root (CI and the dev machines are root); otherwise it prints what is missing.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   # build
@@ -12,6 +14,8 @@ packages=(
   # real peers and tools for the end-to-end tests
   mosquitto mosquitto-clients python3-paho-mqtt python3-pytest python3-jsonschema python3-yaml
   tshark libxml2-utils xxd chromium nodejs
+  # third-party brokers for the end-to-end suite (docs/brokers.md); aedes comes from npm below
+  rabbitmq-server
 )
 
 missing=()
@@ -23,18 +27,42 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present" >&2
-  exit 0
+else
+  echo "setup: installing ${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: not root; run: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  # tshark asks whether non-root users may capture; answer for it.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get update -q
+  apt-get install -y -q "${missing[@]}"
 fi
 
-echo "setup: installing ${missing[*]}" >&2
-if [ "$(id -u)" -ne 0 ]; then
-  echo "setup: not root; run: sudo apt-get install ${missing[*]}" >&2
-  exit 1
+# The brokers' packages may start system services (mosquitto on 1883, a RabbitMQ node and
+# epmd on 4369); the tests start their own on free loopback ports, so stop these and keep
+# them from starting at boot. Each step is a no-op when the service is not running.
+if [ "$(id -u)" -eq 0 ]; then
+  for service in mosquitto rabbitmq-server; do
+    if command -v service >/dev/null 2>&1; then service "$service" stop >/dev/null 2>&1 || true; fi
+    if command -v systemctl >/dev/null 2>&1; then systemctl disable "$service" >/dev/null 2>&1 || true; fi
+  done
+  # The system node's epmd runs as the rabbitmq user on the default port; the tests' nodes
+  # use their own epmd port, so only this one is stopped.
+  if command -v epmd >/dev/null 2>&1 && ERL_EPMD_PORT=4369 epmd -names >/dev/null 2>&1; then
+    ERL_EPMD_PORT=4369 epmd -kill >/dev/null 2>&1 || true
+  fi
 fi
-export DEBIAN_FRONTEND=noninteractive
-# tshark asks whether non-root users may capture; answer for it.
-echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
-apt-get update -q
-apt-get install -y -q "${missing[@]}"
-# The mosquitto package may start a system broker on 1883; tests start their own on free ports.
-if command -v service >/dev/null 2>&1; then service mosquitto stop >/dev/null 2>&1 || true; fi
+
+# aedes, pinned by scripts/brokers/aedes/package-lock.json; `npm ci` only when the
+# installed copy is missing or another version than the lock file's.
+aedes_dir=scripts/brokers/aedes
+aedes_locked=$(node -p "require('./$aedes_dir/package-lock.json').packages['node_modules/aedes'].version")
+aedes_installed=$(node -p "try { require('./$aedes_dir/node_modules/aedes/package.json').version } catch { '' }")
+if [ "$aedes_installed" != "$aedes_locked" ]; then
+  echo "setup: npm ci in $aedes_dir (aedes $aedes_locked)" >&2
+  npm ci --prefix "$aedes_dir" --no-audit --no-fund >&2
+else
+  echo "setup: aedes $aedes_locked present" >&2
+fi
