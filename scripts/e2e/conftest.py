@@ -4,11 +4,14 @@ Every process a test starts is registered with `procs` and killed at teardown, e
 the test fails; every wait has a timeout; everything listens on 127.0.0.1 and a free port.
 """
 import os
+import pwd
 import re
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -139,19 +142,153 @@ def embedded_broker(harness, procs, tmp_path):
         yield read_listening_line(proc)
 
 
-@pytest.fixture
-def mosquitto(procs, tmp_path):
-    """Starts Debian's mosquitto on a free loopback port; yields (host, port)."""
+def start_mosquitto(procs: Processes, workdir: Path) -> tuple[str, int]:
+    """Debian's mosquitto on a free loopback port, its config and log in `workdir`."""
     exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not Path(exe).exists():
         pytest.fail("mosquitto is not installed (scripts/setup.sh installs it)")
     port = free_port()
-    conf = tmp_path / "mosquitto.conf"
+    conf = workdir / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
     # Its log goes to a file: a pipe nobody reads fills up after a few hundred
     # connections and then blocks mosquitto (fault-point exploration makes that many).
-    log = open(tmp_path / "mosquitto.log", "wb")
-    procs.start([exe, "-c", conf], stdout=log, stderr=subprocess.STDOUT)
-    log.close()
+    with open(workdir / "mosquitto.log", "wb") as log:
+        procs.start([exe, "-c", conf], stdout=log, stderr=subprocess.STDOUT)
     wait_for_port(port)
     return "127.0.0.1", port
+
+
+@pytest.fixture
+def mosquitto(procs, tmp_path):
+    """Starts Debian's mosquitto on a free loopback port; yields (host, port)."""
+    return start_mosquitto(procs, tmp_path)
+
+
+AEDES_DIR = REPO / "scripts/brokers/aedes"
+
+
+def start_aedes(procs: Processes, workdir: Path) -> tuple[str, int]:
+    """aedes (npm, pinned in scripts/brokers/aedes/package-lock.json) on a free loopback
+    port, started by scripts/brokers/aedes/server.mjs with node."""
+    node = shutil.which("node")
+    if node is None or not (AEDES_DIR / "node_modules/aedes/package.json").exists():
+        pytest.fail("node or aedes is not installed (scripts/setup.sh runs `npm ci` in scripts/brokers/aedes)")
+    with open(workdir / "aedes.log", "wb") as log:
+        proc = procs.start([node, AEDES_DIR / "server.mjs", "0"], stderr=log)
+    return read_listening_line(proc)
+
+
+RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
+RABBITMQ_START_TIMEOUT = 90  # seconds; a start takes ~13 s on the 2-core build machine
+RABBITMQ_STOP_TIMEOUT = 30
+
+
+class RabbitMQNode:
+    """A foreground RabbitMQ node of the test's own, with the MQTT plugin on a free loopback
+    port: every port it opens (MQTT, AMQP, Erlang distribution, its own epmd) is a free
+    loopback port, every file it writes is in a temporary folder, and stop() leaves no
+    process behind. As root the node runs as the `rabbitmq` user (as Debian's wrapper
+    /usr/sbin/rabbitmq-server would make it), so the folder and the Erlang cookie in it are
+    that user's; as another user it runs as that user."""
+
+    def __init__(self, procs: Processes):
+        if not RABBITMQ_SERVER.exists():
+            pytest.fail("rabbitmq-server is not installed (scripts/setup.sh installs it)")
+        self.base = Path(tempfile.mkdtemp(prefix="mqtth-rabbitmq-"))
+        self.mqtt_port, amqp_port, dist_port, self.epmd_port = (free_port() for _ in range(4))
+        name = f"mqtth{os.getpid()}x{secrets.token_hex(3)}"
+        (self.base / "mnesia").mkdir()
+        (self.base / "log").mkdir()
+        (self.base / "rabbitmq.conf").write_text(
+            f"listeners.tcp.default = 127.0.0.1:{amqp_port}\n"
+            f"mqtt.listeners.tcp.default = 127.0.0.1:{self.mqtt_port}\n"
+            # Anonymous MQTT clients log in as guest, which may connect from loopback only
+            # unless loopback_users is emptied.
+            "mqtt.allow_anonymous = true\n"
+            "mqtt.default_user = guest\n"
+            "mqtt.default_pass = guest\n"
+            "loopback_users = none\n")
+        (self.base / "enabled_plugins").write_text("[rabbitmq_mqtt].\n")
+        cookie = self.base / ".erlang.cookie"
+        cookie.write_text(secrets.token_hex(16).upper())
+        cookie.chmod(0o400)
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            "HOME": str(self.base),  # where Erlang finds the cookie
+            "LANG": "C.UTF-8",
+            "RABBITMQ_NODENAME": f"{name}@localhost",
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(amqp_port),
+            "RABBITMQ_DIST_PORT": str(dist_port),
+            "RABBITMQ_MNESIA_BASE": str(self.base / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.base / "log"),
+            "RABBITMQ_CONFIG_FILE": str(self.base / "rabbitmq.conf"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.base / "advanced.config"),
+            "RABBITMQ_CONF_ENV_FILE": str(self.base / "rabbitmq-env.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.base / "enabled_plugins"),
+            # Distribution listens on every interface unless told otherwise.
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+            "ERL_EPMD_PORT": str(self.epmd_port),
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+        }
+        self.user = None
+        if os.geteuid() == 0:
+            self.user = "rabbitmq"
+            pw = pwd.getpwnam(self.user)
+            for path in [self.base, *self.base.rglob("*")]:
+                os.chown(path, pw.pw_uid, pw.pw_gid)
+        self.procs = procs
+        self.proc = None
+
+    def start(self) -> tuple[str, int]:
+        kwargs = {"user": self.user, "group": self.user, "extra_groups": []} if self.user else {}
+        with open(self.base / "server.log", "wb") as log:
+            self.proc = self.procs.start([RABBITMQ_SERVER], env=self.env, cwd=self.base, stdout=log,
+                                         stderr=subprocess.STDOUT, **kwargs)
+        deadline = time.monotonic() + RABBITMQ_START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                with socket.create_connection(("127.0.0.1", self.mqtt_port), timeout=0.5):
+                    return "127.0.0.1", self.mqtt_port
+            except OSError:
+                time.sleep(0.2)
+        tail = (self.base / "server.log").read_text(errors="replace")[-3000:]
+        raise TimeoutError(f"RabbitMQ's MQTT listener 127.0.0.1:{self.mqtt_port} did not open within "
+                           f"{RABBITMQ_START_TIMEOUT}s (server exit status {self.proc.poll()}):\n{tail}")
+
+    def stop(self):
+        """SIGTERM to the node's process group (RabbitMQ shuts down cleanly on it), SIGKILL
+        after RABBITMQ_STOP_TIMEOUT; then the epmd this node started on its own port (epmd
+        daemonises into a session of its own, out of the node's process group)."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=RABBITMQ_STOP_TIMEOUT)
+            except ProcessLookupError:
+                pass
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        subprocess.run(["epmd", "-kill"], env={**self.env, "ERL_EPMD_PORT": str(self.epmd_port)},
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def module_procs():
+    """`procs` for processes shared by the tests of one module (a broker slow to start)."""
+    p = Processes()
+    yield p
+    p.stop_all()
+
+
+@pytest.fixture(scope="module")
+def rabbitmq(module_procs):
+    """A RabbitMQ node with the MQTT plugin, one per test module; yields (host, port)."""
+    node = RabbitMQNode(module_procs)
+    try:
+        yield node.start()
+    finally:
+        node.stop()
