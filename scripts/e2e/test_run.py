@@ -417,14 +417,4 @@ def test_shipped_suite_passes_on_the_embedded_broker(harness, tmp_path):
     assert rep["summary"]["passed"] > 0
 
 
-def test_shipped_suite_on_mosquitto_fails_only_with_known_deviations(harness, tmp_path, mosquitto):
-    host, port = mosquitto
-    profile = SUITE.parent / "profiles" / "mosquitto-2.0.yaml"
-    out = tmp_path / "r.json"
-    proc = run(harness, SUITE, "-j", "2", "-q", "--broker", f"{host}:{port}", "--profile", profile,
-               "--json", out, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    rep = json.loads(out.read_text())
-    for sc in rep["scenarios"]:
-        if sc["status"] == "failed":
-            assert "known_deviation" in sc, sc["name"]
+# The suite against third-party brokers with their profiles: test_third_party_brokers.py.
