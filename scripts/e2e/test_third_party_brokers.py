@@ -93,7 +93,11 @@ PENDING_HARNESS_FIXES = {
             "subscribe/wildcard_matching", "subscribe/wildcards_do_not_match_dollar_topics",
             "unsubscribe/unsubscribe_finishes_inflight", "unsubscribe/unsubscribe_needs_exact_filter",
             "unsubscribe/unsubscribe_stops_delivery", "will/will_published_on_abrupt_close",
-            "will/will_retained"]
+            "will/will_retained"] if f != "retain/non_retained_leaves_retained"
+    } | {
+        "scenarios/retain/non_retained_leaves_retained.yaml [3.1.1]":
+            ("the `.` prefix first; then its deviation (MQTT-3.3.1-6) cannot match: the failure "
+             "cites no statement", True),
     },
 }
 
