@@ -9,10 +9,6 @@ constexpr std::array<std::string_view, 13> kFeatureNames = {
     "qos1", "qos2", "retain", "wildcard_subscriptions", "shared_subscriptions",
     "subscription_identifiers", "topic_aliases", "wills", "persistent_sessions",
     "message_expiry", "request_response", "enhanced_auth", "mqtt31"};
-constexpr std::array<std::string_view, 16> kStepNames = {
-    "connect", "reconnect", "disconnect", "subscribe", "unsubscribe", "publish", "send_raw",
-    "expect_packet", "expect_no_packet", "expect_delivery", "expect_disconnect",
-    "expect_connack", "expect_suback", "sleep", "fault", "misbehave"};
 constexpr std::array<std::string_view, 8> kFaultNames = {
     "cut", "delay", "throttle", "segment", "corrupt", "blackhole", "duplicate", "reorder"};
 }  // namespace
@@ -49,8 +45,6 @@ std::string_view direction_name(Direction d) {
   }
   return "";
 }
-
-std::string_view step_kind_name(StepKind k) { return kStepNames.at(static_cast<std::size_t>(k)); }
 
 const ClientSpec* Scenario::find_client(std::string_view client_name) const {
   for (const auto& c : clients)

@@ -53,20 +53,6 @@ LoadResult load_string(std::string_view text, const std::string& file_name,
 // sorted by path. Nonexistent path: empty.
 std::vector<std::filesystem::path> find_scenario_files(const std::filesystem::path& path);
 
-// ---------------------------------------------------------------------------------------
-// The accepted format as data (the JSON Schema test and docs check against these).
-
-struct KeySet {
-  std::string_view context;          // "scenario", "client", "will", "step:publish", ...
-  std::vector<std::string_view> keys;  // every key accepted in that mapping
-};
-// Top-level keys, client keys, will keys, and for every step kind (context "step:<kind>")
-// the keys of its mapping form, plus nested mappings ("connack_expect", "fault:<kind>",
-// "repeat", "misbehave").
-const std::vector<KeySet>& accepted_keys();
-// Every step kind accepted as a `- kind:` key (StepKind names plus "repeat").
-const std::vector<std::string_view>& accepted_step_kinds();
-// MQTT 5 property names accepted in `properties:` blocks (decode-JSON names).
-const std::vector<std::string_view>& accepted_property_names();
+// The accepted format as data (keys, types, step kinds): Format.hpp.
 
 }  // namespace mqtth::scenario

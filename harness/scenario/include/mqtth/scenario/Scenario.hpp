@@ -312,7 +312,8 @@ enum class StepKind : std::uint8_t {
   expect_no_packet, expect_delivery, expect_disconnect, expect_connack, expect_suback, sleep,
   fault, misbehave
 };
-std::string_view step_kind_name(StepKind);  // the YAML key, e.g. "expect_packet"
+// The YAML key of the kind's step descriptor (Format.hpp), e.g. "expect_packet".
+std::string_view step_kind_name(StepKind);
 
 using StepAction = std::variant<ConnectStep, ReconnectStep, DisconnectStep, SubscribeStep,
                                 UnsubscribeStep, PublishStep, SendRawStep, ExpectPacketStep,
