@@ -82,6 +82,8 @@ Json schema_of(ValueType type, const MappingSpec* mapping) {
     case ValueType::clients:
       return Json{{"type", "object"}, {"additionalProperties", {{"anyOf", {Json{{"type", "null"}}, ref(client_keys().name)}}}}};
     case ValueType::steps: return array_of(ref("step"), 1);
+    case ValueType::packet: return ref("packet");
+    case ValueType::packet_list: return array_of(ref("packet"), 1);
   }
   return Json::object();
 }
@@ -164,6 +166,10 @@ Json scalar_defs() {
                             {"description", "MQTT 5 properties by their decode-JSON names"}};
   defs["match_properties"] = Json{{"type", "object"}, {"properties", match}, {"additionalProperties", false},
                                   {"description", "MQTT 5 properties to expect; ~ (null) means the property must be absent"}};
+  defs["packet"] = Json{{"type", "object"},
+                        {"properties", {{"type", ref("packet_type")}}},
+                        {"required", {"type"}},
+                        {"description", "one packet's fields in the decode JSON (docs/decode-json.md); the codec checks them"}};
   return defs;
 }
 

@@ -114,7 +114,9 @@ std::optional<std::string> wrong_value(ValueType type) {
     case ValueType::match_properties:
     case ValueType::mapping:
     case ValueType::filters:
-    case ValueType::text_list: return "5";
+    case ValueType::text_list:
+    case ValueType::packet:
+    case ValueType::packet_list: return "5";
     case ValueType::guarantee: return "sometimes";
     case ValueType::match_value: return std::nullopt;
     default: ADD_FAILURE() << "no wrong value for " << value_type_name(type); return std::nullopt;
@@ -159,6 +161,8 @@ TEST(StepDescriptors, every_step_kind_has_the_descriptor_named_like_it) {
     }
     for (auto choice : d->keys.exactly_one_of) EXPECT_TRUE(keys.count(choice)) << d->name << ": " << choice;
   }
+  EXPECT_EQ(names.count("send_packet"), 1u);
+  EXPECT_EQ(find_step_descriptor("send_packet")->kind, StepKind::send_raw);  // the runner sends its bytes as send_raw's
   for (const auto* m : mapping_specs()) EXPECT_TRUE(defs.insert(m->name).second) << m->name;
 }
 

@@ -238,7 +238,7 @@ std::optional<StepAction> parse_publish(StepInput& in) {
   if (auto x = in.get("dup")) {
     if (auto b = p.boolean(x, "dup")) {
       m.dup = *b;
-      if (*b && m.qos == 0) p.error(x, "publish: dup must be false for a QoS 0 message [MQTT-3.3.1-2] (use send_raw to send a broken packet)");
+      if (*b && m.qos == 0) p.error(x, "publish: dup must be false for a QoS 0 message [MQTT-3.3.1-2] (use send_packet to send a broken packet)");
     }
   }
   if (auto x = in.get("packet_id")) {

@@ -35,6 +35,7 @@ const StepDescriptor& unsubscribe_step();
 const StepDescriptor& publish_step();
 // RawSteps.cpp
 const StepDescriptor& send_raw_step();
+const StepDescriptor& send_packet_step();
 // ExpectationSteps.cpp
 const StepDescriptor& expect_packet_step();
 const StepDescriptor& expect_no_packet_step();

@@ -15,7 +15,7 @@ const auto& table() {
   static const auto descriptors = std::to_array<const StepDescriptor*>({
       &steps::connect_step(),        &steps::reconnect_step(),        &steps::disconnect_step(),
       &steps::subscribe_step(),      &steps::unsubscribe_step(),      &steps::publish_step(),
-      &steps::send_raw_step(),       &steps::expect_packet_step(),
+      &steps::send_raw_step(),       &steps::send_packet_step(),      &steps::expect_packet_step(),
       &steps::expect_no_packet_step(), &steps::expect_delivery_step(), &steps::expect_disconnect_step(),
       &steps::expect_connack_step(), &steps::expect_suback_step(),    &steps::sleep_step(),
       &steps::fault_step(),          &steps::misbehave_step(),
@@ -23,7 +23,7 @@ const auto& table() {
   return descriptors;
 }
 
-// Per StepKind, the first descriptor that loads into it.
+// Per StepKind, the first descriptor that loads into it (send_raw before send_packet).
 const std::array<const StepDescriptor*, kStepKinds>& by_kind() {
   static const auto kinds = [] {
     std::array<const StepDescriptor*, kStepKinds> out{};
@@ -93,6 +93,8 @@ std::string_view value_type_name(ValueType type) {
     case ValueType::vars: return "variables";
     case ValueType::clients: return "clients";
     case ValueType::steps: return "list of steps";
+    case ValueType::packet: return "packet (decode JSON)";
+    case ValueType::packet_list: return "list of packets";
   }
   return "?";
 }

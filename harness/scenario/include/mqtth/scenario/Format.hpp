@@ -54,6 +54,8 @@ enum class ValueType : std::uint8_t {
   vars,              // name -> value
   clients,           // name -> client mapping
   steps,             // a list of steps
+  packet,            // one packet in the decode JSON (docs/decode-json.md)
+  packet_list,       // several such packets
 };
 std::string_view value_type_name(ValueType);  // for docs, e.g. "duration"
 
@@ -102,7 +104,7 @@ struct StepInput;  // the loader's view of one step (src/loader/Parser.hpp)
 // (which belongs to `kind`, the model it produces).
 struct StepDescriptor {
   std::string_view name;  // the YAML key, e.g. "publish"
-  StepKind kind;          // the model it loads into
+  StepKind kind;          // the model it loads into (send_packet loads into send_raw)
   std::string_view doc;   // one line, for the README table and the schema
   MappingSpec keys;       // the keys of its mapping form ($defs "step_<name>")
   StepShorthand shorthand = StepShorthand::none;

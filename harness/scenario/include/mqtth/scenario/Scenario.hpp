@@ -195,7 +195,8 @@ struct PublishStep {
   bool operator==(const PublishStep&) const = default;
 };
 
-// Open a TCP connection if the client has none (WITHOUT sending CONNECT), then write bytes.
+// Open a TCP connection if the client has none (WITHOUT sending CONNECT), then write bytes:
+// a send_raw step's hex, or the packets of a send_packet step as the loader encoded them.
 struct SendRawStep {
   std::string client;
   std::vector<std::uint8_t> bytes;
