@@ -374,6 +374,49 @@ TEST(ScenarioSuite, every_scenario_file_loads_without_errors) {
   }
 }
 
+// A send_packet step may carry the bytes an independent encoder made for it (scenarios/
+// malformed/ from harness/scenario/tools/mqtt_packets.py) as `# <version> bytes ...: HEX`
+// comment lines right above it; the codec must produce exactly those bytes.
+TEST(ScenarioSuite, send_packet_steps_encode_to_the_independent_bytes_above_them) {
+  static const std::regex kBytes(R"(^\s*# (3\.1\.1|5) bytes[^:]*: ([0-9a-f ]+)$)");
+  int checked = 0;
+  for (const auto& f : find_scenario_files(kSuiteDir)) {
+    const auto r = load_file(f);
+    std::ifstream in(f);
+    std::string line;
+    int number = 0;
+    std::vector<std::pair<std::string, std::string>> pending;  // version, hex
+    while (std::getline(in, line)) {
+      ++number;
+      std::smatch m;
+      if (std::regex_match(line, m, kBytes)) {
+        pending.emplace_back(m[1], m[2]);
+        continue;
+      }
+      if (pending.empty()) continue;
+      EXPECT_NE(line.find("- send_packet:"), std::string::npos) << f << ":" << number << ": bytes comments must precede a send_packet step";
+      for (const auto& [version, hex] : pending) {
+        std::vector<std::uint8_t> want;
+        for (std::istringstream bytes(hex); bytes >> std::ws && !bytes.eof();) {
+          std::string b;
+          bytes >> b;
+          want.push_back(static_cast<std::uint8_t>(std::stoul(b, nullptr, 16)));
+        }
+        const Step* step = nullptr;
+        for (const auto& s : r.scenarios)
+          if (s.protocol == mqtt::parse_version(version))
+            for (const auto& st : s.steps)
+              if (st.where.line == number) step = &st;
+        ASSERT_NE(step, nullptr) << f << ":" << number << ": no step here in the " << version << " run";
+        EXPECT_EQ(std::get<SendRawStep>(step->action).bytes, want) << f << ":" << number << " [" << version << "]";
+        ++checked;
+      }
+      pending.clear();
+    }
+  }
+  EXPECT_GE(checked, 26);  // scenarios/malformed has 26
+}
+
 std::map<std::string, std::string> spec_classes(const std::string& version) {
   std::ifstream in(std::string(MQTTH_SPEC_DIR) + "/mqtt-" + version + "-statements.tsv");
   std::map<std::string, std::string> out;
