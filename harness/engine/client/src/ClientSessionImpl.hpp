@@ -163,7 +163,9 @@ struct ClientSession::Impl {
   void abandon_connection(std::uint8_t reason_code, TimeMs now);
   void request_close(std::string_view cause);
   bool write(const mqtt::Packet& packet, TimeMs now);
-  void note_sent(std::size_t from, TimeMs now);
+  // `packet`: what out[from..] was encoded from; nullptr for send_raw() bytes, which are
+  // decoded here once (only when traced) so that listeners get a packet either way.
+  void note_sent(std::size_t from, TimeMs now, const mqtt::Packet* packet);
 
   // --- receive.cpp ----------------------------------------------------------------------
   void receive(mqtt::Bytes bytes, TimeMs now);

@@ -59,16 +59,24 @@ bool ClientSession::Impl::write(const mqtt::Packet& packet, TimeMs now) {
     return false;
   }
   out.resize(old + written.value);
-  note_sent(old, now);
+  note_sent(old, now, &packet);
   return true;
 }
 
-void ClientSession::Impl::note_sent(std::size_t from, TimeMs now) {
+void ClientSession::Impl::note_sent(std::size_t from, TimeMs now, const mqtt::Packet* packet) {
   last_sent = now;
   if (config.trace_packets) {
     event::PacketSent e;
-    e.type = type_of_first_byte(reinterpret_cast<const std::uint8_t*>(out.data()) + from, out.size() - from);
-    e.raw.assign(out.data() + from, out.size() - from);
+    const std::string_view bytes(out.data() + from, out.size() - from);
+    e.type = type_of_first_byte(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+    if (packet) {
+      e.packet = *packet;
+    } else if (e.type) {
+      mqtt::DecodeOptions decode_options;
+      decode_options.version = version;
+      if (const auto decoded = mqtt::decode(bytes, decode_options); decoded.ok()) e.packet = mqtt::to_owned(decoded.value);
+    }
+    e.raw.assign(bytes);
     e.at = now;
     emit(std::move(e));
   }
@@ -79,7 +87,7 @@ void ClientSession::send_raw(mqtt::Bytes bytes, TimeMs now) {
   if (!s.has_connection()) return;
   const std::size_t old = s.out.size();
   s.out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  s.note_sent(old, now);
+  s.note_sent(old, now, nullptr);
 }
 
 void ClientSession::send_raw(std::string_view bytes, TimeMs now) {

@@ -933,6 +933,43 @@ TEST(ClientSessionMisbehave, send_raw_writes_the_bytes_verbatim) {
   const auto sent = h.take<event::PacketSent>();
   ASSERT_FALSE(sent.empty());
   EXPECT_EQ(sent.back().type, mqtt::PacketType::publish);
+  // Remaining length 0xFFFFFFFF7F is no varint (MQTT-1.5.5-1): no packet, the bytes stay.
+  EXPECT_FALSE(sent.back().packet.has_value());
+  EXPECT_EQ(to_hex(sent.back().raw), "30 ff ff ff ff 7f");
+}
+
+TEST(ClientSessionTrace, packet_sent_carries_the_packet_the_session_encoded) {
+  Harness h;
+  h.connected();
+  h.clear();
+  ASSERT_TRUE(h.publish("t/a", "hi", 1).ok());
+  const std::string wire = h.output();
+  const auto sent = h.take<event::PacketSent>();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].raw, wire);
+  ASSERT_TRUE(sent[0].packet.has_value());
+  const auto& p = as_publish(*sent[0].packet);
+  EXPECT_EQ(p.topic, "t/a");
+  EXPECT_EQ(p.payload, "hi");
+  EXPECT_EQ(p.qos, 1);
+  EXPECT_EQ(p.packet_id, 1);
+}
+
+TEST(ClientSessionTrace, packet_sent_decodes_send_raw_bytes_once) {
+  Harness h;
+  h.connected();
+  h.clear();
+  h.session.send_raw(hex("62 02 00 09"), 0);  // PUBREL 9
+  const auto sent = h.take<event::PacketSent>();
+  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_TRUE(sent[0].packet.has_value());
+  EXPECT_EQ(std::get<mqtt::Pubrel>(*sent[0].packet).packet_id, 9);
+  // Two packets in one send_raw are not one packet.
+  h.session.send_raw(hex("c0 00 c0 00"), 0);
+  const auto both = h.take<event::PacketSent>();
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[1].type, mqtt::PacketType::pingreq);
+  EXPECT_FALSE(both[1].packet.has_value());
 }
 
 // ---------------------------------------------------------------------------------------

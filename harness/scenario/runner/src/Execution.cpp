@@ -543,27 +543,19 @@ void Execution::onClientEvent(Client& c, const client::Event& event) {
           r.at_ms = elapsedMs();
           c.received.push_back(std::move(r));
         } else if constexpr (std::is_same_v<E, ev::PacketSent>) {
-          Json decoded;
-          std::string type = e.type ? type_name(*e.type) : "RAW";
-          if (e.type) {
-            mqtt::DecodeOptions opts;
-            opts.version = c.version;
-            auto d = mqtt::decode(std::string_view(e.raw), opts);
-            if (d.ok()) decoded = mqtt::to_json(d.value, c.version);
-            else type = "MALFORMED";
-            if (d.ok() && *e.type == mqtt::PacketType::publish) {
-              // A QoS 1/2 PUBLISH this client already wrote once, again with DUP=1 (the
-              // session re-sends after reconnecting, MQTT-4.4.0-1): the broker may forward
-              // a QoS 1 message twice, which the ledger then excuses (docs/reports.md).
-              const auto owned = mqtt::to_owned(d.value);
-              const auto& pub = std::get<mqtt::Publish>(owned);
-              if (auto id = identity(owned); id && pub.qos > 0) {
-                const auto key = std::make_pair(id->stream, id->seq);
-                if (!c.published.insert(key).second && pub.dup) ledger_.resent(id->stream, id->seq);
-              }
+          // Bytes a send_raw wrote that are no packet: MALFORMED when their first byte
+          // names a packet type, else RAW.
+          const std::string type = e.packet ? type_name(mqtt::packet_type(*e.packet)) : e.type ? "MALFORMED" : "RAW";
+          recordPacket(c, report::Direction::to_broker, type, e.packet ? mqtt::to_json(*e.packet, c.version) : Json(), e.raw);
+          if (const auto* pub = e.packet ? std::get_if<mqtt::Publish>(&*e.packet) : nullptr; pub && pub->qos > 0) {
+            // A QoS 1/2 PUBLISH this client already wrote once, again with DUP=1 (the
+            // session re-sends after reconnecting, MQTT-4.4.0-1): the broker may forward
+            // a QoS 1 message twice, which the ledger then excuses (docs/reports.md).
+            if (auto id = identity(*e.packet)) {
+              const auto key = std::make_pair(id->stream, id->seq);
+              if (!c.published.insert(key).second && pub->dup) ledger_.resent(id->stream, id->seq);
             }
           }
-          recordPacket(c, report::Direction::to_broker, type, std::move(decoded), e.raw);
         } else if constexpr (std::is_same_v<E, ev::ConnackReceived>) {
           c.connacks.push_back(e);
           if (e.reason_code < 0x80 && !e.session_present && c.session_may_be_absent) {

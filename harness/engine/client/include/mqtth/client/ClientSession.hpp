@@ -106,10 +106,14 @@ struct PacketReceived {
   std::string raw;
   TimeMs at = 0;
 };
-// Every packet the session wrote (including send_raw() bytes, whose type is read from the
-// first byte; `type` is nullopt when that byte names no type). Only with trace_packets.
+// Every packet the session wrote, send_raw() bytes included. Only with trace_packets.
+// `packet` is what was written: the packet the session encoded, or for send_raw() bytes
+// the one packet they decode to (nullopt when they are not exactly one packet the codec
+// accepts). `type` is read from the first byte (nullopt when that byte names no type), so
+// it names bytes that did not decode too.
 struct PacketSent {
   std::optional<mqtt::PacketType> type;
+  std::optional<mqtt::Packet> packet;
   std::string raw;
   TimeMs at = 0;
 };
