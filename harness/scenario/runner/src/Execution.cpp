@@ -501,8 +501,8 @@ void Execution::recordPacket(Client& c, report::Direction direction, const std::
   if (result_.packets.size() < trace_limit_) result_.packets.push_back(std::move(record));
 }
 
-Execution::Json Execution::normalise(const mqtt::Packet& packet, mqtt::Version version) const {
-  Json j = mqtt::to_json(packet, version);
+Execution::Json Execution::matchJson(const Json& wire, const mqtt::Packet& packet) const {
+  Json j = wire;
   if (auto* p = std::get_if<mqtt::Publish>(&packet)) {
     if (j.contains("topic") && j["topic"].is_string()) j["topic"] = context_.prefix.strip_topic(p->topic);
     if (auto parsed = ledger::parse_payload(std::string_view(p->payload)); parsed && parsed->id.run == ledger_.run_id())
@@ -519,6 +519,19 @@ Execution::Json Execution::normalise(const mqtt::Packet& packet, mqtt::Version v
   return j;
 }
 
+void Execution::onPacketReceived(Client& c, const mqtt::Packet& packet, mqtt::Version version, std::string_view raw) {
+  // The one conversion to decode JSON of this packet: the trace keeps it as it came, the
+  // expect_* steps match a copy without this run's prefix and ledger identity.
+  Json wire = mqtt::to_json(packet, version);
+  Received r;
+  r.type = mqtt::packet_type(packet);
+  r.match = matchJson(wire, packet);
+  r.id = identity(packet);
+  r.at_ms = elapsedMs();
+  recordPacket(c, report::Direction::from_broker, type_name(r.type), std::move(wire), raw);
+  c.received.push_back(std::move(r));
+}
+
 std::optional<ledger::MessageId> Execution::identity(const mqtt::Packet& packet) const {
   const auto* p = std::get_if<mqtt::Publish>(&packet);
   if (!p) return std::nullopt;
@@ -533,15 +546,7 @@ void Execution::onClientEvent(Client& c, const client::Event& event) {
       [&](const auto& e) {
         using E = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<E, ev::PacketReceived>) {
-          const auto type = mqtt::packet_type(e.packet);
-          Json wire = mqtt::to_json(e.packet, c.version);
-          recordPacket(c, report::Direction::from_broker, type_name(type), wire, e.raw);
-          Received r;
-          r.type = type;
-          r.match = normalise(e.packet, c.version);
-          r.id = identity(e.packet);
-          r.at_ms = elapsedMs();
-          c.received.push_back(std::move(r));
+          onPacketReceived(c, e.packet, c.version, e.raw);
         } else if constexpr (std::is_same_v<E, ev::PacketSent>) {
           // Bytes a send_raw wrote that are no packet: MALFORMED when their first byte
           // names a packet type, else RAW.
@@ -747,15 +752,8 @@ void Execution::onRawData(Client& c) {
       return;
     }
     auto owned = mqtt::to_owned(decoded.value);
-    const auto type = mqtt::packet_type(owned);
-    recordPacket(c, report::Direction::from_broker, type_name(type), mqtt::to_json(owned, version), raw);
     if (auto* d = std::get_if<mqtt::Disconnect>(&owned)) c.raw_last_disconnect = d->reason_code;
-    Received r;
-    r.type = type;
-    r.match = normalise(owned, version);
-    r.id = identity(owned);
-    r.at_ms = elapsedMs();
-    c.received.push_back(std::move(r));
+    onPacketReceived(c, owned, version, raw);
   }
   evaluateSoon();
 }

@@ -209,7 +209,12 @@ class Execution : public QObject {
                     std::string_view raw);
   void openRaw(Client& c);
   void onRawData(Client& c);
-  Json normalise(const mqtt::Packet& packet, mqtt::Version version) const;
+  // A packet from the broker (on the session's link or a raw one): traced, and kept for
+  // the expect_* steps.
+  void onPacketReceived(Client& c, const mqtt::Packet& packet, mqtt::Version version, std::string_view raw);
+  // `wire` (the packet's decode JSON) as expect_* steps match it: the --broker prefix
+  // taken off the topic, this run's ledger identity off the payload and user properties.
+  Json matchJson(const Json& wire, const mqtt::Packet& packet) const;
   std::optional<ledger::MessageId> identity(const mqtt::Packet& packet) const;
   std::string prefixRaw(const std::string& bytes, mqtt::Version version) const;
   std::string connackProblem(const Client& c, const client::event::ConnackReceived& connack,
