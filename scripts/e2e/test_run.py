@@ -402,6 +402,40 @@ def test_dropped_qos0_is_not_a_violation(harness, procs, tmp_path):
 
 
 # --------------------------------------------------------------------------------------
+# Raw mode
+
+# A raw link (send_raw before any connect), then a reconnect: the client itself closed the
+# raw link, so expect_disconnect must still wait for the broker (it once took the abort
+# for the broker closing and passed).
+RAW_THEN_RECONNECT = """\
+name: A reconnect after a raw link is not the broker closing
+spec: [MQTT-3.1.0-1]
+protocol: 3.1.1
+timeout: 5s
+clients:
+  c: {client_id: raw-then-session}
+steps:
+  - send_raw: {client: c, hex: "10 1c 00 04 4d 51 54 54 04 02 00 00 00 10 72 61 77 2d 74 68 65 6e 2d 73 65 73 73 69 6f 6e"}
+  - expect_connack: {client: c, within: 2s}
+  - reconnect: {client: c}
+  - expect_disconnect: {client: c, within: 300ms}
+"""
+
+
+def test_reconnect_after_a_raw_link_is_not_a_broker_close(harness, tmp_path):
+    f = write(tmp_path / "raw.yaml", RAW_THEN_RECONNECT)
+    out = tmp_path / "r.json"
+    proc = run(harness, f, "--json", out)
+    assert proc.returncode == 1, proc.stderr
+    sc = json.loads(out.read_text())["scenarios"][0]
+    assert [s["status"] for s in sc["steps"]] == ["passed", "passed", "passed", "failed"], sc["steps"]
+    assert "the broker did not close the connection" in sc["failure"]["message"]
+    # The raw CONNECT is traced as a packet, the session's CONNECT after it too.
+    sent = [p["type"] for p in sc["packets"] if p["direction"] == "to_broker"]
+    assert sent[:2] == ["CONNECT", "CONNECT"], sent
+
+
+# --------------------------------------------------------------------------------------
 # The shipped suite
 
 

@@ -38,13 +38,6 @@ mqtt::Properties detail::own_properties(const mqtt::PropertiesView& view) {
   return out;
 }
 
-std::optional<mqtt::PacketType> detail::type_of_first_byte(const std::uint8_t* data, std::size_t size) {
-  if (size == 0) return std::nullopt;
-  const unsigned t = data[0] >> 4;
-  if (t < 1 || t > 15) return std::nullopt;
-  return static_cast<mqtt::PacketType>(t);
-}
-
 ClientSession::ClientSession(SessionConfig config) : impl_(std::make_unique<Impl>(config)) {}
 ClientSession::~ClientSession() = default;
 ClientSession::ClientSession(ClientSession&&) noexcept = default;

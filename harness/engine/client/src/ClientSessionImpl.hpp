@@ -64,8 +64,6 @@ struct PendingAck {  // SUBSCRIBE / UNSUBSCRIBE waiting for SUBACK / UNSUBACK
 
 // The Properties of a decoded view, owned (for events).
 mqtt::Properties own_properties(const mqtt::PropertiesView& view);
-// The packet type named by the first byte of `data`; nullopt when it names none.
-std::optional<mqtt::PacketType> type_of_first_byte(const std::uint8_t* data, std::size_t size);
 
 }  // namespace mqtth::client::detail
 

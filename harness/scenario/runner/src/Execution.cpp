@@ -4,7 +4,6 @@
 #include <QFile>
 #include <QHostAddress>
 #include <QHostInfo>
-#include <QTcpSocket>
 #include <QTimer>
 
 #include <algorithm>
@@ -408,12 +407,7 @@ void Execution::teardown() {
       c->conn->deleteLater();
       c->conn = nullptr;
     }
-    if (c->raw) {
-      c->raw->disconnect(this);
-      c->raw->abort();
-      c->raw->deleteLater();
-      c->raw = nullptr;
-    }
+    dropRaw(*c);
   }
   for (auto& c : clients_) {
     if (!c->proxy) continue;
@@ -493,6 +487,13 @@ void Execution::ensureConnection(Client& c) {
   });
 }
 
+void Execution::recordSent(Client& c, const ev::PacketSent& e, std::string_view no_packet) {
+  if (e.packet)
+    recordPacket(c, report::Direction::to_broker, type_name(mqtt::packet_type(*e.packet)), mqtt::to_json(*e.packet, c.version), e.raw);
+  else
+    recordPacket(c, report::Direction::to_broker, std::string(no_packet), Json(), e.raw);
+}
+
 void Execution::recordPacket(Client& c, report::Direction direction, const std::string& type, Json decoded,
                              std::string_view raw) {
   auto record = make_record(c.name, direction, elapsedMs(), type, std::move(decoded), raw);
@@ -548,10 +549,9 @@ void Execution::onClientEvent(Client& c, const client::Event& event) {
         if constexpr (std::is_same_v<E, ev::PacketReceived>) {
           onPacketReceived(c, e.packet, c.version, e.raw);
         } else if constexpr (std::is_same_v<E, ev::PacketSent>) {
-          // Bytes a send_raw wrote that are no packet: MALFORMED when their first byte
-          // names a packet type, else RAW.
-          const std::string type = e.packet ? type_name(mqtt::packet_type(*e.packet)) : e.type ? "MALFORMED" : "RAW";
-          recordPacket(c, report::Direction::to_broker, type, e.packet ? mqtt::to_json(*e.packet, c.version) : Json(), e.raw);
+          // Bytes a send_raw wrote on the session's link that are no packet: MALFORMED when
+          // their first byte names a packet type, else RAW.
+          recordSent(c, e, e.type ? "MALFORMED" : "RAW");
           if (const auto* pub = e.packet ? std::get_if<mqtt::Publish>(&*e.packet) : nullptr; pub && pub->qos > 0) {
             // A QoS 1/2 PUBLISH this client already wrote once, again with DUP=1 (the
             // session re-sends after reconnecting, MQTT-4.4.0-1): the broker may forward
@@ -669,93 +669,58 @@ void Execution::onClientEvent(Client& c, const client::Event& event) {
 // Raw mode -------------------------------------------------------------------------------
 
 void Execution::openRaw(Client& c) {
-  c.raw = new QTcpSocket(this);
-  c.raw_framer = std::make_unique<mqtt::Framer>();
-  c.raw_connected = false;
-  Client* cp = &c;
-  connect(c.raw, &QTcpSocket::connected, this, [this, cp] {
-    cp->raw_connected = true;
-    // Each send_raw step is one write the broker should see now, not after a delayed ACK;
-    // set once connected, since Qt ignores socket options before then.
-    cp->raw->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    if (!cp->raw_pending.empty()) {
-      cp->raw->write(cp->raw_pending.data(), static_cast<qint64>(cp->raw_pending.size()));
-      cp->raw_pending.clear();
-    }
-    evaluateSoon();
-  });
-  connect(c.raw, &QTcpSocket::readyRead, this, [this, cp] { onRawData(*cp); });
-  connect(c.raw, &QTcpSocket::disconnected, this, [this, cp] {
-    if (!cp->raw) return;
-    onRawData(*cp);
-    cp->closes.push_back({false, cp->raw_last_disconnect, "broker closed"});
-    cp->raw_connected = false;
-    cp->raw->deleteLater();
-    cp->raw = nullptr;
-    evaluateSoon();
-  });
-  connect(c.raw, &QTcpSocket::errorOccurred, this, [this, cp](QAbstractSocket::SocketError err) {
-    if (!cp->raw) return;
-    if (err == QAbstractSocket::RemoteHostClosedError) return;  // disconnected() follows
-    cp->transport_errors.push_back(cp->raw->errorString().toStdString());
-    if (!cp->raw_connected) {
-      cp->raw->deleteLater();
-      cp->raw = nullptr;
-    }
-    evaluateSoon();
-  });
+  if (!c.raw) {
+    c.raw = new client::RawConnection(c.version, this);
+    Client* cp = &c;
+    connect(c.raw, &client::RawConnection::connected, this, [this] { evaluateSoon(); });
+    connect(c.raw, &client::RawConnection::packetSent, this,
+            [this, cp](const ev::PacketSent& e) { recordSent(*cp, e, "RAW"); });
+    connect(c.raw, &client::RawConnection::packetReceived, this,
+            [this, cp](const client::RawPacket& p) { onRawPacket(*cp, p); });
+    connect(c.raw, &client::RawConnection::framingError, this, [this, cp](const mqtt::Error& e) {
+      if (finished_) return;
+      std::string spec(e.spec);
+      fail("broker violation" + (spec.empty() ? std::string() : " [" + spec + "]") + ": " + cp->name +
+               " received bytes that cannot be framed at stream offset " + std::to_string(e.offset) + ": " +
+               std::string(e.message),
+           "", "", spec.empty() ? std::vector<std::string>{} : std::vector<std::string>{spec});
+    });
+    connect(c.raw, &client::RawConnection::closed, this, [this, cp](const ev::ConnectionClosed& e) {
+      cp->closes.push_back({e.by_client, e.disconnect_reason, std::string(e.cause)});
+      evaluateSoon();
+    });
+    connect(c.raw, &client::RawConnection::transportError, this, [this, cp](const QString& message) {
+      cp->transport_errors.push_back(message.toStdString());
+      evaluateSoon();
+    });
+  }
   const std::string host = targetHost(c);
   const quint16 port = targetPort(c);
   if (finished_) return;
   c.raw->connectToHost(QString::fromStdString(host), port);
 }
 
-void Execution::onRawData(Client& c) {
-  if (!c.raw || finished_) return;
-  const QByteArray bytes = c.raw->readAll();
-  c.raw_framer->feed(std::string_view(bytes.constData(), static_cast<std::size_t>(bytes.size())));
-  while (!finished_) {
-    const auto offset = c.raw_framer->stream_offset();
-    auto frame = c.raw_framer->next();
-    if (frame.status == mqtt::FrameInfo::Status::need_more) break;
-    if (frame.status == mqtt::FrameInfo::Status::error) {
-      std::string spec(frame.error.spec);
-      fail("broker violation" + (spec.empty() ? std::string() : " [" + spec + "]") + ": " + c.name +
-               " received bytes that cannot be framed at stream offset " + std::to_string(frame.error.offset) + ": " +
-               std::string(frame.error.message),
-           "", "", spec.empty() ? std::vector<std::string>{} : std::vector<std::string>{spec});
-      return;
-    }
-    const std::string raw(reinterpret_cast<const char*>(frame.packet.data()), frame.packet.size());
-    mqtt::DecodeOptions opts;
-    opts.version = c.version;
-    auto decoded = mqtt::decode(std::string_view(raw), opts);
-    mqtt::Version version = c.version;
-    if (!decoded.ok() && c.version == mqtt::Version::v5 && !raw.empty() && (static_cast<unsigned char>(raw[0]) >> 4) == 2) {
-      // A raw CONNECT with a protocol level the broker does not know may be answered in
-      // the 3.1.1 format (CONNACK return code 0x01, 3.2.2.3 / 5.0 3.1.2.2).
-      mqtt::DecodeOptions old_opts;
-      old_opts.version = mqtt::Version::v3_1_1;
-      auto retry = mqtt::decode(std::string_view(raw), old_opts);
-      if (retry.ok()) {
-        decoded = retry;
-        version = mqtt::Version::v3_1_1;
-      }
-    }
-    if (!decoded.ok()) {
-      recordPacket(c, report::Direction::from_broker, "MALFORMED", Json(), raw);
-      std::string spec(decoded.error.spec);
-      fail("broker violation" + (spec.empty() ? std::string() : " [" + spec + "]") + ": " + c.name +
-               " received a malformed packet at stream offset " + std::to_string(offset) + " (byte " +
-               std::to_string(decoded.error.offset) + "): " + std::string(decoded.error.message),
-           "", mqtt::to_hex(raw), spec.empty() ? std::vector<std::string>{} : std::vector<std::string>{spec});
-      return;
-    }
-    auto owned = mqtt::to_owned(decoded.value);
-    if (auto* d = std::get_if<mqtt::Disconnect>(&owned)) c.raw_last_disconnect = d->reason_code;
-    onPacketReceived(c, owned, version, raw);
+void Execution::onRawPacket(Client& c, const client::RawPacket& p) {
+  if (finished_) return;
+  if (!p.packet) {
+    recordPacket(c, report::Direction::from_broker, "MALFORMED", Json(), p.raw);
+    std::string spec(p.error.spec);
+    fail("broker violation" + (spec.empty() ? std::string() : " [" + spec + "]") + ": " + c.name +
+             " received a malformed packet at stream offset " + std::to_string(p.stream_offset) + " (byte " +
+             std::to_string(p.error.offset) + "): " + std::string(p.error.message),
+         "", mqtt::to_hex(p.raw), spec.empty() ? std::vector<std::string>{} : std::vector<std::string>{spec});
+    return;
   }
+  onPacketReceived(c, *p.packet, p.version, p.raw);
   evaluateSoon();
+}
+
+void Execution::dropRaw(Client& c) {
+  if (!c.raw) return;
+  c.raw->disconnect(this);
+  c.raw->abort();
+  c.raw->deleteLater();
+  c.raw = nullptr;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -780,9 +745,7 @@ void Execution::beginStep(const scenario::Step& step) {
     case StepKind::reconnect: {
       const auto& s = std::get<scenario::ReconnectStep>(step.action);
       if (c->conn && c->conn->isSocketOpen()) c->conn->abort();
-      if (c->raw) {
-        c->raw->abort();
-      }
+      if (c->raw) c->raw->abort();
       Client* cp = c;
       const auto overrides = s.overrides;
       const auto expect = s.expect;
@@ -866,12 +829,7 @@ void Execution::doConnect(Client& c, const scenario::ConnectOverrides& overrides
     error(option_problem);
     return;
   }
-  if (c.raw) {
-    c.raw->disconnect(this);
-    c.raw->abort();
-    c.raw->deleteLater();
-    c.raw = nullptr;
-  }
+  dropRaw(c);
   ensureConnection(c);
   const std::size_t connacks_before = c.connacks.size();
   const std::size_t closes_before = c.closes.size();
@@ -917,11 +875,8 @@ void Execution::doConnect(Client& c, const scenario::ConnectOverrides& overrides
 }
 
 void Execution::doDisconnect(Client& c, const scenario::DisconnectStep& s) {
-  if (c.raw) {
-    c.raw->disconnect(this);
-    c.raw->abort();
-    c.raw->deleteLater();
-    c.raw = nullptr;
+  if (c.raw && c.raw->isOpen()) {
+    dropRaw(c);
     completeStep();
     return;
   }
@@ -1229,39 +1184,24 @@ void Execution::doSendRaw(Client& c, const scenario::SendRawStep& s) {
     completeStep();
     return;
   }
-  if (!c.raw) openRaw(c);
-  // The sent bytes go into the trace as the broker will see them.
-  {
-    std::string type = "RAW";
-    Json decoded;
-    if (!bytes.empty()) {
-      mqtt::DecodeOptions opts;
-      opts.version = c.version;
-      auto d = mqtt::decode(std::string_view(bytes), opts);
-      if (d.ok()) {
-        type = type_name(mqtt::packet_type(d.value));
-        decoded = mqtt::to_json(d.value, c.version);
-      }
-    }
-    recordPacket(c, report::Direction::to_broker, type, std::move(decoded), bytes);
-  }
-  if (c.raw_connected) {
-    c.raw->write(bytes.data(), static_cast<qint64>(bytes.size()));
+  if (!c.raw || !c.raw->isOpen()) openRaw(c);
+  if (finished_) return;
+  c.raw->write(bytes);  // traced as the broker will see it (packetSent)
+  if (c.raw->isConnected()) {
     completeStep();
     return;
   }
-  c.raw_pending += bytes;
   Client* cp = &c;
   const std::size_t errors_before = c.transport_errors.size();
   const std::string target = brokerHost() + ":" + std::to_string(brokerPort());
   wait(
       [this, cp, errors_before, target]() -> std::optional<bool> {
-        if (cp->raw_connected && cp->raw_pending.empty()) return true;
-        if (cp->transport_errors.size() > errors_before && !cp->raw) {
+        if (cp->raw->isConnected() && cp->raw->pendingBytes() == 0) return true;
+        if (cp->transport_errors.size() > errors_before && !cp->raw->isOpen()) {
           fail("cannot connect to the broker at " + target + ": " + cp->transport_errors.back());
           return std::nullopt;
         }
-        if (!cp->raw && cp->raw_pending.empty()) return true;
+        if (!cp->raw->isOpen() && cp->raw->pendingBytes() == 0) return true;
         return std::nullopt;
       },
       std::nullopt, [this, target] { fail("no TCP connection to " + target); });

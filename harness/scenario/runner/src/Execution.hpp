@@ -23,6 +23,7 @@
 #include <mqtt/json.hpp>
 
 #include "mqtth/client/ClientConnection.hpp"
+#include "mqtth/client/RawConnection.hpp"
 #include "mqtth/fault/FaultRule.hpp"
 #include "mqtth/ledger/Ledger.hpp"
 #include "mqtth/report/Report.hpp"
@@ -30,7 +31,6 @@
 #include "mqtth/runner/Prefix.hpp"
 #include "mqtth/scenario/Scenario.hpp"
 
-class QTcpSocket;
 class QTimer;
 
 namespace mqtth::net {
@@ -131,12 +131,8 @@ class Execution : public QObject {
     // the broker answers to, so its non-fatal violations are not findings.
     bool raw_on_session = false;
     // Raw mode: send_raw on a client without a connection opens a bare TCP link that
-    // never sends CONNECT; what comes back is framed and decoded here.
-    QTcpSocket* raw = nullptr;
-    std::unique_ptr<mqtt::Framer> raw_framer;
-    bool raw_connected = false;
-    std::string raw_pending;
-    std::optional<std::uint8_t> raw_last_disconnect;
+    // never sends CONNECT.
+    client::RawConnection* raw = nullptr;
 
     std::vector<Received> received;
     std::deque<report::PacketRecord> ring;  // last packets both ways, for failure messages
@@ -207,8 +203,13 @@ class Execution : public QObject {
   void onClientEvent(Client& c, const client::Event& event);
   void recordPacket(Client& c, report::Direction direction, const std::string& type, Json decoded,
                     std::string_view raw);
+  // A packet the client wrote, into the trace; `no_packet` is the trace type of bytes that
+  // are not one valid packet.
+  void recordSent(Client& c, const client::event::PacketSent& e, std::string_view no_packet);
+  // Raw mode: the client's RawConnection (created on first use) connects to its target.
   void openRaw(Client& c);
-  void onRawData(Client& c);
+  void onRawPacket(Client& c, const client::RawPacket& packet);
+  void dropRaw(Client& c);  // closes and deletes the raw link, silently
   // A packet from the broker (on the session's link or a raw one): traced, and kept for
   // the expect_* steps.
   void onPacketReceived(Client& c, const mqtt::Packet& packet, mqtt::Version version, std::string_view raw);

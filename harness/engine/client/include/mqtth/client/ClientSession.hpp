@@ -95,6 +95,15 @@ struct CommandResult {
   bool ok() const { return error == CommandError::none; }
 };
 
+// The packet type bytes announce in their first byte (as event::PacketSent::type reports
+// it, also for bytes that are no valid packet); nullopt for no bytes or type 0.
+inline std::optional<mqtt::PacketType> type_of_first_byte(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return std::nullopt;
+  const unsigned t = data[0] >> 4;
+  if (t < 1 || t > 15) return std::nullopt;
+  return static_cast<mqtt::PacketType>(t);
+}
+
 // ---------------------------------------------------------------------------------------
 // Events, in the order they happened.
 namespace event {
