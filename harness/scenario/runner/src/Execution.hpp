@@ -4,26 +4,35 @@
 // `check` that is re-evaluated after every client event, plus a deadline timer; nothing
 // sleeps. The scenario ends at the first failure, at the scenario timeout, or after the
 // last step; then every connection is aborted and the embedded broker (if any) closed.
+//
+// One class, one file per family of steps (each step kind's do<Kind>() and the client
+// events that family feeds on):
+//   Execution.cpp             the step loop, deadlines, sleep, failures, broker violations, teardown
+//   ExecutionPackets.cpp      packets both ways: traces, match JSON, the raw link of send_raw
+//   ConnectionSteps.cpp       connect, reconnect, disconnect, expect_connack, expect_disconnect
+//   SubscribeSteps.cpp        subscribe, unsubscribe (SUBACK/UNSUBACK into the ledger)
+//   PublishDeliverySteps.cpp  publish, send_raw, expect_delivery; feeding the QoS ledger
+//   ExpectPacketSteps.cpp     expect_packet, expect_no_packet, expect_suback
+//   FaultSteps.cpp            fault, misbehave; fault proxies, pcap files, cut-point exploration
+// Per-client state: ClientState.hpp; shared message text: ExecutionText.hpp.
 #pragma once
 
 #include <QElapsedTimer>
 #include <QObject>
-#include <QPointer>
 
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <mqtt/codec.hpp>
 #include <mqtt/json.hpp>
 
-#include "mqtth/client/ClientConnection.hpp"
-#include "mqtth/client/RawConnection.hpp"
+#include "ClientState.hpp"
 #include "mqtth/fault/FaultRule.hpp"
 #include "mqtth/ledger/Ledger.hpp"
 #include "mqtth/report/Report.hpp"
@@ -93,72 +102,9 @@ class Execution : public QObject {
 
  private:
   using Json = mqtt::Json;
+  using Client = ClientState;
 
-  struct Received {
-    mqtt::PacketType type{};
-    Json match;      // decode JSON normalised for matching (prefix and ledger identity removed)
-    double at_ms = 0;
-    // consumed: matched by an expect_* step, never matched again.
-    bool consumed = false;
-    // answered: the packet a connect/subscribe/unsubscribe waited for, or a delivery an
-    // expect_delivery counted. Still matchable by expect_* steps, but not "unexpected" for
-    // expect_no_packet.
-    bool answered = false;
-    std::optional<ledger::MessageId> id;  // PUBLISH carrying this run's ledger identity
-  };
-  struct Closed {
-    bool by_client = false;
-    std::optional<std::uint8_t> disconnect_reason;
-    std::string cause;
-  };
-  struct PendingSubscribe {
-    std::vector<scenario::SubscriptionSpec> subscriptions;  // unprefixed
-  };
-  struct Client {
-    const scenario::ClientSpec* spec = nullptr;
-    std::string name;
-    mqtt::Version version = mqtt::Version::v5;
-    client::ClientConnection* conn = nullptr;
-    ledger::ClientId ledger_id = 0;
-    bool ever_connected = false;
-    // Whether the session the broker reports absent in CONNACK was one it may drop: the
-    // client asked for a clean start, or (5.0) the previous connection's session expiry
-    // was 0. Only then are messages owed to this subscriber waived; otherwise a broker that
-    // loses a persistent session is charged with the loss.
-    bool session_may_be_absent = true;
-    std::optional<std::uint32_t> previous_session_expiry;
-    // send_raw wrote on the session's connection: the session no longer knows everything
-    // the broker answers to, so its non-fatal violations are not findings.
-    bool raw_on_session = false;
-    // Raw mode: send_raw on a client without a connection opens a bare TCP link that
-    // never sends CONNECT.
-    client::RawConnection* raw = nullptr;
-
-    std::vector<Received> received;
-    std::deque<report::PacketRecord> ring;  // last packets both ways, for failure messages
-    std::vector<Closed> closes;
-    std::size_t closes_consumed = 0;
-    std::vector<client::event::ConnackReceived> connacks;
-    std::map<std::uint16_t, std::vector<std::uint8_t>> subacks;    // packet id -> codes (latest)
-    std::map<std::uint16_t, std::vector<std::uint8_t>> unsubacks;
-    std::map<std::uint16_t, PendingSubscribe> pending_subscribes;
-    std::map<std::uint16_t, std::vector<std::string>> pending_unsubscribes;
-    std::map<std::uint64_t, ledger::MessageId> in_flight;  // session message id -> ledger id
-    std::set<std::uint64_t> awaited;                       // of the current publish step
-    std::vector<std::string> transport_errors;
-    // Fault injection: the client's own proxy (created on first use when proxied).
-    fault::FaultProxy* proxy = nullptr;
-    scenario::ConnectOverrides last_overrides;  // of the last connect/reconnect (for healing)
-    bool healing = false;                       // exploration: reconnecting after the cut
-    // The session ends with the connection (3.1.1 clean session; 5.0 session expiry 0):
-    // a QoS 2 publish then counts as sent at PUBCOMP, not PUBREC (its state dies with
-    // the session until then, 4.1).
-    bool transient_session = true;
-    std::map<std::string, scenario::SubscriptionSpec> granted;  // unprefixed filter -> as subscribed
-    std::set<std::pair<ledger::StreamId, ledger::Sequence>> published;  // DUP re-sends -> Ledger::resent
-  };
-
-  // --- step machinery --------------------------------------------------------------------
+  // --- step machinery, failures, teardown (Execution.cpp) --------------------------------
   void runNextStep();
   void beginStep(const scenario::Step& step);
   // check: nullopt pending, true done (failures call fail() themselves and return nullopt).
@@ -169,6 +115,7 @@ class Execution : public QObject {
   void evaluate();
   void onStepDeadline();
   void onScenarioTimeout();
+  void doSleep(const scenario::SleepStep& s);
   void fail(std::string message, std::string expected = {}, std::string actual = {},
             std::vector<std::string> spec = {});
   void error(std::string message);
@@ -176,40 +123,18 @@ class Execution : public QObject {
   void teardown();
   double elapsedMs() const;
   std::int64_t remainingMs() const;
-
-  // --- steps -----------------------------------------------------------------------------
-  void doConnect(Client& c, const scenario::ConnectOverrides& overrides,
-                 const std::optional<scenario::ConnackExpectation>& expect,
-                 std::optional<scenario::Duration> within, bool reconnect);
-  void doDisconnect(Client& c, const scenario::DisconnectStep& s);
-  void doSubscribe(Client& c, const scenario::SubscribeStep& s);
-  void doUnsubscribe(Client& c, const scenario::UnsubscribeStep& s);
-  void doPublish(Client& c, const scenario::PublishStep& s);
-  void doSendRaw(Client& c, const scenario::SendRawStep& s);
-  void doExpectPacket(Client& c, const scenario::ExpectPacketStep& s);
-  void doExpectNoPacket(Client& c, const scenario::ExpectNoPacketStep& s);
-  void doExpectDelivery(const scenario::ExpectDeliveryStep& s);
-  void doExpectDisconnect(Client& c, const scenario::ExpectDisconnectStep& s);
-  void doExpectConnack(Client& c, const scenario::ExpectConnackStep& s);
-  void doExpectSuback(Client& c, const scenario::ExpectSubackStep& s);
-  void doMisbehave(Client& c, const scenario::MisbehaveStep& s);
-  void doFault(Client& c, const scenario::FaultStep& s);
-
-  // --- clients ---------------------------------------------------------------------------
   Client* client(const std::string& name);
-  client::ConnectOptions connectOptions(const Client& c, const scenario::ConnectOverrides& o,
-                                        std::string* problem);
-  void ensureConnection(Client& c);
+  std::string brokerHost() const;
+  quint16 brokerPort() const;
+  void onEvent(Client& c, const client::event::BrokerViolation& e);
+
+  // --- packets both ways (ExecutionPackets.cpp) ----------------------------------------
+  // Every session event goes to the onEvent() overload of its family, then the step's
+  // check is re-evaluated.
   void onClientEvent(Client& c, const client::Event& event);
-  void recordPacket(Client& c, report::Direction direction, const std::string& type, Json decoded,
-                    std::string_view raw);
-  // A packet the client wrote, into the trace; `no_packet` is the trace type of bytes that
-  // are not one valid packet.
-  void recordSent(Client& c, const client::event::PacketSent& e, std::string_view no_packet);
-  // Raw mode: the client's RawConnection (created on first use) connects to its target.
-  void openRaw(Client& c);
-  void onRawPacket(Client& c, const client::RawPacket& packet);
-  void dropRaw(Client& c);  // closes and deletes the raw link, silently
+  void onEvent(Client& c, const client::event::PacketReceived& e);
+  void onEvent(Client& c, const client::event::PacketSent& e);
+  void onEvent(Client&, const client::event::DisconnectReceived&) {}  // its reason comes with ConnectionClosed
   // A packet from the broker (on the session's link or a raw one): traced, and kept for
   // the expect_* steps.
   void onPacketReceived(Client& c, const mqtt::Packet& packet, mqtt::Version version, std::string_view raw);
@@ -217,22 +142,71 @@ class Execution : public QObject {
   // taken off the topic, this run's ledger identity off the payload and user properties.
   Json matchJson(const Json& wire, const mqtt::Packet& packet) const;
   std::optional<ledger::MessageId> identity(const mqtt::Packet& packet) const;
-  std::string prefixRaw(const std::string& bytes, mqtt::Version version) const;
+  // A packet the client wrote, into the trace; `no_packet` is the trace type of bytes that
+  // are not one valid packet.
+  void recordSent(Client& c, const client::event::PacketSent& e, std::string_view no_packet);
+  void recordPacket(Client& c, report::Direction direction, const std::string& type, Json decoded,
+                    std::string_view raw);
+  // Raw mode: the client's RawConnection (created on first use) connects to its target.
+  void openRaw(Client& c);
+  void onRawPacket(Client& c, const client::RawPacket& packet);
+  void dropRaw(Client& c);  // closes and deletes the raw link, silently
+  // The client's unconsumed packets (of `type`), for failure messages.
+  std::string receivedSummary(const Client& c, std::optional<mqtt::PacketType> type) const;
+
+  // --- connection steps (ConnectionSteps.cpp) ------------------------------------------
+  void doConnect(Client& c, const scenario::ConnectOverrides& overrides,
+                 const std::optional<scenario::ConnackExpectation>& expect,
+                 std::optional<scenario::Duration> within);
+  void doReconnect(Client& c, const scenario::ReconnectStep& s);
+  void doDisconnect(Client& c, const scenario::DisconnectStep& s);
+  void doExpectConnack(Client& c, const scenario::ExpectConnackStep& s);
+  void doExpectDisconnect(Client& c, const scenario::ExpectDisconnectStep& s);
+  void onEvent(Client& c, const client::event::ConnackReceived& e);
+  void onEvent(Client& c, const client::event::ConnectionClosed& e);
+  client::ConnectOptions connectOptions(const Client& c, const scenario::ConnectOverrides& o,
+                                        std::string* problem);
+  void ensureConnection(Client& c);
+  void startConnection(Client& c, const scenario::ConnectOverrides& overrides, const client::ConnectOptions& opts);
   std::string connackProblem(const Client& c, const client::event::ConnackReceived& connack,
                              const std::optional<scenario::ConnackExpectation>& expect) const;
-  std::string lastPacketsText() const;
-  std::string receivedSummary(const Client& c, std::optional<mqtt::PacketType> type) const;
-  std::string brokerHost() const;
-  quint16 brokerPort() const;
+
+  // --- subscribe steps (SubscribeSteps.cpp) --------------------------------------------
+  void doSubscribe(Client& c, const scenario::SubscribeStep& s);
+  void doUnsubscribe(Client& c, const scenario::UnsubscribeStep& s);
+  void onEvent(Client& c, const client::event::SubackReceived& e);
+  void onEvent(Client& c, const client::event::UnsubackReceived& e);
+
+  // --- publish and delivery steps, the QoS ledger (PublishDeliverySteps.cpp) -----------
+  void doPublish(Client& c, const scenario::PublishStep& s);
+  void doSendRaw(Client& c, const scenario::SendRawStep& s);
+  void doExpectDelivery(const scenario::ExpectDeliveryStep& s);
+  void onEvent(Client& c, const client::event::MessageDelivered& e);
+  void onEvent(Client& c, const client::event::PublishAccepted& e);
+  void onEvent(Client& c, const client::event::PublishCompleted& e);
+  void onEvent(Client& c, const client::event::PublishAbandoned& e);
+  void notePublishSent(Client& c, const mqtt::Publish& publish, const ledger::MessageId& id);
+  std::string prefixRaw(const std::string& bytes, mqtt::Version version) const;
+
+  // --- packet expectations (ExpectPacketSteps.cpp) -------------------------------------
+  void doExpectPacket(Client& c, const scenario::ExpectPacketStep& s);
+  void doExpectNoPacket(Client& c, const scenario::ExpectNoPacketStep& s);
+  void doExpectSuback(Client& c, const scenario::ExpectSubackStep& s);
+
+  // --- faults, misbehaviour, exploration (FaultSteps.cpp) ------------------------------
+  void doFault(Client& c, const scenario::FaultStep& s);
+  void doMisbehave(Client& c, const scenario::MisbehaveStep& s);
   // Where the client's TCP connections go: its proxy when proxied, else the broker.
   std::string targetHost(Client& c);
   quint16 targetPort(Client& c);
   fault::FaultProxy* proxyFor(Client& c);
   void onProxyPacket(Client& c, const fault::PacketRecord& record);
-  void startConnection(Client& c, const scenario::ConnectOverrides& overrides, const client::ConnectOptions& opts);
   bool cutRun() const { return context_.cut.has_value(); }
   void onCutLinkClosed(Client& c);
   void heal(Client& c);
+  // The cut client's CONNACK after healing: subscribe again when the session is gone, and
+  // restart the step that waited for the link.
+  void onHealed(Client& c, const client::event::ConnackReceived& e);
 
   const scenario::Scenario& scenario_;
   ExecContext context_;
@@ -248,7 +222,6 @@ class Execution : public QObject {
   QTimer* scenario_timer_ = nullptr;
   std::size_t step_index_ = 0;  // 0-based index of the current step
   double step_started_ms_ = 0;
-  double previous_step_started_ms_ = 0;
   std::function<std::optional<bool>()> check_;
   std::function<void()> on_deadline_;
   bool evaluate_scheduled_ = false;

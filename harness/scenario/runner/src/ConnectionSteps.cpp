@@ -1,0 +1,309 @@
+// Connection steps: connect, reconnect, disconnect, expect_connack, expect_disconnect; the
+// client's CONNECT options and what a CONNACK or a closed connection changes.
+#include "Execution.hpp"
+
+#include <QTimer>
+
+#include "ExecutionText.hpp"
+#include "mqtth/runner/Runner.hpp"
+
+namespace mqtth::runner {
+
+namespace ev = client::event;
+
+client::ConnectOptions Execution::connectOptions(const Client& c, const scenario::ConnectOverrides& o,
+                                                 std::string* problem) {
+  const auto& spec = *c.spec;
+  client::ConnectOptions opts;
+  opts.version = c.version;
+  opts.client_id = context_.prefix.client_id(spec.client_id);
+  opts.clean_start = o.clean_start.value_or(spec.clean_start);
+  opts.keep_alive = o.keep_alive.value_or(spec.keep_alive);
+  opts.username = spec.username;
+  opts.password = spec.password;
+  opts.session_expiry_interval = o.session_expiry ? o.session_expiry : spec.session_expiry;
+  opts.receive_maximum = spec.receive_maximum;
+  opts.topic_alias_maximum = spec.topic_alias_maximum;
+  opts.maximum_packet_size = spec.maximum_packet_size;
+  if (c.version == mqtt::Version::v5) {
+    auto props = properties_from_json(spec.properties, problem);
+    if (!props) return opts;
+    opts.properties = std::move(*props);
+  }
+  if (spec.will) {
+    mqtt::Will will;
+    will.topic = context_.prefix.topic(spec.will->topic);
+    will.payload = spec.will->payload;
+    will.qos = spec.will->qos;
+    will.retain = spec.will->retain;
+    if (c.version == mqtt::Version::v5) {
+      auto props = properties_from_json(spec.will->properties, problem);
+      if (!props) return opts;
+      will.properties = std::move(*props);
+      if (spec.will->delay) will.properties.add_number(mqtt::PropertyId::will_delay_interval, *spec.will->delay);
+    }
+    opts.will = std::move(will);
+  }
+  return opts;
+}
+
+void Execution::ensureConnection(Client& c) {
+  if (c.conn) return;
+  client::SessionConfig config;
+  config.trace_packets = true;
+  // A fault that holds or drops this client's packets (blackhole, delay, throttle,
+  // reorder) makes a late PINGRESP the link's doing, not the broker's [MQTT-3.12.4-1]:
+  // only the scenario timeout judges it then.
+  for (const auto& step : scenario_.steps) {
+    const auto* f = std::get_if<scenario::FaultStep>(&step.action);
+    if (f && f->client == c.name && f->kind != scenario::FaultKind::cut && f->kind != scenario::FaultKind::segment &&
+        f->kind != scenario::FaultKind::corrupt && f->kind != scenario::FaultKind::duplicate)
+      config.pingresp_timeout_ms = scenario_.timeout.count();
+  }
+  c.conn = new client::ClientConnection(this, config);
+  Client* cp = &c;
+  connect(c.conn, &client::ClientConnection::sessionEvent, this,
+          [this, cp](const client::Event& event) { onClientEvent(*cp, event); });
+  connect(c.conn, &client::ClientConnection::transportError, this, [this, cp](const QString& message) {
+    cp->transport_errors.push_back(message.toStdString());
+    evaluateSoon();
+  });
+}
+
+void Execution::startConnection(Client& c, const scenario::ConnectOverrides& overrides,
+                                const client::ConnectOptions& opts) {
+  ensureConnection(c);
+  c.session_may_be_absent = opts.clean_start || !c.ever_connected ||
+                            (c.version == mqtt::Version::v5 && c.previous_session_expiry.value_or(0) == 0);
+  c.previous_session_expiry = opts.session_expiry_interval;
+  c.last_overrides = overrides;
+  c.transient_session = c.version == mqtt::Version::v5 ? opts.session_expiry_interval.value_or(0) == 0 : opts.clean_start;
+  const std::string host = targetHost(c);
+  const quint16 port = targetPort(c);
+  if (finished_) return;
+  c.conn->connectToBroker(QString::fromStdString(host), port, opts);
+  c.ever_connected = true;
+}
+
+void Execution::doConnect(Client& c, const scenario::ConnectOverrides& overrides,
+                          const std::optional<scenario::ConnackExpectation>& expect,
+                          std::optional<scenario::Duration> within) {
+  std::string option_problem;
+  auto opts = connectOptions(c, overrides, &option_problem);
+  if (!option_problem.empty()) {
+    error(option_problem);
+    return;
+  }
+  dropRaw(c);
+  ensureConnection(c);
+  const std::size_t connacks_before = c.connacks.size();
+  const std::size_t closes_before = c.closes.size();
+  const std::size_t errors_before = c.transport_errors.size();
+  c.healing = false;
+  startConnection(c, overrides, opts);
+  if (finished_) return;
+  Client* cp = &c;
+  const std::string target = brokerHost() + ":" + std::to_string(brokerPort());
+  wait(
+      [this, cp, connacks_before, closes_before, errors_before, expect, target]() -> std::optional<bool> {
+        if (cp->connacks.size() > connacks_before) {
+          auto problem = connackProblem(*cp, cp->connacks[connacks_before], expect);
+          if (!problem.empty()) {
+            fail(problem, expect ? "CONNACK as in `expect`" : "a successful CONNACK", receivedSummary(*cp, mqtt::PacketType::connack));
+            return std::nullopt;
+          }
+          for (auto& r : cp->received)
+            if (r.type == mqtt::PacketType::connack && !r.consumed && !r.answered) {
+              r.answered = true;
+              break;
+            }
+          return true;
+        }
+        if (cp->transport_errors.size() > errors_before && !cp->conn->isSocketOpen() && cp->closes.size() == closes_before) {
+          fail("cannot connect to the broker at " + target + ": " + cp->transport_errors.back(), "a TCP connection",
+               cp->transport_errors.back());
+          return std::nullopt;
+        }
+        if (cp->closes.size() > closes_before) {
+          const auto& cl = cp->closes[closes_before];
+          fail("the connection closed before a CONNACK arrived (" + cl.cause +
+                   (cl.disconnect_reason ? ", DISCONNECT " + hex_byte(*cl.disconnect_reason) : std::string()) + ")",
+               "CONNACK", "connection closed");
+          return std::nullopt;
+        }
+        return std::nullopt;
+      },
+      within, [this, within] {
+        fail("no CONNACK within " + ms_text(within ? within->count() : scenario_.timeout.count()), "CONNACK", "nothing");
+      });
+}
+
+void Execution::doReconnect(Client& c, const scenario::ReconnectStep& s) {
+  if (c.conn && c.conn->isSocketOpen()) c.conn->abort();
+  if (c.raw) c.raw->abort();
+  if (s.after.count() <= 0) {
+    doConnect(c, s.overrides, s.expect, s.within);
+    return;
+  }
+  // Waiting `after` is the step's purpose (e.g. let a will delay run), not a sleep
+  // standing in for an event.
+  Client* cp = &c;
+  const auto overrides = s.overrides;
+  const auto expect = s.expect;
+  const auto within = s.within;
+  const std::size_t index = step_index_;
+  wait([] { return std::optional<bool>(); }, std::nullopt, nullptr);
+  QTimer::singleShot(static_cast<int>(s.after.count()), this, [this, cp, overrides, expect, within, index] {
+    if (finished_ || step_index_ != index) return;
+    step_timer_->stop();
+    doConnect(*cp, overrides, expect, within);
+  });
+}
+
+void Execution::doDisconnect(Client& c, const scenario::DisconnectStep& s) {
+  if (c.raw && c.raw->isOpen()) {
+    dropRaw(c);
+    completeStep();
+    return;
+  }
+  if (!c.conn || !c.conn->isSocketOpen()) {
+    completeStep();  // nothing to close: the broker may already have closed it
+    return;
+  }
+  if (s.abrupt) {
+    c.conn->abort();
+    completeStep();
+    return;
+  }
+  std::string problem;
+  mqtt::Properties props;
+  if (c.version == mqtt::Version::v5) {
+    auto p = properties_from_json(s.properties, &problem);
+    if (!p) {
+      error(problem);
+      return;
+    }
+    props = std::move(*p);
+  }
+  const std::size_t closes_before = c.closes.size();
+  c.conn->disconnectFromBroker(s.reason_code.value_or(mqtt::reason::normal_disconnection), std::move(props));
+  Client* cp = &c;
+  wait([cp, closes_before]() -> std::optional<bool> {
+         if (cp->closes.size() > closes_before || !cp->conn->isSocketOpen()) {
+           cp->closes_consumed = cp->closes.size();  // our own close is not a broker disconnect
+           return true;
+         }
+         return std::nullopt;
+       },
+       std::nullopt, [this] { fail("the connection did not close after DISCONNECT"); });
+}
+
+std::string Execution::connackProblem(const Client& c, const ev::ConnackReceived& connack,
+                                      const std::optional<scenario::ConnackExpectation>& expect) const {
+  const auto name = [&](std::uint8_t code) {
+    auto n = mqtt::reason_code_name(code, mqtt::PacketType::connack, c.version);
+    return hex_byte(code) + (n.empty() ? "" : " (" + std::string(n) + ")");
+  };
+  if (!expect) {
+    if (connack.reason_code != 0) return "CONNACK refused the connection: " + name(connack.reason_code) + ", expected success";
+    return "";
+  }
+  if (expect->reason_code && *expect->reason_code != connack.reason_code)
+    return "CONNACK reason code " + name(connack.reason_code) + ", expected " + name(*expect->reason_code);
+  if (expect->session_present && *expect->session_present != connack.session_present)
+    return std::string("CONNACK session_present ") + (connack.session_present ? "true" : "false") + ", expected " +
+           (*expect->session_present ? "true" : "false");
+  if (expect->properties.is_object() && !expect->properties.empty()) {
+    mqtt::Connack packet;
+    packet.session_present = connack.session_present;
+    packet.reason_code = connack.reason_code;
+    packet.properties = connack.properties;
+    Json actual = mqtt::to_json(mqtt::Packet(packet), c.version);
+    Json props = actual.contains("properties") ? actual["properties"] : Json::object();
+    std::string why;
+    if (!json_subset_match(expect->properties, props, &why, "/properties"))
+      return "CONNACK properties do not match: " + why + " (CONNACK: " + actual.dump() + ")";
+  }
+  return "";
+}
+
+void Execution::doExpectConnack(Client& c, const scenario::ExpectConnackStep& s) {
+  Client* cp = &c;
+  const auto expect = s.expect;
+  const std::size_t connacks_seen = c.connacks.size();
+  wait(
+      [this, cp, expect, connacks_seen]() -> std::optional<bool> {
+        for (auto& r : cp->received) {
+          if (r.consumed || r.type != mqtt::PacketType::connack) continue;
+          r.consumed = true;
+          ev::ConnackReceived ack;
+          ack.session_present = r.match.value("session_present", false);
+          ack.reason_code = static_cast<std::uint8_t>(r.match.value("reason_code", 0));
+          auto problem = connackProblem(*cp, ack, expect);
+          if (problem.empty() && !expect.properties.empty()) {
+            Json props = r.match.contains("properties") ? r.match["properties"] : Json::object();
+            std::string why;
+            if (!json_subset_match(expect.properties, props, &why, "/properties")) problem = "CONNACK properties: " + why;
+          }
+          if (!problem.empty()) {
+            fail(problem, "CONNACK as expected", r.match.dump());
+            return std::nullopt;
+          }
+          return true;
+        }
+        (void)connacks_seen;
+        return std::nullopt;
+      },
+      s.within, [this, cp] { fail("no CONNACK arrived", "CONNACK", receivedSummary(*cp, std::nullopt)); });
+}
+
+void Execution::doExpectDisconnect(Client& c, const scenario::ExpectDisconnectStep& s) {
+  Client* cp = &c;
+  const auto expected = s.reason_code;
+  wait(
+      [this, cp, expected]() -> std::optional<bool> {
+        while (cp->closes_consumed < cp->closes.size()) {
+          const auto cl = cp->closes[cp->closes_consumed++];
+          if (cl.by_client) continue;  // our own DISCONNECT/abort
+          // The broker's DISCONNECT is part of this close: the step consumes it.
+          for (auto& r : cp->received)
+            if (r.type == mqtt::PacketType::disconnect) r.consumed = true;
+          // 3.1.1 servers never send DISCONNECT: closing is the whole answer.
+          if (expected && cp->version == mqtt::Version::v5) {
+            if (!cl.disconnect_reason) {
+              fail("the broker closed the connection without a DISCONNECT, expected DISCONNECT " + hex_byte(*expected),
+                   "DISCONNECT " + hex_byte(*expected), "close without DISCONNECT (" + cl.cause + ")");
+              return std::nullopt;
+            }
+            if (*cl.disconnect_reason != *expected) {
+              fail("DISCONNECT reason code " + hex_byte(*cl.disconnect_reason) + ", expected " + hex_byte(*expected),
+                   "DISCONNECT " + hex_byte(*expected), "DISCONNECT " + hex_byte(*cl.disconnect_reason));
+              return std::nullopt;
+            }
+          }
+          return true;
+        }
+        return std::nullopt;
+      },
+      s.within, [this, cp, expected, s] {
+        fail("the broker did not close the connection" + (s.within ? " within " + ms_text(s.within->count()) : std::string()),
+             expected ? "DISCONNECT " + hex_byte(*expected) + " and close" : std::string("close"),
+             "connection still open; " + receivedSummary(*cp, std::nullopt));
+      });
+}
+
+void Execution::onEvent(Client& c, const ev::ConnackReceived& e) {
+  c.connacks.push_back(e);
+  if (e.reason_code < 0x80 && !e.session_present && c.session_may_be_absent) {
+    ledger_.end_session(c.ledger_id);
+    if (!c.healing) c.granted.clear();
+  }
+  if (c.healing) onHealed(c, e);
+}
+
+void Execution::onEvent(Client& c, const ev::ConnectionClosed& e) {
+  c.closes.push_back({e.by_client, e.disconnect_reason, std::string(e.cause)});
+  if (cutRun() && cut_fired_ && !e.by_client && c.name == context_.cut->client) onCutLinkClosed(c);
+}
+
+}  // namespace mqtth::runner

@@ -1,0 +1,166 @@
+// Subscribe steps: subscribe, unsubscribe; what their SUBACK/UNSUBACK tell the QoS ledger.
+#include "Execution.hpp"
+
+#include "ExecutionText.hpp"
+
+namespace mqtth::runner {
+
+namespace ev = client::event;
+
+void Execution::doSubscribe(Client& c, const scenario::SubscribeStep& s) {
+  if (!c.conn) {
+    fail("client " + c.name + " is not connected (add a connect step before subscribe)");
+    return;
+  }
+  client::SubscribeRequest req;
+  for (const auto& sub : s.subscriptions) {
+    mqtt::Subscription w;
+    w.filter = context_.prefix.filter(sub.filter);
+    w.options.qos = sub.qos;
+    w.options.no_local = sub.no_local;
+    w.options.retain_as_published = sub.retain_as_published;
+    w.options.retain_handling = sub.retain_handling;
+    req.subscriptions.push_back(std::move(w));
+  }
+  req.subscription_identifier = s.subscription_identifier;
+  if (c.version == mqtt::Version::v5) {
+    std::string problem;
+    auto p = properties_from_json(s.properties, &problem);
+    if (!p) {
+      error(problem);
+      return;
+    }
+    req.properties = std::move(*p);
+  }
+  auto& mb = c.conn->misbehaviour();
+  const auto saved = mb.fixed_packet_id;
+  if (s.packet_id) mb.fixed_packet_id = *s.packet_id;
+  auto r = c.conn->subscribe(std::move(req));
+  mb.fixed_packet_id = saved;
+  if (!r.ok()) {
+    fail("cannot send SUBSCRIBE: " + std::string(client::to_string(r.error)));
+    return;
+  }
+  c.subacks.erase(r.packet_id);
+  c.pending_subscribes[r.packet_id] = {s.subscriptions};
+  if (!s.wait) {
+    completeStep();
+    return;
+  }
+  Client* cp = &c;
+  const auto pid = r.packet_id;
+  const auto expect = s.expect_reason_codes;
+  const auto count = s.subscriptions.size();
+  wait(
+      [this, cp, pid, expect, count]() -> std::optional<bool> {
+        auto it = cp->subacks.find(pid);
+        if (it == cp->subacks.end()) return std::nullopt;
+        const auto& codes = it->second;
+        if (expect) {
+          if (codes != *expect) {
+            fail("SUBACK reason codes " + codes_text(codes) + ", expected " + codes_text(*expect), codes_text(*expect), codes_text(codes));
+            return std::nullopt;
+          }
+        } else {
+          bool ok = codes.size() == count;
+          for (auto code : codes) ok = ok && code <= 2;
+          if (!ok) {
+            fail("SUBACK reason codes " + codes_text(codes) + ", expected a granted QoS (0x00..0x02) for each of " +
+                     std::to_string(count) + " filter(s)",
+                 "granted QoS per filter", codes_text(codes));
+            return std::nullopt;
+          }
+        }
+        for (auto& rcv : cp->received)
+          if (rcv.type == mqtt::PacketType::suback && !rcv.answered && rcv.match.value("packet_id", -1) == pid) {
+            rcv.answered = true;
+            break;
+          }
+        return true;
+      },
+      s.within, [this, cp, pid] {
+        fail("no SUBACK for packet id " + std::to_string(pid), "SUBACK", receivedSummary(*cp, std::nullopt));
+      });
+}
+
+void Execution::doUnsubscribe(Client& c, const scenario::UnsubscribeStep& s) {
+  if (!c.conn) {
+    fail("client " + c.name + " is not connected (add a connect step before unsubscribe)");
+    return;
+  }
+  client::UnsubscribeRequest req;
+  for (const auto& f : s.filters) req.filters.push_back(context_.prefix.filter(f));
+  if (c.version == mqtt::Version::v5) {
+    std::string problem;
+    auto p = properties_from_json(s.properties, &problem);
+    if (!p) {
+      error(problem);
+      return;
+    }
+    req.properties = std::move(*p);
+  }
+  auto& mb = c.conn->misbehaviour();
+  const auto saved = mb.fixed_packet_id;
+  if (s.packet_id) mb.fixed_packet_id = *s.packet_id;
+  auto r = c.conn->unsubscribe(std::move(req));
+  mb.fixed_packet_id = saved;
+  if (!r.ok()) {
+    fail("cannot send UNSUBSCRIBE: " + std::string(client::to_string(r.error)));
+    return;
+  }
+  c.unsubacks.erase(r.packet_id);
+  c.pending_unsubscribes[r.packet_id] = s.filters;
+  if (!s.wait) {
+    completeStep();
+    return;
+  }
+  Client* cp = &c;
+  const auto pid = r.packet_id;
+  const auto expect = s.expect_reason_codes;
+  wait(
+      [this, cp, pid, expect]() -> std::optional<bool> {
+        auto it = cp->unsubacks.find(pid);
+        if (it == cp->unsubacks.end()) return std::nullopt;
+        if (expect && cp->version == mqtt::Version::v5 && it->second != *expect) {
+          fail("UNSUBACK reason codes " + codes_text(it->second) + ", expected " + codes_text(*expect),
+               codes_text(*expect), codes_text(it->second));
+          return std::nullopt;
+        }
+        for (auto& rcv : cp->received)
+          if (rcv.type == mqtt::PacketType::unsuback && !rcv.answered && rcv.match.value("packet_id", -1) == pid) {
+            rcv.answered = true;
+            break;
+          }
+        return true;
+      },
+      s.within, [this, cp, pid] {
+        fail("no UNSUBACK for packet id " + std::to_string(pid), "UNSUBACK", receivedSummary(*cp, std::nullopt));
+      });
+}
+
+void Execution::onEvent(Client& c, const ev::SubackReceived& e) {
+  c.subacks[e.packet_id] = e.reason_codes;
+  auto it = c.pending_subscribes.find(e.packet_id);
+  if (it == c.pending_subscribes.end()) return;
+  for (std::size_t i = 0; i < it->second.subscriptions.size() && i < e.reason_codes.size(); ++i) {
+    const auto& sub = it->second.subscriptions[i];
+    if (e.reason_codes[i] < 0x80) {
+      ledger_.subscribe(c.ledger_id, sub.filter, e.reason_codes[i], sub.no_local);
+      c.granted[sub.filter] = sub;
+    }
+  }
+  c.pending_subscribes.erase(it);
+}
+
+void Execution::onEvent(Client& c, const ev::UnsubackReceived& e) {
+  c.unsubacks[e.packet_id] = e.reason_codes;
+  auto it = c.pending_unsubscribes.find(e.packet_id);
+  if (it == c.pending_unsubscribes.end()) return;
+  for (const auto& f : it->second) {
+    ledger_.unsubscribe(c.ledger_id, f);
+    c.granted.erase(f);
+  }
+  c.pending_unsubscribes.erase(it);
+}
+
+}  // namespace mqtth::runner
