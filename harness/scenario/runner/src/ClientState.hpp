@@ -95,4 +95,22 @@ struct ClientState {
   std::set<std::pair<ledger::StreamId, ledger::Sequence>> published;  // DUP re-sends -> Ledger::resent
 };
 
+// A step's `packet_id` for the packets the client sends while this object lives (the
+// session's fixed_packet_id misbehaviour); then the session chooses its ids again as
+// before. The connection must outlive this object (teardown only deleteLater()s it).
+class FixedPacketId {
+ public:
+  FixedPacketId(client::ClientConnection& conn, std::optional<std::uint16_t> id)
+      : misbehaviour_(conn.misbehaviour()), saved_(misbehaviour_.fixed_packet_id) {
+    if (id) misbehaviour_.fixed_packet_id = *id;
+  }
+  ~FixedPacketId() { misbehaviour_.fixed_packet_id = saved_; }
+  FixedPacketId(const FixedPacketId&) = delete;
+  FixedPacketId& operator=(const FixedPacketId&) = delete;
+
+ private:
+  client::Misbehaviour& misbehaviour_;
+  std::optional<std::uint16_t> saved_;
+};
+
 }  // namespace mqtth::runner

@@ -175,18 +175,10 @@ void Execution::doDisconnect(Client& c, const scenario::DisconnectStep& s) {
     completeStep();
     return;
   }
-  std::string problem;
-  mqtt::Properties props;
-  if (c.version == mqtt::Version::v5) {
-    auto p = properties_from_json(s.properties, &problem);
-    if (!p) {
-      error(problem);
-      return;
-    }
-    props = std::move(*p);
-  }
+  auto props = stepProperties(c, s.properties);
+  if (!props) return;
   const std::size_t closes_before = c.closes.size();
-  c.conn->disconnectFromBroker(s.reason_code.value_or(mqtt::reason::normal_disconnection), std::move(props));
+  c.conn->disconnectFromBroker(s.reason_code.value_or(mqtt::reason::normal_disconnection), std::move(*props));
   Client* cp = &c;
   wait([cp, closes_before]() -> std::optional<bool> {
          if (cp->closes.size() > closes_before || !cp->conn->isSocketOpen()) {

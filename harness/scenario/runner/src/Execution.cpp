@@ -58,6 +58,14 @@ std::optional<mqtt::Properties> properties_from_json(const mqtt::Json& json, std
   return std::get<mqtt::Auth>(built.value).properties;
 }
 
+std::optional<mqtt::Properties> Execution::stepProperties(const Client& c, const Json& json) {
+  if (c.version != mqtt::Version::v5) return mqtt::Properties{};
+  std::string problem;
+  auto properties = properties_from_json(json, &problem);
+  if (!properties) error(problem);
+  return properties;
+}
+
 // ---------------------------------------------------------------------------------------
 // Construction and start
 

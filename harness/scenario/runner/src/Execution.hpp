@@ -124,6 +124,9 @@ class Execution : public QObject {
   double elapsedMs() const;
   std::int64_t remainingMs() const;
   Client* client(const std::string& name);
+  // A step's `properties` (decode-JSON shape) as the client's version sends them: none in
+  // 3.1.1. When they cannot be built the run ends in error() and nullopt comes back.
+  std::optional<mqtt::Properties> stepProperties(const Client& c, const Json& json);
   std::string brokerHost() const;
   quint16 brokerPort() const;
   void onEvent(Client& c, const client::event::BrokerViolation& e);
@@ -173,6 +176,8 @@ class Execution : public QObject {
 
   // --- subscribe steps (SubscribeSteps.cpp) --------------------------------------------
   void doSubscribe(Client& c, const scenario::SubscribeStep& s);
+  // A subscription as the client sends it (filter with the --broker prefix).
+  mqtt::Subscription wireSubscription(const scenario::SubscriptionSpec& sub) const;
   void doUnsubscribe(Client& c, const scenario::UnsubscribeStep& s);
   void onEvent(Client& c, const client::event::SubackReceived& e);
   void onEvent(Client& c, const client::event::UnsubackReceived& e);

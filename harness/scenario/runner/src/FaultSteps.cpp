@@ -205,13 +205,7 @@ void Execution::onHealed(Client& c, const ev::ConnackReceived& e) {
     client::SubscribeRequest req;
     std::vector<scenario::SubscriptionSpec> subs;
     for (const auto& [filter, sub] : c.granted) {
-      mqtt::Subscription w;
-      w.filter = context_.prefix.filter(filter);
-      w.options.qos = sub.qos;
-      w.options.no_local = sub.no_local;
-      w.options.retain_as_published = sub.retain_as_published;
-      w.options.retain_handling = sub.retain_handling;
-      req.subscriptions.push_back(std::move(w));
+      req.subscriptions.push_back(wireSubscription(sub));
       subs.push_back(sub);
     }
     c.granted.clear();

@@ -38,77 +38,66 @@ void Execution::doPublish(Client& c, const scenario::PublishStep& s) {
     fail("client " + c.name + " is not connected (add a connect step before publish)");
     return;
   }
-  mqtt::Properties base;
-  if (c.version == mqtt::Version::v5) {
-    std::string problem;
-    auto p = properties_from_json(s.properties, &problem);
-    if (!p) {
-      error(problem);
-      return;
-    }
-    base = std::move(*p);
-  }
+  const auto base = stepProperties(c, s.properties);
+  if (!base) return;
   c.awaited.clear();
-  auto& mb = c.conn->misbehaviour();
-  const auto saved = mb.fixed_packet_id;
-  if (s.packet_id) mb.fixed_packet_id = *s.packet_id;
-  for (std::uint32_t seq = 1; seq <= s.count && !finished_; ++seq) {
-    const std::string topic = scenario::expand_seq(s.topic, seq);
-    const std::string user_payload = s.payload_is_template ? scenario::expand_seq(s.payload, seq) : s.payload;
-    // An empty retained payload deletes the retained message (3.3.1.3): it must stay
-    // empty, so it carries no ledger identity and is not counted as a message.
-    const bool untracked = s.retain && user_payload.empty();
-    mqtt::Properties props = base;
-    std::string payload = user_payload;
-    std::optional<ledger::MessageId> id;
-    if (!untracked) {
-      const std::string key = topic + '\x1f' + std::to_string(s.qos);
-      auto it = streams_.find(key);
-      if (it == streams_.end()) it = streams_.emplace(key, ledger_.stream(c.ledger_id, topic, s.qos)).first;
-      id = ledger_.attempt(it->second);
-      payload = ledger::make_payload(*id, user_payload);
-    }
-    if (s.dup) {
-      // DUP on a first delivery is for tests of broker handling (3.3.1.1); the session has
-      // no command for it, so the packet is built here and not tracked as in flight.
-      mqtt::Publish p;
-      p.dup = true;
-      p.qos = s.qos;
-      p.retain = s.retain;
-      p.topic = context_.prefix.topic(topic);
-      p.packet_id = s.qos ? s.packet_id.value_or(1) : 0;
-      p.properties = props;
-      p.payload = payload;
-      auto r = c.conn->sendPacket(mqtt::Packet(std::move(p)));
+  {
+    const FixedPacketId fixed(*c.conn, s.packet_id);
+    for (std::uint32_t seq = 1; seq <= s.count && !finished_; ++seq) {
+      const std::string topic = scenario::expand_seq(s.topic, seq);
+      const std::string user_payload = s.payload_is_template ? scenario::expand_seq(s.payload, seq) : s.payload;
+      // An empty retained payload deletes the retained message (3.3.1.3): it must stay
+      // empty, so it carries no ledger identity and is not counted as a message.
+      const bool untracked = s.retain && user_payload.empty();
+      mqtt::Properties props = *base;
+      std::string payload = user_payload;
+      std::optional<ledger::MessageId> id;
+      if (!untracked) {
+        const std::string key = topic + '\x1f' + std::to_string(s.qos);
+        auto it = streams_.find(key);
+        if (it == streams_.end()) it = streams_.emplace(key, ledger_.stream(c.ledger_id, topic, s.qos)).first;
+        id = ledger_.attempt(it->second);
+        payload = ledger::make_payload(*id, user_payload);
+      }
+      if (s.dup) {
+        // DUP on a first delivery is for tests of broker handling (3.3.1.1); the session has
+        // no command for it, so the packet is built here and not tracked as in flight.
+        mqtt::Publish p;
+        p.dup = true;
+        p.qos = s.qos;
+        p.retain = s.retain;
+        p.topic = context_.prefix.topic(topic);
+        p.packet_id = s.qos ? s.packet_id.value_or(1) : 0;
+        p.properties = props;
+        p.payload = payload;
+        auto r = c.conn->sendPacket(mqtt::Packet(std::move(p)));
+        if (!r.ok()) {
+          fail("cannot send PUBLISH: " + std::string(client::to_string(r.error)));
+          return;
+        }
+        if (id && s.qos == 0) ledger_.accepted(*id);
+        continue;
+      }
+      client::PublishRequest req;
+      req.topic = context_.prefix.topic(topic);
+      req.payload = std::move(payload);
+      req.qos = s.qos;
+      req.retain = s.retain;
+      req.properties = std::move(props);
+      auto r = c.conn->publish(std::move(req));
       if (!r.ok()) {
-        mb.fixed_packet_id = saved;
-        fail("cannot send PUBLISH: " + std::string(client::to_string(r.error)));
+        fail("cannot send PUBLISH " + std::to_string(seq) + " of " + std::to_string(s.count) + ": " +
+             std::string(client::to_string(r.error)));
         return;
       }
-      if (id && s.qos == 0) ledger_.accepted(*id);
-      continue;
-    }
-    client::PublishRequest req;
-    req.topic = context_.prefix.topic(topic);
-    req.payload = std::move(payload);
-    req.qos = s.qos;
-    req.retain = s.retain;
-    req.properties = std::move(props);
-    auto r = c.conn->publish(std::move(req));
-    if (!r.ok()) {
-      mb.fixed_packet_id = saved;
-      fail("cannot send PUBLISH " + std::to_string(seq) + " of " + std::to_string(s.count) + ": " +
-           std::string(client::to_string(r.error)));
-      return;
-    }
-    if (s.qos == 0) {
-      if (id) ledger_.accepted(*id);
-    } else {
-      if (id) c.in_flight[r.message_id] = *id;
-      if (s.wait) c.awaited.insert(r.message_id);
+      if (s.qos == 0) {
+        if (id) ledger_.accepted(*id);
+      } else {
+        if (id) c.in_flight[r.message_id] = *id;
+        if (s.wait) c.awaited.insert(r.message_id);
+      }
     }
   }
-  mb.fixed_packet_id = saved;
   if (finished_) return;
   if (c.awaited.empty()) {
     completeStep();

@@ -7,36 +7,46 @@ namespace mqtth::runner {
 
 namespace ev = client::event;
 
+namespace {
+
+// The SUBACK/UNSUBACK a subscribe/unsubscribe step waited for is its answer, not a packet
+// the broker sent on its own (expect_no_packet).
+void mark_answered(ClientState& c, mqtt::PacketType type, std::uint16_t packet_id) {
+  for (auto& r : c.received)
+    if (r.type == type && !r.answered && r.match.value("packet_id", -1) == packet_id) {
+      r.answered = true;
+      return;
+    }
+}
+
+}  // namespace
+
+mqtt::Subscription Execution::wireSubscription(const scenario::SubscriptionSpec& sub) const {
+  mqtt::Subscription w;
+  w.filter = context_.prefix.filter(sub.filter);
+  w.options.qos = sub.qos;
+  w.options.no_local = sub.no_local;
+  w.options.retain_as_published = sub.retain_as_published;
+  w.options.retain_handling = sub.retain_handling;
+  return w;
+}
+
 void Execution::doSubscribe(Client& c, const scenario::SubscribeStep& s) {
   if (!c.conn) {
     fail("client " + c.name + " is not connected (add a connect step before subscribe)");
     return;
   }
   client::SubscribeRequest req;
-  for (const auto& sub : s.subscriptions) {
-    mqtt::Subscription w;
-    w.filter = context_.prefix.filter(sub.filter);
-    w.options.qos = sub.qos;
-    w.options.no_local = sub.no_local;
-    w.options.retain_as_published = sub.retain_as_published;
-    w.options.retain_handling = sub.retain_handling;
-    req.subscriptions.push_back(std::move(w));
-  }
+  for (const auto& sub : s.subscriptions) req.subscriptions.push_back(wireSubscription(sub));
   req.subscription_identifier = s.subscription_identifier;
-  if (c.version == mqtt::Version::v5) {
-    std::string problem;
-    auto p = properties_from_json(s.properties, &problem);
-    if (!p) {
-      error(problem);
-      return;
-    }
-    req.properties = std::move(*p);
+  auto props = stepProperties(c, s.properties);
+  if (!props) return;
+  req.properties = std::move(*props);
+  client::CommandResult r;
+  {
+    const FixedPacketId fixed(*c.conn, s.packet_id);
+    r = c.conn->subscribe(std::move(req));
   }
-  auto& mb = c.conn->misbehaviour();
-  const auto saved = mb.fixed_packet_id;
-  if (s.packet_id) mb.fixed_packet_id = *s.packet_id;
-  auto r = c.conn->subscribe(std::move(req));
-  mb.fixed_packet_id = saved;
   if (!r.ok()) {
     fail("cannot send SUBSCRIBE: " + std::string(client::to_string(r.error)));
     return;
@@ -71,11 +81,7 @@ void Execution::doSubscribe(Client& c, const scenario::SubscribeStep& s) {
             return std::nullopt;
           }
         }
-        for (auto& rcv : cp->received)
-          if (rcv.type == mqtt::PacketType::suback && !rcv.answered && rcv.match.value("packet_id", -1) == pid) {
-            rcv.answered = true;
-            break;
-          }
+        mark_answered(*cp, mqtt::PacketType::suback, pid);
         return true;
       },
       s.within, [this, cp, pid] {
@@ -90,20 +96,14 @@ void Execution::doUnsubscribe(Client& c, const scenario::UnsubscribeStep& s) {
   }
   client::UnsubscribeRequest req;
   for (const auto& f : s.filters) req.filters.push_back(context_.prefix.filter(f));
-  if (c.version == mqtt::Version::v5) {
-    std::string problem;
-    auto p = properties_from_json(s.properties, &problem);
-    if (!p) {
-      error(problem);
-      return;
-    }
-    req.properties = std::move(*p);
+  auto props = stepProperties(c, s.properties);
+  if (!props) return;
+  req.properties = std::move(*props);
+  client::CommandResult r;
+  {
+    const FixedPacketId fixed(*c.conn, s.packet_id);
+    r = c.conn->unsubscribe(std::move(req));
   }
-  auto& mb = c.conn->misbehaviour();
-  const auto saved = mb.fixed_packet_id;
-  if (s.packet_id) mb.fixed_packet_id = *s.packet_id;
-  auto r = c.conn->unsubscribe(std::move(req));
-  mb.fixed_packet_id = saved;
   if (!r.ok()) {
     fail("cannot send UNSUBSCRIBE: " + std::string(client::to_string(r.error)));
     return;
@@ -126,11 +126,7 @@ void Execution::doUnsubscribe(Client& c, const scenario::UnsubscribeStep& s) {
                codes_text(*expect), codes_text(it->second));
           return std::nullopt;
         }
-        for (auto& rcv : cp->received)
-          if (rcv.type == mqtt::PacketType::unsuback && !rcv.answered && rcv.match.value("packet_id", -1) == pid) {
-            rcv.answered = true;
-            break;
-          }
+        mark_answered(*cp, mqtt::PacketType::unsuback, pid);
         return true;
       },
       s.within, [this, cp, pid] {
