@@ -4,6 +4,10 @@
 //   ClientSession.cpp  the public ClientSession methods that only forward, outputs, state
 //   output.cpp         what the session writes and reports: packets encoded into the
 //                      output and traced (PacketSent), raw sends, violations, close requests
+//   findings.cpp       the findings table (Findings.hpp): which statement each kind of
+//                      broker violation cites, and report(), which every check calls
+//   raw.cpp            what the session learns from send_raw() bytes: the packets the broker
+//                      may answer, and whether they broke a rule the broker had to enforce
 //   receive.cpp        bytes from the broker: framing, decoding, dispatch per packet type,
 //                      packets only a client may send
 //   connect.cpp        CONNECT, CONNACK and session resumption, DISCONNECT both ways,
@@ -12,7 +16,7 @@
 //   publish_out.cpp    our PUBLISH: QoS 1/2 flows, the broker's Receive Maximum, outbound
 //                      topic aliases, PUBACK / PUBREC / PUBCOMP from the broker
 //   publish_in.cpp     the broker's PUBLISH: topic aliases, QoS 1/2 answers, PUBREL,
-//                      duplicate and window checks
+//                      duplicate, re-send and window checks, flows owed after a resume
 //   subscribe.cpp      SUBSCRIBE / UNSUBSCRIBE and their acknowledgements
 //   time.cpp           keep-alive: PINGREQ when idle, a missing PINGRESP
 //
@@ -60,6 +64,19 @@ struct PendingAck {  // SUBSCRIBE / UNSUBSCRIBE waiting for SUBACK / UNSUBACK
   std::uint16_t packet_id = 0;
   std::uint32_t count = 0;
   bool subscribe = true;
+  // The statement the request itself broke on purpose (packet id 0 [MQTT-2.3.1-1]), so the
+  // broker had to close instead of answering; empty for a valid request.
+  std::string_view broke;
+};
+
+// A packet written with send_raw() that the broker may answer (PUBLISH QoS 1/2, PUBREC,
+// PUBREL, SUBSCRIBE, UNSUBSCRIBE, CONNECT), until it does or the connection ends.
+struct RawSent {
+  mqtt::PacketType type = mqtt::PacketType::publish;
+  std::uint16_t packet_id = 0;
+  std::uint8_t qos = 0;            // PUBLISH
+  std::uint32_t count = 0;         // SUBSCRIBE / UNSUBSCRIBE: subscriptions / filters
+  std::string_view broke;          // the codec's statement when the packet is a protocol error
 };
 
 // The Properties of a decoded view, owned (for events).
@@ -108,6 +125,8 @@ struct ClientSession::Impl {
   std::uint16_t broker_topic_alias_maximum = 0;
   std::uint32_t broker_maximum_packet_size = mqtt::kMaxPacketSize;
   std::optional<std::string> assigned_client_id;
+  std::vector<detail::RawSent> raw_sent;             // send_raw() packets not answered yet
+  std::vector<std::uint16_t> owed_resends;            // inbound flows the resumed session owes (4.4)
   std::vector<std::string> inbound_aliases;          // alias -> topic, this connection [MQTT-3.3.2-7]
   std::vector<std::string> outbound_aliases;         // alias -> topic we mapped on this connection
   std::unordered_map<std::string, std::uint16_t> auto_aliases;  // topic -> alias (auto_topic_alias)
@@ -122,13 +141,17 @@ struct ClientSession::Impl {
   std::size_t outbound_in_flight = 0;      // slots sent or released
   std::vector<PendingAck> pending_acks;
   std::vector<Inbound> inbound;            // per packet id (lazy)
-  struct RecentQos2 {
+  // Whether the session saw its whole life: it began with a clean start, or the broker said
+  // it had no session. Only then is a PUBREL for an id this session never received a QoS 2
+  // PUBLISH on the broker's error, not the trace of an earlier client of the session.
+  bool history_known = false;
+  struct RecentReceipt {   // the content of a QoS 1/2 message still tracked by packet id
     std::uint32_t hash = 0;
     std::uint16_t id = 0;
     bool used = false;
   };
   static constexpr std::size_t kReceivedRing = 4096;
-  std::vector<RecentQos2> received_ring;   // lazy
+  std::vector<RecentReceipt> received_ring;   // lazy
   std::size_t received_ring_pos = 0;
   std::size_t inbound_in_flight = 0;
   std::uint16_t next_id = 1;
@@ -153,6 +176,31 @@ struct ClientSession::Impl {
   }
 
   void emit(Event e) { events.push_back(std::move(e)); }
+
+  // --- findings.cpp ---------------------------------------------------------------------
+  // Reports a BrokerViolation of `kind`, citing the table's statement for this version;
+  // `also` adds a statement to see_also (e.g. the rule a refused packet broke).
+  void report(Finding kind, std::string message, std::optional<mqtt::PacketType> type, std::uint64_t stream_offset,
+              TimeMs now, bool fatal = false, std::string_view also = {});
+  // The broker answered `request`, which breaks `broke` on purpose, instead of closing.
+  void answered_refusable(mqtt::PacketType answer, std::uint16_t packet_id, mqtt::PacketType request,
+                          std::string_view broke, std::uint64_t start, TimeMs now);
+  // The same with the statement given (the codec's, for codec findings).
+  void report_with_spec(Finding kind, std::string_view spec, std::string message, std::optional<mqtt::PacketType> type,
+                        std::uint64_t stream_offset, TimeMs now, bool fatal, mqtt::Errc code,
+                        std::uint32_t offset_in_packet, std::string_view also = {});
+
+  // --- raw.cpp --------------------------------------------------------------------------
+  void note_raw(mqtt::Bytes bytes);
+  // The raw packet `answer` (PUBACK for a PUBLISH ...) with this packet id answers, taken
+  // off the record; nullopt when none.
+  std::optional<detail::RawSent> take_raw_answered(mqtt::PacketType answer, std::uint16_t packet_id);
+  bool raw_request_uses(std::uint16_t packet_id) const;
+  bool raw_connect_sent() const;
+  // Whether this connection has an outstanding request with packet id 0 that `answer`
+  // would answer (our own misbehaving SUBSCRIBE / PUBLISH, or a raw one): then an answer
+  // with id 0 echoes it instead of breaking the id rules.
+  bool awaits_answer_with_id_zero(mqtt::PacketType answer) const;
 
   // --- output.cpp -----------------------------------------------------------------------
   void violation(std::string_view spec, std::string message, std::optional<mqtt::PacketType> type,
@@ -213,23 +261,32 @@ struct ClientSession::Impl {
   void clear_inbound();
   void set_inbound(std::uint16_t id, Inbound to);
   Inbound inbound_of(std::uint16_t id) const { return inbound.empty() ? Inbound::none : inbound[id]; }
-  static std::uint32_t content_hash(std::string_view topic, std::string_view payload);
+  // "The same message": topic, payload and QoS (the session knows no ledger format).
+  static std::uint32_t content_hash(std::string_view topic, std::string_view payload, std::uint8_t qos);
   void remember_received(std::uint16_t id, std::uint32_t hash);
-  bool recently_received(std::uint16_t id, std::uint32_t hash) const;
+  // The content the broker last sent on this packet id, if the ring still holds it.
+  std::optional<std::uint32_t> last_received(std::uint16_t id) const;
 
   // --- publish_out.cpp ------------------------------------------------------------------
   bool write_publish(mqtt::Packet& packet, std::uint16_t explicit_alias, TimeMs now);
   std::size_t send_window() const;
   void pump(TimeMs now);
   void completed(std::uint32_t slot, mqtt::PacketType ack, std::uint8_t reason_code, TimeMs now);
-  void unknown_ack(mqtt::PacketType type, std::uint16_t id, std::string_view what, std::uint64_t start, TimeMs now);
+  // PUBACK / PUBREC / PUBCOMP that match no PUBLISH of ours: an answer to a raw packet (checked
+  // against its QoS), or a violation. True when it answered a raw packet.
+  bool answers_raw(mqtt::PacketType type, std::uint16_t id, std::uint64_t start, TimeMs now);
 
   // --- publish_in.cpp -------------------------------------------------------------------
   void acknowledge_unresolvable(const mqtt::PublishView& p, TimeMs now);
-  void deliver(const mqtt::PublishView& p, std::string_view topic, TimeMs now);
+  void deliver(const mqtt::PublishView& p, std::string_view topic, TimeMs now, std::string_view consequence_of = {});
+  void note_resumed_flows();
+  void resend_arrived(std::uint16_t id);
+  std::size_t report_resends_missing(TimeMs now);
 
   // --- subscribe.cpp --------------------------------------------------------------------
   std::optional<PendingAck> take_pending(std::uint16_t id, bool subscribe);
+  // SUBACK / UNSUBACK: the request it answers (ours or raw), or a violation.
+  std::optional<PendingAck> answered_request(std::uint16_t id, bool subscribe, std::uint64_t start, TimeMs now);
 
   // --- time.cpp -------------------------------------------------------------------------
   TimeMs pingresp_timeout() const;

@@ -17,7 +17,10 @@ void ClientSession::Impl::connect(const ConnectOptions& opts, TimeMs now) {
   keep_alive = opts.keep_alive;
   last_sent = now;
   if (v5() && opts.maximum_packet_size) framer.set_maximum_packet_size(*opts.maximum_packet_size);
-  if (opts.clean_start) clear_session(now);
+  if (opts.clean_start) {
+    clear_session(now);
+    history_known = true;
+  }
 
   mqtt::Connect c;
   c.protocol_name = opts.protocol_name ? *opts.protocol_name
@@ -43,19 +46,26 @@ void ClientSession::Impl::connect(const ConnectOptions& opts, TimeMs now) {
 
 void ClientSession::Impl::on_packet(const mqtt::ConnackView& p, std::uint64_t start, TimeMs now) {
   if (connack_seen) {
-    violation(sid("MQTT-3.2.0-2", ""), "broker sent a second CONNACK on one connection",
-              mqtt::PacketType::connack, start, now, config.close_on_violation);
+    // A second CONNECT written raw is a protocol error the broker must close on
+    // [MQTT-3.1.0-2]; a CONNACK to it shows it did not. Unasked, the CONNACK itself is the
+    // fault (5.0 MQTT-3.2.0-2; 3.1.1 has no statement for it).
+    if (take_raw_answered(mqtt::PacketType::connack, 0)) {
+      report(Finding::connack_to_second_connect,
+             "broker answered a second CONNECT on one connection with a CONNACK instead of closing the connection",
+             mqtt::PacketType::connack, start, now, config.close_on_violation);
+    } else {
+      report(Finding::second_connack, "broker sent a second CONNACK on one connection", mqtt::PacketType::connack,
+             start, now, config.close_on_violation);
+    }
     if (config.close_on_violation) abandon_connection(mqtt::reason::protocol_error, now);
     return;
   }
   connack_seen = true;
   session_present = p.session_present;
-  if (p.session_present && p.reason_code != 0) {
-    violation(sid("MQTT-3.2.2-6", "MQTT-3.2.2-4"), "CONNACK refuses the connection but has Session Present 1",
-              mqtt::PacketType::connack, start, now);
-  } else if (p.session_present && options.clean_start) {
-    violation(sid("MQTT-3.2.2-2", "MQTT-3.2.2-1"), "CONNACK has Session Present 1 for a clean-start connection",
-              mqtt::PacketType::connack, start, now);
+  // (Session Present 1 in a refusal never gets here: the codec refuses that CONNACK.)
+  if (p.session_present && options.clean_start) {
+    report(Finding::session_present_on_clean_start, "CONNACK has Session Present 1 for a clean-start connection",
+           mqtt::PacketType::connack, start, now);
   }
   if (v5()) {
     for (const auto& prop : p.properties) {
@@ -85,11 +95,13 @@ void ClientSession::Impl::on_packet(const mqtt::ConnackView& p, std::uint64_t st
   }
   state = SessionState::connected;
   if (p.session_present) {
+    note_resumed_flows();
     resend_in_flight(now);
   } else {
     // No session on the broker: what was in flight there is gone (3.2.2.1.1).
     abandon_outbound("broker has no session (CONNACK session_present=0)", now);
     clear_inbound();
+    history_known = true;
   }
   pump(now);
 }
@@ -130,10 +142,11 @@ void ClientSession::disconnect(TimeMs now, std::uint8_t reason_code, mqtt::Prope
 
 void ClientSession::Impl::on_packet(const mqtt::DisconnectView& p, std::uint64_t start, TimeMs now) {
   if (!v5()) {
-    violation("", "broker sent DISCONNECT, which only a client may send in MQTT 3.1.1",
-              mqtt::PacketType::disconnect, start, now);
+    report(Finding::client_only_packet, "broker sent DISCONNECT, which only a client may send in MQTT 3.1.1",
+           mqtt::PacketType::disconnect, start, now);
   } else if (!connack_seen) {
-    violation("MQTT-3.14.0-1", "broker sent DISCONNECT before CONNACK", mqtt::PacketType::disconnect, start, now);
+    report(Finding::disconnect_before_connack, "broker sent DISCONNECT before CONNACK", mqtt::PacketType::disconnect,
+           start, now);
   }
   disconnect_reason = p.reason_code;
   event::DisconnectReceived e;
@@ -150,8 +163,8 @@ void ClientSession::Impl::on_packet(const mqtt::AuthView&, std::uint64_t start, 
     return p.id == mqtt::PropertyId::authentication_method;
   });
   if (!has_method) {
-    violation("MQTT-4.12.0-6", "broker sent AUTH although CONNECT had no Authentication Method",
-              mqtt::PacketType::auth, start, now);
+    report(Finding::auth_without_method, "broker sent AUTH although CONNECT had no Authentication Method",
+           mqtt::PacketType::auth, start, now);
   }
 }
 
@@ -173,6 +186,8 @@ void ClientSession::Impl::reset_connection() {
   auto_aliases.clear();
   next_auto_alias = 1;
   pending_acks.clear();  // SUBSCRIBE/UNSUBSCRIBE are not re-sent on a new connection
+  raw_sent.clear();      // answers come on the connection the packets went out on
+  owed_resends.clear();  // recomputed at the next Session Present 1
   out.clear();
 }
 

@@ -1,6 +1,7 @@
 // The in-flight store, which survives connections: packet ids (allocation, misbehaving
 // reuse), the pool of outbound QoS 1/2 slots chained by packet id, the inbound state of
-// each packet id, and a ring of recent QoS 2 receipts that recognises re-sends.
+// each packet id, and a ring of recent receipts that tells a re-send of a message from a
+// new message on the same packet id.
 #include "ClientSessionImpl.hpp"
 
 namespace mqtth::client {
@@ -10,7 +11,8 @@ using namespace detail;
 bool ClientSession::Impl::id_in_use(std::uint16_t id) const {
   if (!slot_of_id.empty() && slot_of_id[id] != kNoSlot) return true;
   return std::any_of(pending_acks.begin(), pending_acks.end(),
-                     [id](const PendingAck& p) { return p.packet_id == id; });
+                     [id](const PendingAck& p) { return p.packet_id == id; }) ||
+         raw_request_uses(id);
 }
 
 // Non-zero and not in use [MQTT-2.2.1-3 / MQTT-2.3.1-2], unless a misbehaviour says otherwise.
@@ -94,8 +96,9 @@ void ClientSession::Impl::abandon_outbound(std::string_view why, TimeMs now) {
 
 void ClientSession::Impl::clear_inbound() {
   if (!inbound.empty()) std::fill(inbound.begin(), inbound.end(), Inbound::none);
-  if (!received_ring.empty()) std::fill(received_ring.begin(), received_ring.end(), RecentQos2{});
+  if (!received_ring.empty()) std::fill(received_ring.begin(), received_ring.end(), RecentReceipt{});
   inbound_in_flight = 0;
+  owed_resends.clear();
 }
 
 void ClientSession::Impl::set_inbound(std::uint16_t id, Inbound to) {
@@ -107,9 +110,10 @@ void ClientSession::Impl::set_inbound(std::uint16_t id, Inbound to) {
   inbound[id] = to;
 }
 
-// Recent QoS 2 receipts (packet id + content hash), a fixed ring: enough to recognise a
-// re-send after PUBREL without per-message allocation.
-std::uint32_t ClientSession::Impl::content_hash(std::string_view topic, std::string_view payload) {
+// Recent receipts whose packet id stays tracked (QoS 2; QoS 1 with the PUBACK withheld):
+// packet id + content hash in a fixed ring, enough to tell the same message re-sent from a
+// new one on the id without per-message allocation. Only the anomalies look it up.
+std::uint32_t ClientSession::Impl::content_hash(std::string_view topic, std::string_view payload, std::uint8_t qos) {
   std::uint32_t h = 2166136261u;  // FNV-1a
   const auto mix = [&h](std::string_view s) {
     for (const char c : s) h = (h ^ static_cast<std::uint8_t>(c)) * 16777619u;
@@ -117,18 +121,24 @@ std::uint32_t ClientSession::Impl::content_hash(std::string_view topic, std::str
   mix(topic);
   h = (h ^ 0xFFu) * 16777619u;
   mix(payload);
+  h = (h ^ qos) * 16777619u;
   return h;
 }
 
 void ClientSession::Impl::remember_received(std::uint16_t id, std::uint32_t hash) {
-  if (received_ring.empty()) received_ring.assign(kReceivedRing, RecentQos2{});
-  received_ring[received_ring_pos] = RecentQos2{hash, id, true};
+  if (received_ring.empty()) received_ring.assign(kReceivedRing, RecentReceipt{});
+  received_ring[received_ring_pos] = RecentReceipt{hash, id, true};
   received_ring_pos = (received_ring_pos + 1) % kReceivedRing;
 }
 
-bool ClientSession::Impl::recently_received(std::uint16_t id, std::uint32_t hash) const {
-  return std::any_of(received_ring.begin(), received_ring.end(),
-                     [&](const RecentQos2& r) { return r.used && r.id == id && r.hash == hash; });
+std::optional<std::uint32_t> ClientSession::Impl::last_received(std::uint16_t id) const {
+  if (received_ring.empty()) return std::nullopt;
+  for (std::size_t n = 0; n < kReceivedRing; ++n) {
+    const RecentReceipt& r = received_ring[(received_ring_pos + kReceivedRing - 1 - n) % kReceivedRing];
+    if (!r.used) return std::nullopt;  // the ring fills in order: nothing older
+    if (r.id == id) return r.hash;
+  }
+  return std::nullopt;
 }
 
 }  // namespace mqtth::client

@@ -85,6 +85,7 @@ void ClientSession::Impl::note_sent(std::size_t from, TimeMs now, const mqtt::Pa
 void ClientSession::send_raw(mqtt::Bytes bytes, TimeMs now) {
   Impl& s = *impl_;
   if (!s.has_connection()) return;
+  s.note_raw(bytes);
   const std::size_t old = s.out.size();
   s.out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   s.note_sent(old, now, nullptr);

@@ -130,20 +130,41 @@ void ClientSession::Impl::completed(std::uint32_t slot, mqtt::PacketType ack, st
   pump(now);
 }
 
-void ClientSession::Impl::unknown_ack(mqtt::PacketType type, std::uint16_t id, std::string_view what,
-                                      std::uint64_t start, TimeMs now) {
-  violation(sid("MQTT-2.2.1-5", "MQTT-2.3.1-6"),
-            std::string(mqtt::to_string(type)) + " for packet id " + std::to_string(id) + " " + std::string(what),
-            type, start, now);
+// An acknowledgement that matches no PUBLISH of ours may answer a raw one: then the answer
+// must be the one its QoS asks for [MQTT-3.3.4-1], and a PUBLISH the broker had to refuse
+// (packet id 0) must get no answer at all [MQTT-4.8.0-1 / 5.0 MQTT-4.13.1-1].
+bool ClientSession::Impl::answers_raw(mqtt::PacketType type, std::uint16_t id, std::uint64_t start, TimeMs now) {
+  const auto raw = take_raw_answered(type, id);
+  if (!raw) return false;
+  const std::string what = std::string(mqtt::to_string(type)) + " for packet id " + std::to_string(id);
+  if (!raw->broke.empty()) {
+    answered_refusable(type, id, raw->type, raw->broke, start, now);
+  } else if (raw->type == mqtt::PacketType::publish && (type == mqtt::PacketType::puback) != (raw->qos == 1)) {
+    report(Finding::ack_wrong_for_qos, what + " answers a QoS " + std::to_string(raw->qos) + " PUBLISH", type, start,
+           now);
+  }
+  return true;
 }
 
 void ClientSession::Impl::on_packet(const mqtt::PubackView& p, std::uint64_t start, TimeMs now) {
   before_connack_check(mqtt::PacketType::puback, start, now);
-  const std::uint32_t s = find_slot(p.packet_id, Stage::sent);
-  if (s == kNoSlot || slots[s].publish().qos != 1) {
-    unknown_ack(mqtt::PacketType::puback, p.packet_id,
-                s == kNoSlot ? "that has no QoS 1 PUBLISH in flight" : "of a QoS 2 PUBLISH", start, now);
+  const std::uint32_t s = find_slot(p.packet_id, Stage::sent, Stage::released);
+  if (s == kNoSlot) {
+    if (!answers_raw(mqtt::PacketType::puback, p.packet_id, start, now)) {
+      report(Finding::ack_unknown_id,
+             "PUBACK for packet id " + std::to_string(p.packet_id) + " that has no QoS 1 PUBLISH in flight",
+             mqtt::PacketType::puback, start, now);
+    }
     return;
+  }
+  if (slots[s].publish().qos != 1) {  // QoS 2 is answered with PUBREC (RabbitMQ 3.10 sends PUBACK)
+    report(Finding::ack_wrong_for_qos, "PUBACK for packet id " + std::to_string(p.packet_id) + " of a QoS 2 PUBLISH",
+           mqtt::PacketType::puback, start, now);
+    return;
+  }
+  if (p.packet_id == 0) {
+    answered_refusable(mqtt::PacketType::puback, 0, mqtt::PacketType::publish, sid("MQTT-2.2.1-3", "MQTT-2.3.1-1"),
+                       start, now);
   }
   completed(s, mqtt::PacketType::puback, p.reason_code, now);
 }
@@ -151,9 +172,16 @@ void ClientSession::Impl::on_packet(const mqtt::PubackView& p, std::uint64_t sta
 void ClientSession::Impl::on_packet(const mqtt::PubrecView& p, std::uint64_t start, TimeMs now) {
   before_connack_check(mqtt::PacketType::pubrec, start, now);
   std::uint32_t s = find_slot(p.packet_id, Stage::sent, Stage::released);
-  if (s != kNoSlot && slots[s].publish().qos != 2) s = kNoSlot;
+  if (s != kNoSlot && slots[s].publish().qos != 2) {
+    report(Finding::ack_wrong_for_qos, "PUBREC for packet id " + std::to_string(p.packet_id) + " of a QoS 1 PUBLISH",
+           mqtt::PacketType::pubrec, start, now);
+    return;
+  }
   if (s == kNoSlot) {
-    unknown_ack(mqtt::PacketType::pubrec, p.packet_id, "that has no QoS 2 PUBLISH in flight", start, now);
+    if (answers_raw(mqtt::PacketType::pubrec, p.packet_id, start, now)) return;  // the raw flow's own business
+    report(Finding::ack_unknown_id,
+           "PUBREC for packet id " + std::to_string(p.packet_id) + " that has no QoS 2 PUBLISH in flight",
+           mqtt::PacketType::pubrec, start, now);
     if (v5()) {  // 4.3.3: answer PUBREL 0x92 (Packet Identifier not found)
       mqtt::Pubrel rel;
       rel.packet_id = p.packet_id;
@@ -161,6 +189,10 @@ void ClientSession::Impl::on_packet(const mqtt::PubrecView& p, std::uint64_t sta
       write(mqtt::Packet(std::move(rel)), now);
     }
     return;
+  }
+  if (p.packet_id == 0 && slots[s].stage == Stage::sent) {
+    answered_refusable(mqtt::PacketType::pubrec, 0, mqtt::PacketType::publish, sid("MQTT-2.2.1-3", "MQTT-2.3.1-1"),
+                       start, now);
   }
   if (p.reason_code >= 0x80) {  // refused: acknowledged, never retransmitted [MQTT-4.4.0-2]
     completed(s, mqtt::PacketType::pubrec, p.reason_code, now);
@@ -184,14 +216,27 @@ void ClientSession::Impl::on_packet(const mqtt::PubrecView& p, std::uint64_t sta
 
 void ClientSession::Impl::on_packet(const mqtt::PubcompView& p, std::uint64_t start, TimeMs now) {
   before_connack_check(mqtt::PacketType::pubcomp, start, now);
+  const std::string what = "PUBCOMP for packet id " + std::to_string(p.packet_id);
   const std::uint32_t s = find_slot(p.packet_id, Stage::released);
-  if (s == kNoSlot) {
-    const bool before_pubrec = find_slot(p.packet_id, Stage::sent) != kNoSlot;
-    unknown_ack(mqtt::PacketType::pubcomp, p.packet_id,
-                before_pubrec ? "before its PUBREC (no PUBREL sent)" : "that has no QoS 2 PUBLISH in flight", start, now);
+  if (s != kNoSlot && slots[s].pubrel_sent) {
+    completed(s, mqtt::PacketType::pubcomp, p.reason_code, now);
     return;
   }
-  completed(s, mqtt::PacketType::pubcomp, p.reason_code, now);
+  if (s == kNoSlot) {
+    // A PUBCOMP where PUBREC or PUBACK was due is the wrong answer to the PUBLISH; one for an
+    // id the client sent no PUBREL for breaks the receiver's half of the QoS 2 flow.
+    if (const std::uint32_t sent = find_slot(p.packet_id, Stage::sent); sent != kNoSlot) {
+      report(Finding::ack_wrong_for_qos,
+             what + " answers a QoS " + std::to_string(slots[sent].publish().qos) + " PUBLISH" +
+                 (slots[sent].publish().qos == 2 ? " before any PUBREC" : ""),
+             mqtt::PacketType::pubcomp, start, now);
+      return;
+    }
+    if (answers_raw(mqtt::PacketType::pubcomp, p.packet_id, start, now)) return;
+  }
+  report(Finding::pubcomp_without_pubrel,
+         what + (s == kNoSlot ? ", which has no QoS 2 PUBLISH in flight" : ", whose PUBREL the client has not sent"),
+         mqtt::PacketType::pubcomp, start, now);
 }
 
 }  // namespace mqtth::client

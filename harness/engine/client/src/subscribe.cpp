@@ -1,5 +1,6 @@
 // SUBSCRIBE and UNSUBSCRIBE, and the SUBACK / UNSUBACK that answer them (packet id and
-// reason code count checked).
+// reason code count checked; an answer to a raw request is matched to it, and an answer
+// to a request the broker had to refuse is reported as such).
 #include "ClientSessionImpl.hpp"
 
 namespace mqtth::client {
@@ -23,7 +24,7 @@ CommandResult ClientSession::subscribe(SubscribeRequest request, TimeMs now) {
   const auto count = static_cast<std::uint32_t>(request.subscriptions.size());
   sub.subscriptions = std::move(request.subscriptions);
   if (!s.write(mqtt::Packet(std::move(sub)), now)) return r.error = CommandError::encode_failed, r;
-  s.pending_acks.push_back(PendingAck{*id, count, true});
+  s.pending_acks.push_back(PendingAck{*id, count, true, *id == 0 ? s.sid("MQTT-2.2.1-3", "MQTT-2.3.1-1") : ""});
   r.packet_id = *id;
   return r;
 }
@@ -40,7 +41,7 @@ CommandResult ClientSession::unsubscribe(UnsubscribeRequest request, TimeMs now)
   const auto count = static_cast<std::uint32_t>(request.filters.size());
   unsub.filters = std::move(request.filters);
   if (!s.write(mqtt::Packet(std::move(unsub)), now)) return r.error = CommandError::encode_failed, r;
-  s.pending_acks.push_back(PendingAck{*id, count, false});
+  s.pending_acks.push_back(PendingAck{*id, count, false, *id == 0 ? s.sid("MQTT-2.2.1-3", "MQTT-2.3.1-1") : ""});
   r.packet_id = *id;
   return r;
 }
@@ -56,17 +57,33 @@ std::optional<PendingAck> ClientSession::Impl::take_pending(std::uint16_t id, bo
   return std::nullopt;
 }
 
+std::optional<PendingAck> ClientSession::Impl::answered_request(std::uint16_t id, bool subscribe, std::uint64_t start,
+                                                                TimeMs now) {
+  const auto answer = subscribe ? mqtt::PacketType::suback : mqtt::PacketType::unsuback;
+  auto request = take_pending(id, subscribe);
+  if (!request) {
+    if (const auto raw = take_raw_answered(answer, id)) request = PendingAck{id, raw->count, subscribe, raw->broke};
+  }
+  if (!request) {
+    report(subscribe ? Finding::suback_unknown_id : Finding::unsuback_unknown_id,
+           std::string(mqtt::to_string(answer)) + " for packet id " + std::to_string(id) + " that has no " +
+               (subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE") + " waiting",
+           answer, start, now);
+  } else if (!request->broke.empty()) {
+    answered_refusable(answer, id, subscribe ? mqtt::PacketType::subscribe : mqtt::PacketType::unsubscribe,
+                       request->broke, start, now);
+  }
+  return request;
+}
+
 void ClientSession::Impl::on_packet(const mqtt::SubackView& p, std::uint64_t start, TimeMs now) {
   before_connack_check(mqtt::PacketType::suback, start, now);
-  const auto pending = take_pending(p.packet_id, true);
-  if (!pending) {
-    violation("MQTT-3.8.4-2", "SUBACK for packet id " + std::to_string(p.packet_id) + " that has no SUBSCRIBE waiting",
-              mqtt::PacketType::suback, start, now);
-  } else if (pending->count != p.reason_codes.size()) {
-    violation(sid("MQTT-3.8.4-6", "MQTT-3.8.4-5"),
-              "SUBACK has " + std::to_string(p.reason_codes.size()) + " reason codes for " +
-                  std::to_string(pending->count) + " subscriptions",
-              mqtt::PacketType::suback, start, now);
+  const auto request = answered_request(p.packet_id, true, start, now);
+  if (request && request->broke.empty() && request->count != p.reason_codes.size()) {
+    report(Finding::suback_count,
+           "SUBACK has " + std::to_string(p.reason_codes.size()) + " reason codes for " +
+               std::to_string(request->count) + " subscriptions",
+           mqtt::PacketType::suback, start, now);
   }
   event::SubackReceived e;
   e.packet_id = p.packet_id;
@@ -78,16 +95,12 @@ void ClientSession::Impl::on_packet(const mqtt::SubackView& p, std::uint64_t sta
 
 void ClientSession::Impl::on_packet(const mqtt::UnsubackView& p, std::uint64_t start, TimeMs now) {
   before_connack_check(mqtt::PacketType::unsuback, start, now);
-  const auto pending = take_pending(p.packet_id, false);
-  if (!pending) {
-    violation(sid("MQTT-2.2.1-6", "MQTT-2.3.1-7"),
-              "UNSUBACK for packet id " + std::to_string(p.packet_id) + " that has no UNSUBSCRIBE waiting",
-              mqtt::PacketType::unsuback, start, now);
-  } else if (v5() && pending->count != p.reason_codes.size()) {
-    violation("MQTT-3.11.3-2",
-              "UNSUBACK has " + std::to_string(p.reason_codes.size()) + " reason codes for " +
-                  std::to_string(pending->count) + " filters",
-              mqtt::PacketType::unsuback, start, now);
+  const auto request = answered_request(p.packet_id, false, start, now);
+  if (v5() && request && request->broke.empty() && request->count != p.reason_codes.size()) {
+    report(Finding::unsuback_count,
+           "UNSUBACK has " + std::to_string(p.reason_codes.size()) + " reason codes for " +
+               std::to_string(request->count) + " filters",
+           mqtt::PacketType::unsuback, start, now);
   }
   event::UnsubackReceived e;
   e.packet_id = p.packet_id;

@@ -30,9 +30,8 @@ void ClientSession::Impl::send_pingreq(TimeMs now) {
 void ClientSession::Impl::advance(TimeMs now) {
   if (state != SessionState::connected) return;
   if (ping_sent_at && pingresp_timeout() > 0 && now >= *ping_sent_at + pingresp_timeout()) {
-    violation("MQTT-3.12.4-1",
-              "no PINGRESP within " + std::to_string(pingresp_timeout()) + " ms of PINGREQ",
-              mqtt::PacketType::pingresp, bytes_in, now, true);
+    report(Finding::pingresp_missing, "no PINGRESP within " + std::to_string(pingresp_timeout()) + " ms of PINGREQ",
+           mqtt::PacketType::pingresp, bytes_in, now, true);
     input_dead = true;
     request_close("keep-alive timeout: no PINGRESP");
     return;

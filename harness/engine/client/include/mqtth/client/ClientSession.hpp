@@ -9,13 +9,15 @@
 // with clean_start=false resumes the session [MQTT-4.4.0-1].
 //
 // The harness tests brokers, not itself: anything the broker sends that breaks the spec is
-// reported as an event::BrokerViolation carrying the statement id, never a crash or an
-// exception. The Misbehaviour knobs make the client itself break rules on purpose.
+// reported as an event::BrokerViolation carrying the statement the broker broke (one per
+// finding, Findings.hpp), never a crash or an exception. The Misbehaviour knobs and
+// send_raw() make the client itself break rules on purpose.
 //
 // Threading: none. One session is driven from one thread.
 #pragma once
 
 #include <mqtt/codec.hpp>
+#include <mqtth/client/Findings.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -148,6 +150,10 @@ struct UnsubackReceived {
 // PUBLISH of its packet id (duplicates before PUBREL are not delivered twice [MQTT-4.3.3-10]).
 // A QoS 1 PUBLISH with DUP=1 is delivered again (at least once allows it); `dup` tells.
 // `topic` is resolved from the topic alias when the broker used one.
+// `consequence_of` is set on a copy the session has just reported as a BrokerViolation (a QoS 2
+// PUBLISH re-sent after the broker's PUBREL, which the client must treat as a new message,
+// 3.1.1 MQTT-4.3.3-2 / 5.0 MQTT-4.3.3-12): the statement of that violation, so a duplicate it makes downstream (the
+// ledger's) is counted as its consequence, not as a new deviation.
 struct MessageDelivered {
   std::string topic;
   std::string payload;
@@ -156,6 +162,7 @@ struct MessageDelivered {
   bool dup = false;
   std::uint16_t packet_id = 0;
   mqtt::Properties properties;
+  std::string_view consequence_of;  // static storage; empty for an ordinary delivery
   TimeMs at = 0;
 };
 // Our QoS 1/2 publish ended: PUBACK (QoS 1), PUBCOMP (QoS 2), or PUBREC with a reason
@@ -198,11 +205,16 @@ struct ConnectionClosed {
   std::string_view cause;  // static text: "broker closed", "client disconnect", "keep-alive timeout" ...
   TimeMs at = 0;
 };
-// The broker broke the spec. `spec` is the normative statement id ("MQTT-4.3.3-10"), or
-// empty where the spec has none. `fatal`: the session stopped reading this connection (the
-// byte stream cannot be framed any more, or the rule demands closing) and asked to close.
+// The broker broke the spec. `finding` says which rule (Findings.hpp); `spec` is the one
+// statement the broker broke, for the connection's version ("MQTT-4.3.3-6"), empty only for
+// the findings Findings.hpp lists without a numbered statement (and codec findings where the
+// codec has none). Further statements broken by the same act are in `see_also`; the message
+// names none. `fatal`: the session stopped reading this connection (the byte stream cannot
+// be framed any more, or the rule demands closing) and asked to close.
 struct BrokerViolation {
-  std::string_view spec;       // static storage
+  Finding finding = Finding::invalid_packet;
+  std::string_view spec;                  // static storage
+  std::vector<std::string_view> see_also;  // static storage
   std::string message;
   std::optional<mqtt::PacketType> packet_type;
   std::uint64_t stream_offset = 0;   // of the offending packet's first byte in this connection's input
@@ -290,7 +302,11 @@ class ClientSession {
   // Errors: not_connected (QoS 0 only), no_packet_id_free, invalid_argument, encode_failed.
   CommandResult publish(PublishRequest request, TimeMs now);
   void ping(TimeMs now);
-  // Writes these bytes as they are (anything, invalid on purpose allowed). No state change.
+  // Writes these bytes as they are (anything, invalid on purpose allowed). No session state
+  // changes, but the session notes the packet ids and types it can read in them, until the
+  // connection ends, so that the broker's answers to them are not taken for answers to
+  // nothing (a SUBACK echoing a raw SUBSCRIBE's id), and an answer to a packet the broker
+  // had to refuse is reported as that [MQTT-4.8.0-1 / 5.0 MQTT-4.13.1-1].
   void send_raw(mqtt::Bytes bytes, TimeMs now);
   void send_raw(std::string_view bytes, TimeMs now);
   // Encodes `packet` with the connection's version and writes it. No state change (no
@@ -303,6 +319,12 @@ class ClientSession {
   void receive(std::string_view bytes, TimeMs now);
   // Time passes: keep-alive PINGREQ, missing PINGRESP.
   void advance(TimeMs now);
+  // The broker has had time to resume this connection's session: every inbound QoS 1/2 flow
+  // that was unfinished when it answered Session Present 1 (PUBACK withheld, PUBREC sent,
+  // PUBCOMP withheld) and for which it has re-sent neither PUBLISH nor PUBREL since is a
+  // BrokerViolation [MQTT-4.4.0-1], reported once. The session cannot know when "enough
+  // time" has passed (the spec sets no deadline), so the caller decides; returns the count.
+  std::size_t report_resends_missing(TimeMs now);
   // The network connection ended. Emits ConnectionClosed once. `client_cause` non-empty
   // (static text, e.g. "client abort") says the client closed it itself without the session
   // asking (abort, reconnect); otherwise the session's own close request, or the broker.
