@@ -3,6 +3,7 @@
 #include "mqtth/ledger/Ledger.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -16,12 +17,14 @@ constexpr std::uint8_t kAttempted = 0x01;
 constexpr std::uint8_t kAccepted = 0x02;
 constexpr std::uint8_t kResent = 0x04;
 
-// Per-message state of a pair (one byte per sequence): bit 0 = obligated, bits 1..7 = copies
-// received, saturating at 127 (only "0", "1" and "more than 1" matter for the rules).
+// Per-message state of a pair (one byte per sequence): bit 0 = obligated, bits 1..6 = copies
+// received, saturating at 63 (only "0", "1" and "more than 1" matter for the rules), bit 7 =
+// owed when the broker lost the subscriber's session (a loss that is its consequence).
 constexpr std::uint8_t kObligated = 0x01;
-constexpr unsigned kMaxCopies = 127;
+constexpr std::uint8_t kOwedAtSessionLoss = 0x80;
+constexpr unsigned kMaxCopies = 63;
 
-unsigned copies(std::uint8_t flags) noexcept { return flags >> 1; }
+unsigned copies(std::uint8_t flags) noexcept { return (flags >> 1) & 0x3F; }
 
 struct Subscription {
   ClientId subscriber;
@@ -32,17 +35,21 @@ struct Subscription {
 };
 
 struct Stream {
-  ClientId publisher;
+  ClientId publisher = 0;
   std::string topic;
-  std::uint8_t qos;
+  std::uint8_t qos = 0;
   std::vector<std::uint8_t> state;        // indexed by sequence
   std::uint64_t obligations_epoch = ~std::uint64_t{0};
   std::vector<std::uint32_t> obligated_pairs;  // pairs a publish obligates, valid for the epoch
+  // The broker lost the publisher's session: messages below this sequence that the
+  // publisher re-sent may legitimately arrive twice (session_lost), a consequence of `lost_cause`.
+  Sequence lost_below = 0;
+  std::string lost_cause;
 };
 
 struct Pair {
-  StreamId stream;
-  ClientId subscriber;
+  StreamId stream = 0;
+  ClientId subscriber = 0;
   std::vector<std::uint8_t> flags;        // indexed by sequence (may be shorter than the stream)
   bool subscribed = false;                // ever obligated
   std::uint8_t min_granted = 2;           // lowest / current granted QoS while obligated
@@ -57,6 +64,8 @@ struct Pair {
   std::uint64_t late_redelivered = 0;
   std::uint64_t qos_mismatch = 0;
   std::uint64_t waived = 0;
+  std::uint64_t duplicated_consequence = 0;
+  std::string cause;                      // the first deviation this pair's consequences stem from
 };
 
 struct Foreign {
@@ -76,6 +85,7 @@ std::uint64_t pair_key(StreamId stream, ClientId subscriber) noexcept {
 
 struct Ledger::Impl {
   std::uint32_t run;
+  std::optional<mqtt::Version> version;
   std::vector<std::string> client_names;
   std::unordered_map<std::string, ClientId, StringHash, std::equal_to<>> client_ids;
   std::vector<Subscription> subscriptions;
@@ -88,7 +98,7 @@ struct Ledger::Impl {
   std::uint64_t total_attempted = 0;
   std::uint64_t total_deliveries = 0;
 
-  explicit Impl(std::uint32_t run_id) : run(run_id) {}
+  Impl(std::uint32_t run_id, std::optional<mqtt::Version> v) : run(run_id), version(v) {}
 
   // Client ids only come from Ledger::client(); anything else is a caller bug, caught here
   // rather than as an out-of-range read when the results are built.
@@ -99,7 +109,12 @@ struct Ledger::Impl {
   std::uint32_t pair_for(StreamId stream, ClientId subscriber) {
     auto [it, inserted] =
         pair_ids.try_emplace(pair_key(stream, subscriber), static_cast<std::uint32_t>(pairs.size()));
-    if (inserted) pairs.push_back(Pair{stream, subscriber, {}});
+    if (inserted) {
+      Pair pair;
+      pair.stream = stream;
+      pair.subscriber = subscriber;
+      pairs.push_back(std::move(pair));
+    }
     return it->second;
   }
 
@@ -124,6 +139,10 @@ struct Ledger::Impl {
       s.obligated_pairs.push_back(p);
     }
     s.obligations_epoch = epoch;
+  }
+
+  static void add_consequence(Pair& pair, std::string_view cause) {
+    if (pair.cause.empty()) pair.cause.assign(cause);
   }
 
   Foreign& foreign_for(ClientId subscriber) {
@@ -166,14 +185,22 @@ struct Ledger::Impl {
       // ... will be in the order ... but ... a re-send of an earlier message being received
       // after one of its duplicates" is legal at QoS 1 (MQTT 3.1.1 / 5.0 section 4.6).
       ++pair.duplicated;
-      if (s.qos == 1 && (s.state[seq] & kResent)) ++pair.duplicated_excused;
+      if (s.qos == 1 && (s.state[seq] & kResent)) {
+        ++pair.duplicated_excused;
+      } else if (!info.consequence_of.empty()) {
+        add_consequence(pair, info.consequence_of);
+        ++pair.duplicated_consequence;
+      } else if (id.seq < s.lost_below && (s.state[seq] & kResent)) {
+        add_consequence(pair, s.lost_cause);
+        ++pair.duplicated_consequence;
+      }
     }
     if (n < kMaxCopies) flags = static_cast<std::uint8_t>(flags + 2);
     if ((flags & kObligated) && info.qos != std::min(s.qos, pair.current_granted)) ++pair.qos_mismatch;
   }
 };
 
-Ledger::Ledger(std::uint32_t run_id) : impl_(new Impl(run_id)) {}
+Ledger::Ledger(std::uint32_t run_id, std::optional<mqtt::Version> version) : impl_(new Impl(run_id, version)) {}
 Ledger::~Ledger() { delete impl_; }
 Ledger::Ledger(Ledger&& other) noexcept : impl_(other.impl_) { other.impl_ = nullptr; }
 Ledger& Ledger::operator=(Ledger&& other) noexcept {
@@ -239,6 +266,30 @@ void Ledger::end_session(ClientId subscriber) {
   }
 }
 
+void Ledger::session_lost(ClientId client, std::string_view statement) {
+  impl_->check_client(client);
+  // As a subscriber: what it was owed goes with the session; its subscriptions are gone.
+  ++impl_->epoch;
+  std::erase_if(impl_->subscriptions, [&](const Subscription& s) { return s.subscriber == client; });
+  for (Pair& pair : impl_->pairs) {
+    if (pair.subscriber != client) continue;
+    bool owed = false;
+    for (std::uint8_t& flags : pair.flags) {
+      if ((flags & kObligated) && copies(flags) == 0) {
+        flags |= kOwedAtSessionLoss;
+        owed = true;
+      }
+    }
+    if (owed) Impl::add_consequence(pair, statement);
+  }
+  // As a publisher: what it published so far and re-sends may legitimately arrive twice.
+  for (Stream& s : impl_->streams) {
+    if (s.publisher != client) continue;
+    s.lost_below = s.state.size();
+    if (s.lost_cause.empty()) s.lost_cause.assign(statement);
+  }
+}
+
 StreamId Ledger::stream(ClientId publisher, std::string_view topic, std::uint8_t qos) {
   impl_->check_client(publisher);
   if (qos > 2) qos = 2;
@@ -249,7 +300,11 @@ StreamId Ledger::stream(ClientId publisher, std::string_view topic, std::uint8_t
   key.append(topic);
   if (auto it = impl_->stream_ids.find(key); it != impl_->stream_ids.end()) return it->second;
   const auto id = static_cast<StreamId>(impl_->streams.size());
-  impl_->streams.push_back(Stream{publisher, std::string(topic), qos, {}, ~std::uint64_t{0}, {}});
+  Stream s;
+  s.publisher = publisher;
+  s.topic = std::string(topic);
+  s.qos = qos;
+  impl_->streams.push_back(std::move(s));
   impl_->stream_ids.emplace(std::move(key), id);
   return id;
 }
@@ -319,10 +374,85 @@ void Ledger::delivered(ClientId subscriber, const MessageId& id, const DeliveryI
 
 namespace {
 
-void add_reason(std::string& reason, std::string_view text) {
-  if (!reason.empty()) reason += "; ";
-  reason += text;
-}
+// What a verdict can find, with the statement each breaks: 3.1.1, then 5.0 ("" = none).
+// Listed in the order the primary statement is chosen (a consequence's cause comes first).
+enum class Problem : std::uint8_t { lost, duplicated_exactly_once, reordered, qos_mismatch, duplicated_at_most_once, guarantee_mismatch };
+
+struct ProblemStatement {
+  Problem problem;
+  std::string_view v311, v5;
+};
+
+// Why these: docs/reports.md, "Verdicts".
+constexpr ProblemStatement kProblemStatements[] = {
+    {Problem::lost, "MQTT-4.5.0-1", "MQTT-4.5.0-1"},
+    {Problem::duplicated_exactly_once, "MQTT-4.3.3-2", "MQTT-4.3.3-10"},
+    {Problem::reordered, "MQTT-4.6.0-6", "MQTT-4.6.0-5"},
+    {Problem::qos_mismatch, "MQTT-3.8.4-6", "MQTT-3.8.4-8"},
+    {Problem::duplicated_at_most_once, "", ""},  // no numbered statement: section 4.3.1
+    {Problem::guarantee_mismatch, "", ""},       // the scenario's expectation, not a rule
+};
+
+// The problems of one row, and the reason text: with the version known, exactly one
+// statement in the text (the primary), the others in see_also; without it, each problem
+// names its statement in both versions.
+class Problems {
+ public:
+  explicit Problems(std::optional<mqtt::Version> version) : version_(version) {}
+
+  void add(Problem p, std::string text) {
+    const auto& s = kProblemStatements[static_cast<std::size_t>(p)];
+    items_.push_back(Item{static_cast<int>(p) + 1, std::move(text), std::string(s.v311), std::string(s.v5)});
+  }
+  void add_consequence(std::string text, std::string_view cause) {
+    items_.push_back(Item{0, std::move(text), std::string(cause), std::string(cause)});
+  }
+
+  std::string text(std::string& statement, std::vector<std::string>& see_also) const {
+    if (!version_) return legacy_text();
+    const bool v5 = *version_ == mqtt::Version::v5;
+    const Item* primary = nullptr;
+    for (const Item& i : items_) {
+      if (!id(i, v5).empty() && (!primary || i.rank < primary->rank)) primary = &i;
+    }
+    std::string out;
+    if (primary) {
+      statement = id(*primary, v5);
+      out = primary->text + " [" + statement + "]";
+    }
+    for (const Item& i : items_) {
+      if (&i == primary) continue;
+      if (!out.empty()) out += "; ";
+      out += i.text;
+      const std::string& other = id(i, v5);
+      if (!other.empty() && other != statement &&
+          std::find(see_also.begin(), see_also.end(), other) == see_also.end())
+        see_also.push_back(other);
+    }
+    return out;
+  }
+
+ private:
+  struct Item {
+    int rank;  // 0: a consequence; then Problem order
+    std::string text, v311, v5;
+  };
+  static const std::string& id(const Item& i, bool v5) { return v5 ? i.v5 : i.v311; }
+
+  std::string legacy_text() const {
+    std::string out;
+    for (const Item& i : items_) {
+      if (!out.empty()) out += "; ";
+      out += i.text;
+      if (i.v311.empty()) continue;
+      out += i.v311 == i.v5 ? " (" + i.v311 + ")" : " (3.1.1 " + i.v311 + " / 5.0 " + i.v5 + ")";
+    }
+    return out;
+  }
+
+  std::optional<mqtt::Version> version_;
+  std::vector<Item> items_;
+};
 
 }  // namespace
 
@@ -364,46 +494,62 @@ std::vector<StreamResult> Ledger::results(const Expectation& expectation,
       if (flags & kObligated) {
         if (accepted) {
           ++r.sent;
-          if (copies(flags) == 0) ++r.lost;
+          if (copies(flags) == 0) {
+            ++r.lost;
+            if (flags & kOwedAtSessionLoss) ++r.lost_consequence;
+          }
         }
       } else if (copies(flags) > 0) {
         ++r.unexpected;
       }
     }
+    r.duplicated_consequence = pair.duplicated_consequence;
+    r.cause = pair.cause;
 
     const Guarantee effective = guarantee_for_qos(r.qos);
     r.guarantee = expectation.guarantee.value_or(effective);
-    std::string reason;
+    Problems problems(impl_->version);
     if (expectation.guarantee && pair.subscribed && *expectation.guarantee != effective) {
-      add_reason(reason, "guarantee mismatch: expected " + std::string(to_string(*expectation.guarantee)) +
-                             " but effective QoS is " + std::to_string(r.qos) + " (publish QoS " +
-                             std::to_string(r.publish_qos) + ", granted QoS " +
-                             std::to_string(r.granted_qos) + ")");
+      problems.add(Problem::guarantee_mismatch,
+                   "guarantee mismatch: expected " + std::string(to_string(*expectation.guarantee)) +
+                       " but effective QoS is " + std::to_string(r.qos) + " (publish QoS " +
+                       std::to_string(r.publish_qos) + ", granted QoS " + std::to_string(r.granted_qos) + ")");
     }
-    const std::uint64_t counted_duplicates = r.duplicated - r.duplicated_excused;
+    // Consequences of a deviation reported where it happened violate the guarantee they
+    // break like any other, but the verdict names that deviation, not a rule of its own.
+    const std::uint64_t lost = r.lost - r.lost_consequence;
+    const std::uint64_t duplicates = r.duplicated - r.duplicated_excused - r.duplicated_consequence;
+    std::uint64_t consequence_lost = 0, consequence_duplicates = 0;
     switch (r.guarantee) {
       case Guarantee::at_most_once:
-        if (counted_duplicates > 0)
-          add_reason(reason, std::to_string(counted_duplicates) + " duplicate(s) at most once (QoS 0, section 4.3.1)");
+        if (duplicates > 0)
+          problems.add(Problem::duplicated_at_most_once, std::to_string(duplicates) + " duplicate(s) at most once (QoS 0, section 4.3.1)");
+        consequence_duplicates = r.duplicated_consequence;
         break;
       case Guarantee::at_least_once:
-        if (r.lost > 0)
-          add_reason(reason, std::to_string(r.lost) + " lost at least once (QoS 1, section 4.3.2)");
+        if (lost > 0) problems.add(Problem::lost, std::to_string(lost) + " lost at least once (QoS 1)");
+        consequence_lost = r.lost_consequence;
         break;
       case Guarantee::exactly_once:
-        if (r.lost > 0)
-          add_reason(reason, std::to_string(r.lost) + " lost exactly once (QoS 2, section 4.3.3)");
-        if (r.duplicated > 0)
-          add_reason(reason, std::to_string(r.duplicated) +
-                                 " duplicate(s) exactly once (QoS 2, 3.1.1 MQTT-4.3.3-2 / 5.0 MQTT-4.3.3-10)");
+        if (lost > 0) problems.add(Problem::lost, std::to_string(lost) + " lost exactly once (QoS 2)");
+        if (duplicates > 0)
+          problems.add(Problem::duplicated_exactly_once, std::to_string(duplicates) + " duplicate(s) exactly once (QoS 2)");
+        consequence_lost = r.lost_consequence;
+        consequence_duplicates = r.duplicated_consequence;
         break;
     }
-    if (expectation.ordered && r.reordered > 0)
-      add_reason(reason, std::to_string(r.reordered) +
-                             " reordered (3.1.1 MQTT-4.6.0-6 / 5.0 MQTT-4.6.0-5)");
+    if (consequence_lost > 0 || consequence_duplicates > 0) {
+      std::string what;
+      if (consequence_lost > 0) what = std::to_string(consequence_lost) + " lost";
+      if (consequence_duplicates > 0)
+        what += (what.empty() ? "" : ", ") + std::to_string(consequence_duplicates) + " duplicate(s)";
+      problems.add_consequence(what + ", the consequence of a deviation reported where it happened", r.cause);
+    }
+    if (expectation.ordered && r.reordered > 0) problems.add(Problem::reordered, std::to_string(r.reordered) + " reordered");
     if (r.qos_mismatch > 0)
-      add_reason(reason, std::to_string(r.qos_mismatch) +
-                             " delivered at a QoS other than min(publish, granted) (3.1.1 MQTT-3.8.4-6 / 5.0 MQTT-3.8.4-8)");
+      problems.add(Problem::qos_mismatch,
+                   std::to_string(r.qos_mismatch) + " delivered at a QoS other than min(publish, granted)");
+    std::string reason = problems.text(r.statement, r.see_also);
     r.verdict = reason.empty() ? Verdict::held : Verdict::violated;
     r.reason = std::move(reason);
     out.push_back(std::move(r));

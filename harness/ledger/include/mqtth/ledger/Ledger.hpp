@@ -13,7 +13,7 @@
 //              per stream.
 //   pair       (stream, subscriber): the unit the ledger gives a verdict for. Its report row
 //              is {publisher, subscriber, topic, qos, guarantee, sent, delivered, lost,
-//              duplicated, reordered, verdict} (DESIGN.md "JSON report" `deliveries`).
+//              duplicated, reordered, verdict} (docs/reports.md, `deliveries[]`).
 //
 // Message identity. Every message the harness publishes carries
 //   payload prefix  "mqtth:<run>:<publisher>:<stream>:<seq>;" then the user payload, and
@@ -35,6 +35,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace mqtt {
+enum class Version : std::uint8_t;  // codec/include/mqtt/codec.hpp
+}  // namespace mqtt
 
 namespace mqtth::ledger {
 
@@ -104,7 +108,7 @@ struct Expectation {
   bool ordered = false;
 };
 
-// One report row: DESIGN.md "JSON report" deliveries[] plus diagnostic extras.
+// One report row (docs/reports.md, `deliveries[]`) plus diagnostic extras.
 struct StreamResult {
   std::string publisher;
   std::string subscriber;
@@ -127,8 +131,22 @@ struct StreamResult {
   std::uint64_t unexpected = 0;    // received but not obligated (e.g. published before subscribing)
   std::uint64_t waived = 0;        // obligations released by end_session (session discarded)
 
+  // Of `duplicated` / `lost`: copies and losses that are the consequence of a deviation
+  // reported where it happened (`cause`): a PUBLISH the broker re-sent after its PUBREL
+  // (DeliveryInfo::consequence_of), a session the broker lost (Ledger::session_lost).
+  std::uint64_t duplicated_consequence = 0;
+  std::uint64_t lost_consequence = 0;
+  std::string cause;               // statement of that deviation (the first one), or empty
+
   Verdict verdict = Verdict::held;
-  std::string reason;              // empty when held; otherwise what was violated and its spec id
+  // Empty when held; otherwise what was violated. With the ledger's protocol version known,
+  // the text names exactly one statement, `statement`: the cause when there are
+  // consequences, else the first of lost, duplicated, reordered, delivered at the wrong QoS
+  // that has one. The other problems of the row are in the text without their ids, which
+  // are in `see_also`. (Duplicates at most once and a guarantee mismatch have none.)
+  std::string reason;
+  std::string statement;
+  std::vector<std::string> see_also;
 };
 
 // Per-subscriber deliveries that could not be attributed to a stream.
@@ -140,9 +158,17 @@ struct ForeignCounts {
 };
 
 struct DeliveryInfo {
+  DeliveryInfo() = default;
+  DeliveryInfo(std::uint8_t qos_received, bool dup_flag, bool retain_flag, std::string_view consequence = {})
+      : qos(qos_received), dup(dup_flag), retain(retain_flag), consequence_of(consequence) {}
+
   std::uint8_t qos = 0;   // QoS of the PUBLISH as received by the subscriber
   bool dup = false;       // its DUP flag (MQTT-3.3.1-3: set only on broker retransmission)
   bool retain = false;    // its RETAIN flag
+  // Set when this copy is itself the subject of a deviation already reported (the client
+  // session's MessageDelivered::consequence_of: a QoS 2 PUBLISH re-sent after PUBREL): its
+  // statement. A duplicate it makes is that deviation's consequence, not a new one.
+  std::string_view consequence_of;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -150,7 +176,10 @@ struct DeliveryInfo {
 
 class Ledger {
 public:
-  explicit Ledger(std::uint32_t run_id = 1);
+  // `version`: the run's protocol version, which picks the statement ids verdicts cite (the
+  // same id names different statements in 3.1.1 and 5.0). Without it a verdict names the
+  // statement of both versions ("3.1.1 MQTT-4.3.3-2 / 5.0 MQTT-4.3.3-10").
+  explicit Ledger(std::uint32_t run_id = 1, std::optional<mqtt::Version> version = std::nullopt);
   ~Ledger();
   Ledger(Ledger&&) noexcept;
   Ledger& operator=(Ledger&&) noexcept;
@@ -175,6 +204,14 @@ public:
   // The subscriber's session ended (clean session/clean start, or session expiry): all its
   // subscriptions go, and messages it was owed but had not received are waived, not lost.
   void end_session(ClientId subscriber);
+  // The broker lost this client's session: it answered Session Present 0 where the session
+  // should have existed, a deviation the caller reports with `statement` (3.1.1
+  // MQTT-3.2.2-2, 5.0 MQTT-3.2.2-3). What follows from it is its consequence, not a new
+  // deviation: as a subscriber, the messages it was owed and had not received are lost
+  // with the session (`lost_consequence`), and its subscriptions end; as a publisher, a
+  // message it published before and re-sent (`resent`) that arrives twice was re-sent
+  // legitimately (`duplicated_consequence`).
+  void session_lost(ClientId client, std::string_view statement);
 
   // Interns a stream (publisher, topic, publish QoS). Cache the id per publish step.
   StreamId stream(ClientId publisher, std::string_view topic, std::uint8_t qos);
