@@ -74,12 +74,9 @@ PENDING_HARNESS_FIXES = {
             ("demands forwarding before PUBREL; forwarding after PUBREL is the other method 4.3.3 allows", True),
     },
     "aedes": {
-        "scenarios/faults/explore_qos2_subscriber_persistent.yaml [3.1.1]":
-            ("the failure cites MQTT-2.3.1-4 and the receiver's MQTT-4.3.3-2, not the broken MQTT-3.3.1-1 "
-             "(re-send with DUP 0) and MQTT-4.3.3-1 (PUBLISH re-sent after PUBREL)", True),
         "scenarios/faults/cut_after_pubrec_then_reconnect.yaml [3.1.1]":
-            ("cites MQTT-2.3.1-4, not MQTT-4.3.3-1; and when aedes has delivered nothing before the "
-             "reconnect, the cut re-arms on the new connection and reports loss that did not happen", False),
+            ("when aedes has delivered nothing before the reconnect, the cut re-arms on the new "
+             "connection and reports loss that did not happen", False),
         "scenarios/unsubscribe/unsubscribe_finishes_inflight.yaml [3.1.1]":
             ("a CONNACK Session Present mismatch cites no statement (MQTT-3.2.2-2)", True),
     },
@@ -105,12 +102,13 @@ PENDING_HARNESS_FIXES = {
 # harness names another statement, or none): the deviation test is an expected failure
 # until the harness cites it (docs/brokers.md names the fix).
 CITATION_PENDING = {
-    ("aedes", "*/faults/explore_qos2_subscriber_persistent.yaml", "MQTT-3.3.1-1"):
-        "cites MQTT-2.3.1-4 for a PUBLISH re-sent with DUP 0",
     ("aedes", "*/faults/explore_qos2_subscriber_persistent.yaml", "MQTT-4.3.3-1"):
-        "cites the receiver's MQTT-4.3.3-2 for a PUBLISH the broker re-sent after PUBREL",
+        "the cut runs after PUBREC #2, PUBREL and PUBCOMP #1 cite MQTT-4.3.3-1, but the scenario's "
+        "failure message names only the first failing cut run's statement (MQTT-3.3.1-1)",
     ("aedes", "*/faults/cut_after_pubrec_then_reconnect.yaml", "MQTT-4.3.3-1"):
-        "cites MQTT-2.3.1-4 for a PUBLISH the broker re-sent after PUBREC/PUBREL",
+        "when the cut fires, the first deviation is the PUBLISH re-sent with DUP 0 on an id still "
+        "awaiting PUBREL (cited MQTT-3.3.1-1); otherwise the loss the re-armed cut invents "
+        "(MQTT-4.5.0-1) fails the run first",
     ("aedes", "*/unsubscribe/unsubscribe_finishes_inflight.yaml", "MQTT-3.2.2-2"):
         "a CONNACK Session Present mismatch cites no statement",
     ("rabbitmq", "*/retain/non_retained_leaves_retained.yaml", "MQTT-3.3.1-6"):
