@@ -376,7 +376,14 @@ namespace {
 
 // What a verdict can find, with the statement each breaks: 3.1.1, then 5.0 ("" = none).
 // Listed in the order the primary statement is chosen (a consequence's cause comes first).
-enum class Problem : std::uint8_t { lost, duplicated_exactly_once, reordered, qos_mismatch, duplicated_at_most_once, guarantee_mismatch };
+enum class Problem : std::uint8_t {
+  lost,
+  duplicated_exactly_once,
+  reordered,
+  qos_mismatch,
+  duplicated_at_most_once,
+  guarantee_mismatch,
+};
 
 struct ProblemStatement {
   Problem problem;
@@ -392,6 +399,11 @@ constexpr ProblemStatement kProblemStatements[] = {
     {Problem::duplicated_at_most_once, "", ""},  // no numbered statement: section 4.3.1
     {Problem::guarantee_mismatch, "", ""},       // the scenario's expectation, not a rule
 };
+static_assert([] {
+  for (std::size_t i = 0; i < std::size(kProblemStatements); ++i)
+    if (static_cast<std::size_t>(kProblemStatements[i].problem) != i) return false;
+  return std::size(kProblemStatements) == static_cast<std::size_t>(Problem::guarantee_mismatch) + 1;
+}(), "kProblemStatements lists every Problem once, in enum order");
 
 // The problems of one row, and the reason text: with the version known, exactly one
 // statement in the text (the primary), the others in see_also; without it, each problem
@@ -523,7 +535,8 @@ std::vector<StreamResult> Ledger::results(const Expectation& expectation,
     switch (r.guarantee) {
       case Guarantee::at_most_once:
         if (duplicates > 0)
-          problems.add(Problem::duplicated_at_most_once, std::to_string(duplicates) + " duplicate(s) at most once (QoS 0, section 4.3.1)");
+          problems.add(Problem::duplicated_at_most_once,
+                       std::to_string(duplicates) + " duplicate(s) at most once (QoS 0, section 4.3.1)");
         consequence_duplicates = r.duplicated_consequence;
         break;
       case Guarantee::at_least_once:
@@ -533,7 +546,8 @@ std::vector<StreamResult> Ledger::results(const Expectation& expectation,
       case Guarantee::exactly_once:
         if (lost > 0) problems.add(Problem::lost, std::to_string(lost) + " lost exactly once (QoS 2)");
         if (duplicates > 0)
-          problems.add(Problem::duplicated_exactly_once, std::to_string(duplicates) + " duplicate(s) exactly once (QoS 2)");
+          problems.add(Problem::duplicated_exactly_once,
+                       std::to_string(duplicates) + " duplicate(s) exactly once (QoS 2)");
         consequence_lost = r.lost_consequence;
         consequence_duplicates = r.duplicated_consequence;
         break;
@@ -545,7 +559,8 @@ std::vector<StreamResult> Ledger::results(const Expectation& expectation,
         what += (what.empty() ? "" : ", ") + std::to_string(consequence_duplicates) + " duplicate(s)";
       problems.add_consequence(what + ", the consequence of a deviation reported where it happened", r.cause);
     }
-    if (expectation.ordered && r.reordered > 0) problems.add(Problem::reordered, std::to_string(r.reordered) + " reordered");
+    if (expectation.ordered && r.reordered > 0)
+      problems.add(Problem::reordered, std::to_string(r.reordered) + " reordered");
     if (r.qos_mismatch > 0)
       problems.add(Problem::qos_mismatch,
                    std::to_string(r.qos_mismatch) + " delivered at a QoS other than min(publish, granted)");

@@ -64,8 +64,9 @@ struct PendingAck {  // SUBSCRIBE / UNSUBSCRIBE waiting for SUBACK / UNSUBACK
   std::uint16_t packet_id = 0;
   std::uint32_t count = 0;
   bool subscribe = true;
-  // The statement the request itself broke on purpose (packet id 0 [MQTT-2.3.1-1]), so the
-  // broker had to close instead of answering; empty for a valid request.
+  // The request broke on purpose a rule the broker must close the connection on (packet
+  // id 0 [MQTT-2.3.1-1]), so it must not be answered; `broke` names the rule ("" if none).
+  bool refusable = false;
   std::string_view broke;
 };
 
@@ -76,7 +77,8 @@ struct RawSent {
   std::uint16_t packet_id = 0;
   std::uint8_t qos = 0;            // PUBLISH
   std::uint32_t count = 0;         // SUBSCRIBE / UNSUBSCRIBE: subscriptions / filters
-  std::string_view broke;          // the codec's statement when the packet is a protocol error
+  bool refusable = false;          // the codec calls it a protocol error: the broker must close
+  std::string_view broke;          // the codec's statement for it ("" if it has none)
 };
 
 // The Properties of a decoded view, owned (for events).

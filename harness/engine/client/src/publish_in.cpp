@@ -250,7 +250,9 @@ std::size_t ClientSession::Impl::report_resends_missing(TimeMs now) {
     std::string what;
     switch (inbound_of(id)) {
       case Inbound::qos1_unacked: what = "its QoS 1 PUBLISH had no PUBACK: the PUBLISH"; break;
-      case Inbound::qos2_received: what = "its QoS 2 PUBLISH had a PUBREC but no PUBREL yet: the PUBLISH or the PUBREL"; break;
+      case Inbound::qos2_received:
+        what = "its QoS 2 PUBLISH had a PUBREC but no PUBREL yet: the PUBLISH or the PUBREL";
+        break;
       case Inbound::qos2_comp_withheld: what = "its PUBREL had no PUBCOMP: the PUBREL"; break;
       default: continue;  // finished some other way since
     }

@@ -137,7 +137,7 @@ bool ClientSession::Impl::answers_raw(mqtt::PacketType type, std::uint16_t id, s
   const auto raw = take_raw_answered(type, id);
   if (!raw) return false;
   const std::string what = std::string(mqtt::to_string(type)) + " for packet id " + std::to_string(id);
-  if (!raw->broke.empty()) {
+  if (raw->refusable) {
     answered_refusable(type, id, raw->type, raw->broke, start, now);
   } else if (raw->type == mqtt::PacketType::publish && (type == mqtt::PacketType::puback) != (raw->qos == 1)) {
     report(Finding::ack_wrong_for_qos, what + " answers a QoS " + std::to_string(raw->qos) + " PUBLISH", type, start,

@@ -43,7 +43,10 @@ void ClientSession::Impl::note_raw(mqtt::Bytes bytes) {
     bytes = bytes.subspan(frame.size);
     if (!decoded.ok() && !mqtt::parsed_completely(decoded.error)) continue;
     RawSent r;
-    if (!decoded.ok() && decoded.error.code == mqtt::Errc::protocol_error) r.broke = decoded.error.spec;
+    if (!decoded.ok() && decoded.error.code == mqtt::Errc::protocol_error) {
+      r.refusable = true;
+      r.broke = decoded.error.spec;
+    }
     const bool answerable = std::visit(
         [&r](const auto& p) {
           using P = std::decay_t<decltype(p)>;

@@ -24,7 +24,8 @@ CommandResult ClientSession::subscribe(SubscribeRequest request, TimeMs now) {
   const auto count = static_cast<std::uint32_t>(request.subscriptions.size());
   sub.subscriptions = std::move(request.subscriptions);
   if (!s.write(mqtt::Packet(std::move(sub)), now)) return r.error = CommandError::encode_failed, r;
-  s.pending_acks.push_back(PendingAck{*id, count, true, *id == 0 ? s.sid("MQTT-2.2.1-3", "MQTT-2.3.1-1") : ""});
+  const bool id_zero = *id == 0;  // a misbehaviour: the broker must close, not answer
+  s.pending_acks.push_back(PendingAck{*id, count, true, id_zero, id_zero ? s.sid("MQTT-2.2.1-3", "MQTT-2.3.1-1") : ""});
   r.packet_id = *id;
   return r;
 }
@@ -41,7 +42,8 @@ CommandResult ClientSession::unsubscribe(UnsubscribeRequest request, TimeMs now)
   const auto count = static_cast<std::uint32_t>(request.filters.size());
   unsub.filters = std::move(request.filters);
   if (!s.write(mqtt::Packet(std::move(unsub)), now)) return r.error = CommandError::encode_failed, r;
-  s.pending_acks.push_back(PendingAck{*id, count, false, *id == 0 ? s.sid("MQTT-2.2.1-3", "MQTT-2.3.1-1") : ""});
+  const bool id_zero = *id == 0;  // a misbehaviour: the broker must close, not answer
+  s.pending_acks.push_back(PendingAck{*id, count, false, id_zero, id_zero ? s.sid("MQTT-2.2.1-3", "MQTT-2.3.1-1") : ""});
   r.packet_id = *id;
   return r;
 }
@@ -62,14 +64,16 @@ std::optional<PendingAck> ClientSession::Impl::answered_request(std::uint16_t id
   const auto answer = subscribe ? mqtt::PacketType::suback : mqtt::PacketType::unsuback;
   auto request = take_pending(id, subscribe);
   if (!request) {
-    if (const auto raw = take_raw_answered(answer, id)) request = PendingAck{id, raw->count, subscribe, raw->broke};
+    if (const auto raw = take_raw_answered(answer, id)) {
+      request = PendingAck{id, raw->count, subscribe, raw->refusable, raw->broke};
+    }
   }
   if (!request) {
     report(subscribe ? Finding::suback_unknown_id : Finding::unsuback_unknown_id,
            std::string(mqtt::to_string(answer)) + " for packet id " + std::to_string(id) + " that has no " +
                (subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE") + " waiting",
            answer, start, now);
-  } else if (!request->broke.empty()) {
+  } else if (request->refusable) {
     answered_refusable(answer, id, subscribe ? mqtt::PacketType::subscribe : mqtt::PacketType::unsubscribe,
                        request->broke, start, now);
   }
@@ -79,7 +83,7 @@ std::optional<PendingAck> ClientSession::Impl::answered_request(std::uint16_t id
 void ClientSession::Impl::on_packet(const mqtt::SubackView& p, std::uint64_t start, TimeMs now) {
   before_connack_check(mqtt::PacketType::suback, start, now);
   const auto request = answered_request(p.packet_id, true, start, now);
-  if (request && request->broke.empty() && request->count != p.reason_codes.size()) {
+  if (request && !request->refusable && request->count != p.reason_codes.size()) {
     report(Finding::suback_count,
            "SUBACK has " + std::to_string(p.reason_codes.size()) + " reason codes for " +
                std::to_string(request->count) + " subscriptions",
@@ -96,7 +100,7 @@ void ClientSession::Impl::on_packet(const mqtt::SubackView& p, std::uint64_t sta
 void ClientSession::Impl::on_packet(const mqtt::UnsubackView& p, std::uint64_t start, TimeMs now) {
   before_connack_check(mqtt::PacketType::unsuback, start, now);
   const auto request = answered_request(p.packet_id, false, start, now);
-  if (v5() && request && request->broke.empty() && request->count != p.reason_codes.size()) {
+  if (v5() && request && !request->refusable && request->count != p.reason_codes.size()) {
     report(Finding::unsuback_count,
            "UNSUBACK has " + std::to_string(p.reason_codes.size()) + " reason codes for " +
                std::to_string(request->count) + " filters",

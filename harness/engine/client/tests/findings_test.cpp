@@ -525,6 +525,19 @@ TEST(ClientFindingsTriage, suback_echoing_a_raw_subscribe_with_id_0_in_v5_is_MQT
   EXPECT_EQ(v[0].see_also[0], "MQTT-2.2.1-3");
 }
 
+// Any raw request the codec calls a protocol error must be refused by closing, whether the
+// codec has a statement id for the rule it broke or not (5.0: a subscription's maximum QoS 3).
+TEST(ClientFindingsTriage, an_answer_to_a_raw_protocol_error_without_a_statement_id_is_still_MQTT_4_13_1_1) {
+  Harness h(mqtt::Version::v5);
+  h.connected();
+  h.session.send_raw(hex("82 07 00 05 00 00 01 74 03"), h.now);  // SUBSCRIBE id 5, "t", options QoS 3
+  h.feed(hex("90 04 00 05 00 80"));
+  const auto v = h.violations();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].finding, Finding::answered_protocol_violation);
+  EXPECT_EQ(v[0].spec, "MQTT-4.13.1-1");
+}
+
 // Without a request of id 0 the same SUBACK is the codec's: an id nobody used.
 TEST(ClientFindingsTriage, suback_with_id_0_that_nothing_asked_for_stays_the_codecs_MQTT_2_3_1_7) {
   Harness h;
