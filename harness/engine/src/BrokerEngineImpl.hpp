@@ -85,6 +85,9 @@ struct Delivery {
   std::uint8_t qos = 0;
   bool retain = false;
   Origin origin = Origin::live;
+  // With copy_per_subscription: which copy of the message this is for its session (0, 1,
+  // ...), so the QoS 2 delivery invariant tells copies apart from duplicates.
+  std::uint32_t copy = 0;
 };
 
 inline bool expired(const Delivery& d, Clock now) { return expired(*d.message, now); }
@@ -143,7 +146,14 @@ struct Session {
   std::map<std::string, Subscription, std::less<>> subscriptions;
   std::vector<Inflight> inflight;  // in send order
   DeliveryQueue queue;
-  std::set<std::uint16_t> inbound_qos2;  // PUBREC sent, waiting for PUBREL (4.3.3 method B)
+  // Inbound QoS 2 packet ids: PUBREC sent, waiting for PUBREL (4.3.3). The message is
+  // kept only when it is forwarded on PUBREL (qos2_forward_on: pubrel, "Method A");
+  // null when it was forwarded on PUBLISH ("Method B") or refused.
+  std::map<std::uint16_t, MessagePtr> inbound_qos2;
+  // The user name of the last connection (ACL for its will) and the ACL's deny_subscribe
+  // filters that apply to it: messages on topics they match are never delivered here.
+  std::optional<std::string> username;
+  std::vector<std::string> denied_topics;
   std::uint16_t next_packet_id = 1;
   std::optional<Will> will;  // stored will (connected) or pending will (offline, delayed)
   std::optional<Clock> will_at;
@@ -206,6 +216,7 @@ struct Target {
   std::uint8_t qos = 0;
   bool retain_as_published = false;
   std::vector<std::uint32_t> subscription_ids;
+  std::uint32_t copy = 0;  // copy_per_subscription: the n-th copy for this session
 };
 
 // One subscribed session of a filter. The Subscription lives in the session's map (a
@@ -245,6 +256,7 @@ struct BrokerEngine::Impl {
     if (config.maximum_packet_size < 2) config.maximum_packet_size = 2;
     if (config.receive_maximum == 0) config.receive_maximum = 1;
     if (config.max_inflight == 0) config.max_inflight = 1;
+    if (config.behaviour.grant_qos_at_most > 2) config.behaviour.grant_qos_at_most = 2;
   }
 
   BrokerConfig config;
@@ -320,9 +332,11 @@ struct BrokerEngine::Impl {
 
   // A view packet (CONNACK or DISCONNECT) whose only property is a Reason String, built
   // in scratch_packet_properties. Sent without the Reason String if that makes it fit
-  // the client's Maximum Packet Size [MQTT-3.2.2-19, MQTT-3.14.2-3].
+  // the client's Maximum Packet Size [MQTT-3.2.2-19, MQTT-3.14.2-3], and always without
+  // it when behaviour.reason_strings is off (the property is optional).
   template <class View>
   bool emit_with_reason_string(Connection& conn, View packet, std::string_view reason_string) {
+    if (!config.behaviour.reason_strings) reason_string = {};
     std::string& raw = scratch_packet_properties;
     raw.clear();
     if (!reason_string.empty()) mqtt::append_property(raw, {.id = mqtt::PropertyId::reason_string, .value = reason_string});
@@ -331,6 +345,12 @@ struct BrokerEngine::Impl {
     if (raw.empty()) return false;  // nothing to leave out: it would not fit again
     packet.properties = {};
     return emit(conn, mqtt::PacketView(packet));
+  }
+
+  // A 5.0 refusal in SUBACK, PUBACK or PUBREC: the specific reason code, or 0x80
+  // Unspecified error when behaviour.specific_refusal_codes is off.
+  std::uint8_t refusal(std::uint8_t specific) const {
+    return config.behaviour.specific_refusal_codes ? specific : mqtt::reason::unspecified_error;
   }
 
   // Built as a view: no owned packet, no conversion (the ack path runs per PUBLISH).
@@ -369,6 +389,12 @@ struct BrokerEngine::Impl {
     return nullptr;
   }
   void erase_inflight(Session& s, std::uint16_t id);
+  // Answers a PUBLISH the broker will not forward (ACL, `$` topic): 5.0 PUBACK/PUBREC with
+  // `code`; 3.1.1 per behaviour.v311_refused_publish. False when it closed the connection.
+  bool refuse_publish(Connection& conn, const mqtt::PublishView& p, std::uint8_t code, std::string_view why,
+                      Clock now);
+  // Stores (retain) and routes a message a client published; the 5.0 PUBACK/PUBREC code.
+  std::uint8_t accept_message(const MessagePtr& message, Clock now);
 
   // --- deliver.cpp ----------------------------------------------------------------------
   std::size_t route(const MessagePtr& message, Clock now);
@@ -393,12 +419,22 @@ struct BrokerEngine::Impl {
 
   // --- retain.cpp -----------------------------------------------------------------------
   bool store_retained(const MessagePtr& message, Clock now);
+  // Whether store_retained would keep it (a clear, a stored topic, or room in the store).
+  bool retained_would_keep(const detail::Message& message, Clock now);
   void deliver_retained(Session& s, const std::string& filter, Clock now);
 
   // --- acl.cpp --------------------------------------------------------------------------
   std::vector<const AclRule*> applicable_rules(std::string_view client_id, const std::optional<std::string>& user);
   bool publish_allowed(std::string_view client_id, const std::optional<std::string>& user, std::string_view topic);
   bool subscribe_allowed(std::string_view client_id, const std::optional<std::string>& user, std::string_view filter);
+  // The deny_subscribe filters of the rules that apply (Session::denied_topics).
+  std::vector<std::string> denied_topics(std::string_view client_id, const std::optional<std::string>& user);
+  // Whether a message on `topic` may be delivered to the session (its denied_topics).
+  static bool may_receive(const Session& s, std::string_view topic) {
+    for (const auto& filter : s.denied_topics)
+      if (mqtt::topic_matches(filter, topic)) return false;
+    return true;
+  }
 
   // --- time.cpp -------------------------------------------------------------------------
   std::optional<Clock> next_deadline() const;

@@ -1,5 +1,6 @@
 // Access control (BrokerConfig::acl): the rules that apply to a client id and user
-// name, and whether they allow publishing to a topic or subscribing with a filter.
+// name, and whether they allow publishing to a topic or subscribing with a filter; deny
+// filters win over allow filters (5.4.2 leaves authorization to the implementation).
 #include "BrokerEngineImpl.hpp"
 
 namespace mqtth::engine {
@@ -72,22 +73,45 @@ std::vector<const AclRule*> BrokerEngine::Impl::applicable_rules(std::string_vie
   return rules;
 }
 
+// Deny wins: a deny_publish filter matching the topic refuses it whatever allows it.
 bool BrokerEngine::Impl::publish_allowed(std::string_view client_id, const std::optional<std::string>& user,
                                          std::string_view topic) {
   if (config.acl.empty()) return true;
-  for (const AclRule* rule : applicable_rules(client_id, user))
-    for (const auto& filter : rule->publish)
-      if (mqtt::topic_matches(filter, topic)) return true;
-  return false;
+  bool allowed = false;
+  for (const AclRule* rule : applicable_rules(client_id, user)) {
+    for (const auto& filter : rule->deny_publish)
+      if (mqtt::topic_matches(filter, topic)) return false;
+    if (!allowed)
+      for (const auto& filter : rule->publish)
+        if (mqtt::topic_matches(filter, topic)) allowed = true;
+  }
+  return allowed;
 }
 
+// Deny wins: a deny_subscribe filter covering every topic of the requested filter
+// refuses it. One that covers only part of it is applied per message instead
+// (may_receive), so "#" cannot be used to read what "secret/#" denies.
 bool BrokerEngine::Impl::subscribe_allowed(std::string_view client_id, const std::optional<std::string>& user,
                                            std::string_view filter) {
   if (config.acl.empty()) return true;
+  bool allowed = false;
+  for (const AclRule* rule : applicable_rules(client_id, user)) {
+    for (const auto& denied : rule->deny_subscribe)
+      if (filter_covers(denied, filter)) return false;
+    if (!allowed)
+      for (const auto& covering : rule->subscribe)
+        if (filter_covers(covering, filter)) allowed = true;
+  }
+  return allowed;
+}
+
+std::vector<std::string> BrokerEngine::Impl::denied_topics(std::string_view client_id,
+                                                           const std::optional<std::string>& user) {
+  std::vector<std::string> denied;
+  if (config.acl.empty()) return denied;
   for (const AclRule* rule : applicable_rules(client_id, user))
-    for (const auto& allowed : rule->subscribe)
-      if (filter_covers(allowed, filter)) return true;
-  return false;
+    denied.insert(denied.end(), rule->deny_subscribe.begin(), rule->deny_subscribe.end());
+  return denied;
 }
 
 }  // namespace mqtth::engine

@@ -104,8 +104,18 @@ bool BrokerEngine::Impl::on_connect(Connection& conn, const mqtt::ConnectView& c
     expiry = config.max_session_expiry;
     expiry_capped = true;
   }
+  // Keep Alive (3.1.2.10): the client's, unless a 5.0 CONNACK announces another one as
+  // Server Keep Alive, which the client must then use [MQTT-3.2.2-21] and the server
+  // enforces; without one the client's value applies [MQTT-3.2.2-22].
   conn.keep_alive_seconds = c.keep_alive;
-  if (v5 && config.server_keep_alive) conn.keep_alive_seconds = *config.server_keep_alive;
+  std::optional<std::uint16_t> server_keep_alive;
+  if (v5) {
+    server_keep_alive = config.server_keep_alive;
+    const std::uint16_t wanted = server_keep_alive.value_or(c.keep_alive);
+    if (config.max_keep_alive && (wanted == 0 || wanted > *config.max_keep_alive))
+      server_keep_alive = config.max_keep_alive;  // 0 asks for none: longer than any maximum
+    if (server_keep_alive) conn.keep_alive_seconds = *server_keep_alive;
+  }
 
   // Session takeover [MQTT-3.1.4-3] (3.1.1: MQTT-3.1.4-2) and clean start
   // [MQTT-3.1.2-4..6]. The old connection's will, by the old connection's version:
@@ -142,6 +152,8 @@ bool BrokerEngine::Impl::on_connect(Connection& conn, const mqtt::ConnectView& c
   }
   session->connection = &conn;
   session->version = version;
+  session->username = conn.username;
+  session->denied_topics = denied_topics(client_id, conn.username);
   session->expiry_interval = expiry;
   session->expires_at.reset();
   conn.session = session;
@@ -185,7 +197,7 @@ bool BrokerEngine::Impl::on_connect(Connection& conn, const mqtt::ConnectView& c
     if (!config.wildcard_subscription_available) put_number(PropertyId::wildcard_subscription_available, 0);
     if (!config.subscription_identifiers_available) put_number(PropertyId::subscription_identifier_available, 0);
     if (!config.shared_subscription_available) put_number(PropertyId::shared_subscription_available, 0);
-    if (config.server_keep_alive) put_number(PropertyId::server_keep_alive, *config.server_keep_alive);
+    if (server_keep_alive) put_number(PropertyId::server_keep_alive, *server_keep_alive);
     if (auto p = c.properties.find(PropertyId::request_response_information);
         p && p->number == 1 && !config.response_information_prefix.empty())  // [MQTT-3.1.2-28]
       mqtt::append_property(raw, {.id = PropertyId::response_information,
@@ -285,7 +297,10 @@ void BrokerEngine::Impl::publish_will(Session& session, Clock now) {
   if (session.will->expiry_seconds) message->expires_at = add_seconds(now, *session.will->expiry_seconds);
   session.will.reset();
   session.will_at.reset();
-  if (!publish_allowed(session.client_id, std::nullopt, message->topic)) return;
+  // The will is the client's message: the ACL of its user name applies, and a `$` topic
+  // is refused as a PUBLISH to it would be (4.7.2).
+  if (!publish_allowed(session.client_id, session.username, message->topic)) return;
+  if (message->topic.starts_with('$') && config.behaviour.dollar_topic_publish == DollarTopicPublish::refuse) return;
   if (logger) log(0, "publishing will of " + session.client_id);
   if (message->retain) store_retained(message, now);
   route(message, now);

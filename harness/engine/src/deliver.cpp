@@ -60,20 +60,28 @@ std::size_t BrokerEngine::Impl::route(const MessagePtr& message, Clock now) {
     FilterEntry& entry = *matched;
     if (entry.members.empty()) continue;
     if (entry.shared) {
-      // One member of the group gets it, round robin, preferring connected members.
+      // One member of the group gets it, round robin, preferring connected members;
+      // members the ACL keeps from this topic are passed over.
       std::size_t n = entry.members.size();
       const Member* chosen_member = nullptr;
+      const Member* offline_member = nullptr;
+      std::size_t offline_next = 0;
       for (std::size_t i = 0; i < n && !chosen_member; ++i) {
         const Member& candidate = entry.members[(entry.next + i) % n];
+        if (!may_receive(*candidate.session, message->topic)) continue;
         if (candidate.session->connection) {
           chosen_member = &candidate;
           entry.next = (entry.next + i + 1) % n;
+        } else if (!offline_member) {
+          offline_member = &candidate;
+          offline_next = (entry.next + i + 1) % n;
         }
       }
-      if (!chosen_member) {
-        chosen_member = &entry.members[entry.next % n];
-        entry.next = (entry.next + 1) % n;
+      if (!chosen_member && offline_member) {
+        chosen_member = offline_member;
+        entry.next = offline_next;
       }
+      if (!chosen_member) continue;
       Session* chosen = chosen_member->session;
       const Subscription& sub = *chosen_member->subscription;
       Delivery d;
@@ -90,13 +98,26 @@ std::size_t BrokerEngine::Impl::route(const MessagePtr& message, Clock now) {
       Session* s = member.session;
       const Subscription& sub = *member.subscription;
       if (sub.options.no_local && s->client_id == message->origin_client_id) continue;  // [MQTT-3.8.3-3]
+      if (!may_receive(*s, message->topic)) continue;  // ACL deny_subscribe
+      if (config.behaviour.overlapping_subscriptions == OverlappingDelivery::copy_per_subscription) {
+        // One copy per matching subscription, each at its own QoS with its own
+        // identifier [MQTT-3.3.4-2, -5] (3.1.1: MQTT-3.3.5-1).
+        if (s->route_stamp != route_stamp) {
+          s->route_stamp = route_stamp;
+          s->route_index = 0;  // here: copies made so far for this session
+        }
+        Target t{s, sub.options.qos, sub.options.retain_as_published, {}, static_cast<std::uint32_t>(s->route_index++)};
+        if (sub.identifier) t.subscription_ids.push_back(sub.identifier);
+        targets.push_back(std::move(t));
+        continue;
+      }
       if (s->route_stamp != route_stamp) {
         s->route_stamp = route_stamp;
         s->route_index = targets.size();
         targets.push_back(Target{s, 0, false, {}});
       }
       Target& t = targets[s->route_index];
-      // Overlapping subscriptions: one copy, highest QoS, every identifier [MQTT-3.3.4-2, -3].
+      // Overlapping subscriptions: one copy, highest QoS, every identifier [MQTT-3.3.4-2, -4].
       t.qos = std::max(t.qos, sub.options.qos);
       t.retain_as_published = t.retain_as_published || sub.options.retain_as_published;
       if (sub.identifier) t.subscription_ids.push_back(sub.identifier);
@@ -110,6 +131,7 @@ std::size_t BrokerEngine::Impl::route(const MessagePtr& message, Clock now) {
     // Published [MQTT-3.3.1-12, -13].
     d.retain = is_v5(t.session->version) && t.retain_as_published && message->retain;
     d.subscription_ids = std::move(t.subscription_ids);
+    d.copy = t.copy;
     enqueue(*t.session, std::move(d), now, /*allow_misbehave=*/true);
     ++count;
   }
@@ -162,8 +184,8 @@ void BrokerEngine::Impl::enqueue(Session& s, Delivery d, Clock now, bool allow_m
     }
   }
   Connection* conn = s.connection;
-  if (d.qos == 0) {
-    if (conn) send_publish(*conn, s, d, 0, false, now);  // QoS 0 is never queued offline
+  if (d.qos == 0 && (conn || !config.behaviour.queue_qos0_offline)) {
+    if (conn) send_publish(*conn, s, d, 0, false, now);  // QoS 0 is queued offline only on request
     return;
   }
   if (conn && s.queue.empty() && sent_count(s) < window(s) && s.inflight.size() < config.max_inflight) {
@@ -224,7 +246,14 @@ void BrokerEngine::Impl::pump(Session& s, Clock now) {
       ++i;
     }
   }
-  while (!s.queue.empty() && sent_count(s) < w && s.inflight.size() < config.max_inflight && s.connection) {
+  while (!s.queue.empty() && s.connection) {
+    if (s.queue.front().qos == 0) {  // queued while offline (queue_qos0_offline): no window
+      Delivery d = std::move(s.queue.front());
+      s.queue.pop_front();
+      send_publish(*conn, s, d, 0, false, now);
+      continue;
+    }
+    if (sent_count(s) >= w || s.inflight.size() >= config.max_inflight) break;
     Delivery d = std::move(s.queue.front());
     s.queue.pop_front();
     start_inflight(s, *conn, std::move(d), now);
@@ -279,7 +308,8 @@ bool BrokerEngine::Impl::send_publish(Connection& conn, Session& s, const Delive
   if (alias.alias != 0) commit_outbound_alias(conn, m.topic, alias);
   ++stats.publishes_sent;
   if (d.qos == 2 && !dup && config.track_deliveries && d.origin == Origin::live) {
-    if (!s.delivered_qos2.insert(m.seq).second) ++qos2_duplicates;
+    // Each copy_per_subscription copy counts once: seq below bit 48, the copy above.
+    if (!s.delivered_qos2.insert(m.seq | (std::uint64_t{d.copy} << 48)).second) ++qos2_duplicates;
   }
   return true;
 }

@@ -1,7 +1,8 @@
 // PUBLISH from a client: inbound topic aliases, the checks (topic, Maximum QoS, retain,
-// Receive Maximum, ACL), routing and retaining the message, and the QoS 1/2 answers
-// (4.3.2, 4.3.3); then the acknowledgements clients send for what the broker delivered
-// (PUBACK, PUBREC, PUBREL, PUBCOMP).
+// Receive Maximum, ACL, `$` topics), routing and retaining the message (QoS 2: on PUBLISH
+// or on PUBREL, behaviour.qos2_forward_on), and the QoS 1/2 answers (4.3.2, 4.3.3); then
+// the acknowledgements clients send for what the broker delivered (PUBACK, PUBREC,
+// PUBREL, PUBCOMP).
 #include "BrokerEngineImpl.hpp"
 
 namespace mqtth::engine {
@@ -58,17 +59,11 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PublishView& p, Cl
       return false;
     }
   }
-  if (!publish_allowed(session.client_id, conn.username, topic)) {
-    if (logger) log(conn.id, "PUBLISH to " + std::string(topic) + " not authorized");
-    // 5.0: refuse with 0x87; 3.1.1 cannot say no, so acknowledge and drop (3.1.1: 3.3.5).
-    std::uint8_t code = v5 ? reason::not_authorized : 0;
-    if (p.qos == 1) send_ack<mqtt::Puback>(conn, p.packet_id, code);
-    if (p.qos == 2) {
-      send_ack<mqtt::Pubrec>(conn, p.packet_id, code);
-      if (!v5) session.inbound_qos2.insert(p.packet_id);
-    }
-    return true;
-  }
+  if (!publish_allowed(session.client_id, conn.username, topic))
+    return refuse_publish(conn, p, refusal(reason::not_authorized), "PUBLISH to " + std::string(topic) + " not authorized", now);
+  // 4.7.2: the server SHOULD keep clients from exchanging messages on `$` topics.
+  if (topic.starts_with('$') && config.behaviour.dollar_topic_publish == DollarTopicPublish::refuse)
+    return refuse_publish(conn, p, refusal(reason::topic_name_invalid), "PUBLISH to the $ topic " + std::string(topic), now);
 
   auto message = std::make_shared<Message>();
   message->topic = std::string(topic);
@@ -81,15 +76,50 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PublishView& p, Cl
     message->properties = forwarded_properties(p.properties);
     if (auto e = p.properties.find(PropertyId::message_expiry_interval)) message->expires_at = add_seconds(now, e->number);
   }
-  std::uint8_t code = 0;
-  if (p.retain && !store_retained(message, now)) code = reason::quota_exceeded;
-  std::size_t matched = route(message, now);
-  if (code == 0 && matched == 0 && v5) code = reason::no_matching_subscribers;
   // [MQTT-3.3.4-1], [MQTT-4.3.2-4], [MQTT-4.3.3-8]
+  if (p.qos == 2 && config.behaviour.qos2_forward_on == Qos2ForwardOn::pubrel) {
+    // 4.3.3 "Method A": own the message now, forward it when PUBREL arrives. Who will
+    // be subscribed then is not known yet, so no 0x10; a full retained store is.
+    if (p.retain && !retained_would_keep(*message, now)) {
+      send_ack<mqtt::Pubrec>(conn, p.packet_id, refusal(reason::quota_exceeded));
+      return true;
+    }
+    session.inbound_qos2.emplace(p.packet_id, std::move(message));
+    send_ack<mqtt::Pubrec>(conn, p.packet_id, 0);
+    return true;
+  }
+  std::uint8_t code = accept_message(message, now);
   if (p.qos == 1) send_ack<mqtt::Puback>(conn, p.packet_id, code);
   if (p.qos == 2) {
     send_ack<mqtt::Pubrec>(conn, p.packet_id, code);
-    if (code < 0x80) session.inbound_qos2.insert(p.packet_id);
+    if (code < 0x80) session.inbound_qos2.emplace(p.packet_id, nullptr);  // "Method B": forwarded already
+  }
+  return true;
+}
+
+std::uint8_t BrokerEngine::Impl::accept_message(const MessagePtr& message, Clock now) {
+  std::uint8_t code = 0;
+  if (message->retain && !store_retained(message, now)) code = refusal(reason::quota_exceeded);
+  std::size_t matched = route(message, now);
+  if (code == 0 && matched == 0 && config.behaviour.no_matching_subscribers_code) code = reason::no_matching_subscribers;
+  return code;
+}
+
+bool BrokerEngine::Impl::refuse_publish(Connection& conn, const mqtt::PublishView& p, std::uint8_t code,
+                                        std::string_view why, Clock now) {
+  if (!is_v5(conn.version) && config.behaviour.v311_refused_publish == V311RefusedPublish::disconnect) {
+    if (logger) log(conn.id, "closing: " + std::string(why) + " [MQTT-3.3.5-2]");
+    close_connection(conn.id, now, true);  // not a DISCONNECT: the will goes out (3.1.1: MQTT-3.1.2-8)
+    return false;
+  }
+  if (logger) log(conn.id, std::string(why) + ": dropped");
+  // 5.0 says why in PUBACK/PUBREC; 3.1.1 cannot say no, so it acknowledges and drops
+  // (3.1.1: MQTT-3.3.5-2). QoS 0 gets no answer in either.
+  if (!is_v5(conn.version)) code = 0;
+  if (p.qos == 1) send_ack<mqtt::Puback>(conn, p.packet_id, code);
+  if (p.qos == 2) {
+    send_ack<mqtt::Pubrec>(conn, p.packet_id, code);
+    if (code < 0x80) conn.session->inbound_qos2.emplace(p.packet_id, nullptr);  // the flow completes with PUBCOMP
   }
   return true;
 }
@@ -146,10 +176,24 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PubrecView& a, Clo
   return true;
 }
 
-bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PubrelView& a, Clock) {
+bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PubrelView& a, Clock now) {
   Session& s = *conn.session;
-  bool known = s.inbound_qos2.erase(a.packet_id) > 0;
+  auto it = s.inbound_qos2.find(a.packet_id);
+  const bool known = it != s.inbound_qos2.end();
+  MessagePtr held;
+  if (known) {
+    held = std::move(it->second);
+    s.inbound_qos2.erase(it);
+  }
   send_ack<mqtt::Pubcomp>(conn, a.packet_id, known ? 0 : reason::packet_identifier_not_found);  // [MQTT-4.3.3-11]
+  if (held) {
+    // "Method A": onward delivery starts now. A message that expired while it waited is
+    // dropped; the exchange still completes [MQTT-4.3.3-13].
+    if (expired(*held, now))
+      ++stats.messages_expired;
+    else
+      accept_message(held, now);
+  }
   return true;
 }
 

@@ -7,27 +7,25 @@ namespace mqtth::engine {
 using namespace detail;
 
 // Stores or clears the topic's retained message [MQTT-3.3.1-5..7]. False when the
-// store is full (max_retained_messages) and the message was not kept. A full store
-// first drops what has expired [MQTT-3.3.2-5]: otherwise expired messages would hold
-// their places until a SUBSCRIBE happened to sweep them (deliver_retained).
+// store is full (max_retained_messages) and the message was not kept.
 bool BrokerEngine::Impl::store_retained(const MessagePtr& message, Clock now) {
+  if (!retained_would_keep(*message, now)) return false;
   if (!config.retain_available) return true;
   if (message->payload.empty()) {
     retained.erase(message->topic);
     return true;
   }
-  auto it = retained.find(message->topic);
-  if (it != retained.end()) {
-    it->second = message;
-    return true;
-  }
-  if (retained.size() >= config.max_retained_messages) {
-    stats.messages_expired +=
-        std::erase_if(retained, [now](const auto& entry) { return expired(*entry.second, now); });
-    if (retained.size() >= config.max_retained_messages) return false;
-  }
-  retained.emplace(message->topic, message);
+  retained.insert_or_assign(message->topic, message);
   return true;
+}
+
+// A full store first drops what has expired [MQTT-3.3.2-5]: otherwise expired messages
+// would hold their places until a SUBSCRIBE happened to sweep them (deliver_retained).
+bool BrokerEngine::Impl::retained_would_keep(const Message& message, Clock now) {
+  if (!config.retain_available || message.payload.empty()) return true;
+  if (retained.size() < config.max_retained_messages || retained.find(message.topic) != retained.end()) return true;
+  stats.messages_expired += std::erase_if(retained, [now](const auto& entry) { return expired(*entry.second, now); });
+  return retained.size() < config.max_retained_messages;
 }
 
 void BrokerEngine::Impl::deliver_retained(Session& s, const std::string& filter, Clock now) {
@@ -40,7 +38,7 @@ void BrokerEngine::Impl::deliver_retained(Session& s, const std::string& filter,
       it = retained.erase(it);
       continue;
     }
-    if (mqtt::topic_matches(filter, message->topic)) {
+    if (mqtt::topic_matches(filter, message->topic) && may_receive(s, message->topic)) {
       Delivery d;
       d.message = message;
       d.qos = std::min(message->qos, sub->second.options.qos);

@@ -57,15 +57,17 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::SubscribeView& sub
     std::uint8_t code;
     bool is_new = s.subscriptions.find(filter) == s.subscriptions.end();
     if (shared && !config.shared_subscription_available) {
-      code = v5 ? reason::shared_subscriptions_not_supported : 0x80;
+      code = v5 ? refusal(reason::shared_subscriptions_not_supported) : 0x80;
     } else if (has_wildcard(match_filter) && !config.wildcard_subscription_available) {
-      code = v5 ? reason::wildcard_subscriptions_not_supported : 0x80;
+      code = v5 ? refusal(reason::wildcard_subscriptions_not_supported) : 0x80;
     } else if (!subscribe_allowed(s.client_id, conn.username, match_filter)) {
-      code = v5 ? reason::not_authorized : 0x80;
+      code = v5 ? refusal(reason::not_authorized) : 0x80;
     } else if (is_new && s.subscriptions.size() >= config.max_subscriptions_per_client) {
-      code = v5 ? reason::quota_exceeded : 0x80;
+      code = v5 ? refusal(reason::quota_exceeded) : 0x80;
     } else {
-      std::uint8_t granted = std::min(entry.options.qos, config.maximum_qos);  // [MQTT-3.8.4-8]
+      // The server may grant less than asked (3.8.4 / 3.9.3): never above Maximum QoS,
+      // nor above behaviour.grant_qos_at_most; delivery follows the grant [MQTT-3.8.4-8].
+      std::uint8_t granted = std::min({entry.options.qos, config.maximum_qos, config.behaviour.grant_qos_at_most});
       Subscription subscription;
       subscription.options = entry.options;
       subscription.options.qos = granted;

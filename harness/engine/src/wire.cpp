@@ -152,7 +152,10 @@ void BrokerEngine::Impl::close_for_violation(Connection& conn, std::uint8_t code
   close_connection(conn.id, now, true);
 }
 
+// Every DISCONNECT the broker sends precedes a close it makes. 4.13.1 says it SHOULD be
+// sent, not MUST, so behaviour.disconnect_before_close can leave it out.
 void BrokerEngine::Impl::send_disconnect(Connection& conn, std::uint8_t code, std::string_view text) {
+  if (!config.behaviour.disconnect_before_close) return;
   mqtt::DisconnectView d;
   d.reason_code = code;
   emit_with_reason_string(conn, d, text);

@@ -217,6 +217,20 @@ class Net {
   }
 };
 
+// An ACL rule: patterns for client id and user name, then allow and deny filter lists.
+inline AclRule acl_rule(std::string client_id, std::string username, std::vector<std::string> publish,
+                        std::vector<std::string> subscribe, std::vector<std::string> deny_publish = {},
+                        std::vector<std::string> deny_subscribe = {}) {
+  AclRule rule;
+  rule.client_id = std::move(client_id);
+  rule.username = std::move(username);
+  rule.publish = std::move(publish);
+  rule.subscribe = std::move(subscribe);
+  rule.deny_publish = std::move(deny_publish);
+  rule.deny_subscribe = std::move(deny_subscribe);
+  return rule;
+}
+
 inline mqtt::Properties props(std::initializer_list<std::pair<PropertyId, std::uint32_t>> numbers) {
   mqtt::Properties p;
   for (auto [id, v] : numbers) p.add_number(id, v);

@@ -181,6 +181,68 @@ TEST(BrokerConnect, server_keep_alive_is_announced_and_applied_3_2_2_3_14) {
   EXPECT_TRUE(net.closed(id));
 }
 
+// Server Keep Alive of a CONNACK, or nullopt when it carries none.
+static std::optional<std::uint32_t> server_keep_alive_of(const mqtt::Connack& ack) {
+  auto p = ack.properties.find(PropertyId::server_keep_alive);
+  return p ? std::optional<std::uint32_t>(p->number) : std::nullopt;
+}
+
+TEST(BrokerConnect, max_keep_alive_answers_a_longer_or_zero_keep_alive_with_server_keep_alive_MQTT_3_2_2_21) {
+  BrokerConfig config;
+  config.max_keep_alive = 60;
+  Net net(config);
+  for (std::uint16_t asked : {std::uint16_t{120}, std::uint16_t{0}}) {
+    auto id = net.open(Version::v5);
+    net.send(id, make_connect(Version::v5, "k" + std::to_string(asked), true, asked));
+    EXPECT_EQ(server_keep_alive_of(net.take_one<mqtt::Connack>(id)), 60u) << "asked " << asked;
+    // The client must now use 60 s [MQTT-3.2.2-21]; the broker holds it to that.
+    net.advance(89'999);
+    EXPECT_FALSE(net.closed(id)) << "asked " << asked;
+    net.advance(1);
+    EXPECT_TRUE(net.closed(id)) << "asked " << asked;
+    EXPECT_EQ(net.take_one<mqtt::Disconnect>(id).reason_code, 0x8D);
+  }
+}
+
+TEST(BrokerConnect, max_keep_alive_leaves_a_shorter_keep_alive_unannounced_MQTT_3_2_2_22) {
+  BrokerConfig config;
+  config.max_keep_alive = 60;
+  Net net(config);
+  auto id = net.open(Version::v5);
+  net.send(id, make_connect(Version::v5, "k", true, 60));
+  EXPECT_EQ(server_keep_alive_of(net.take_one<mqtt::Connack>(id)), std::nullopt);
+  net.advance(89'999);
+  EXPECT_FALSE(net.closed(id));
+  net.advance(1);
+  EXPECT_TRUE(net.closed(id));
+}
+
+TEST(BrokerConnect, max_keep_alive_caps_server_keep_alive_too) {
+  BrokerConfig config;
+  config.server_keep_alive = 100;
+  config.max_keep_alive = 60;
+  Net net(config);
+  auto id = net.open(Version::v5);
+  net.send(id, make_connect(Version::v5, "k", true, 10));
+  EXPECT_EQ(server_keep_alive_of(net.take_one<mqtt::Connack>(id)), 60u);
+}
+
+TEST(BrokerConnect, v311_keep_alive_is_the_clients_own_under_max_keep_alive_MQTT_3_1_2_24_v311) {
+  // 3.1.1 cannot tell the client another value: its own Keep Alive stays in force, 0 too.
+  BrokerConfig config;
+  config.max_keep_alive = 60;
+  Net net(config);
+  auto none = net.connect(Version::v3_1_1, "none", true, {}, 0);
+  auto slow = net.connect(Version::v3_1_1, "slow", true, {}, 120);
+  net.advance(179'999);
+  EXPECT_FALSE(net.closed(none));
+  EXPECT_FALSE(net.closed(slow));
+  net.advance(1);
+  EXPECT_TRUE(net.closed(slow));  // 1.5 x its own 120 s
+  net.advance(3'600'000);
+  EXPECT_FALSE(net.closed(none));
+}
+
 TEST(BrokerConnect, pingreq_is_answered_with_pingresp_MQTT_3_12_4_1) {
   Net net;
   auto id = net.connect(Version::v3_1_1, "p");

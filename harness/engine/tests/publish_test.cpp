@@ -285,7 +285,7 @@ TEST(BrokerPublish, no_matching_subscribers_is_reported_0x10_in_puback) {
 
 TEST(BrokerPublish, request_problem_information_0_gets_no_reason_string_on_acks_MQTT_3_1_2_29) {
   BrokerConfig config;
-  config.acl.push_back(AclRule{"*", "*", {}, {}});
+  config.acl.push_back(acl_rule("*", "*", {}, {}));
   Net net(config);
   auto pub = net.connect(Version::v5, "pub", true, props({{PropertyId::request_problem_information, 0}}));
   net.send(pub, make_publish("t", "x", 1, 1));
@@ -314,7 +314,7 @@ TEST(BrokerPublish, qos1_packet_id_reused_after_puback_is_a_new_message_MQTT_4_3
 
 TEST(BrokerPublish, qos2_packet_id_reused_after_an_error_pubrec_is_a_new_message_MQTT_4_3_3_9) {
   BrokerConfig config;
-  config.acl.push_back(AclRule{"*", "*", {"ok/#"}, {"#"}});
+  config.acl.push_back(acl_rule("*", "*", {"ok/#"}, {"#"}));
   Net net(config);
   auto sub = net.subscriber(Version::v5, "sub", "#", 0);
   auto pub = net.connect(Version::v5, "pub");
