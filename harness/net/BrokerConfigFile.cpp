@@ -1,5 +1,6 @@
 #include "BrokerConfigFile.hpp"
 
+#include <mqtt/codec.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -94,6 +95,27 @@ std::vector<std::string> string_list(const YAML::Node& node, const std::string& 
   return out;
 }
 
+// A list of topic filters, each checked as MQTT 5.0 would check it in a SUBSCRIBE.
+std::vector<std::string> filter_list(const YAML::Node& node, const std::string& key) {
+  std::vector<std::string> filters = string_list(node, key);
+  for (const auto& filter : filters)
+    if (const auto error = mqtt::validate_topic_filter(filter, mqtt::Version::v5))
+      throw Failure{line_of(node), key, "'" + filter + "' is not a topic filter: " + std::string(error.message)};
+  return filters;
+}
+
+// One of a fixed set of names, each standing for a value of E.
+template <class E>
+E choice_field(const YAML::Node& node, const std::string& key,
+               std::initializer_list<std::pair<std::string_view, E>> choices) {
+  if (is_plain_scalar(node))
+    for (const auto& [name, value] : choices)
+      if (node.Scalar() == name) return value;
+  std::string names;
+  for (const auto& [name, value] : choices) names += (names.empty() ? "" : " or ") + std::string(name);
+  throw Failure{line_of(node), key, "expected " + names + ", got " + describe(node)};
+}
+
 // Walks a mapping, calling `handle(key, value, dotted_key)` per entry; rejects duplicates
 // and lets `handle` return false for an unknown key.
 void for_each_key(const YAML::Node& map, const std::string& parent,
@@ -129,6 +151,10 @@ void load_limits(const YAML::Node& node, BrokerConfig& c) {
     else if (k == "server_keep_alive") {
       if (v.IsNull()) c.server_keep_alive.reset();
       else c.server_keep_alive = unsigned_field<std::uint16_t>(v, key);
+    } else if (k == "max_keep_alive") {
+      // Announced to 5.0 clients as Server Keep Alive; 0 would mean "no keep alive".
+      if (v.IsNull()) c.max_keep_alive.reset();
+      else c.max_keep_alive = unsigned_field<std::uint16_t>(v, key, 1);
     } else if (k == "max_session_expiry") c.max_session_expiry = unsigned_field<std::uint32_t>(v, key);
     else if (k == "connect_timeout_ms") c.connect_timeout_ms = unsigned_field<std::uint32_t>(v, key, 1);
     else return false;
@@ -188,13 +214,48 @@ void load_acl(const YAML::Node& node, BrokerConfig& c) {
     for_each_key(item, parent, [&](const std::string& k, const YAML::Node& v, const std::string& key) {
       if (k == "client_id") rule.client_id = string_field(v, key);
       else if (k == "username") rule.username = string_field(v, key);
-      else if (k == "publish") rule.publish = string_list(v, key);
-      else if (k == "subscribe") rule.subscribe = string_list(v, key);
-      else return false;
+      else if (k == "publish") rule.publish = filter_list(v, key);
+      else if (k == "subscribe") rule.subscribe = filter_list(v, key);
+      else if (k == "deny") {
+        for_each_key(v, key, [&](const std::string& dk, const YAML::Node& dv, const std::string& dkey) {
+          if (dk == "publish") rule.deny_publish = filter_list(dv, dkey);
+          else if (dk == "subscribe") rule.deny_subscribe = filter_list(dv, dkey);
+          else return false;
+          return true;
+        });
+      } else return false;
       return true;
     });
     c.acl.push_back(std::move(rule));
   }
+}
+
+void load_behaviour(const YAML::Node& node, BrokerConfig& c) {
+  using namespace engine;
+  BrokerBehaviour& b = c.behaviour;
+  for_each_key(node, "behaviour", [&](const std::string& k, const YAML::Node& v, const std::string& key) {
+    if (k == "qos2_forward_on")
+      b.qos2_forward_on = choice_field<Qos2ForwardOn>(v, key, {{"publish", Qos2ForwardOn::publish},
+                                                               {"pubrel", Qos2ForwardOn::pubrel}});
+    else if (k == "grant_qos_at_most") b.grant_qos_at_most = unsigned_field<std::uint8_t>(v, key, 0, 2);
+    else if (k == "overlapping_subscriptions")
+      b.overlapping_subscriptions = choice_field<OverlappingDelivery>(
+          v, key, {{"one_copy", OverlappingDelivery::one_copy},
+                   {"copy_per_subscription", OverlappingDelivery::copy_per_subscription}});
+    else if (k == "dollar_topic_publish")
+      b.dollar_topic_publish = choice_field<DollarTopicPublish>(v, key, {{"route", DollarTopicPublish::route},
+                                                                         {"refuse", DollarTopicPublish::refuse}});
+    else if (k == "v311_refused_publish")
+      b.v311_refused_publish = choice_field<V311RefusedPublish>(
+          v, key, {{"acknowledge", V311RefusedPublish::acknowledge}, {"disconnect", V311RefusedPublish::disconnect}});
+    else if (k == "specific_refusal_codes") b.specific_refusal_codes = bool_field(v, key);
+    else if (k == "no_matching_subscribers_code") b.no_matching_subscribers_code = bool_field(v, key);
+    else if (k == "reason_strings") b.reason_strings = bool_field(v, key);
+    else if (k == "disconnect_before_close") b.disconnect_before_close = bool_field(v, key);
+    else if (k == "queue_qos0_offline") b.queue_qos0_offline = bool_field(v, key);
+    else return false;
+    return true;
+  });
 }
 
 void load_testing(const YAML::Node& node, BrokerConfig& c) {
@@ -251,6 +312,7 @@ BrokerConfigResult parse_broker_config(std::string_view yaml, const std::string&
       else if (k == "users_file") users_file = {string_field(v, key), line_of(v)};
       else if (k == "acl") load_acl(v, c);
       else if (k == "features") load_features(v, c);
+      else if (k == "behaviour") load_behaviour(v, c);
       else if (k == "testing") load_testing(v, c);
       else return false;
       return true;

@@ -51,6 +51,7 @@ limits:
   max_retained_messages: 11
   topic_alias_maximum: 12
   server_keep_alive: 13
+  max_keep_alive: 16
   max_session_expiry: 14
   connect_timeout_ms: 15
 allow_anonymous: false
@@ -61,6 +62,9 @@ acl:
   - username: alice
     publish: ["a/#", b]
     subscribe: "a/#"
+    deny:
+      publish: a/private
+      subscribe: ["a/secret/#", "+/hidden"]
   - client_id: "sensor-*"
     publish: [sensors/#]
 features:
@@ -70,6 +74,17 @@ features:
   subscription_identifiers_available: false
   maximum_qos: 1
   response_information_prefix: "resp/"
+behaviour:
+  qos2_forward_on: pubrel
+  grant_qos_at_most: 1
+  overlapping_subscriptions: copy_per_subscription
+  dollar_topic_publish: refuse
+  v311_refused_publish: disconnect
+  specific_refusal_codes: false
+  no_matching_subscribers_code: false
+  reason_strings: false
+  disconnect_before_close: false
+  queue_qos0_offline: true
 testing:
   misbehave: dup-qos2
   misbehave_every: 3
@@ -87,6 +102,8 @@ testing:
   EXPECT_EQ(c.max_topic_alias, 12u);
   ASSERT_TRUE(c.server_keep_alive.has_value());
   EXPECT_EQ(*c.server_keep_alive, 13u);
+  ASSERT_TRUE(c.max_keep_alive.has_value());
+  EXPECT_EQ(*c.max_keep_alive, 16u);
   EXPECT_EQ(c.max_session_expiry, 14u);
   EXPECT_EQ(c.connect_timeout_ms, 15u);
   EXPECT_FALSE(c.allow_anonymous);
@@ -98,6 +115,9 @@ testing:
   EXPECT_EQ(c.acl[0].client_id, "*");
   EXPECT_EQ(c.acl[0].publish, (std::vector<std::string>{"a/#", "b"}));
   EXPECT_EQ(c.acl[0].subscribe, (std::vector<std::string>{"a/#"}));
+  EXPECT_EQ(c.acl[0].deny_publish, (std::vector<std::string>{"a/private"}));
+  EXPECT_EQ(c.acl[0].deny_subscribe, (std::vector<std::string>{"a/secret/#", "+/hidden"}));
+  EXPECT_TRUE(c.acl[1].deny_publish.empty());
   EXPECT_EQ(c.acl[1].client_id, "sensor-*");
   EXPECT_EQ(c.acl[1].username, "*");
   EXPECT_TRUE(c.acl[1].subscribe.empty());
@@ -107,6 +127,17 @@ testing:
   EXPECT_FALSE(c.subscription_identifiers_available);
   EXPECT_EQ(c.maximum_qos, 1u);
   EXPECT_EQ(c.response_information_prefix, "resp/");
+  using namespace mqtth::engine;
+  EXPECT_EQ(c.behaviour.qos2_forward_on, Qos2ForwardOn::pubrel);
+  EXPECT_EQ(c.behaviour.grant_qos_at_most, 1u);
+  EXPECT_EQ(c.behaviour.overlapping_subscriptions, OverlappingDelivery::copy_per_subscription);
+  EXPECT_EQ(c.behaviour.dollar_topic_publish, DollarTopicPublish::refuse);
+  EXPECT_EQ(c.behaviour.v311_refused_publish, V311RefusedPublish::disconnect);
+  EXPECT_FALSE(c.behaviour.specific_refusal_codes);
+  EXPECT_FALSE(c.behaviour.no_matching_subscribers_code);
+  EXPECT_FALSE(c.behaviour.reason_strings);
+  EXPECT_FALSE(c.behaviour.disconnect_before_close);
+  EXPECT_TRUE(c.behaviour.queue_qos0_offline);
   EXPECT_EQ(c.misbehave, Misbehave::dup_qos2);
   EXPECT_EQ(c.misbehave_every, 3u);
   EXPECT_TRUE(c.track_deliveries);
@@ -116,6 +147,41 @@ TEST(BrokerConfigFile, server_keep_alive_null_means_use_the_clients_value) {
   const auto r = parse("limits:\n  server_keep_alive: null\n");
   ASSERT_TRUE(r.ok()) << r.error->to_string();
   EXPECT_FALSE(r.config.server_keep_alive.has_value());
+}
+
+TEST(BrokerConfigFile, behaviour_defaults_are_the_engines) {
+  const auto r = parse("behaviour: {}\n");
+  ASSERT_TRUE(r.ok()) << r.error->to_string();
+  const mqtth::engine::BrokerBehaviour defaults;
+  EXPECT_EQ(r.config.behaviour.qos2_forward_on, defaults.qos2_forward_on);
+  EXPECT_EQ(r.config.behaviour.grant_qos_at_most, 2u);
+  EXPECT_EQ(r.config.behaviour.overlapping_subscriptions, defaults.overlapping_subscriptions);
+  EXPECT_TRUE(r.config.behaviour.no_matching_subscribers_code);
+  EXPECT_FALSE(r.config.behaviour.queue_qos0_offline);
+}
+
+TEST(BrokerConfigFile, behaviour_choice_outside_its_names_lists_them) {
+  const auto message = expect_error("behaviour:\n  qos2_forward_on: pubcomp\n", 2, "behaviour.qos2_forward_on");
+  EXPECT_NE(message.find("expected publish or pubrel, got 'pubcomp'"), std::string::npos) << message;
+  expect_error("behaviour:\n  grant_qos_at_most: 3\n", 2, "behaviour.grant_qos_at_most");
+  expect_error("behaviour:\n  reason_strings: maybe\n", 2, "behaviour.reason_strings");
+  expect_error("behaviour:\n  one_copy: true\n", 2, "behaviour.one_copy");
+}
+
+TEST(BrokerConfigFile, max_keep_alive_is_1_to_65535_or_null) {
+  expect_error("limits:\n  max_keep_alive: 0\n", 2, "limits.max_keep_alive");
+  expect_error("limits:\n  max_keep_alive: 65536\n", 2, "limits.max_keep_alive");
+  EXPECT_FALSE(parse("limits:\n  max_keep_alive: null\n").config.max_keep_alive.has_value());
+}
+
+TEST(BrokerConfigFile, acl_deny_takes_publish_and_subscribe_only) {
+  expect_error("acl:\n  - publish: \"#\"\n    deny:\n      read: x\n", 4, "acl[0].deny.read");
+}
+
+TEST(BrokerConfigFile, acl_filters_must_be_topic_filters) {
+  const auto message = expect_error("acl:\n  - subscribe: [\"a/#/b\"]\n", 2, "acl[0].subscribe");
+  EXPECT_NE(message.find("'a/#/b' is not a topic filter"), std::string::npos) << message;
+  expect_error("acl:\n  - deny:\n      publish: \"a+\"\n", 3, "acl[0].deny.publish");
 }
 
 TEST(BrokerConfigFile, unknown_top_level_key_names_its_line) {
@@ -235,4 +301,16 @@ TEST_F(BrokerConfigFileOnDisk, missing_config_file_is_an_error_naming_it) {
 TEST_F(BrokerConfigFileOnDisk, example_config_in_docs_loads) {
   const auto r = mqtth::net::load_broker_config_file(MQTTH_SOURCE_DIR "/docs/examples/broker.yaml");
   ASSERT_TRUE(r.ok()) << r.error->to_string();
+  // It shows every key at its default, so it must load as the defaults.
+  const mqtth::engine::BrokerBehaviour defaults;
+  EXPECT_EQ(r.config.behaviour.qos2_forward_on, defaults.qos2_forward_on);
+  EXPECT_EQ(r.config.behaviour.overlapping_subscriptions, defaults.overlapping_subscriptions);
+  EXPECT_FALSE(r.config.max_keep_alive.has_value());
+}
+
+TEST_F(BrokerConfigFileOnDisk, paho_interop_config_in_docs_loads) {
+  const auto r = mqtth::net::load_broker_config_file(MQTTH_SOURCE_DIR "/docs/examples/paho-interop.yaml");
+  ASSERT_TRUE(r.ok()) << r.error->to_string();
+  ASSERT_TRUE(r.config.max_keep_alive.has_value());
+  EXPECT_EQ(*r.config.max_keep_alive, 60u);  // client_test5's test_server_keep_alive expects 60
 }
