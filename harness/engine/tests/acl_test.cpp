@@ -2,6 +2,22 @@
 // its deny lists winning over allow lists, and the ACL applied to wills.
 #include "broker_test_util.hpp"
 
+namespace {
+
+// Connects as user "alice" with password "pw" (5.0), with an optional will.
+ConnectionId connect_as_alice(Net& net, std::string client_id, std::optional<mqtt::Will> will = std::nullopt) {
+  auto id = net.open(Version::v5);
+  auto c = make_connect(Version::v5, std::move(client_id));
+  c.username = "alice";
+  c.password = "pw";
+  c.will = std::move(will);
+  net.send(id, c);
+  EXPECT_EQ(net.take_one<mqtt::Connack>(id).reason_code, 0);
+  return id;
+}
+
+}  // namespace
+
 TEST_P(BothVersions, subscription_refused_by_the_acl_gets_0x80_or_0x87_MQTT_3_9_3_2) {
   BrokerConfig config;
   config.acl.push_back(acl_rule("*", "*", {"#"}, {"open/#"}));
@@ -39,12 +55,7 @@ TEST(BrokerAcl, rules_apply_by_client_id_and_username_pattern) {
   EXPECT_EQ(net.take_one<mqtt::Puback>(sensor).reason_code, 0x10);
   net.send(sensor, make_publish("other", "1", 1, 2));
   EXPECT_EQ(net.take_one<mqtt::Puback>(sensor).reason_code, 0x87);
-  auto id = net.open(Version::v5);
-  auto c = make_connect(Version::v5, "admin");
-  c.username = "alice";
-  c.password = "pw";
-  net.send(id, c);
-  net.take(id);
+  auto id = connect_as_alice(net, "admin");
   net.send(id, make_publish("other", "1", 1, 1));
   EXPECT_EQ(net.take_one<mqtt::Puback>(id).reason_code, 0x10);
 }
@@ -155,12 +166,7 @@ TEST(BrokerAcl, deny_applies_only_through_rules_that_apply_to_the_client) {
   auto anonymous = net.connect(Version::v5, "anon");
   net.send(anonymous, make_publish("alarm/1", "x", 1, 1));
   EXPECT_EQ(net.take_one<mqtt::Puback>(anonymous).reason_code, 0x10);
-  auto id = net.open(Version::v5);
-  auto c = make_connect(Version::v5, "alice-1");
-  c.username = "alice";
-  c.password = "pw";
-  net.send(id, c);
-  net.take(id);
+  auto id = connect_as_alice(net, "alice-1");
   net.send(id, make_publish("alarm/1", "x", 1, 1));
   EXPECT_EQ(net.take_one<mqtt::Puback>(id).reason_code, 0x87);
 }
@@ -185,17 +191,7 @@ TEST(BrokerAcl, will_is_published_under_the_acl_of_its_user_name_MQTT_3_1_2_8) {
   config.acl.push_back(acl_rule("*", "alice", {"alice/#"}, {}, {"alice/private"}));
   Net net(config);
   auto watcher = net.subscriber(Version::v5, "watch", "alice/#", 0);
-  auto connect_alice = [&](std::string client_id, std::string will_topic) {
-    auto id = net.open(Version::v5);
-    auto c = make_connect(Version::v5, std::move(client_id));
-    c.username = "alice";
-    c.password = "pw";
-    c.will = mqtt::Will{std::move(will_topic), "gone", 0, false, {}};
-    net.send(id, c);
-    EXPECT_EQ(net.take_one<mqtt::Connack>(id).reason_code, 0);
-    return id;
-  };
-  net.lose(connect_alice("a1", "alice/status"));  // allowed for alice only
-  net.lose(connect_alice("a2", "alice/private"));  // denied for alice
+  net.lose(connect_as_alice(net, "a1", mqtt::Will{"alice/status", "gone", 0, false, {}}));  // allowed for alice only
+  net.lose(connect_as_alice(net, "a2", mqtt::Will{"alice/private", "gone", 0, false, {}}));  // denied for alice
   EXPECT_EQ(payloads(net.take_all<mqtt::Publish>(watcher)), (std::vector<std::string>{"gone"}));
 }

@@ -14,13 +14,6 @@ BrokerConfig with(void (*change)(BrokerBehaviour&)) {
   return config;
 }
 
-std::vector<std::uint32_t> subscription_ids(const mqtt::Publish& p) {
-  std::vector<std::uint32_t> ids;
-  for (const auto& prop : p.properties)
-    if (prop.id == PropertyId::subscription_identifier) ids.push_back(prop.number);
-  return ids;
-}
-
 std::optional<std::string> reason_string(const mqtt::Properties& properties) {
   if (auto p = properties.find(PropertyId::reason_string)) return std::string(p->value);
   return std::nullopt;
@@ -159,12 +152,8 @@ TEST_P(BothVersions, copy_per_subscription_sends_one_copy_per_matching_subscript
 TEST(BrokerBehaviour, copy_per_subscription_carries_each_subscriptions_own_identifier_MQTT_3_3_4_5) {
   Net net(with([](BrokerBehaviour& b) { b.overlapping_subscriptions = OverlappingDelivery::copy_per_subscription; }));
   auto sub = net.connect(Version::v5, "sub");
-  auto s1 = make_subscribe(1, "o/+", 1);
-  s1.properties.add_number(PropertyId::subscription_identifier, 11);
-  net.send(sub, s1);
-  auto s2 = make_subscribe(2, "o/#", 2);
-  s2.properties.add_number(PropertyId::subscription_identifier, 22);
-  net.send(sub, s2);
+  net.send(sub, make_subscribe_with_id(1, "o/+", 1, 11));
+  net.send(sub, make_subscribe_with_id(2, "o/#", 2, 22));
   net.take(sub);
   auto pub = net.connect(Version::v5, "pub");
   net.send(pub, make_publish("o/x", "m", 2, 1));
@@ -358,17 +347,5 @@ TEST(BrokerBehaviour, seeded_random_sessions_keep_invariants_with_every_alternat
   config.behaviour.disconnect_before_close = false;
   config.behaviour.queue_qos0_offline = true;
   config.max_keep_alive = 5;
-  for (std::uint32_t seed = 1; seed <= 30; ++seed) {
-    BrokerEngine engine(config);
-    RandomEvents events(seed);
-    for (int step = 0; step < 400; ++step) {
-      events.apply({&engine});
-      for (auto& out : engine.take_output()) {
-        expect_valid_output(out.bytes);
-        if (out.close) events.forget(out.connection);
-      }
-      auto broken = engine.check_invariants();
-      ASSERT_FALSE(broken.has_value()) << "seed " << seed << " step " << step << ": " << *broken;
-    }
-  }
+  expect_random_sessions_keep_invariants(config, 30, 400);
 }

@@ -71,6 +71,22 @@ inline mqtt::Subscribe make_subscribe(std::uint16_t id, std::string filter, std:
   return s;
 }
 
+// A 5.0 SUBSCRIBE of one filter carrying a Subscription Identifier.
+inline mqtt::Subscribe make_subscribe_with_id(std::uint16_t packet_id, std::string filter, std::uint8_t qos,
+                                              std::uint32_t subscription_id) {
+  mqtt::Subscribe s = make_subscribe(packet_id, std::move(filter), qos);
+  s.properties.add_number(PropertyId::subscription_identifier, subscription_id);
+  return s;
+}
+
+// The Subscription Identifiers a PUBLISH carries, in order.
+inline std::vector<std::uint32_t> subscription_ids(const mqtt::Publish& p) {
+  std::vector<std::uint32_t> ids;
+  for (const auto& prop : p.properties)
+    if (prop.id == PropertyId::subscription_identifier) ids.push_back(prop.number);
+  return ids;
+}
+
 // The bytes of `packet` in `version` (tests that send several packets in one read, or
 // one packet in pieces, start from these).
 inline std::string encoded(const mqtt::Packet& packet, Version version) {

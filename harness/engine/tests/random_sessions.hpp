@@ -177,4 +177,22 @@ class RandomEvents {
   std::vector<std::pair<ConnectionId, Version>> open_;
 };
 
+// Runs `seeds` seeded random sessions of `steps` events each against an engine with
+// `config`: every output decodes and every invariant holds after every event.
+inline void expect_random_sessions_keep_invariants(const BrokerConfig& config, std::uint32_t seeds, int steps) {
+  for (std::uint32_t seed = 1; seed <= seeds; ++seed) {
+    BrokerEngine engine(config);
+    RandomEvents events(seed);
+    for (int step = 0; step < steps; ++step) {
+      events.apply({&engine});
+      for (auto& out : engine.take_output()) {
+        expect_valid_output(out.bytes);
+        if (out.close) events.forget(out.connection);
+      }
+      auto broken = engine.check_invariants();
+      ASSERT_FALSE(broken.has_value()) << "seed " << seed << " step " << step << ": " << *broken;
+    }
+  }
+}
+
 }  // namespace mqtth::engine::test

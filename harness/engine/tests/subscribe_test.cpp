@@ -28,21 +28,15 @@ TEST(BrokerSubscribe, dollar_topic_is_matched_by_an_explicit_filter_MQTT_4_7_2_1
 TEST(BrokerSubscribe, overlapping_subscriptions_give_one_copy_at_max_qos_with_all_ids_MQTT_3_3_4_2_MQTT_3_3_4_3) {
   Net net;
   auto sub = net.connect(Version::v5, "sub");
-  auto s1 = make_subscribe(1, "o/+", 0);
-  s1.properties.add_number(PropertyId::subscription_identifier, 11);
-  net.send(sub, s1);
-  auto s2 = make_subscribe(2, "o/#", 2);
-  s2.properties.add_number(PropertyId::subscription_identifier, 22);
-  net.send(sub, s2);
+  net.send(sub, make_subscribe_with_id(1, "o/+", 0, 11));
+  net.send(sub, make_subscribe_with_id(2, "o/#", 2, 22));
   net.take(sub);
   auto pub = net.connect(Version::v5, "pub");
   net.send(pub, make_publish("o/x", "m", 2, 1));
   auto got = net.take_all<mqtt::Publish>(sub);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].qos, 2);
-  std::vector<std::uint32_t> ids;
-  for (const auto& p : got[0].properties)
-    if (p.id == PropertyId::subscription_identifier) ids.push_back(p.number);
+  std::vector<std::uint32_t> ids = subscription_ids(got[0]);
   std::sort(ids.begin(), ids.end());
   EXPECT_EQ(ids, (std::vector<std::uint32_t>{11, 22}));  // [MQTT-3.3.4-4]
 }
