@@ -1,8 +1,8 @@
-// `mqtt-harness run PATH... [options]`: runs scenario files (DESIGN.md, docs/runner.md).
+// `mqtt-harness run PATH... [options]`: runs scenario files (docs/runner.md).
 //
 // Exit status: 0 every scenario passed (skipped scenarios and known deviations do not
-// count against it), 1 a scenario failed, 2 a scenario, profile or argument could not be
-// used (messages name file:line:col and what is wrong).
+// count against it), 1 a scenario failed, 2 a scenario, profile, argument or the broker
+// could not be used (messages name file:line:col, or the address, and what is wrong).
 #include <QCoreApplication>
 #include <QLoggingCategory>
 
@@ -42,7 +42,9 @@ std::string iso_now() {
   return buf;
 }
 
-void print_progress(const report::ScenarioResult& r, const std::optional<runner::KnownDeviation>& dev) {
+void print_progress(const ScenarioOutcome& o) {
+  const auto& r = o.result;
+  const auto& dev = o.known_deviation;
   std::string status(report::to_string(r.status));
   if (dev) status = "failed (known deviation)";
   std::fprintf(stderr, "%-8s [%s] %8s  %s  (%s)\n", status.c_str(), r.protocol.c_str(),
@@ -54,6 +56,12 @@ void print_progress(const report::ScenarioResult& r, const std::optional<runner:
     if (dev)
       std::fprintf(stderr, "         known deviation %s (%s): %s\n", dev->statement.c_str(), dev->scenario.c_str(),
                    dev->reason.c_str());
+    if (!o.client_ids.empty() && !dev) {
+      // The names to look for in the broker's logs.
+      std::string names;
+      for (const auto& [client, id] : o.client_ids) names += (names.empty() ? "" : ", ") + client + "=" + id;
+      std::fprintf(stderr, "         on the broker: topics under %s, client ids %s\n", o.topic_prefix.c_str(), names.c_str());
+    }
     if (!r.failure->last_packets.empty() && !dev) {
       std::string client;
       for (const auto& p : r.failure->last_packets) {
@@ -70,22 +78,42 @@ void print_progress(const report::ScenarioResult& r, const std::optional<runner:
   std::fflush(stderr);
 }
 
-// The JSON report plus the runner's extras: `known_deviation` on a failed scenario the
-// profile excuses, and `summary.known_deviations`.
-report::Json json_report(const report::RunReport& rep, const std::vector<std::optional<runner::KnownDeviation>>& devs,
-                         const std::string& profile_name) {
+// The JSON report plus the runner's extras (docs/runner.md): per scenario `known_deviation`
+// and `names`; `summary.known_deviations`; the run's `findings` and `warnings`.
+report::Json json_report(const report::RunReport& rep, const std::vector<const ScenarioOutcome*>& outcomes,
+                         const std::string& profile_name, const std::vector<runner::RunFinding>& findings,
+                         const std::vector<std::string>& warnings) {
   auto j = report::to_json(rep);
   int count = 0;
   if (j.contains("scenarios") && j["scenarios"].is_array()) {
-    for (std::size_t i = 0; i < j["scenarios"].size() && i < devs.size(); ++i) {
-      if (!devs[i]) continue;
-      ++count;
-      j["scenarios"][i]["known_deviation"] = {{"statement", devs[i]->statement},
-                                              {"reason", devs[i]->reason},
-                                              {"profile", profile_name}};
+    for (std::size_t i = 0; i < j["scenarios"].size() && i < outcomes.size(); ++i) {
+      const auto* o = outcomes[i];
+      if (!o) continue;
+      if (o->known_deviation) {
+        ++count;
+        j["scenarios"][i]["known_deviation"] = {{"statement", o->known_deviation->statement},
+                                                {"reason", o->known_deviation->reason},
+                                                {"profile", profile_name}};
+      }
+      if (!o->client_ids.empty()) {
+        report::Json ids = report::Json::object();
+        for (const auto& [client, id] : o->client_ids) ids[client] = id;
+        j["scenarios"][i]["names"] = {{"topic_prefix", o->topic_prefix}, {"client_ids", ids}};
+      }
     }
   }
   if (j.contains("summary")) j["summary"]["known_deviations"] = count;
+  report::Json list = report::Json::array();
+  for (const auto& f : findings) {
+    report::Json item = {{"statement", f.statement}, {"message", f.message}, {"scenarios", f.scenarios},
+                         {"first_scenario", f.first_scenario}, {"first_file", f.first_file}};
+    if (f.known_deviation)
+      item["known_deviation"] = {{"statement", f.known_deviation->statement}, {"reason", f.known_deviation->reason},
+                                 {"profile", profile_name}};
+    list.push_back(std::move(item));
+  }
+  j["findings"] = std::move(list);
+  j["warnings"] = warnings;
   return j;
 }
 
@@ -124,6 +152,12 @@ int run_command(int argc, char** argv) {
   const auto found = runner::collect_scenario_files(opt.paths);
   for (const auto& e : found.errors) std::fprintf(stderr, "mqtt-harness run: %s\n", e.c_str());
   if (!found.errors.empty()) return 2;
+  std::string paths_text;
+  for (const auto& p : opt.paths) paths_text += (paths_text.empty() ? "" : ", ") + p;
+  if (found.files.empty()) {
+    std::fprintf(stderr, "mqtt-harness run: no scenario file (*.yaml, *.yml) under %s\n", paths_text.c_str());
+    return 2;
+  }
 
   const std::uint64_t seed = opt.seed.value_or(
       static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) & 0xFFFFFFFFull);
@@ -135,6 +169,9 @@ int run_command(int argc, char** argv) {
     std::string file;
   };
   std::vector<Unit> units;
+  // Every scenario found, before --protocol, --filter and --shard: what a profile's known
+  // deviations are checked against (a filtered run would otherwise warn about them all).
+  std::vector<std::pair<std::string, std::string>> all_found;
   for (const auto& f : found.files) {
     auto loaded = scenario::load_file(f.path);
     if (!loaded.ok()) {
@@ -142,10 +179,32 @@ int run_command(int argc, char** argv) {
       continue;
     }
     for (auto& s : loaded.scenarios) {
+      all_found.emplace_back(s.name, s.file);
       if (opt.protocol && std::string(mqtt::to_string(s.protocol)) != *opt.protocol) continue;
       if (!runner::selected_by_filters(opt.filters, s.name, s.file)) continue;
       units.push_back({std::move(s), {}, f.path});
     }
+  }
+  if (units.empty()) {
+    std::string why = opt.protocol ? " of MQTT " + *opt.protocol : "";
+    for (std::size_t k = 0; k < opt.filters.size(); ++k) why += (k ? " or '" : " matching --filter '") + opt.filters[k] + "'";
+    std::fprintf(stderr, "mqtt-harness run: no scenario%s among the %zu found under %s\n", why.c_str(), all_found.size(),
+                 paths_text.c_str());
+    return 2;
+  }
+  std::vector<std::string> warnings;  // for the JSON report, one per problem
+  std::vector<std::string> warning_lines;  // for stderr
+  const auto stale = runner::deviations_matching_nothing(profile, all_found);
+  for (const auto* dev : stale)
+    warnings.push_back(profile.file + ":" + std::to_string(dev->line) + ": known deviation `" + dev->scenario +
+                       "` (" + dev->statement + ") matches no scenario under " + paths_text);
+  if (stale.size() <= 3) {
+    warning_lines = warnings;
+  } else {  // a profile for a whole suite, run on part of it: one line, not a screenful
+    std::string lines;
+    for (const auto* dev : stale) lines += (lines.empty() ? "" : ", ") + std::to_string(dev->line);
+    warning_lines.push_back(profile.file + ": " + std::to_string(stale.size()) + " known deviations (lines " + lines +
+                            ") match no scenario under " + paths_text);
   }
   std::vector<Unit> selected;
   for (std::size_t i = 0; i < units.size(); ++i)
@@ -187,7 +246,8 @@ int run_command(int argc, char** argv) {
   settings.profile = profile;
   settings.seed = seed;
   settings.jobs = opt.jobs;
-  settings.prefix = runner::make_run_prefix(seed);
+  settings.prefix_template = opt.prefix;
+  settings.run_id = runner::make_run_id(seed);
   if (opt.pcap_dir) settings.pcap_dir = *opt.pcap_dir;
   settings.explore_all = opt.explore.has_value();
   if (opt.explore_max_runs) settings.explore_max_runs = *opt.explore_max_runs;
@@ -197,33 +257,50 @@ int run_command(int argc, char** argv) {
       std::fflush(stderr);
     };
   if (!opt.quiet)
-    settings.on_finished = [](const report::ScenarioResult& r, const std::optional<runner::KnownDeviation>& d) {
-      print_progress(r, d);
-    };
+    settings.on_finished = [](const ScenarioOutcome& o) { print_progress(o); };
 
+  std::string names;
+  if (opt.broker) {
+    if (opt.prefix == "none") {
+      names = ", no prefix (topics and client ids as written)";
+    } else {
+      names = ", " + runner::describe_prefix(opt.prefix, settings.run_id);
+    }
+  }
   std::fprintf(stderr, "mqtt-harness run: %zu scenario(s), broker %s%s, seed %llu, -j %u\n", scenarios.size(),
                opt.broker ? (opt.broker->host + ":" + std::to_string(opt.broker->port)).c_str() : "embedded",
-               opt.broker ? (", prefix " + settings.prefix).c_str() : "", static_cast<unsigned long long>(seed), opt.jobs);
+               names.c_str(), static_cast<unsigned long long>(seed), opt.jobs);
+  for (const auto& w : warning_lines) std::fprintf(stderr, "warning: %s\n", w.c_str());
   const auto started = std::chrono::steady_clock::now();
   const std::string started_at = iso_now();
   runner::Runner runner(settings);
-  auto outcomes = runner.run(scenarios);
+  // Fail fast: no scenario starts against something that is no usable MQTT broker.
+  if (auto fatal = runner.probe(scenarios)) {
+    std::fprintf(stderr, "mqtt-harness run: %s\n", fatal->c_str());
+    return 2;
+  }
+  for (const auto& w : runner.warnings()) {
+    std::fprintf(stderr, "warning: %s\n", w.c_str());
+    warnings.push_back(w);
+  }
   for (const auto& p : runner.probes())
-    if (p.error) std::fprintf(stderr, "warning: %s; using defaults and the profile for MQTT %s\n", p.error->c_str(), p.protocol.c_str());
+    if (p.skip_reason) std::fprintf(stderr, "MQTT %s scenarios are skipped: %s\n", p.protocol.c_str(), p.skip_reason->c_str());
+  auto outcomes = runner.run(scenarios);
+  const auto& findings = runner.findings();
   const double total_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
 
   report::RunReport rep;
-  std::vector<std::optional<runner::KnownDeviation>> devs;
+  std::vector<const ScenarioOutcome*> extras;  // per report scenario; nullptr: a file that did not load
   for (auto& r : error_results) {
     rep.scenarios.push_back(std::move(r));
-    devs.emplace_back();
+    extras.push_back(nullptr);
   }
   int known = 0;
-  for (auto& o : outcomes) {
+  for (const auto& o : outcomes) {
     if (o.known_deviation) ++known;
     rep.scenarios.push_back(o.result);
-    devs.push_back(o.known_deviation);
+    extras.push_back(&o);
   }
   report::recount(rep);
   rep.summary.duration_ms = total_ms;
@@ -237,6 +314,11 @@ int run_command(int argc, char** argv) {
   if (known > 0)
     std::fprintf(stderr, "(%d of the failures are known deviations of profile %s)\n", known,
                  profile.name.empty() ? profile.file.c_str() : profile.name.c_str());
+  // Once per run, however many scenarios saw it.
+  for (const auto& f : findings)
+    std::fprintf(stderr, "%s [%s] %s (seen in %zu scenario run(s), first: %s)\n",
+                 f.known_deviation ? "run finding (known deviation)" : "run finding", f.statement.c_str(),
+                 f.message.c_str(), f.scenarios, f.first_scenario.c_str());
   std::fprintf(stderr, "finished in %s\n", seconds_text(total_ms).c_str());
 
   int write_errors = 0;
@@ -251,14 +333,15 @@ int run_command(int argc, char** argv) {
   // JUnit and HTML have no field for known deviations: the failure message says it.
   report::RunReport marked = rep;
   for (std::size_t i = 0; i < marked.scenarios.size(); ++i)
-    if (devs[i] && marked.scenarios[i].failure)
-      marked.scenarios[i].failure->message = "KNOWN DEVIATION " + devs[i]->statement + " (" + devs[i]->reason + "): " +
-                                             marked.scenarios[i].failure->message;
-  if (opt.json_file) write(opt.json_file, report::dump_json(json_report(rep, devs, profile.name)) + "\n");  // never throws on invalid UTF-8
+    if (const auto* o = extras[i]; o && o->known_deviation && marked.scenarios[i].failure)
+      marked.scenarios[i].failure->message = "KNOWN DEVIATION " + o->known_deviation->statement + " (" +
+                                             o->known_deviation->reason + "): " + marked.scenarios[i].failure->message;
+  if (opt.json_file)  // dump_json never throws on invalid UTF-8
+    write(opt.json_file, report::dump_json(json_report(rep, extras, profile.name, findings, warnings)) + "\n");
   if (opt.junit_file) write(opt.junit_file, report::to_junit_xml(marked));
   if (opt.html_file) write(opt.html_file, report::to_html(marked));
 
-  const int status = runner::exit_status(outcomes, load_errors);
+  const int status = runner::exit_status(outcomes, load_errors, findings);
   if (write_errors > 0) return 2;
   return status;
 }

@@ -2,7 +2,9 @@
 // message) for every file in bad/, robustness against hostile input, and the suite in
 // scenarios/ loading cleanly, citing real statement ids and matching schema.json.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -176,7 +178,7 @@ steps:
   EXPECT_EQ(action<ExpectDisconnectStep>(s, 1).reason_code, std::nullopt);
   EXPECT_FALSE(action<DisconnectStep>(s, 2).abrupt);
   EXPECT_EQ(action<SleepStep>(s, 3).duration, 120s);
-  EXPECT_EQ(s.clients[0].keep_alive, 0);
+  EXPECT_EQ(s.clients[0].keep_alive, 60);  // a typical Keep Alive unless the scenario sets one
   EXPECT_TRUE(s.clients[0].clean_start);
 }
 
@@ -218,6 +220,29 @@ steps:
   ASSERT_EQ(rejected.errors.size(), 3u) << errors_text(rejected);
   EXPECT_EQ(rejected.errors[0].line, 6);
   EXPECT_EQ(rejected.errors[0].message, "fault steps are turned off for this load (LoadOptions::allow_faults)");
+}
+
+TEST(ScenarioLoader, a_file_over_the_size_limit_is_refused_before_parsing) {
+  LoadOptions small;
+  small.max_file_bytes = 64;
+  const std::string fits = "name: n\nprotocol: 5\nclients: {a: {}}\nsteps:\n  - connect: a\n";
+  ASSERT_LE(fits.size(), small.max_file_bytes);
+  EXPECT_TRUE(load_string(fits, "f.yaml", small).ok());
+  const std::string big = fits + "# " + std::string(100, 'x') + "\n";
+  auto r = load_string(big, "big.yaml", small);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].line, 0);
+  EXPECT_NE(r.errors[0].to_string().find("big.yaml: the file is " + std::to_string(big.size()) + " bytes"), std::string::npos)
+      << r.errors[0].to_string();
+  EXPECT_NE(r.errors[0].message.find("at most 64"), std::string::npos) << r.errors[0].message;
+
+  const auto path = std::filesystem::temp_directory_path() / ("big_scenario" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(path) << big;
+  r = load_file(path, small);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find(std::to_string(big.size()) + " bytes"), std::string::npos) << r.errors[0].message;
+  std::filesystem::remove(path);
+  EXPECT_EQ(LoadOptions{}.max_file_bytes, 1u << 20);
 }
 
 TEST(ScenarioLoader, explore_scalar_means_every_client_and_mapping_names_clients_and_bound) {

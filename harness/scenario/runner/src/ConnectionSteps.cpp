@@ -5,6 +5,7 @@
 #include <QTimer>
 
 #include "ExecutionText.hpp"
+#include "mqtth/runner/Probing.hpp"
 #include "mqtth/runner/Runner.hpp"
 
 namespace mqtth::runner {
@@ -104,9 +105,15 @@ void Execution::doConnect(Client& c, const scenario::ConnectOverrides& overrides
   if (finished_) return;
   Client* cp = &c;
   const std::string target = brokerHost() + ":" + std::to_string(brokerPort());
+  const std::string client_id = opts.client_id;
   wait(
-      [this, cp, connacks_before, closes_before, errors_before, expect, target]() -> std::optional<bool> {
+      [this, cp, connacks_before, closes_before, errors_before, expect, target, client_id]() -> std::optional<bool> {
         if (cp->connacks.size() > connacks_before) {
+          const auto code = cp->connacks[connacks_before].reason_code;
+          if (code != 0 && (!expect || expect->reason_code.value_or(0) == 0)) {
+            onUnaskedRefusal(*cp, client_id, code);
+            return std::nullopt;
+          }
           auto problem = connackProblem(*cp, cp->connacks[connacks_before], expect);
           if (!problem.empty()) {
             fail(problem, expect ? "CONNACK as in `expect`" : "a successful CONNACK", receivedSummary(*cp, mqtt::PacketType::connack));
@@ -188,6 +195,22 @@ void Execution::doDisconnect(Client& c, const scenario::DisconnectStep& s) {
          return std::nullopt;
        },
        std::nullopt, [this] { fail("the connection did not close after DISCONNECT"); });
+}
+
+void Execution::onUnaskedRefusal(Client& c, const std::string& client_id, std::uint8_t code) {
+  // The first deviation is the refusal itself: the scenario ends here, as one root cause,
+  // with no later step failing for want of the connection (docs/runner.md "A refused
+  // CONNECT").
+  const auto verdict = judge_connect_refusal(c.version, code, client_id);
+  const std::string message = "broker refused CONNECT of client " + c.name + " (client id '" + client_id +
+                              "'): CONNACK " + connack_code_text(c.version, code) +
+                              (verdict.statement.empty() ? "" : " [" + verdict.statement + "]") + ": " + verdict.reason;
+  if (verdict.status == report::Status::failed)
+    fail(message, "a successful CONNACK", "CONNACK " + connack_code_text(c.version, code), {verdict.statement});
+  else if (verdict.status == report::Status::skipped)
+    skip(message);
+  else
+    error(message);
 }
 
 std::string Execution::connackProblem(const Client& c, const ev::ConnackReceived& connack,

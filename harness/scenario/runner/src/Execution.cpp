@@ -341,6 +341,16 @@ void Execution::error(std::string message) {
   finish(report::Status::error);
 }
 
+void Execution::skip(std::string reason) {
+  if (finished_) return;
+  if (step_index_ < scenario_.steps.size() && started_) {
+    result_.steps[step_index_].status = report::Status::skipped;
+    result_.steps[step_index_].message = reason;
+  }
+  result_.skip_reason = std::move(reason);
+  finish(report::Status::skipped);
+}
+
 void Execution::onEvent(Client& c, const ev::BrokerViolation& e) {
   if (!e.fatal && c.raw_on_session) return;  // e.g. a PUBCOMP answering a raw PUBREL
   std::string where = e.packet_type ? " in " + type_name(*e.packet_type) : std::string();

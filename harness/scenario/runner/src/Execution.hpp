@@ -80,6 +80,9 @@ struct ExecContext {
   std::string pcap_stem;           // file name stem: sanitised scenario name and protocol
   std::set<std::string> record_clients;  // exploration baseline: record these links
   std::optional<CutPlan> cut;      // exploration cut run
+  // A received topic carried the prefix only after the broker rewrote it (Prefix.hpp); the
+  // runner reports that once per run. Unset: not reported.
+  std::function<void(const TopicRewrite&)> on_topic_rewrite;
 };
 
 class Execution : public QObject {
@@ -119,6 +122,9 @@ class Execution : public QObject {
   void fail(std::string message, std::string expected = {}, std::string actual = {},
             std::vector<std::string> spec = {});
   void error(std::string message);
+  // The scenario cannot run on this broker (e.g. a CONNECT refused as the spec allows):
+  // status skipped with `reason`.
+  void skip(std::string reason);
   void finish(report::Status status);
   void teardown();
   double elapsedMs() const;
@@ -171,6 +177,9 @@ class Execution : public QObject {
                                         std::string* problem);
   void ensureConnection(Client& c);
   void startConnection(Client& c, const scenario::ConnectOverrides& overrides, const client::ConnectOptions& opts);
+  // A refused CONNACK where the scenario expected success: failed, skipped or error by
+  // judge_connect_refusal (Probing.hpp).
+  void onUnaskedRefusal(Client& c, const std::string& client_id, std::uint8_t code);
   std::string connackProblem(const Client& c, const client::event::ConnackReceived& connack,
                              const std::optional<scenario::ConnackExpectation>& expect) const;
 

@@ -64,7 +64,11 @@ void Execution::recordPacket(Client& c, report::Direction direction, const std::
 Execution::Json Execution::matchJson(const Json& wire, const mqtt::Packet& packet) const {
   Json j = wire;
   if (auto* p = std::get_if<mqtt::Publish>(&packet)) {
-    if (j.contains("topic") && j["topic"].is_string()) j["topic"] = context_.prefix.strip_topic(p->topic);
+    if (j.contains("topic") && j["topic"].is_string()) {
+      std::optional<TopicRewrite> rewrite;
+      j["topic"] = context_.prefix.strip_topic(p->topic, &rewrite);
+      if (rewrite && context_.on_topic_rewrite) context_.on_topic_rewrite(*rewrite);
+    }
     if (auto parsed = ledger::parse_payload(std::string_view(p->payload)); parsed && parsed->id.run == ledger_.run_id())
       j["payload_hex"] = mqtt::to_hex(parsed->user_payload);
     if (j.contains("properties") && j["properties"].contains("user_property")) {

@@ -141,8 +141,13 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
       std::uint64_t n = 0;
       if (!parse_unsigned(v, n)) return fail("--seed: expected an unsigned integer, got '" + v + "'");
       o.seed = n;
+    } else if (arg == "--prefix") {
+      if (!value(v) || v.empty()) return fail("--prefix needs a template such as '{run}/{n}', or none");
+      if (v != "none")
+        if (auto problem = check_prefix_template(v)) return fail("--prefix '" + v + "': " + *problem);
+      o.prefix = v;
     } else if (arg == "--filter") {
-      if (!value(v) || v.empty()) return fail("--filter needs a glob");
+      if (!value(v) || v.empty()) return fail("--filter needs a scenario name, path or glob");
       o.filters.push_back(v);
     } else if (arg == "--shard") {
       if (!value(v)) return fail("--shard needs K/N");
@@ -169,10 +174,14 @@ Runs scenario files (PATH: a .yaml file, or a folder searched recursively for *.
 options:
   --broker HOST:PORT  test this broker instead of a fresh embedded broker per scenario;
                       client ids and topics then get a per-run prefix (docs/runner.md)
+  --prefix TEMPLATE|none
+                      the topic prefix with --broker: {run} the run id, {n} the
+                      scenario's number (default {run}/{n}: mh1a2b3c/17/t/a, client id
+                      mh1a2b3c17xsub); none: topics and client ids exactly as written
   --protocol 3.1.1|5  run only this protocol version of each scenario
   -j N                run N scenarios at once (default 1)
   --junit FILE        write a JUnit XML report
-  --json FILE         write the JSON report (DESIGN.md)
+  --json FILE         write the JSON report (docs/reports.md, docs/runner.md)
   --html FILE         write a self-contained HTML report (parent folders are created)
   --pcap DIR          write one pcap file per client connection into DIR, named
                       <n>-v<protocol>-<scenario>--<client>--conn<k>.pcap (tshark reads them
@@ -184,8 +193,9 @@ options:
   --explore-max-runs N  at most N cut runs per scenario (default 60; `max_runs:` in
                       the scenario wins)
   --seed N            seed for everything random (payloads, prefixes); printed when not given
-  --filter GLOB       run only scenarios whose name or file path matches GLOB
-                      (* ? [...]; repeatable: any match selects)
+  --filter PATTERN    run only scenarios whose name or file path is PATTERN, or else
+                      matches it as a glob (* ? [...]; a trailing " [3.1.1]" or " [5]"
+                      is literal); repeatable: any match selects
   --shard K/N         run only the K-th of N deterministic slices (1 <= K <= N)
   --profile FILE      broker profile (YAML): features the broker cannot announce and
                       known deviations (profiles/*.yaml)

@@ -6,6 +6,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <mqtt/codec.hpp>
+
 #include "mqtth/runner/Selection.hpp"
 
 namespace mqtth::runner {
@@ -16,12 +18,29 @@ std::string where(const std::string& file, const YAML::Node& node) {
   return file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1) + ": ";
 }
 
-const std::set<std::string>& known_feature_keys() {
+// What a 5.0 CONNACK can announce (3.2.2.3); a profile states them for 3.1.1 and for
+// brokers that do not announce them.
+const std::set<std::string>& capability_keys() {
   static const std::set<std::string> keys = {
       "maximum_qos", "retain_available", "wildcard_subscription_available",
       "shared_subscription_available", "subscription_identifier_available",
       "topic_alias_maximum", "receive_maximum", "server_keep_alive", "maximum_packet_size"};
   return keys;
+}
+
+// `requires:` features no CONNACK announces: only a profile can say (default_capabilities
+// gives their defaults).
+const std::vector<std::string>& profile_only_features() {
+  static const std::vector<std::string> names = {"wills", "persistent_sessions", "message_expiry",
+                                                 "request_response", "enhanced_auth", "mqtt31"};
+  return names;
+}
+
+std::string feature_keys_text() {
+  std::string text;
+  for (const auto& k : capability_keys()) text += (text.empty() ? "" : ", ") + k;
+  for (const auto& k : profile_only_features()) text += ", " + k;
+  return text;
 }
 
 std::optional<std::uint64_t> to_number(const std::string& text) {
@@ -37,10 +56,11 @@ std::optional<bool> to_bool(const std::string& text) {
 }
 
 // Checks one feature value; returns an error ("FILE:L:C: ...") or "".
-std::string check_feature(const std::string& file, const std::string& key, const YAML::Node& node) {
+std::string check_feature(const std::string& file, const std::string& key, const YAML::Node& key_node,
+                          const YAML::Node& node) {
   if (!node.IsScalar()) return where(file, node) + "feature `" + key + "` must be a scalar";
   const auto value = node.as<std::string>();
-  if (known_feature_keys().count(key)) {
+  if (capability_keys().count(key)) {
     const bool numeric = key == "maximum_qos" || key == "topic_alias_maximum" || key == "receive_maximum" ||
                          key == "server_keep_alive" || key == "maximum_packet_size";
     if (numeric) {
@@ -51,8 +71,12 @@ std::string check_feature(const std::string& file, const std::string& key, const
     } else if (!to_bool(value)) {
       return where(file, node) + "feature `" + key + "` needs true or false, got '" + value + "'";
     }
-  } else if (!to_bool(value)) {
-    return where(file, node) + "custom feature `" + key + "` needs true or false, got '" + value + "'";
+  } else if (std::find(profile_only_features().begin(), profile_only_features().end(), key) !=
+             profile_only_features().end()) {
+    if (!to_bool(value)) return where(file, node) + "feature `" + key + "` needs true or false, got '" + value + "'";
+  } else {
+    // A name nothing reads would silently change nothing: a typo must not pass.
+    return where(file, key_node) + "unknown feature `" + key + "` (" + feature_keys_text() + ")";
   }
   return "";
 }
@@ -104,7 +128,7 @@ ProfileResult load_profile(const std::string& path) {
             }
             for (const auto& vkv : fkv.second) {
               const auto vkey = vkv.first.as<std::string>();
-              auto err = check_feature(path, vkey, vkv.second);
+              auto err = check_feature(path, vkey, vkv.first, vkv.second);
               if (!err.empty()) {
                 result.error = err;
                 return result;
@@ -112,7 +136,7 @@ ProfileResult load_profile(const std::string& path) {
               specific[fkey][vkey] = vkv.second.as<std::string>();
             }
           } else {
-            auto err = check_feature(path, fkey, fkv.second);
+            auto err = check_feature(path, fkey, fkv.first, fkv.second);
             if (!err.empty()) {
               result.error = err;
               return result;
@@ -125,6 +149,24 @@ ProfileResult load_profile(const std::string& path) {
           for (const auto& [k, val] : common[v]) out[k] = val;
           for (const auto& [k, val] : specific[v]) out[k] = val;
         }
+      } else if (key == "protocols") {
+        // The versions the broker speaks, declared instead of probed (docs/runner.md).
+        if (!value.IsSequence() || value.size() == 0) {
+          result.error = where(path, value) + "`protocols` must be a list of MQTT versions: [3.1.1], [5] or [3.1.1, 5]";
+          return result;
+        }
+        std::vector<std::string> versions;
+        for (const auto& v : value) {
+          const auto text = v.IsScalar() ? v.as<std::string>() : std::string();
+          const auto version = mqtt::parse_version(text);
+          if (!version || *version == mqtt::Version::v3_1) {
+            result.error = where(path, v) + "`protocols`: expected 3.1.1 or 5, got '" + text +
+                           "' (MQTT 3.1 is the feature `mqtt31`)";
+            return result;
+          }
+          versions.emplace_back(mqtt::to_string(*version));
+        }
+        result.profile.protocols = std::move(versions);
       } else if (key == "acl_denied_topics") {
         if (!value.IsSequence()) {
           result.error = where(path, value) + "`acl_denied_topics` must be a list of topics";
@@ -166,7 +208,7 @@ ProfileResult load_profile(const std::string& path) {
         }
       } else {
         result.error = where(path, kv.first) + "unknown key `" + key +
-                       "` (name, broker, description, features, acl_denied_topics, known_deviations)";
+                       "` (name, broker, description, protocols, features, acl_denied_topics, known_deviations)";
         return result;
       }
     }
@@ -203,7 +245,7 @@ Capabilities default_capabilities(const std::string& protocol) {
   // false for 3.1.1 unless a profile says the broker offers them there too.
   caps.extra = {{"wills", true},           {"persistent_sessions", true},
                 {"message_expiry", v5},    {"request_response", v5},
-                {"enhanced_auth", false},  {"mqtt31", false}};
+                {"enhanced_auth", false},  {"mqtt31", false}};  // every one of profile_only_features()
   if (!v5) {
     caps.shared_subscription_available = false;
     caps.subscription_identifier_available = false;
@@ -241,11 +283,21 @@ const KnownDeviation* find_known_deviation(const Profile& profile, const std::st
                                            const std::string& file,
                                            const std::vector<std::string>& statements) {
   for (const auto& dev : profile.known_deviations) {
-    if (!glob_match(dev.scenario, scenario_name) && !glob_match(dev.scenario, file)) continue;
+    if (!pattern_matches(dev.scenario, scenario_name, file)) continue;
     if (dev.statement == "*") return &dev;
     if (std::find(statements.begin(), statements.end(), dev.statement) != statements.end()) return &dev;
   }
   return nullptr;
+}
+
+std::vector<const KnownDeviation*> deviations_matching_nothing(
+    const Profile& profile, const std::vector<std::pair<std::string, std::string>>& scenarios) {
+  std::vector<const KnownDeviation*> unmatched;
+  for (const auto& dev : profile.known_deviations)
+    if (std::none_of(scenarios.begin(), scenarios.end(),
+                     [&](const auto& s) { return pattern_matches(dev.scenario, s.first, s.second); }))
+      unmatched.push_back(&dev);
+  return unmatched;
 }
 
 }  // namespace mqtth::runner

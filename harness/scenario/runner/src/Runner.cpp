@@ -2,17 +2,18 @@
 
 #include <QEventLoop>
 #include <QHostAddress>
+#include <QTcpSocket>
 #include <QTimer>
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <memory>
 #include <set>
 
 #include "BrokerServer.hpp"
 #include "Execution.hpp"
 #include "Explorer.hpp"
-#include "mqtth/client/ClientConnection.hpp"
 
 namespace mqtth::runner {
 
@@ -54,66 +55,67 @@ std::string describe(const Capabilities& c) {
   return s;
 }
 
-// One probe connection: CONNECT, wait for CONNACK, DISCONNECT. Runs a nested event loop.
-Probe probe(const std::optional<Endpoint>& broker, const Prefix& prefix, mqtt::Version version,
-            const Profile& profile) {
-  Probe result;
-  result.protocol = protocol_name(version);
-  result.capabilities = default_capabilities(result.protocol);
-  apply_profile(profile, result.protocol, result.capabilities);
-
-  QObject scope;
-  std::string host = broker ? broker->host : "127.0.0.1";
-  quint16 port = broker ? broker->port : 0;
-  if (!broker) {
-    auto* server = new net::BrokerServer(engine::BrokerConfig{}, &scope);
-    if (!server->listen(QHostAddress::LocalHost, 0)) {
-      result.error = "cannot start the embedded broker: " + server->errorString().toStdString();
-      return result;
-    }
-    port = server->port();
-  }
-  auto* conn = new client::ClientConnection(&scope);
-  client::ConnectOptions opts;
-  opts.version = version;
-  opts.client_id = prefix.client_id("probe");
-  if (opts.client_id.empty() || opts.client_id == "probe") opts.client_id = "mqtth-probe";
-  opts.clean_start = true;
-  opts.keep_alive = 0;
+// One probe connection (Probing.hpp): TCP, the typical CONNECT, then whatever comes back
+// until a whole CONNACK, a close or kProbeTimeoutMs; DISCONNECT when accepted. Runs a
+// nested event loop.
+ProbeAnswer probe_once(const std::string& host, quint16 port, mqtt::Version version, const std::string& client_id) {
+  QTcpSocket socket;
   QEventLoop loop;
-  std::optional<client::event::ConnackReceived> connack;
-  std::string failure;
-  QObject::connect(conn, &client::ClientConnection::connackReceived, &loop,
-                   [&](const client::event::ConnackReceived& e) {
-                     connack = e;
-                     loop.quit();
-                   });
-  QObject::connect(conn, &client::ClientConnection::transportError, &loop, [&](const QString& m) {
-    failure = m.toStdString();
+  std::string bytes;
+  bool closed = false;
+  bool connected = false;
+  std::optional<std::string> transport_error;
+  const std::string connect = probe_connect_bytes(version, client_id);
+  QObject::connect(&socket, &QTcpSocket::connected, &loop, [&] {
+    connected = true;
+    socket.write(connect.data(), static_cast<qint64>(connect.size()));
+  });
+  QObject::connect(&socket, &QTcpSocket::readyRead, &loop, [&] {
+    const QByteArray chunk = socket.readAll();
+    bytes.append(chunk.constData(), static_cast<std::size_t>(chunk.size()));
+    const auto frame = mqtt::peek_frame(mqtt::Bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+    if (frame.status != mqtt::FrameInfo::Status::need_more || static_cast<unsigned char>(bytes[0]) != 0x20) loop.quit();
+  });
+  QObject::connect(&socket, &QTcpSocket::disconnected, &loop, [&] {
+    closed = true;
     loop.quit();
   });
-  QObject::connect(conn, &client::ClientConnection::closed, &loop, [&](const client::event::ConnectionClosed& e) {
-    if (!connack) failure = "connection closed before CONNACK (" + std::string(e.cause) + ")";
+  QObject::connect(&socket, &QTcpSocket::errorOccurred, &loop, [&](QAbstractSocket::SocketError error) {
+    if (!connected) transport_error = socket.errorString().toStdString();
+    else if (error == QAbstractSocket::RemoteHostClosedError) closed = true;
+    else transport_error = socket.errorString().toStdString();
     loop.quit();
   });
+  bool timed_out = false;
   QTimer::singleShot(kProbeTimeoutMs, &loop, [&] {
-    failure = "no CONNACK within " + std::to_string(kProbeTimeoutMs / 1000) + "s";
+    timed_out = true;
     loop.quit();
   });
-  conn->connectToBroker(QString::fromStdString(host), port, opts);
+  socket.connectToHost(QString::fromStdString(host), port);
   loop.exec();
-  if (!connack) {
-    result.error = "probe connection to " + host + ":" + std::to_string(broker ? broker->port : port) + " (MQTT " +
-                   result.protocol + ") failed: " + failure;
-  } else if (connack->reason_code != 0) {
-    result.error = "probe connection refused with CONNACK reason code " + std::to_string(connack->reason_code);
-  } else if (version == mqtt::Version::v5) {
-    apply_connack(connack->properties, result.capabilities);
+  if (socket.bytesAvailable() > 0) {
+    const QByteArray rest = socket.readAll();
+    bytes.append(rest.constData(), static_cast<std::size_t>(rest.size()));
   }
-  if (conn->isSocketOpen()) conn->disconnectFromBroker();
-  conn->flush();
-  result.summary = describe(result.capabilities);
-  return result;
+  ProbeAnswer answer;
+  if (!connected) {
+    answer.kind = ProbeAnswer::Kind::unreachable;
+    answer.seen = transport_error ? "no TCP connection: " + *transport_error
+                                  : "no TCP connection within " + std::to_string(kProbeTimeoutMs / 1000) + " s";
+  } else if (transport_error && bytes.empty()) {
+    answer.kind = ProbeAnswer::Kind::closed;
+    answer.seen = "the connection ended without a byte (" + *transport_error + ")";
+  } else {
+    answer = judge_probe_answer(version, bytes, closed || transport_error.has_value());
+    if (timed_out) answer.seen += " within " + std::to_string(kProbeTimeoutMs / 1000) + " s";
+  }
+  if (answer.kind == ProbeAnswer::Kind::accepted && socket.state() == QAbstractSocket::ConnectedState) {
+    static constexpr char disconnect[] = {'\xe0', '\x00'};
+    socket.write(disconnect, sizeof disconnect);
+    socket.flush();
+  }
+  socket.abort();
+  return answer;
 }
 
 std::string dump_scalar(const nlohmann::ordered_json& j) { return j.dump(); }
@@ -199,9 +201,10 @@ bool json_subset_match(const nlohmann::ordered_json& expected, const nlohmann::o
   return true;
 }
 
-int exit_status(const std::vector<ScenarioOutcome>& outcomes, bool had_load_errors) {
+int exit_status(const std::vector<ScenarioOutcome>& outcomes, bool had_load_errors,
+                const std::vector<RunFinding>& findings) {
   if (had_load_errors) return 2;
-  bool failed = false;
+  bool failed = std::any_of(findings.begin(), findings.end(), [](const RunFinding& f) { return !f.known_deviation; });
   for (const auto& o : outcomes) {
     if (o.result.status == report::Status::error) return 2;
     if (o.result.status == report::Status::failed && !o.known_deviation) failed = true;
@@ -211,49 +214,135 @@ int exit_status(const std::vector<ScenarioOutcome>& outcomes, bool had_load_erro
 
 Runner::Runner(RunSettings settings) : settings_(std::move(settings)) {}
 
-std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& scenarios) {
-  const Prefix prefix = settings_.broker ? Prefix(settings_.prefix) : Prefix();
-  std::vector<ScenarioOutcome> outcomes(scenarios.size());
+Prefix Runner::prefixFor(std::size_t index, unsigned cut_run) const {
+  if (!settings_.broker || settings_.prefix_template == "none") return Prefix();
+  std::string n = index == kProbeIndex ? std::string("probe") : std::to_string(index + 1);
+  if (cut_run > 0) n += "c" + std::to_string(cut_run);
+  return make_prefix(settings_.prefix_template, settings_.run_id, n);
+}
 
-  // Probe once per protocol version in use.
+std::optional<std::string> Runner::probe(const std::vector<scenario::Scenario>& scenarios) {
+  probed_ = true;
+  probes_.clear();
+  warnings_.clear();
   std::set<mqtt::Version> versions;
   for (const auto& s : scenarios) versions.insert(s.protocol == mqtt::Version::v3_1 ? mqtt::Version::v3_1_1 : s.protocol);
-  probes_.clear();
-  for (auto v : versions) probes_.push_back(probe(settings_.broker, prefix, v, settings_.profile));
-  auto caps_for = [&](mqtt::Version v) -> const Probe* {
+  if (versions.empty()) return std::nullopt;
+
+  QObject scope;
+  std::string host = settings_.broker ? settings_.broker->host : "127.0.0.1";
+  quint16 port = settings_.broker ? settings_.broker->port : 0;
+  if (!settings_.broker) {
+    auto* server = new net::BrokerServer(engine::BrokerConfig{}, &scope);
+    if (!server->listen(QHostAddress::LocalHost, 0))
+      return fatal_ = "cannot start the embedded broker: " + server->errorString().toStdString();
+    port = server->port();
+  }
+  // An id no scenario of this run (nor of another run) uses: "<run>probex" with a
+  // prefix; with `--prefix none`, where scenario ids are as written, one no scenario writes.
+  const Prefix prefix = prefixFor(kProbeIndex, 0);
+  const std::string client_id = prefix.active() ? prefix.id_prefix() : "mqtthprobe" + settings_.run_id;
+  const auto& declared = settings_.profile.protocols;
+  std::vector<std::pair<std::string, ProbeAnswer>> answers;
+  std::vector<std::string> used;
+  for (auto v : versions) {
+    Probe p;
+    p.protocol = protocol_name(v);
+    p.capabilities = default_capabilities(p.protocol);
+    apply_profile(settings_.profile, p.protocol, p.capabilities);
+    used.push_back(p.protocol);
+    const bool declared_out = declared && std::find(declared->begin(), declared->end(), p.protocol) == declared->end();
+    const bool ruled_out =
+        std::any_of(answers.begin(), answers.end(), [](const auto& a) { return rules_out_the_broker(a.second); });
+    if (!declared_out && !ruled_out) {
+      p.answer = probe_once(host, port, v, client_id);
+      answers.emplace_back(p.protocol, *p.answer);
+      if (p.answer->kind == ProbeAnswer::Kind::accepted && v == mqtt::Version::v5 && p.answer->connack)
+        apply_connack(p.answer->connack->properties, p.capabilities);
+    }
+    p.summary = describe(p.capabilities);
+    probes_.push_back(std::move(p));
+  }
+  const std::string address =
+      settings_.broker ? host + ":" + std::to_string(port) : "the embedded broker (" + host + ":" + std::to_string(port) + ")";
+  const std::string profile_name = settings_.profile.name.empty() ? settings_.profile.file : settings_.profile.name;
+  auto decision = decide_probes(address, answers, used, declared, profile_name);
+  warnings_ = decision.warnings;
+  for (auto& p : probes_)
+    if (auto it = decision.skipped.find(p.protocol); it != decision.skipped.end()) p.skip_reason = it->second;
+  fatal_ = decision.fatal;
+  return fatal_;
+}
+
+std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& scenarios) {
+  std::vector<ScenarioOutcome> outcomes(scenarios.size());
+  findings_.clear();
+  if (!probed_) probe(scenarios);
+  if (fatal_) return {};
+  auto probe_for = [&](mqtt::Version v) -> const Probe* {
     const auto name = protocol_name(v == mqtt::Version::v3_1 ? mqtt::Version::v3_1_1 : v);
     for (const auto& p : probes_)
       if (p.protocol == name) return &p;
     return nullptr;
   };
+  auto skip = [&](std::size_t i, std::string reason) {
+    const auto& s = scenarios[i];
+    auto& r = outcomes[i].result;
+    r.name = s.name;
+    r.file = s.file;
+    r.protocol = protocol_name(s.protocol);
+    r.spec = s.spec;
+    r.status = report::Status::skipped;
+    r.skip_reason = std::move(reason);
+    for (std::size_t k = 0; k < s.steps.size(); ++k) {
+      report::StepResult sr;
+      sr.index = static_cast<int>(k + 1);
+      sr.line = s.steps[k].where.line;
+      sr.kind = std::string(scenario::step_kind_name(s.steps[k].kind()));
+      sr.status = report::Status::skipped;
+      r.steps.push_back(std::move(sr));
+    }
+    if (settings_.on_finished) settings_.on_finished(outcomes[i]);
+  };
+
+  // Run-level findings: one per kind of topic rewrite, counting the scenario runs that saw it.
+  std::map<std::string, std::pair<std::size_t, std::set<std::size_t>>> rewrites;  // rule -> (finding, runs)
+  auto note_rewrite = [&](std::size_t i, const TopicRewrite& rw) {
+    auto [it, first] = rewrites.try_emplace(rw.rule, findings_.size(), std::set<std::size_t>{});
+    if (first) {
+      RunFinding f;
+      f.statement = "MQTT-4.7.3-4";
+      f.message = "the broker rewrites topics (" + rw.rule + "): a message published under '" + rw.sent +
+                  "' is delivered under '" + rw.received + "'; the runner matched such topics as if unchanged";
+      f.first_scenario = scenarios[i].name;
+      f.first_file = scenarios[i].file;
+      findings_.push_back(std::move(f));
+    }
+    it->second.second.insert(i);
+    findings_[it->second.first].scenarios = it->second.second.size();
+  };
 
   std::deque<std::size_t> queue;
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
     const auto& s = scenarios[i];
-    const Probe* p = caps_for(s.protocol);
+    const Probe* p = probe_for(s.protocol);
+    if (p && p->skip_reason) {
+      skip(i, *p->skip_reason);
+      continue;
+    }
     std::vector<std::string> needs;
     for (auto f : s.requires_features) needs.emplace_back(scenario::feature_name(f));
     auto unmet = unmet_requirements(needs, p ? p->capabilities : default_capabilities(protocol_name(s.protocol)),
                                     !settings_.broker);
     if (!unmet.empty()) {
-      auto& r = outcomes[i].result;
-      r.name = s.name;
-      r.file = s.file;
-      r.protocol = protocol_name(s.protocol);
-      r.spec = s.spec;
-      r.status = report::Status::skipped;
-      r.skip_reason = "requires ";
-      for (std::size_t k = 0; k < unmet.size(); ++k) r.skip_reason += (k ? ", " : "") + unmet[k];
-      for (std::size_t k = 0; k < s.steps.size(); ++k) {
-        report::StepResult sr;
-        sr.index = static_cast<int>(k + 1);
-        sr.line = s.steps[k].where.line;
-        sr.kind = std::string(scenario::step_kind_name(s.steps[k].kind()));
-        sr.status = report::Status::skipped;
-        r.steps.push_back(std::move(sr));
-      }
-      if (settings_.on_finished) settings_.on_finished(r, std::nullopt);
+      std::string reason = "requires ";
+      for (std::size_t k = 0; k < unmet.size(); ++k) reason += (k ? ", " : "") + unmet[k];
+      skip(i, std::move(reason));
       continue;
+    }
+    if (const Prefix names = prefixFor(i, 0); names.active()) {
+      outcomes[i].topic_prefix = names.topic_prefix() + "/";
+      for (const auto& c : s.clients) outcomes[i].client_ids.emplace_back(c.name, names.client_id(c.client_id));
     }
     queue.push_back(i);
   }
@@ -268,13 +357,12 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
     auto& o = outcomes[i];
     o.result = std::move(result);
     o.failure_spec = std::move(spec);
-    if (o.result.status == report::Status::failed) {
-      std::vector<std::string> statements = o.failure_spec;
-      for (const auto& id : o.result.spec) statements.push_back(id);
-      if (const auto* dev = find_known_deviation(settings_.profile, o.result.name, o.result.file, statements))
+    // Only what the failure itself cites: a scenario's `spec:` names what it checks, and
+    // a failure for another cause must not pass as its deviation.
+    if (o.result.status == report::Status::failed)
+      if (const auto* dev = find_known_deviation(settings_.profile, o.result.name, o.result.file, o.failure_spec))
         o.known_deviation = *dev;
-    }
-    if (settings_.on_finished) settings_.on_finished(o.result, o.known_deviation);
+    if (settings_.on_finished) settings_.on_finished(o);
     unit->deleteLater();
     --running;
     if (queue.empty() && running == 0) loop.quit();
@@ -287,13 +375,12 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
       const auto& sc = scenarios[i];
       const std::uint32_t scenario_run = static_cast<std::uint32_t>(ledger_run + i);
       // Run k of scenario i (k > 0: exploration cut runs) gets its own identity.
-      auto context_for = [this, i, scenario_run, &sc](unsigned k) {
+      auto context_for = [this, i, scenario_run, &sc, &note_rewrite](unsigned k) {
         ExecContext ctx;
         ctx.broker = settings_.broker;
         // Per scenario, so scenarios of one run never share sessions or retained messages.
-        std::string p = settings_.broker ? scenario_prefix(settings_.prefix, i) : std::string();
-        if (!p.empty() && k > 0) p += "c" + std::to_string(k);
-        ctx.prefix = settings_.broker ? Prefix(p) : Prefix();
+        ctx.prefix = prefixFor(i, k);
+        ctx.on_topic_rewrite = [&note_rewrite, i](const TopicRewrite& rw) { note_rewrite(i, rw); };
         // A different run id per scenario keeps a retained message of one scenario from
         // counting as a delivery of another on a shared broker.
         ctx.ledger_run = scenario_run + static_cast<std::uint32_t>(k) * 0x9E3779B1u;
@@ -332,6 +419,9 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
     QTimer::singleShot(0, &loop, launch);
     loop.exec();
   }
+  for (auto& f : findings_)
+    if (const auto* dev = find_known_deviation(settings_.profile, f.first_scenario, f.first_file, {f.statement}))
+      f.known_deviation = *dev;
   return outcomes;
 }
 

@@ -125,12 +125,22 @@ CollectResult collect_scenario_files(const std::vector<std::string>& paths) {
   return result;
 }
 
+bool pattern_matches(std::string_view pattern, std::string_view name, std::string_view file) {
+  if (pattern == name || pattern == file) return true;
+  if (glob_match(pattern, file)) return true;
+  for (std::string_view suffix : {" [3.1]", " [3.1.1]", " [5]"}) {
+    if (pattern.size() < suffix.size() || pattern.substr(pattern.size() - suffix.size()) != suffix) continue;
+    return name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix &&
+           glob_match(pattern.substr(0, pattern.size() - suffix.size()), name.substr(0, name.size() - suffix.size()));
+  }
+  return glob_match(pattern, name);
+}
+
 bool selected_by_filters(const std::vector<std::string>& filters, std::string_view name,
                          std::string_view file) {
   if (filters.empty()) return true;
-  return std::any_of(filters.begin(), filters.end(), [&](const std::string& glob) {
-    return glob_match(glob, name) || glob_match(glob, file);
-  });
+  return std::any_of(filters.begin(), filters.end(),
+                     [&](const std::string& pattern) { return pattern_matches(pattern, name, file); });
 }
 
 bool in_shard(const Shard& shard, std::size_t index) {

@@ -28,6 +28,17 @@ TEST(RunOptions, parses_every_documented_option) {
   EXPECT_EQ(o.profile_file, "p.yaml");
 }
 
+TEST(RunOptions, prefix_takes_a_template_or_none) {
+  EXPECT_EQ(parse_run_args({"x"}).options.prefix, "{run}/{n}");
+  EXPECT_EQ(parse_run_args({"x", "--prefix", "none"}).options.prefix, "none");
+  auto r = parse_run_args({"x", "--prefix=ci/{run}/{n}"});
+  ASSERT_TRUE(r.ok()) << *r.error;
+  EXPECT_EQ(r.options.prefix, "ci/{run}/{n}");
+  r = parse_run_args({"x", "--prefix", "ci/{run}"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error->find("{n}"), std::string::npos) << *r.error;
+}
+
 TEST(RunOptions, j_accepts_the_attached_form) {
   auto r = parse_run_args({"-j2", "x.yaml"});
   ASSERT_TRUE(r.ok());
@@ -38,10 +49,13 @@ TEST(RunOptions, rejects_bad_values_naming_the_option) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"x", "--broker", "localhost"}, {"x", "--broker", "h:0"}, {"x", "--broker", "h:70000"},
            {"x", "--protocol", "4"}, {"x", "-j", "0"}, {"x", "--shard", "0/2"}, {"x", "--shard", "3/2"},
-           {"x", "--shard", "1"}, {"x", "--seed", "-1"}, {"x", "--bogus"}, {"x", "--json"}}) {
+           {"x", "--shard", "1"}, {"x", "--seed", "-1"}, {"x", "--bogus"}, {"x", "--json"},
+           {"x", "--prefix", "{run}"}, {"x", "--prefix", "a/#/{n}"}, {"x", "--prefix"}}) {
     auto r = parse_run_args(args);
     EXPECT_FALSE(r.ok()) << args[1];
-    if (!r.ok()) EXPECT_NE(r.error->find(args[1].substr(0, 6)), std::string::npos) << *r.error;
+    if (!r.ok()) {
+      EXPECT_NE(r.error->find(args[1].substr(0, 6)), std::string::npos) << *r.error;
+    }
   }
 }
 

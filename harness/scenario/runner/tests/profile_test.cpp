@@ -83,3 +83,85 @@ TEST(Profile, v311_defaults_have_no_v5_only_features) {
   EXPECT_FALSE(unmet_requirements({"message_expiry"}, c, true).empty());
   EXPECT_TRUE(unmet_requirements({"wills", "qos2", "retain", "wildcard_subscriptions"}, c, true).empty());
 }
+
+TEST(Profile, an_unknown_key_anywhere_is_an_error_naming_file_and_line) {
+  struct Case {
+    const char* text;
+    const char* where;  // ":line:col: "
+    const char* what;
+  };
+  const Case cases[] = {
+      {"name: x\nfeatures:\n  wills: true\n  shared_subscriptions: true\n", ":4:3: ", "unknown feature `shared_subscriptions`"},
+      {"name: x\nfeatures:\n  \"3.1.1\":\n    retian_available: false\n", ":4:5: ", "unknown feature `retian_available`"},
+      {"name: x\nfeatures:\n  embedded: true\n", ":3:3: ", "unknown feature `embedded`"},
+      {"name: x\nknown_deviations:\n  - {scenario: a, statement: MQTT-1.5.3-1, reason: r, colour: blue}\n", ":3:55: ",
+       "unknown key `colour` in a known deviation"},
+      {"name: x\nprotocol: [5]\n", ":2:1: ", "unknown key `protocol`"},
+  };
+  for (const auto& c : cases) {
+    auto path = write_temp("prof_unknown", c.text);
+    auto r = load_profile(path);
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_EQ(r.error->rfind(path + c.where, 0), 0u) << *r.error;
+    EXPECT_NE(r.error->find(c.what), std::string::npos) << *r.error;
+    std::filesystem::remove(path);
+  }
+}
+
+TEST(Profile, protocols_declares_the_versions_a_broker_speaks) {
+  auto path = write_temp("prof_protocols", "name: x\nprotocols: [3.1.1]\n");
+  auto r = load_profile(path);
+  ASSERT_TRUE(r.ok()) << *r.error;
+  ASSERT_TRUE(r.profile.protocols);
+  EXPECT_EQ(*r.profile.protocols, std::vector<std::string>{"3.1.1"});
+  std::filesystem::remove(path);
+
+  path = write_temp("prof_protocols5", "name: x\nprotocols: [3.1.1, \"5.0\"]\n");
+  r = load_profile(path);
+  ASSERT_TRUE(r.ok()) << *r.error;
+  EXPECT_EQ(*r.profile.protocols, (std::vector<std::string>{"3.1.1", "5"}));
+  std::filesystem::remove(path);
+
+  for (const char* bad : {"name: x\nprotocols: [4]\n", "name: x\nprotocols: [3.1]\n", "name: x\nprotocols: 5\n",
+                          "name: x\nprotocols: []\n"}) {
+    path = write_temp("prof_protocols_bad", bad);
+    r = load_profile(path);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error->find(path + ":2:"), std::string::npos) << *r.error;
+    EXPECT_NE(r.error->find("protocols"), std::string::npos) << *r.error;
+    std::filesystem::remove(path);
+  }
+}
+
+TEST(Profile, a_deviation_matches_a_pasted_scenario_name_literally) {
+  Profile p;
+  p.known_deviations.push_back({"A client is disconnected [3.1.1]", "MQTT-3.1.2-24", "r", 3});
+  p.known_deviations.push_back({"Takes the session over* [5]", "MQTT-3.1.4-3", "r", 4});
+  EXPECT_NE(find_known_deviation(p, "A client is disconnected [3.1.1]", "k.yaml", {"MQTT-3.1.2-24"}), nullptr);
+  EXPECT_EQ(find_known_deviation(p, "A client is disconnected [5]", "k.yaml", {"MQTT-3.1.2-24"}), nullptr);
+  EXPECT_NE(find_known_deviation(p, "Takes the session over when asked [5]", "t.yaml", {"MQTT-3.1.4-3"}), nullptr);
+  EXPECT_EQ(find_known_deviation(p, "Takes the session over when asked [3.1.1]", "t.yaml", {"MQTT-3.1.4-3"}), nullptr);
+}
+
+TEST(Profile, a_deviation_matches_only_the_statements_the_failure_cites) {
+  Profile p;
+  p.known_deviations.push_back({"*/retain/*.yaml", "MQTT-3.8.4-3", "r", 3});
+  // The runner passes the failure's own ids, never the scenario's `spec:` list: a failure
+  // with another cause (or none named) is not this deviation.
+  EXPECT_NE(find_known_deviation(p, "n", "s/retain/a.yaml", {"MQTT-3.8.4-3"}), nullptr);
+  EXPECT_EQ(find_known_deviation(p, "n", "s/retain/a.yaml", {"MQTT-3.3.1-6"}), nullptr);
+  EXPECT_EQ(find_known_deviation(p, "n", "s/retain/a.yaml", {}), nullptr);
+}
+
+TEST(Profile, deviations_matching_no_scenario_are_listed) {
+  Profile p;
+  p.known_deviations.push_back({"*/retain/a.yaml", "MQTT-3.8.4-3", "r", 3});
+  p.known_deviations.push_back({"*/retain/gone.yaml", "MQTT-3.8.4-3", "r", 4});
+  p.known_deviations.push_back({"QoS 2 exactly once [5]", "MQTT-4.3.3-1", "r", 5});
+  const std::vector<std::pair<std::string, std::string>> found = {{"Retained", "s/retain/a.yaml"},
+                                                                  {"QoS 2 exactly once [3.1.1]", "s/q.yaml"}};
+  const auto unmatched = deviations_matching_nothing(p, found);
+  ASSERT_EQ(unmatched.size(), 2u);
+  EXPECT_EQ(unmatched[0]->line, 4);
+  EXPECT_EQ(unmatched[1]->line, 5);
+}

@@ -33,6 +33,20 @@ TEST(Selection, filters_match_name_or_file) {
   EXPECT_FALSE(selected_by_filters({"zzz"}, "Retain", "x.yaml"));
 }
 
+TEST(Selection, exact_names_and_protocol_suffixes_are_literal) {
+  // A name pasted from a report, with its protocols-matrix suffix.
+  EXPECT_TRUE(pattern_matches("QoS 2 [x] is exactly once [3.1.1]", "QoS 2 [x] is exactly once [3.1.1]", "q.yaml"));
+  EXPECT_FALSE(pattern_matches("QoS 2 [x] is exactly once [3.1.1]", "QoS 2 [x] is exactly once [5]", "q.yaml"));
+  EXPECT_TRUE(pattern_matches("QoS 2* [5]", "QoS 2 is exactly once [5]", "q.yaml"));
+  EXPECT_FALSE(pattern_matches("QoS 2* [5]", "QoS 2 is exactly once [3.1.1]", "q.yaml"));
+  EXPECT_FALSE(pattern_matches("QoS 2* [5]", "QoS 2 is exactly once 5", "q.yaml"));
+  // Globs as before, on the name or the path; the old escape still works.
+  EXPECT_TRUE(pattern_matches("*/qos/*.yaml", "x", "scenarios/qos/q.yaml"));
+  EXPECT_TRUE(pattern_matches("QoS 2* [[]5]", "QoS 2 is exactly once [5]", "q.yaml"));
+  EXPECT_TRUE(pattern_matches("scenarios/qos/q.yaml", "x", "scenarios/qos/q.yaml"));
+  EXPECT_TRUE(selected_by_filters({"nope", "QoS 2 is exactly once [5]"}, "QoS 2 is exactly once [5]", "q.yaml"));
+}
+
 TEST(Selection, shards_partition_every_index_exactly_once) {
   for (unsigned n = 1; n <= 5; ++n) {
     for (std::size_t i = 0; i < 23; ++i) {

@@ -52,7 +52,7 @@ constexpr KeySpec kClientKeys[] = {
     {"client_id", ValueType::text, false, "the client's name", "the Client Identifier; \"\" sends an empty one"},
     {"clean_start", ValueType::boolean, false, "true", "Clean Start (Clean Session in 3.1.1)"},
     {"session_expiry", ValueType::integer, false, "not sent (0)", "Session Expiry Interval in seconds (5.0)"},
-    {"keep_alive", ValueType::integer, false, "0 (off)", "Keep Alive in seconds"},
+    {"keep_alive", ValueType::integer, false, "60", "Keep Alive in seconds (0: off)"},
     {"username", ValueType::text, false, {}, "User Name"},
     {"password", ValueType::text, false, {}, "Password"},
     {"will", ValueType::mapping, false, {}, "the will message", &kWill},

@@ -2,7 +2,6 @@
 // the node budget end here as LoadErrors.
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 
 #include "loader/Parser.hpp"
 
@@ -28,6 +27,12 @@ int second_document_line(std::string_view text) {
   }
   return 0;
 }
+
+std::string too_large(std::uintmax_t size, const LoadOptions& options) {
+  return "the file is " + (size > options.max_file_bytes + 1 ? std::to_string(size) : "more than " + std::to_string(options.max_file_bytes)) +
+         " bytes; a scenario file may have at most " + std::to_string(options.max_file_bytes) +
+         " (large payloads: `payload_size`)";
+}
 }  // namespace
 
 std::string LoadError::to_string() const {
@@ -37,6 +42,10 @@ std::string LoadError::to_string() const {
 
 LoadResult load_string(std::string_view text, const std::string& file_name, const LoadOptions& options) {
   LoadResult result;
+  if (text.size() > options.max_file_bytes) {
+    result.errors.push_back({file_name, 0, 0, too_large(text.size(), options)});
+    return result;
+  }
   Parser parser(file_name, options);
   try {
     // Only the first document is parsed: yaml-cpp 0.7's LoadAll() never returns on some
@@ -68,15 +77,23 @@ LoadResult load_string(std::string_view text, const std::string& file_name, cons
 }
 
 LoadResult load_file(const std::filesystem::path& file, const LoadOptions& options) {
+  std::error_code ec;
+  if (const auto size = std::filesystem::file_size(file, ec); !ec && size > options.max_file_bytes) {
+    LoadResult r;
+    r.errors.push_back({file.string(), 0, 0, too_large(size, options)});
+    return r;
+  }
   std::ifstream in(file, std::ios::binary);
   if (!in) {
     LoadResult r;
     r.errors.push_back({file.string(), 0, 0, "cannot open the file"});
     return r;
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return load_string(buffer.str(), file.string(), options);
+  // At most one byte past the limit, whatever the file is (a pipe has no size to check).
+  std::string text(options.max_file_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return load_string(text, file.string(), options);
 }
 
 std::vector<std::filesystem::path> find_scenario_files(const std::filesystem::path& path) {

@@ -32,6 +32,10 @@ struct LoadOptions {
   // for this load") for tools that cannot inject faults.
   bool allow_faults = true;
   // Upper bounds that keep a hostile file from exhausting time or memory.
+  // Checked before the text is read or parsed: yaml-cpp keeps every node of a document in
+  // memory at once, ~70 bytes of RSS per byte of a file of small nodes (50 MB: 3.6 GB).
+  // The suite's largest file is under 2 KiB; `payload_size` makes large payloads.
+  std::size_t max_file_bytes = 1 << 20;
   std::size_t max_steps = 100000;        // steps after repeat expansion, per scenario
   std::size_t max_nodes_visited = 1000000;  // YAML nodes walked (aliases count each time)
   std::size_t max_repeat_depth = 8;

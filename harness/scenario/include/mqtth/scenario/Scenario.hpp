@@ -81,7 +81,10 @@ struct ClientSpec {
   std::string client_id;                 // default: the name; "" is an empty Client Identifier
   bool clean_start = true;               // Clean Session in 3.1.1
   std::optional<std::uint32_t> session_expiry;  // seconds (5.0 Session Expiry Interval)
-  std::uint16_t keep_alive = 0;          // seconds; 0 = off (the default: no scenario depends on pings unless it says so)
+  // Seconds; 0 = off. 60 unless the scenario says otherwise: what clients typically send
+  // (some brokers refuse Keep Alive 0), and long enough that no scenario sees a PINGREQ
+  // unless it is about keep-alive (then it sets keep_alive itself).
+  std::uint16_t keep_alive = 60;
   std::optional<std::string> username;
   std::optional<std::string> password;   // bytes
   std::optional<WillSpec> will;

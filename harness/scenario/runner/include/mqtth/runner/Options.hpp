@@ -1,4 +1,4 @@
-// Command line of `mqtt-harness run` (DESIGN.md "mqtt-harness run", docs/runner.md).
+// Command line of `mqtt-harness run` (docs/runner.md "Command line").
 //
 // Parsing is plain C++ (no Qt) so it is unit-tested without an event loop. Every bad
 // argument is an error naming the option and what is wrong; the caller exits 2.
@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "mqtth/runner/Prefix.hpp"
 
 namespace mqtth::runner {
 
@@ -33,9 +35,11 @@ struct RunOptions {
   std::optional<std::string> explore;      // --explore cut_points: explore every scenario
   std::optional<unsigned> explore_max_runs; // --explore-max-runs N
   std::optional<std::uint64_t> seed;       // --seed N; nullopt: derived from the clock
-  std::vector<std::string> filters;        // --filter GLOB (repeatable: any may match)
+  std::vector<std::string> filters;        // --filter PATTERN (repeatable: any may match; Selection.hpp)
   std::optional<Shard> shard;              // --shard K/N
   std::optional<std::string> profile_file; // --profile FILE
+  // --prefix TEMPLATE|none: names on a shared broker (Prefix.hpp); "none": as written.
+  std::string prefix{kDefaultPrefixTemplate};
   bool help = false;
   bool quiet = false;                      // -q: no per-scenario progress lines
 };

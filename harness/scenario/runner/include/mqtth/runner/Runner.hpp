@@ -10,28 +10,36 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mqtth/report/Report.hpp"
 #include "mqtth/runner/Options.hpp"
+#include "mqtth/runner/Prefix.hpp"
+#include "mqtth/runner/Probing.hpp"
 #include "mqtth/runner/Profile.hpp"
 #include "mqtth/scenario/Scenario.hpp"
 
 namespace mqtth::runner {
+
+struct ScenarioOutcome;
 
 struct RunSettings {
   std::optional<Endpoint> broker;  // nullopt: embedded broker per scenario
   Profile profile;                 // features and known deviations
   std::uint64_t seed = 0;
   unsigned jobs = 1;
-  std::string prefix;              // client id / topic prefix (only used with `broker`)
+  // Names on a shared broker (only used with `broker`): the `--prefix` template ("none":
+  // names as written) and the run id its {run} stands for (Prefix.hpp).
+  std::string prefix_template{kDefaultPrefixTemplate};
+  std::string run_id;
   std::string pcap_dir;            // non-empty: one pcap per client connection (run --pcap)
   bool explore_all = false;        // --explore cut_points: every scenario as if `explore: cut_points`
   unsigned explore_max_runs = 60;  // default bound on cut runs per scenario (`max_runs:` wins)
   // Exploration progress lines (stderr in the CLI); unset: silent.
   std::function<void(const std::string&)> on_progress;
   // Called on the event loop thread as each scenario ends (progress output).
-  std::function<void(const report::ScenarioResult&, const std::optional<KnownDeviation>&)> on_finished;
+  std::function<void(const ScenarioOutcome&)> on_finished;
 };
 
 // A scenario's result plus the runner's own verdict extras.
@@ -42,26 +50,60 @@ struct ScenarioOutcome {
   std::optional<KnownDeviation> known_deviation;
   // The statement ids the failure itself names (violation / ledger reason), if any.
   std::vector<std::string> failure_spec;
+  // With a prefix: the names the scenario used on the broker, so a person can find its
+  // clients and messages there ("sub" -> "mh1a2b3c17xsub"; topics under "mh1a2b3c/17/").
+  std::string topic_prefix;
+  std::vector<std::pair<std::string, std::string>> client_ids;  // client name -> client id sent
+};
+
+// A finding about the broker as a whole, reported once per run however many scenarios saw
+// it (docs/runner.md "Run-level findings").
+struct RunFinding {
+  std::string statement;                  // "MQTT-4.7.3-4"
+  std::string message;                    // one line, without the statement
+  std::string first_scenario;             // name of the first scenario run that saw it
+  std::string first_file;
+  std::size_t scenarios = 0;              // scenario runs that saw it
+  std::optional<KnownDeviation> known_deviation;  // the profile excuses it (matched as for that scenario)
 };
 
 struct Probe {
   std::string protocol;             // "3.1.1" or "5"
   Capabilities capabilities;        // after defaults, profile and CONNACK
-  std::optional<std::string> error; // the probe connection failed (then defaults + profile)
+  std::optional<ProbeAnswer> answer;  // nullopt: not probed (the profile's `protocols:` leaves it out)
+  std::optional<std::string> skip_reason;  // this version's scenarios are skipped
   std::string summary;              // "maximum_qos=2 retain_available=1 ..." for the log
 };
 
 class Runner {
  public:
   explicit Runner(RunSettings settings);
-  // Probes the broker for each protocol in `protocols` ("3.1.1", "5"), then runs every
-  // scenario; results are in input order.
+  // Probes the broker once per protocol version the scenarios use (Probing.hpp): returns
+  // the reason no scenario can run (then the caller exits 2), or nullopt. Each probe waits
+  // at most 5 s, and probing stops at the first answer that rules the broker out.
+  std::optional<std::string> probe(const std::vector<scenario::Scenario>& scenarios);
+  // Runs every scenario (probing first if probe() was not called; a fatal probe then
+  // runs nothing); results are in input order.
   std::vector<ScenarioOutcome> run(const std::vector<scenario::Scenario>& scenarios);
   const std::vector<Probe>& probes() const { return probes_; }
+  // Warnings of the probe (e.g. a version the profile declares but the broker refused).
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  // Run-level findings (a broker rewriting this run's topics) after run().
+  const std::vector<RunFinding>& findings() const { return findings_; }
 
  private:
+  static constexpr std::size_t kProbeIndex = static_cast<std::size_t>(-1);
+  // The names of scenario `index` (kProbeIndex: the probe connections), run `cut_run` of
+  // its exploration (0: the scenario itself): the identity without --broker or with
+  // `--prefix none`.
+  Prefix prefixFor(std::size_t index, unsigned cut_run) const;
+
   RunSettings settings_;
+  bool probed_ = false;
+  std::optional<std::string> fatal_;
   std::vector<Probe> probes_;
+  std::vector<std::string> warnings_;
+  std::vector<RunFinding> findings_;
 };
 
 // Subset match used by expect_packet (scenario::ExpectPacketStep): every key of `expected`
@@ -71,8 +113,10 @@ class Runner {
 bool json_subset_match(const nlohmann::ordered_json& expected, const nlohmann::ordered_json& actual,
                        std::string* why = nullptr, const std::string& path = "");
 
-// Exit status of a run (DESIGN.md): 2 if a scenario could not be used (status error),
-// else 1 if a scenario failed without a known deviation, else 0.
-int exit_status(const std::vector<ScenarioOutcome>& outcomes, bool had_load_errors);
+// Exit status of a run (docs/runner.md): 2 if a scenario could not be used (status error),
+// else 1 if a scenario failed, or a run-level finding was made, without a known deviation,
+// else 0.
+int exit_status(const std::vector<ScenarioOutcome>& outcomes, bool had_load_errors,
+                const std::vector<RunFinding>& findings = {});
 
 }  // namespace mqtth::runner

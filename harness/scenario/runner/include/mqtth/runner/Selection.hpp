@@ -25,7 +25,14 @@ struct CollectResult {
 // skipping hidden entries (names starting with '.').
 CollectResult collect_scenario_files(const std::vector<std::string>& paths);
 
-// True when `filters` is empty or any glob matches `name` or `file`.
+// How --filter and a profile's `known_deviations` name scenarios: `pattern` matches when it
+// is the scenario's name or file path exactly (so a pasted name such as "... [3.1.1]" is
+// taken literally), or else as a glob on the name or the path; a trailing protocol suffix
+// " [3.1]", " [3.1.1]" or " [5]" of a glob is literal too ("QoS 2* [5]": the [5] of a
+// protocols matrix, not the set {5}).
+bool pattern_matches(std::string_view pattern, std::string_view name, std::string_view file);
+
+// True when `filters` is empty or any of them matches (pattern_matches).
 bool selected_by_filters(const std::vector<std::string>& filters, std::string_view name,
                          std::string_view file);
 
