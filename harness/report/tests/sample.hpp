@@ -55,6 +55,9 @@ inline RunReport sample_report() {
   f.message = "expect_delivery: 2 lost <exactly_once> & \"violated\"";
   f.expected = "lost == 0";
   f.actual = "lost == 2";
+  f.statement = "MQTT-4.3.3-10";
+  f.see_also = {"MQTT-4.6.0-5"};
+  f.consequences.push_back(Consequence{4, 18, "no <matching> PUBLISH within 1s", "MQTT-3.3.1-4"});
   f.last_packets.push_back(PacketRecord{"pub", Direction::from_broker, 1999.0, "PUBREC",
                                         Json{{"type", "PUBREC"}, {"packet_id", 7}}, "50020007"});
   failed.failure = f;
@@ -96,6 +99,7 @@ inline RunReport sample_report() {
   Failure e;
   e.line = 4;
   e.message = "scenarios/qos/qos1.yaml:4: unknown key 'clinets'";
+  e.no_statement = "scenario error";
   error.failure = e;
   r.scenarios.push_back(error);
 
