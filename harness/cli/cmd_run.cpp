@@ -50,43 +50,18 @@ void print_progress(const report::ScenarioResult& r, const std::optional<runner:
   if (r.status == report::Status::skipped && !r.skip_reason.empty())
     std::fprintf(stderr, "         skipped: %s\n", r.skip_reason.c_str());
   if (r.failure && (r.status == report::Status::failed || r.status == report::Status::error)) {
-    std::fprintf(stderr, "         %s\n", r.failure->message.c_str());
-    if (dev)
+    if (dev) {
+      // A known deviation: the message, its statement and the profile's reason; no packets.
+      report::ScenarioResult brief = r;
+      brief.failure->last_packets.clear();
+      std::fputs(report::console_failure(brief, "         ").c_str(), stderr);
       std::fprintf(stderr, "         known deviation %s (%s): %s\n", dev->statement.c_str(), dev->scenario.c_str(),
                    dev->reason.c_str());
-    if (!r.failure->last_packets.empty() && !dev) {
-      std::string client;
-      for (const auto& p : r.failure->last_packets) {
-        if (p.client != client) {
-          client = p.client;
-          std::fprintf(stderr, "         last packets of %s:\n", client.c_str());
-        }
-        std::string text = p.decoded.is_null() ? p.type + " " + p.hex : p.decoded.dump();
-        if (text.size() > 300) text = text.substr(0, 300) + "...";
-        std::fprintf(stderr, "           %s %s\n", p.direction == report::Direction::to_broker ? "->" : "<-", text.c_str());
-      }
+    } else {
+      std::fputs(report::console_failure(r, "         ").c_str(), stderr);
     }
   }
   std::fflush(stderr);
-}
-
-// The JSON report plus the runner's extras: `known_deviation` on a failed scenario the
-// profile excuses, and `summary.known_deviations`.
-report::Json json_report(const report::RunReport& rep, const std::vector<std::optional<runner::KnownDeviation>>& devs,
-                         const std::string& profile_name) {
-  auto j = report::to_json(rep);
-  int count = 0;
-  if (j.contains("scenarios") && j["scenarios"].is_array()) {
-    for (std::size_t i = 0; i < j["scenarios"].size() && i < devs.size(); ++i) {
-      if (!devs[i]) continue;
-      ++count;
-      j["scenarios"][i]["known_deviation"] = {{"statement", devs[i]->statement},
-                                              {"reason", devs[i]->reason},
-                                              {"profile", profile_name}};
-    }
-  }
-  if (j.contains("summary")) j["summary"]["known_deviations"] = count;
-  return j;
 }
 
 int run_command(int argc, char** argv) {
@@ -165,6 +140,7 @@ int run_command(int argc, char** argv) {
     r.file = u.file;
     r.status = report::Status::error;
     report::Failure f;
+    f.no_statement = "the scenario file does not load (an error, not a spec violation)";
     for (const auto& e : u.errors) {
       std::fprintf(stderr, "%s\n", e.to_string().c_str());
       if (f.line == 0) f.line = e.line;
@@ -214,16 +190,11 @@ int run_command(int argc, char** argv) {
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
 
   report::RunReport rep;
-  std::vector<std::optional<runner::KnownDeviation>> devs;
-  for (auto& r : error_results) {
-    rep.scenarios.push_back(std::move(r));
-    devs.emplace_back();
-  }
+  for (auto& r : error_results) rep.scenarios.push_back(std::move(r));
   int known = 0;
   for (auto& o : outcomes) {
     if (o.known_deviation) ++known;
     rep.scenarios.push_back(o.result);
-    devs.push_back(o.known_deviation);
   }
   report::recount(rep);
   rep.summary.duration_ms = total_ms;
@@ -248,15 +219,10 @@ int run_command(int argc, char** argv) {
       ++write_errors;
     }
   };
-  // JUnit and HTML have no field for known deviations: the failure message says it.
-  report::RunReport marked = rep;
-  for (std::size_t i = 0; i < marked.scenarios.size(); ++i)
-    if (devs[i] && marked.scenarios[i].failure)
-      marked.scenarios[i].failure->message = "KNOWN DEVIATION " + devs[i]->statement + " (" + devs[i]->reason + "): " +
-                                             marked.scenarios[i].failure->message;
-  if (opt.json_file) write(opt.json_file, report::dump_json(json_report(rep, devs, profile.name)) + "\n");  // never throws on invalid UTF-8
-  if (opt.junit_file) write(opt.junit_file, report::to_junit_xml(marked));
-  if (opt.html_file) write(opt.html_file, report::to_html(marked));
+  // Known deviations are in the report model (ScenarioResult::known_deviation): each writer shows them.
+  if (opt.json_file) write(opt.json_file, report::dump_json(report::to_json(rep)) + "\n");  // never throws on invalid UTF-8
+  if (opt.junit_file) write(opt.junit_file, report::to_junit_xml(rep));
+  if (opt.html_file) write(opt.html_file, report::to_html(rep));
 
   const int status = runner::exit_status(outcomes, load_errors);
   if (write_errors > 0) return 2;

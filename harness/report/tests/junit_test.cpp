@@ -7,16 +7,7 @@
 #include "sample.hpp"
 
 using namespace mqtth::report;
-
-namespace {
-
-std::size_t count(const std::string& hay, std::string_view needle) {
-  std::size_t n = 0;
-  for (std::size_t pos = hay.find(needle); pos != std::string::npos; pos = hay.find(needle, pos + 1)) ++n;
-  return n;
-}
-
-}  // namespace
+using mqtth::report::sample::count;
 
 TEST(JunitXml, root_counts_and_one_testcase_per_scenario) {
   const std::string xml = to_junit_xml(sample::sample_report());

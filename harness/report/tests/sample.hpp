@@ -6,6 +6,13 @@
 
 namespace mqtth::report::sample {
 
+// How many times `needle` occurs in `hay`.
+inline std::size_t count(const std::string& hay, std::string_view needle) {
+  std::size_t n = 0;
+  for (std::size_t pos = hay.find(needle); pos != std::string::npos; pos = hay.find(needle, pos + 1)) ++n;
+  return n;
+}
+
 inline constexpr const char* kNastyName = "QoS <2> & \"exactly\" 'once' </script><script>alert(1)</script>";
 inline constexpr const char* kNastyTopic = "t/<a>&b\"c'";
 

@@ -7,8 +7,10 @@
 
 #include "mqtth/report/Report.hpp"
 #include "mqtth/report/Verdicts.hpp"
+#include "sample.hpp"
 
 using namespace mqtth::report;
+using mqtth::report::sample::count;
 
 namespace {
 
@@ -74,11 +76,6 @@ const StatementRow& row(const Coverage& c, std::string_view id) {
   return *it;
 }
 
-std::size_t count(const std::string& hay, std::string_view needle) {
-  std::size_t n = 0;
-  for (std::size_t pos = hay.find(needle); pos != std::string::npos; pos = hay.find(needle, pos + 1)) ++n;
-  return n;
-}
 
 }  // namespace
 
