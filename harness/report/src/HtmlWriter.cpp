@@ -50,7 +50,7 @@ pre{white-space:pre-wrap;word-break:break-all;margin:0}
 td{overflow-wrap:anywhere} .failure b,.failure code,.failure div{overflow-wrap:anywhere;word-break:break-word}
 .failure .statement{font-weight:600;margin-top:4px} .consequences{margin:4px 0 0 0;padding-left:20px}
 tr.st-violated td{background:#ffebe9} tr.st-skipped td{background:#fff8c5} tr.st-not_checked td{color:var(--mut)}
-.stcount{color:var(--mut);margin-left:8px}
+.stcount{color:var(--mut);margin-left:8px} .badge,td.id,td.ptype{white-space:nowrap}
 tr.violated td{background:#ffebe9} tr.held td.verdict{color:var(--ok);font-weight:600}
 tr.step-failed td,tr.step-error td{background:#ffebe9} tr.step-skipped td{color:var(--mut)}
 details.scenario{border:1px solid var(--line);border-radius:6px;margin:6px 0;padding:0 10px}
@@ -137,7 +137,7 @@ void packet_rows(std::string& out, const std::vector<PacketRecord>& packets) {
     const std::string dir(to_string(p.direction));
     out += "<tr data-client=\"" + h(p.client) + "\"><td class=\"num\">" + h(fmt_ms(p.time_ms)) + "</td><td>" +
            h(p.client) + "</td><td class=\"dir-" +
-           dir + "\">" + (p.direction == Direction::to_broker ? "&rarr; broker" : "&larr; broker") + "</td><td>" +
+           dir + "\">" + (p.direction == Direction::to_broker ? "&rarr; broker" : "&larr; broker") + "</td><td class=\"ptype\">" +
            h(p.type) + "</td><td><pre>";
     if (!p.decoded.is_null()) out += h(p.decoded.dump(-1, ' ', false, Json::error_handler_t::replace));
     if (!p.hex.empty()) out += std::string(p.decoded.is_null() ? "" : "\n") + "<span class=\"note\">hex</span> " + h(p.hex);
@@ -345,9 +345,7 @@ void statement_table(std::string& out, const std::vector<Coverage>& versions) {
              (row.known_deviation ? "<div class=\"note\">known deviation</div>" : "") + "</td><td>" + h(st.summary) +
              "</td><td>";
       if (row.evidence)
-        out += "<div><b>" + h(row.evidence->scenario) + "</b>" +
-               (row.evidence->step ? ", step " + std::to_string(row.evidence->step) : std::string()) + ": " +
-               h(row.evidence->message) + "</div>";
+        out += "<div><b>" + h(row.evidence->scenario) + "</b>: " + h(row.evidence->message) + "</div>";
       if (row.known_deviation)
         out += "<div class=\"note\">known deviation of profile " + h(row.known_deviation->profile) + ": " +
                h(row.known_deviation->reason) + "</div>";

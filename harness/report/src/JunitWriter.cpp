@@ -114,7 +114,7 @@ std::string statements_suite(const Coverage& c, int id, const std::string& times
       case StatementVerdict::held: break;
       case StatementVerdict::violated: {
         const Evidence& e = *row.evidence;
-        std::string message = e.scenario + (e.step ? ", step " + std::to_string(e.step) : std::string()) + ": " + e.message;
+        std::string message = e.scenario + ": " + e.message;  // the message names the step
         if (row.known_deviation)
           message = "KNOWN DEVIATION (" + row.known_deviation->reason + "): " + message;
         xml += "      <failure" + attr("message", message) + attr("type", row.statement->id) + ">" +

@@ -162,9 +162,7 @@ void Execution::runNextStep() {
   if (step_index_ >= scenario_.steps.size()) {
     if (!noted_.empty()) {
       // Every step passed, but the broker deviated on the way: that is the failure.
-      report::Failure first = std::move(noted_.front());
-      noted_.erase(noted_.begin());
-      failWith(std::move(first));
+      failWith(std::nullopt);
       return;
     }
     finish(report::Status::passed);
@@ -325,8 +323,8 @@ std::vector<report::PacketRecord> Execution::lastPackets() const {
   return out;
 }
 
-report::Failure Execution::makeFailure(const std::string& message, std::string expected, std::string actual,
-                                       Citation citation) {
+Execution::Deviation Execution::makeDeviation(const std::string& message, std::string expected, std::string actual,
+                                              Citation citation) {
   report::Failure f;
   const bool in_step = step_index_ < scenario_.steps.size();
   f.step = in_step ? static_cast<int>(step_index_ + 1) : 0;
@@ -340,7 +338,8 @@ report::Failure Execution::makeFailure(const std::string& message, std::string e
   f.see_also = std::move(citation.see_also);
   f.no_statement = std::move(citation.no_statement);
   f.last_packets = lastPackets();
-  return f;
+  std::string brief = in_step ? result_.steps[step_index_].summary + ": " + message : message;
+  return {std::move(f), std::move(brief)};
 }
 
 void Execution::fail(std::string message, std::string expected, std::string actual, Check check) {
@@ -372,7 +371,7 @@ void Execution::fail(std::string message, std::string expected, std::string actu
     sr.message = message;
     sr.duration_ms = elapsedMs() - step_started_ms_;
   }
-  failWith(makeFailure(message, std::move(expected), std::move(actual), std::move(citation)));
+  failWith(makeDeviation(message, std::move(expected), std::move(actual), std::move(citation)));
 }
 
 void Execution::noteDeviation(std::string message, std::string expected, std::string actual, Citation citation) {
@@ -381,23 +380,18 @@ void Execution::noteDeviation(std::string message, std::string expected, std::st
     auto& sr = result_.steps[step_index_];
     sr.message += (sr.message.empty() ? "" : "; ") + ("deviation: " + message);
   }
-  noted_.push_back(makeFailure(message, std::move(expected), std::move(actual), std::move(citation)));
+  noted_.push_back(makeDeviation(message, std::move(expected), std::move(actual), std::move(citation)));
 }
 
-void Execution::failWith(report::Failure last) {
-  report::Failure f;
-  if (noted_.empty()) {
-    f = std::move(last);
-  } else {
-    // The first deviation is the failure; what came after it is listed under it.
-    f = std::move(noted_.front());
-    auto consequence = [](const report::Failure& x) {
-      return report::Consequence{x.step, x.line, x.message, x.statement};
-    };
-    for (std::size_t i = 1; i < noted_.size(); ++i) f.consequences.push_back(consequence(noted_[i]));
-    f.consequences.push_back(consequence(last));
-    noted_.clear();
+void Execution::failWith(std::optional<Deviation> last) {
+  // The first deviation is the failure; what came after it is listed under it.
+  if (last) noted_.push_back(std::move(*last));
+  report::Failure f = std::move(noted_.front().failure);
+  for (std::size_t i = 1; i < noted_.size(); ++i) {
+    const report::Failure& x = noted_[i].failure;
+    f.consequences.push_back(report::Consequence{x.step, x.line, noted_[i].brief, x.statement});
   }
+  noted_.clear();
   failure_spec_.clear();
   if (!f.statement.empty()) failure_spec_.push_back(f.statement);
   result_.failure = std::move(f);

@@ -151,11 +151,16 @@ class Execution : public QObject {
   // A deviation that does not stop the scenario: it becomes the failure if nothing fails
   // first, and the root cause of whatever fails later.
   void noteDeviation(std::string message, std::string expected, std::string actual, Citation citation);
-  // The report of a failure or deviation at the current step.
-  report::Failure makeFailure(const std::string& message, std::string expected, std::string actual, Citation citation);
-  // Fails the scenario on its first noted deviation (then `last` and the later ones are its
-  // consequences) or on `last`.
-  void failWith(report::Failure last);
+  // A failure or deviation at the current step: its report, and the one line it is as a
+  // consequence ("<step summary>: <message>").
+  struct Deviation {
+    report::Failure failure;
+    std::string brief;
+  };
+  Deviation makeDeviation(const std::string& message, std::string expected, std::string actual, Citation citation);
+  // Fails the scenario on its first noted deviation (then the later ones and `last` are its
+  // consequences), or on `last` when none was noted.
+  void failWith(std::optional<Deviation> last);
   const scenario::Step* currentStep() const;
   // The last packets of every client, merged in time order.
   std::vector<report::PacketRecord> lastPackets() const;
@@ -265,7 +270,7 @@ class Execution : public QObject {
   ExecContext context_;
   report::ScenarioResult result_;
   std::vector<std::string> failure_spec_;
-  std::vector<report::Failure> noted_;  // deviations that did not stop the scenario, in order
+  std::vector<Deviation> noted_;  // deviations that did not stop the scenario, in order
   // What the broker should hold per client id (Session Present checks): whether a session
   // persists after the connection, its expiry (5.0; nullopt: none), when the last
   // connection with it closed (nullopt: open), and who connected with it last.
