@@ -292,3 +292,42 @@ def test_verdicts_of_a_run_in_json_junit_and_html_agree(harness, lax, tmp_path):
     # JUnit: the statements suite has the same failures.
     xml = (tmp_path / "r.xml").read_text()
     assert f'<testsuite name="statements MQTT 3.1.1" tests="{len(observable)}" failures="{cov["violated"]}"' in xml
+
+
+# --------------------------------------------------------------------------------------
+# Exploration: cut runs that do not hold keep what is needed to debug them
+
+
+def test_cut_runs_that_do_not_hold_keep_statement_trace_and_pcap(harness, procs, embedded_broker, tmp_path):
+    # Behind the relay every reconnect of the persistent subscriber sees Session Present 0:
+    # the baseline (one connection) passes, a cut run whose client reconnects after its
+    # first CONNACK fails on the lost session; a cut before that CONNACK holds.
+    host, port = embedded_broker
+    caps = tmp_path / "caps"
+    with fake_brokers.Relay((host, port), clear_session_present=True) as relay:
+        proc = run_scenarios(harness, SCENARIOS / "faults/explore_qos1_subscriber_persistent.yaml", "--protocol", "5",
+                             "--broker", f"127.0.0.1:{relay.port}", "--pcap", caps, "--json", tmp_path / "r.json",
+                             timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    s = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+    rows = s["exploration"]
+    held = [r for r in rows if r["verdict"] == "held"]
+    bad = [r for r in rows if r["verdict"] != "held"]
+    assert held and bad, [(r["packet"], r["nth"], r["verdict"]) for r in rows]
+    assert s["failure"]["statement"] == "MQTT-3.2.2-3"
+    kept = set()
+    for r in bad:
+        assert r["statement"] == "MQTT-3.2.2-3", r
+        assert {p["client"] for p in r["packets"]} >= {"sub"}, "the cut run's own trace"
+        assert r["pcap"], r
+        for path in r["pcap"]:
+            assert Path(path).is_file() and Path(path).stat().st_size > 24, path  # more than the pcap header
+            assert re.search(r"-cut\d+--(sub|pub)--conn\d+\.pcap$", path), path
+            kept.add(Path(path).name)
+    for r in held:
+        assert "packets" not in r and "pcap" not in r, r
+    # On disk: the baseline's files and those of the cut runs that did not hold, no others.
+    files = {p.name for p in caps.iterdir()}
+    cut_files = {name for name in files if "-cut" in name}
+    assert cut_files == kept
+    assert any("-cut" not in name for name in files), "the baseline's capture"

@@ -451,18 +451,21 @@ void Execution::checkSessionPresent(Client& c, const ev::ConnackReceived& e) {
     const double expiry_ms = static_cast<double>(rec.expiry_s.value_or(0)) * 1000.0;
     should_exist = elapsedMs() - *rec.closed_at_ms < expiry_ms;
   }
-  // A connect step that states session_present checks it itself (connackProblem).
-  const scenario::Step* step = currentStep();
+  // The connect/reconnect step of this client, if that is what runs now (a reconnect after an
+  // exploration cut happens during other steps): one that states session_present checks it
+  // itself (connackProblem), and only its spec: may name what this check broke.
+  const scenario::Step* connect_step = nullptr;
   const std::optional<scenario::ConnackExpectation>* expect = nullptr;
-  if (step && step_client(step->action) == c.name) {
+  if (const scenario::Step* step = currentStep(); step && step_client(step->action) == c.name) {
     if (const auto* s = std::get_if<scenario::ConnectStep>(&step->action)) expect = &s->expect;
     if (const auto* s = std::get_if<scenario::ReconnectStep>(&step->action)) expect = &s->expect;
+    if (expect) connect_step = step;
   }
   const bool stated = expect && *expect && (*expect)->session_present.has_value();
   if (should_exist && !e.session_present && !stated) {
     noteDeviation("CONNACK Session Present 0 for client " + c.name +
                       ", but the broker should hold its session (Clean Start 0 after a session that persists)",
-                  "Session Present 1", "Session Present 0", cite(Check::session_present_resumed, scenario_, step));
+                  "Session Present 1", "Session Present 0", cite(Check::session_present_resumed, scenario_, connect_step));
     // TODO(citations): once the ledger has Ledger::session_lost, call it here so that what the
     // session owed is counted as this deviation's consequence.
   }
