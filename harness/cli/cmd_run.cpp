@@ -52,26 +52,20 @@ void print_progress(const ScenarioOutcome& o) {
   if (r.status == report::Status::skipped && !r.skip_reason.empty())
     std::fprintf(stderr, "         skipped: %s\n", r.skip_reason.c_str());
   if (r.failure && (r.status == report::Status::failed || r.status == report::Status::error)) {
-    std::fprintf(stderr, "         %s\n", r.failure->message.c_str());
-    if (dev)
+    if (dev) {
+      // A known deviation: the message, its statement and the profile's reason; no packets.
+      report::ScenarioResult brief = r;
+      brief.failure->last_packets.clear();
+      std::fputs(report::console_failure(brief, "         ").c_str(), stderr);
       std::fprintf(stderr, "         known deviation %s (%s): %s\n", dev->statement.c_str(), dev->scenario.c_str(),
                    dev->reason.c_str());
-    if (!o.client_ids.empty() && !dev) {
-      // The names to look for in the broker's logs.
-      std::string names;
-      for (const auto& [client, id] : o.client_ids) names += (names.empty() ? "" : ", ") + client + "=" + id;
-      std::fprintf(stderr, "         on the broker: topics under %s, client ids %s\n", o.topic_prefix.c_str(), names.c_str());
-    }
-    if (!r.failure->last_packets.empty() && !dev) {
-      std::string client;
-      for (const auto& p : r.failure->last_packets) {
-        if (p.client != client) {
-          client = p.client;
-          std::fprintf(stderr, "         last packets of %s:\n", client.c_str());
-        }
-        std::string text = p.decoded.is_null() ? p.type + " " + p.hex : p.decoded.dump();
-        if (text.size() > 300) text = text.substr(0, 300) + "...";
-        std::fprintf(stderr, "           %s %s\n", p.direction == report::Direction::to_broker ? "->" : "<-", text.c_str());
+    } else {
+      std::fputs(report::console_failure(r, "         ").c_str(), stderr);
+      if (!o.client_ids.empty()) {
+        // The names to look for in the broker's logs.
+        std::string names;
+        for (const auto& [client, id] : o.client_ids) names += (names.empty() ? "" : ", ") + client + "=" + id;
+        std::fprintf(stderr, "         on the broker: topics under %s, client ids %s\n", o.topic_prefix.c_str(), names.c_str());
       }
     }
   }
@@ -89,12 +83,6 @@ report::Json json_report(const report::RunReport& rep, const std::vector<const S
     for (std::size_t i = 0; i < j["scenarios"].size() && i < outcomes.size(); ++i) {
       const auto* o = outcomes[i];
       if (!o) continue;
-      if (o->known_deviation) {
-        ++count;
-        j["scenarios"][i]["known_deviation"] = {{"statement", o->known_deviation->statement},
-                                                {"reason", o->known_deviation->reason},
-                                                {"profile", profile_name}};
-      }
       if (!o->client_ids.empty()) {
         report::Json ids = report::Json::object();
         for (const auto& [client, id] : o->client_ids) ids[client] = id;
@@ -102,7 +90,6 @@ report::Json json_report(const report::RunReport& rep, const std::vector<const S
       }
     }
   }
-  if (j.contains("summary")) j["summary"]["known_deviations"] = count;
   report::Json list = report::Json::array();
   for (const auto& f : findings) {
     report::Json item = {{"statement", f.statement}, {"message", f.message}, {"scenarios", f.scenarios},
@@ -224,6 +211,7 @@ int run_command(int argc, char** argv) {
     r.file = u.file;
     r.status = report::Status::error;
     report::Failure f;
+    f.no_statement = "the scenario file does not load (an error, not a spec violation)";
     for (const auto& e : u.errors) {
       std::fprintf(stderr, "%s\n", e.to_string().c_str());
       if (f.line == 0) f.line = e.line;
@@ -330,16 +318,11 @@ int run_command(int argc, char** argv) {
       ++write_errors;
     }
   };
-  // JUnit and HTML have no field for known deviations: the failure message says it.
-  report::RunReport marked = rep;
-  for (std::size_t i = 0; i < marked.scenarios.size(); ++i)
-    if (const auto* o = extras[i]; o && o->known_deviation && marked.scenarios[i].failure)
-      marked.scenarios[i].failure->message = "KNOWN DEVIATION " + o->known_deviation->statement + " (" +
-                                             o->known_deviation->reason + "): " + marked.scenarios[i].failure->message;
+  // Known deviations are in the report model (ScenarioResult::known_deviation): each writer shows them.
   if (opt.json_file)  // dump_json never throws on invalid UTF-8
     write(opt.json_file, report::dump_json(json_report(rep, extras, profile.name, findings, warnings)) + "\n");
-  if (opt.junit_file) write(opt.junit_file, report::to_junit_xml(marked));
-  if (opt.html_file) write(opt.html_file, report::to_html(marked));
+  if (opt.junit_file) write(opt.junit_file, report::to_junit_xml(rep));
+  if (opt.html_file) write(opt.html_file, report::to_html(rep));
 
   const int status = runner::exit_status(outcomes, load_errors, findings);
   if (write_errors > 0) return 2;

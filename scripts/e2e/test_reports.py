@@ -50,7 +50,10 @@ def check_json_keys(report: dict) -> None:
         assert scenario["status"] in ("passed", "failed", "skipped", "error")
         assert scenario["protocol"] in ("3.1.1", "5")
         if scenario["status"] in ("failed", "error"):
-            assert {"step", "line", "message"} <= set(scenario["failure"])
+            assert {"step", "line", "message", "statement", "last_packets"} <= set(scenario["failure"])
+            # One primary statement, or none with the reason.
+            failure = scenario["failure"]
+            assert failure["statement"] or failure["no_statement"]
         for delivery in scenario["deliveries"]:
             assert list(delivery)[:len(DESIGN_DELIVERY_KEYS)] == DESIGN_DELIVERY_KEYS
             assert delivery["verdict"] in ("held", "violated")
@@ -71,7 +74,7 @@ def test_sample_junit_validates_against_xsd(sample):
 
 def test_xsd_rejects_a_broken_document(sample, tmp_path):
     broken = tmp_path / "broken.xml"
-    broken.write_text(sample["junit"].read_text().replace('tests="4"', 'tests="four"', 1))
+    broken.write_text(sample["junit"].read_text().replace('tests="305"', 'tests="four"', 1))
     proc = subprocess.run([xmllint(), "--noout", "--schema", XSD, broken], capture_output=True, timeout=60)
     assert proc.returncode != 0
 
@@ -79,8 +82,15 @@ def test_xsd_rejects_a_broken_document(sample, tmp_path):
 def test_sample_junit_structure(sample):
     root = ET.parse(sample["junit"]).getroot()
     assert root.tag == "testsuites"
-    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("4", "1", "1")
-    cases = root.findall("./testsuite/testcase")
+    # 4 scenario runs and one testcase per broker-observable statement of 3.1.1 (101) and
+    # 5.0 (200); failures: the failed scenario and the statement it violated.
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("305", "2", "1")
+    statement_suites = [s for s in root.findall("testsuite") if s.get("name").startswith("statements MQTT ")]
+    assert [s.get("name") for s in statement_suites] == ["statements MQTT 3.1.1", "statements MQTT 5"]
+    assert [len(s.findall("testcase")) for s in statement_suites] == [101, 200]
+    violated = [c for c in statement_suites[1].findall("testcase") if c.find("failure") is not None]
+    assert [c.find("failure").get("type") for c in violated] == ["MQTT-4.3.3-10"]
+    cases = [c for s in root.findall("testsuite") if s not in statement_suites for c in s.findall("testcase")]
     assert len(cases) == 4
     by_name = {c.get("name"): c for c in cases}
     nasty = "QoS <2> & \"exactly\" 'once' </script><script>alert(1)</script>"
@@ -88,6 +98,7 @@ def test_sample_junit_structure(sample):
     assert by_name[nasty].get("classname") == "scenarios/qos/qos2 & <cut>.yaml / 5"
     failure = by_name[nasty].find("failure")
     assert failure.get("message") == 'expect_delivery: 2 lost <exactly_once> & "violated"'
+    assert failure.get("type") == "MQTT-4.3.3-10"
     assert by_name["shared subscriptions"].find("skipped").get("message") == \
         "broker does not support <shared> subscriptions"
     assert by_name["broken scenario"].find("error") is not None
@@ -100,7 +111,18 @@ def test_sample_junit_structure(sample):
 def test_sample_json_has_design_keys_and_round_trips(sample, tmp_path):
     report = json.loads(sample["json"].read_text())
     check_json_keys(report)
-    assert report["summary"] == {"passed": 1, "failed": 1, "skipped": 1, "errors": 1, "duration_ms": 1234}
+    assert report["summary"] == {"passed": 1, "failed": 1, "skipped": 1, "errors": 1, "duration_ms": 1234,
+                                 "known_deviations": 0}
+    # Statement verdicts: 3.1.1's 4.3.2-1 and 4.6.0-6 held (the passed scenario cites them);
+    # 5.0's 4.3.3-10 violated (the failure's statement); everything else not checked.
+    rows = {(r["version"], r["id"]): r for r in report["statements"]}
+    assert len(rows) == 101 + 200
+    assert rows[("3.1.1", "MQTT-4.3.2-1")]["verdict"] == "held"
+    assert rows[("5", "MQTT-4.3.3-10")]["verdict"] == "violated"
+    assert rows[("5", "MQTT-4.3.3-10")]["evidence"]["step"] == 3
+    assert rows[("5", "MQTT-4.3.3-1")]["verdict"] == "not_checked"
+    assert sum(r["verdict"] != "not_checked" for r in rows.values()) == 3
+    assert report["coverage"]["5"]["covered"] == 1
     again = tmp_path / "again.json"
     subprocess.run([report_tool(), sample["json"], "--json", again], check=True, timeout=60)
     assert json.loads(again.read_text()) == report

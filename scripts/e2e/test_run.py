@@ -105,12 +105,20 @@ def test_failing_scenario_exits_1_naming_step_and_file_line(harness, tmp_path):
     assert f"step {FAILING_STEP}" in proc.stderr
     assert f"{f}:{FAILING_LINE}" in proc.stderr
     assert "t/zzz" in proc.stderr  # what was expected
-    assert "last packets of sub" in proc.stderr
+    # The one statement the failure names: the scenario's only spec: id.
+    assert "statement: MQTT-3.3.4-1" in proc.stderr
+    # The last packets of both clients, in time order, each line naming its client.
+    assert "last packets (all clients, in time order):" in proc.stderr
+    times = [float(m.group(1)) for m in re.finditer(r"^\s+(\d+\.\d+) ms (?:sub|pub) (?:->|<-) ", proc.stderr, re.M)]
+    assert len(times) >= 4 and times == sorted(times), proc.stderr
     rep = json.loads((tmp_path / "r.json").read_text())
     failure = rep["scenarios"][0]["failure"]
     assert failure["step"] == FAILING_STEP
     assert failure["line"] == FAILING_LINE
     assert "t/zzz" in failure["message"]
+    assert failure["statement"] == "MQTT-3.3.4-1"
+    assert {p["client"] for p in failure["last_packets"]} == {"sub", "pub"}
+    assert [p["time_ms"] for p in failure["last_packets"]] == sorted(p["time_ms"] for p in failure["last_packets"])
 
 
 def test_bad_file_exits_2_with_file_line_col(harness, tmp_path):

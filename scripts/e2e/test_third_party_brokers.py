@@ -7,15 +7,10 @@ Two kinds of test:
   triage found to be the harness's, waiting for a harness fix). The set must match exactly,
   so a harness fix that lands turns the test red until its entry is removed here;
 * each known deviation of each profile, run WITHOUT the profile: the scenario still fails,
-  and the failure cites the deviation's statement (the runner's own rule: an id the
-  failure message names, docs/runner.md "Known deviations");
-
-Most failures cite no statement yet (the harness fix H8 of docs/brokers.md: one primary
-statement per failure). Since known deviations match only what a failure cites (H12),
-their profile entries cannot match such a failure: both kinds of test count a failure as
-AWAITING_STATEMENT (not as a deviation, not as unexplained) when its message cites no
-statement at all and its scenario's `spec:` holds the statement of a profile entry for it.
-Once failures cite their statement, these become known deviations by themselves;
+  and the failure's primary statement is the deviation's (the runner's own rule,
+  docs/runner.md "Known deviations"); a failure that names no statement (a harness
+  problem) counts as AWAITING_STATEMENT when its scenario's `spec:` holds the statement of a
+  profile entry for it;
 * the probe against the 3.1.1-only brokers (their MQTT 5 half skipped with one reason),
   and RabbitMQ's topic rewriting shown as one run-level finding.
 
@@ -38,7 +33,6 @@ from conftest import REPO, run_scenarios, start_aedes, start_mosquitto
 SUITE = REPO / "scenarios"
 PROFILES = REPO / "profiles"
 SUITE_TIMEOUT = 300  # seconds for one whole-suite run (each takes 20-50 s here)
-STATEMENT_RE = re.compile(r"MQTT-\d+(?:\.\d+)+-\d+")
 
 
 class Broker:
@@ -139,10 +133,9 @@ def run_key(scenario):
 
 
 def cited_statements(scenario):
-    """The ids a failure cites, by the runner's rule for known deviations: the ones its
-    message names (not the scenario's `spec:` list)."""
-    message = (scenario.get("failure") or {}).get("message", "")
-    return set(STATEMENT_RE.findall(message))
+    """The statement a known deviation must match: the failure's primary statement only."""
+    statement = (scenario.get("failure") or {}).get("statement", "")
+    return {statement} if statement else set()
 
 
 def pattern_matches(pattern, name, file):

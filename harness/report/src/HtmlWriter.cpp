@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "mqtth/report/Report.hpp"
-#include "mqtth/report/Spec.hpp"
+#include "mqtth/report/Verdicts.hpp"
 
 namespace mqtth::report {
 namespace {
@@ -46,7 +46,11 @@ code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
 pre{white-space:pre-wrap;word-break:break-all;margin:0}
 .badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;color:#fff;min-width:58px;text-align:center}
 .badge.passed,.badge.held{background:var(--ok)} .badge.failed,.badge.violated{background:var(--bad)}
-.badge.skipped{background:var(--skip)} .badge.error{background:var(--err)}
+.badge.skipped{background:var(--skip)} .badge.error{background:var(--err)} .badge.not_checked{background:var(--mut)}
+td{overflow-wrap:anywhere} .failure b,.failure code,.failure div{overflow-wrap:anywhere;word-break:break-word}
+.failure .statement{font-weight:600;margin-top:4px} .consequences{margin:4px 0 0 0;padding-left:20px}
+tr.st-violated td{background:#ffebe9} tr.st-skipped td{background:#fff8c5} tr.st-not_checked td{color:var(--mut)}
+.stcount{color:var(--mut);margin-left:8px} .badge,td.id,td.ptype{white-space:nowrap}
 tr.violated td{background:#ffebe9} tr.held td.verdict{color:var(--ok);font-weight:600}
 tr.step-failed td,tr.step-error td{background:#ffebe9} tr.step-skipped td{color:var(--mut)}
 details.scenario{border:1px solid var(--line);border-radius:6px;margin:6px 0;padding:0 10px}
@@ -95,6 +99,30 @@ constexpr std::string_view kScript = R"js(
       });
     });
   });
+  // Statement table: filter by verdict and by version together.
+  var st={verdict:'all',version:'all'};
+  function applyStatements(){
+    var shown=0;
+    all('tr[data-verdict]').forEach(function(r){
+      var ok=(st.verdict==='all'||r.getAttribute('data-verdict')===st.verdict)&&
+             (st.version==='all'||r.getAttribute('data-version')===st.version);
+      r.style.display=ok?'':'none';
+      if(ok) shown++;
+    });
+    var n=document.getElementById('st-shown');
+    if(n) n.textContent=shown+' shown';
+  }
+  ['verdict','version'].forEach(function(dim){
+    var buttons=all('button[data-st-'+dim+']');
+    buttons.forEach(function(b){
+      b.addEventListener('click',function(){
+        buttons.forEach(function(x){x.classList.remove('on');});
+        b.classList.add('on');
+        st[dim]=b.getAttribute('data-st-'+dim);
+        applyStatements();
+      });
+    });
+  });
   var ex=document.getElementById('expand-all'), co=document.getElementById('collapse-all');
   if(ex) ex.addEventListener('click',function(){all('details.scenario').forEach(function(d){d.open=true;});});
   if(co) co.addEventListener('click',function(){all('details.scenario').forEach(function(d){d.open=false;});});
@@ -109,7 +137,7 @@ void packet_rows(std::string& out, const std::vector<PacketRecord>& packets) {
     const std::string dir(to_string(p.direction));
     out += "<tr data-client=\"" + h(p.client) + "\"><td class=\"num\">" + h(fmt_ms(p.time_ms)) + "</td><td>" +
            h(p.client) + "</td><td class=\"dir-" +
-           dir + "\">" + (p.direction == Direction::to_broker ? "&rarr; broker" : "&larr; broker") + "</td><td>" +
+           dir + "\">" + (p.direction == Direction::to_broker ? "&rarr; broker" : "&larr; broker") + "</td><td class=\"ptype\">" +
            h(p.type) + "</td><td><pre>";
     if (!p.decoded.is_null()) out += h(p.decoded.dump(-1, ' ', false, Json::error_handler_t::replace));
     if (!p.hex.empty()) out += std::string(p.decoded.is_null() ? "" : "\n") + "<span class=\"note\">hex</span> " + h(p.hex);
@@ -163,9 +191,36 @@ void exploration_table(std::string& out, const ScenarioResult& s) {
            (c.fired ? "yes" : "no") + "</td><td class=\"num\">" + std::to_string(c.lost) + "</td><td class=\"num\">" +
            std::to_string(c.duplicated) + "</td><td class=\"num\">" + h(fmt_ms(c.duration_ms)) +
            "</td><td class=\"verdict\"><span class=\"badge " + cls + "\">" + h(c.verdict) + "</span></td><td>" +
-           h(c.message) + "</td></tr>\n";
+           h(c.message) + (c.statement.empty() ? std::string() : " <code>" + h(c.statement) + "</code>");
+    for (const std::string& file : c.pcap) out += "<div class=\"note\">pcap: <code>" + h(file) + "</code></div>";
+    if (!c.packets.empty()) {
+      out += "<details class=\"trace\"><summary>Packet trace of this cut run (" + std::to_string(c.packets.size()) +
+             " packets)</summary>\n";
+      packet_rows(out, c.packets);
+      out += "</details>";
+    }
+    out += "</td></tr>\n";
   }
   out += "</tbody></table>\n";
+}
+
+// The row id of a statement in the statement table, so a failure can link to it.
+std::string statement_anchor(std::string_view version, std::string_view id) {
+  return "st-" + std::string(version) + "-" + std::string(id);
+}
+
+// "statement MQTT-x.y.z-n (version): summary", or why there is none.
+std::string statement_line(const Failure& f, const std::string& protocol) {
+  std::string out = "<div class=\"statement\">statement ";
+  if (f.statement.empty()) return out + "&mdash; none: " + h(f.no_statement.empty() ? "none given" : f.no_statement) + "</div>";
+  const auto version = spec_version_for_protocol(protocol);
+  const Statement* st = version ? find_statement(*version, f.statement) : nullptr;
+  out += "<a href=\"#" + h(statement_anchor(to_string(version.value_or(SpecVersion::v5)), f.statement)) + "\"><code>" +
+         h(f.statement) + "</code></a>";
+  if (st) out += " (MQTT " + std::string(to_string(*version)) + "): " + h(st->summary);
+  for (std::size_t i = 0; i < f.see_also.size(); ++i)
+    out += std::string(i ? ", " : "; see also ") + "<code>" + h(f.see_also[i]) + "</code>";
+  return out + "</div>";
 }
 
 void scenario_section(std::string& out, const ScenarioResult& s, std::size_t index) {
@@ -184,13 +239,25 @@ void scenario_section(std::string& out, const ScenarioResult& s, std::size_t ind
   if (s.status == Status::skipped) out += "<div class=\"skipreason\">skipped: " + h(s.skip_reason) + "</div>\n";
   if (s.failure) {
     const Failure& f = *s.failure;
+    std::string message = f.message;
+    if (s.known_deviation)
+      message = "KNOWN DEVIATION " + s.known_deviation->statement + " (" + s.known_deviation->reason + "): " + message;
     out += std::string("<div class=\"failure") + (s.status == Status::error ? " error" : "") + "\"><b>" +
-           h(f.message) + "</b>";
+           h(message) + "</b>";
     if (f.step || f.line)
       out += "<div class=\"meta\">" + (f.step ? "step " + std::to_string(f.step) + ", " : std::string()) + h(s.file) +
              ":" + std::to_string(f.line) + "</div>";
+    if (s.status == Status::failed) out += statement_line(f, s.protocol);
     if (!f.expected.empty()) out += "<div>expected: <code>" + h(f.expected) + "</code></div>";
     if (!f.actual.empty()) out += "<div>actual: <code>" + h(f.actual) + "</code></div>";
+    if (!f.consequences.empty()) {
+      out += "<div class=\"meta\">Consequences (after the first deviation, not failures of their own):</div>"
+             "<ol class=\"consequences\">";
+      for (const Consequence& c : f.consequences)
+        out += "<li>" + (c.step ? "step " + std::to_string(c.step) + ": " : std::string()) + h(c.message) +
+               (c.statement.empty() ? std::string() : " <code>" + h(c.statement) + "</code>") + "</li>";
+      out += "</ol>";
+    }
     out += "</div>\n";
     if (!f.last_packets.empty()) {
       out += "<h3>Last packets before the failure</h3>\n";
@@ -228,29 +295,66 @@ void scenario_section(std::string& out, const ScenarioResult& s, std::size_t ind
   out += "</details>\n";
 }
 
-void coverage_section(std::string& out, const Coverage& c) {
+// Statements of the run's versions with no verdict (client obligations, not testable)
+// and the scenarios citing them: listed, never counted.
+void other_statements(std::string& out, const Coverage& c) {
   const std::string v(to_string(c.version));
-  out += "<details class=\"coverage\" id=\"coverage-" + v + "\"><summary>MQTT " + v + ": " + std::to_string(c.covered) +
-         " of " + std::to_string(c.total) + " broker-observable statements checked (" + fmt_percent(c.percent) +
-         ")</summary>\n";
-  if (!c.unknown_ids.empty()) {
-    out += "<p class=\"note\">ids cited by scenarios but not MQTT " + v + " statements: ";
-    for (std::size_t i = 0; i < c.unknown_ids.size(); ++i) out += (i ? ", " : "") + std::string("<code>") + h(c.unknown_ids[i]) + "</code>";
-    out += "</p>\n";
-  }
-  out += "<table><thead><tr><th>id</th><th>section</th><th>actor</th><th>class</th><th>statement</th>"
-         "<th>checked by</th></tr></thead><tbody>\n";
-  for (const StatementCoverage& row : c.rows) {
+  std::size_t n = 0;
+  for (const StatementRow& row : c.rows) n += !row.verdict;
+  out += "<details class=\"coverage\" id=\"other-" + v + "\"><summary>MQTT " + v + ": " + std::to_string(n) +
+         " statements that are not broker-observable (client obligations, not testable)</summary>\n"
+         "<table><thead><tr><th>id</th><th>section</th><th>actor</th><th>class</th><th>statement</th><th>cited by</th>"
+         "</tr></thead><tbody>\n";
+  for (const StatementRow& row : c.rows) {
+    if (row.verdict) continue;
     const Statement& st = *row.statement;
-    const bool observable = st.cls == "broker-observable";
-    out += std::string("<tr class=\"") + (row.scenarios.empty() ? "uncovered" : "covered") +
-           (observable ? " observable" : " not-counted") + "\"><td class=\"id\"><code>" +
-           h(st.id) + "</code></td><td>" + h(st.section) + "</td><td>" + h(st.actor) + "</td><td>" + h(st.cls) +
-           "</td><td>" + h(st.summary) + "</td><td>";
+    out += "<tr class=\"not-counted\"><td class=\"id\"><code>" + h(st.id) + "</code></td><td>" + h(st.section) +
+           "</td><td>" + h(st.actor) + "</td><td>" + h(st.cls) + "</td><td>" + h(st.summary) + "</td><td>";
     for (std::size_t i = 0; i < row.scenarios.size(); ++i) out += (i ? "<br>" : "") + h(row.scenarios[i]);
     out += "</td></tr>\n";
   }
   out += "</tbody></table>\n</details>\n";
+}
+
+// One table of every broker-observable statement of the run's versions with its verdict,
+// filtered by verdict and version with the toolbar (plain JS; without JS every row shows).
+void statement_table(std::string& out, const std::vector<Coverage>& versions) {
+  out += "<div class=\"toolbar\" id=\"statement-filter\">verdict: ";
+  for (const char* v : {"all", "violated", "held", "skipped", "not_checked"})
+    out += std::string("<button data-st-verdict=\"") + v + "\"" + (std::string_view(v) == "all" ? " class=\"on\"" : "") +
+           ">" + (std::string_view(v) == "not_checked" ? "not checked" : v) + "</button>";
+  if (versions.size() > 1) {
+    out += " version: <button data-st-version=\"all\" class=\"on\">all</button>";
+    for (const Coverage& c : versions)
+      out += "<button data-st-version=\"" + std::string(to_string(c.version)) + "\">" + std::string(to_string(c.version)) +
+             "</button>";
+  }
+  out += "<span class=\"stcount\" id=\"st-shown\"></span></div>\n";
+  out += "<table class=\"statements\"><thead><tr><th>version</th><th>id</th><th>section</th><th>verdict</th>"
+         "<th>statement</th><th>scenarios, evidence</th></tr></thead><tbody>\n";
+  for (const Coverage& c : versions) {
+    const std::string v(to_string(c.version));
+    for (const StatementRow& row : c.rows) {
+      if (!row.verdict) continue;
+      const std::string verdict(to_string(*row.verdict));
+      const Statement& st = *row.statement;
+      out += "<tr class=\"st-" + verdict + "\" id=\"" + h(statement_anchor(v, st.id)) + "\" data-verdict=\"" + verdict +
+             "\" data-version=\"" + v + "\"><td>" + v + "</td><td class=\"id\"><code>" + h(st.id) + "</code></td><td>" +
+             h(st.section) + "</td><td><span class=\"badge " + verdict + "\">" +
+             (*row.verdict == StatementVerdict::not_checked ? std::string("not checked") : verdict) + "</span>" +
+             (row.known_deviation ? "<div class=\"note\">known deviation</div>" : "") + "</td><td>" + h(st.summary) +
+             "</td><td>";
+      if (row.evidence)
+        out += "<div><b>" + h(row.evidence->scenario) + "</b>: " + h(row.evidence->message) + "</div>";
+      if (row.known_deviation)
+        out += "<div class=\"note\">known deviation of profile " + h(row.known_deviation->profile) + ": " +
+               h(row.known_deviation->reason) + "</div>";
+      if (!row.reason.empty()) out += "<div class=\"note\">skipped: " + h(row.reason) + "</div>";
+      for (std::size_t i = 0; i < row.scenarios.size(); ++i) out += (i || row.evidence ? "<br>" : "") + h(row.scenarios[i]);
+      out += "</td></tr>\n";
+    }
+  }
+  out += "</tbody></table>\n";
 }
 
 }  // namespace
@@ -283,16 +387,19 @@ std::string to_html(const RunReport& r, std::string_view title) {
   if (!r.harness_version.empty()) meta += "mqtt-harness " + h(r.harness_version) + " &middot; ";
   if (!meta.empty()) out += "<p class=\"meta\">" + meta.substr(0, meta.size() - 10) + "</p>\n";
 
-  const Coverage cov311 = coverage(r.scenarios, SpecVersion::v3_1_1);
-  const Coverage cov5 = coverage(r.scenarios, SpecVersion::v5);
+  std::vector<Coverage> versions;
+  for (SpecVersion v : run_versions(r.scenarios)) versions.push_back(coverage(r.scenarios, v));
   out += "<h2>Spec coverage</h2>\n<table class=\"covsum\"><thead><tr><th>version</th><th>broker-observable "
-         "statements checked</th><th>coverage</th></tr></thead><tbody>\n";
-  for (const Coverage* c : {&cov311, &cov5}) {
+         "statements checked (held + violated)</th><th>coverage</th><th>held</th><th>violated</th><th>skipped</th>"
+         "<th>not checked</th></tr></thead><tbody>\n";
+  for (const Coverage& c : versions) {
     char width[16];
-    std::snprintf(width, sizeof width, "%.1f", c->percent);
-    out += "<tr><td>MQTT " + std::string(to_string(c->version)) + "</td><td class=\"num\">" +
-           std::to_string(c->covered) + " / " + std::to_string(c->total) + "</td><td><span class=\"bar\"><i style=\"width:" +
-           width + "%\"></i></span>" + fmt_percent(c->percent) + "</td></tr>\n";
+    std::snprintf(width, sizeof width, "%.1f", c.percent);
+    out += "<tr><td>MQTT " + std::string(to_string(c.version)) + "</td><td class=\"num\">" + std::to_string(c.covered) +
+           " / " + std::to_string(c.total) + "</td><td><span class=\"bar\"><i style=\"width:" + width + "%\"></i></span>" +
+           fmt_percent(c.percent) + "</td><td class=\"num\">" + std::to_string(c.held) + "</td><td class=\"num\">" +
+           std::to_string(c.violated) + "</td><td class=\"num\">" + std::to_string(c.skipped) +
+           "</td><td class=\"num\">" + std::to_string(c.not_checked) + "</td></tr>\n";
   }
   out += "</tbody></table>\n";
 
@@ -303,11 +410,13 @@ std::string to_html(const RunReport& r, std::string_view title) {
   if (r.scenarios.empty()) out += "<p class=\"note\">No scenarios ran.</p>\n";
   for (std::size_t i = 0; i < r.scenarios.size(); ++i) scenario_section(out, r.scenarios[i], i);
 
-  out += "<h2>Normative statements</h2>\n<p class=\"meta\">Every numbered statement of MQTT 3.1.1 and 5.0 with its "
-         "class and the scenarios (that ran under that version) citing it. Coverage counts broker-observable "
-         "statements only; the same id means different statements in the two versions.</p>\n";
-  coverage_section(out, cov311);
-  coverage_section(out, cov5);
+  out += "<h2>Statements</h2>\n<p class=\"meta\">Every broker-observable statement of the versions this run used, "
+         "with its verdict: <b>held</b> (a scenario citing it passed), <b>violated</b> (a failure names it as its "
+         "primary statement), <b>skipped</b> (every scenario citing it was skipped), <b>not checked</b>. Coverage "
+         "counts held and violated. The same id means different statements in 3.1.1 and 5.0.</p>\n";
+  if (versions.empty()) out += "<p class=\"note\">No scenario ran, so no statement has a verdict.</p>\n";
+  else statement_table(out, versions);
+  for (const Coverage& c : versions) other_statements(out, c);
   out += "<script>" + std::string(kScript) + "</script>\n</body>\n</html>\n";
   return out;
 }

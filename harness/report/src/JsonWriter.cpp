@@ -1,8 +1,9 @@
 // JSON report (DESIGN.md "JSON report"; every key is documented in docs/reports.md).
+#include <algorithm>
 #include <cmath>
 
 #include "mqtth/report/Report.hpp"
-#include "mqtth/report/Spec.hpp"
+#include "mqtth/report/Verdicts.hpp"
 
 namespace mqtth::report {
 namespace {
@@ -87,9 +88,22 @@ Json to_json(const ScenarioResult& s) {
     fj["message"] = f.message;
     if (!f.expected.empty()) fj["expected"] = f.expected;
     if (!f.actual.empty()) fj["actual"] = f.actual;
+    fj["statement"] = f.statement;
+    if (!f.no_statement.empty()) fj["no_statement"] = f.no_statement;
+    if (!f.see_also.empty()) fj["see_also"] = f.see_also;
+    if (!f.consequences.empty()) {
+      Json list = Json::array();
+      for (const Consequence& c : f.consequences)
+        list.push_back(Json{{"step", c.step}, {"line", c.line}, {"message", c.message}, {"statement", c.statement}});
+      fj["consequences"] = std::move(list);
+    }
     fj["last_packets"] = packets_json(f.last_packets);
     j["failure"] = std::move(fj);
   }
+  if (s.known_deviation)
+    j["known_deviation"] = Json{{"statement", s.known_deviation->statement},
+                                {"reason", s.known_deviation->reason},
+                                {"profile", s.known_deviation->profile}};
   Json steps = Json::array();
   for (const StepResult& st : s.steps) {
     Json sj;
@@ -112,10 +126,15 @@ Json to_json(const ScenarioResult& s) {
   j["foreign"] = std::move(foreign);
   if (!s.exploration.empty()) {
     Json rows = Json::array();
-    for (const CutPoint& c : s.exploration)
-      rows.push_back(Json{{"client", c.client}, {"direction", c.direction}, {"packet", c.packet}, {"nth", c.nth},
-                          {"fired", c.fired}, {"verdict", c.verdict}, {"lost", c.lost}, {"duplicated", c.duplicated},
-                          {"duration_ms", micro_rounded(c.duration_ms)}, {"message", c.message}});
+    for (const CutPoint& c : s.exploration) {
+      Json row{{"client", c.client}, {"direction", c.direction}, {"packet", c.packet}, {"nth", c.nth},
+               {"fired", c.fired}, {"verdict", c.verdict}, {"lost", c.lost}, {"duplicated", c.duplicated},
+               {"duration_ms", micro_rounded(c.duration_ms)}, {"message", c.message}};
+      if (!c.statement.empty()) row["statement"] = c.statement;
+      if (!c.pcap.empty()) row["pcap"] = c.pcap;
+      if (!c.packets.empty()) row["packets"] = packets_json(c.packets);
+      rows.push_back(std::move(row));
+    }
     j["exploration"] = std::move(rows);
   }
   j["packets"] = packets_json(s.packets);
@@ -128,19 +147,45 @@ Json to_json(const RunReport& r) {
                       {"failed", r.summary.failed},
                       {"skipped", r.summary.skipped},
                       {"errors", r.summary.errors},
-                      {"duration_ms", whole_ms(r.summary.duration_ms)}};
+                      {"duration_ms", whole_ms(r.summary.duration_ms)},
+                      {"known_deviations", std::count_if(r.scenarios.begin(), r.scenarios.end(), [](const ScenarioResult& s) {
+                         return s.known_deviation.has_value();
+                       })}};
   Json scenarios = Json::array();
   for (const ScenarioResult& s : r.scenarios) scenarios.push_back(to_json(s));
   j["scenarios"] = std::move(scenarios);
-  Json cov;
-  for (SpecVersion v : {SpecVersion::v3_1_1, SpecVersion::v5}) {
+  // Coverage and statement verdicts of the versions the run used (docs/reports.md).
+  Json cov = Json::object();
+  Json verdicts = Json::array();
+  for (SpecVersion v : run_versions(r.scenarios)) {
     const Coverage c = coverage(r.scenarios, v);
     cov[std::string(to_string(v))] = Json{{"covered", c.covered},
                                           {"total", c.total},
                                           {"percent", std::round(c.percent * 10.0) / 10.0},
+                                          {"held", c.held},
+                                          {"violated", c.violated},
+                                          {"skipped", c.skipped},
+                                          {"not_checked", c.not_checked},
                                           {"unknown_ids", c.unknown_ids}};
+    for (const StatementRow& row : c.rows) {
+      if (!row.verdict) continue;
+      Json sj{{"id", row.statement->id},
+              {"version", to_string(v)},
+              {"verdict", to_string(*row.verdict)},
+              {"scenarios", row.scenarios}};
+      if (row.evidence)
+        sj["evidence"] = Json{{"scenario", row.evidence->scenario},
+                              {"file", row.evidence->file},
+                              {"step", row.evidence->step},
+                              {"message", row.evidence->message}};
+      if (row.known_deviation)
+        sj["known_deviation"] = Json{{"reason", row.known_deviation->reason}, {"profile", row.known_deviation->profile}};
+      if (!row.reason.empty()) sj["reason"] = row.reason;
+      verdicts.push_back(std::move(sj));
+    }
   }
   j["coverage"] = std::move(cov);
+  j["statements"] = std::move(verdicts);
   if (!r.harness_version.empty()) j["harness_version"] = r.harness_version;
   if (!r.broker.empty()) j["broker"] = r.broker;
   if (!r.started_at.empty()) j["started_at"] = r.started_at;
@@ -207,6 +252,18 @@ struct Reader {
     return v;
   }
 
+  void strings(const Json& obj, const std::string& path, const char* key, std::vector<std::string>& out) {
+    const Json* a = array(obj, path, key, false);
+    if (!a) return;
+    for (std::size_t k = 0; k < a->size(); ++k) {
+      if (!(*a)[k].is_string()) {
+        fail(path + "." + key + "[" + std::to_string(k) + "]", "not a string");
+        return;
+      }
+      out.push_back((*a)[k].get<std::string>());
+    }
+  }
+
   void packets(const Json& obj, const std::string& path, const char* key, std::vector<PacketRecord>& out) {
     const Json* a = array(obj, path, key, false);
     if (!a) return;
@@ -255,15 +312,7 @@ std::optional<RunReport> from_json(const Json& j, std::string* error) {
     rd.get(sj, p, "protocol", s.protocol);
     rd.get_enum(sj, p, "status", s.status, [](std::string_view v) { return parse_status(v); });
     rd.get(sj, p, "duration_ms", s.duration_ms, false);
-    if (const Json* spec = rd.array(sj, p, "spec", false)) {
-      for (std::size_t k = 0; k < spec->size(); ++k) {
-        if (!(*spec)[k].is_string()) {
-          rd.fail(p + ".spec[" + std::to_string(k) + "]", "not a string");
-          break;
-        }
-        s.spec.push_back((*spec)[k].get<std::string>());
-      }
-    }
+    rd.strings(sj, p, "spec", s.spec);
     rd.get(sj, p, "skip_reason", s.skip_reason, false);
     if (const Json* fj = rd.member(sj, p, "failure", false); fj && !fj->is_null()) {
       Failure f;
@@ -273,8 +322,30 @@ std::optional<RunReport> from_json(const Json& j, std::string* error) {
       rd.get(*fj, fp, "message", f.message);
       rd.get(*fj, fp, "expected", f.expected, false);
       rd.get(*fj, fp, "actual", f.actual, false);
+      rd.get(*fj, fp, "statement", f.statement, false);
+      rd.get(*fj, fp, "no_statement", f.no_statement, false);
+      rd.strings(*fj, fp, "see_also", f.see_also);
+      if (const Json* list = rd.array(*fj, fp, "consequences", false)) {
+        for (std::size_t k = 0; k < list->size() && rd.ok; ++k) {
+          const std::string cp = fp + ".consequences[" + std::to_string(k) + "]";
+          Consequence c;
+          rd.get((*list)[k], cp, "step", c.step, false);
+          rd.get((*list)[k], cp, "line", c.line, false);
+          rd.get((*list)[k], cp, "message", c.message);
+          rd.get((*list)[k], cp, "statement", c.statement, false);
+          f.consequences.push_back(std::move(c));
+        }
+      }
       rd.packets(*fj, fp, "last_packets", f.last_packets);
       s.failure = std::move(f);
+    }
+    if (const Json* kj = rd.member(sj, p, "known_deviation", false); kj && !kj->is_null()) {
+      KnownDeviation d;
+      const std::string kp = p + ".known_deviation";
+      rd.get(*kj, kp, "statement", d.statement, false);
+      rd.get(*kj, kp, "reason", d.reason, false);
+      rd.get(*kj, kp, "profile", d.profile, false);
+      s.known_deviation = std::move(d);
     }
     if (const Json* steps = rd.array(sj, p, "steps", false)) {
       for (std::size_t k = 0; k < steps->size() && rd.ok; ++k) {
@@ -351,6 +422,9 @@ std::optional<RunReport> from_json(const Json& j, std::string* error) {
         rd.get(cj, cp, "duplicated", c.duplicated, false);
         rd.get(cj, cp, "duration_ms", c.duration_ms, false);
         rd.get(cj, cp, "message", c.message, false);
+        rd.get(cj, cp, "statement", c.statement, false);
+        rd.strings(cj, cp, "pcap", c.pcap);
+        rd.packets(cj, cp, "packets", c.packets);
         s.exploration.push_back(std::move(c));
       }
     }

@@ -1,13 +1,11 @@
-// Statement lists (compiled in from docs/spec/*.tsv by cmake/embed_spec.cmake) and
-// per-version spec coverage.
+// Statement lists, compiled in from docs/spec/*.tsv by cmake/embed_spec.cmake.
 #include "mqtth/report/Spec.hpp"
 
 #include <algorithm>
-#include <set>
 #include <stdexcept>
+#include <string>
 #include <unordered_map>
-
-#include "mqtth/report/Report.hpp"
+#include <vector>
 
 namespace mqtth::report {
 namespace detail {
@@ -73,37 +71,6 @@ const Statement* find_statement(SpecVersion v, std::string_view id) {
   const Table& t = table(v);
   auto it = t.by_id.find(id);
   return it == t.by_id.end() ? nullptr : &t.rows[it->second];
-}
-
-Coverage coverage(std::span<const ScenarioResult> scenarios, SpecVersion version) {
-  const Table& t = table(version);
-  Coverage c;
-  c.version = version;
-  c.rows.resize(t.rows.size());
-  for (std::size_t i = 0; i < t.rows.size(); ++i) c.rows[i].statement = &t.rows[i];
-  std::set<std::string> unknown;
-  for (const ScenarioResult& s : scenarios) {
-    if (spec_version_for_protocol(s.protocol) != version) continue;
-    if (s.status != Status::passed && s.status != Status::failed) continue;
-    const std::string label = s.name + " (" + s.file + ")";
-    for (const std::string& id : s.spec) {
-      auto it = t.by_id.find(id);
-      if (it == t.by_id.end()) {
-        unknown.insert(id);
-        continue;
-      }
-      auto& names = c.rows[it->second].scenarios;
-      if (std::find(names.begin(), names.end(), label) == names.end()) names.push_back(label);
-    }
-  }
-  for (const StatementCoverage& row : c.rows) {
-    if (row.statement->cls != "broker-observable") continue;
-    ++c.total;
-    if (!row.scenarios.empty()) ++c.covered;
-  }
-  c.percent = c.total ? 100.0 * static_cast<double>(c.covered) / static_cast<double>(c.total) : 0.0;
-  c.unknown_ids.assign(unknown.begin(), unknown.end());
-  return c;
 }
 
 }  // namespace mqtth::report

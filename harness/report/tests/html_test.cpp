@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "mqtth/report/Report.hpp"
-#include "mqtth/report/Spec.hpp"
+#include "mqtth/report/Verdicts.hpp"
 #include "sample.hpp"
 
 using namespace mqtth::report;
@@ -40,15 +40,30 @@ TEST(HtmlReport, has_summary_steps_deliveries_trace_and_coverage) {
   EXPECT_NE(html.find("<span class=\"badge held\">held</span>"), std::string::npos);
   EXPECT_NE(html.find("Packet trace (1 packets)"), std::string::npos);
   EXPECT_NE(html.find("Last packets before the failure"), std::string::npos);
-  // Coverage: 2 of 101 for 3.1.1 (1.98 -> "2.0%"), 1 of 200 for 5.0.
-  EXPECT_NE(html.find("MQTT 3.1.1: 2 of 101 broker-observable statements checked (2.0%)"), std::string::npos);
-  EXPECT_NE(html.find("MQTT 5: 1 of 200 broker-observable statements checked (0.5%)"), std::string::npos);
-  // Every statement of both versions has a row: 141 + 251.
+  // Coverage: held + violated. 3.1.1: the passed scenario's 4.3.2-1 and 4.6.0-6 held (2 of
+  // 101, "2.0%"); 5.0: the failed scenario's primary statement 4.3.3-10 violated (1 of 200);
+  // its cited 4.3.3-1 was not checked.
+  EXPECT_NE(html.find("<tr><td>MQTT 3.1.1</td><td class=\"num\">2 / 101</td>"), std::string::npos);
+  EXPECT_NE(html.find("2.0%</td><td class=\"num\">2</td><td class=\"num\">0</td><td class=\"num\">0</td>"
+                      "<td class=\"num\">99</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<tr><td>MQTT 5</td><td class=\"num\">1 / 200</td>"), std::string::npos);
+  // One verdict row per broker-observable statement of both versions, the others listed apart.
   std::size_t rows = 0;
   for (std::size_t pos = html.find("<td class=\"id\">"); pos != std::string::npos;
        pos = html.find("<td class=\"id\">", pos + 1))
     ++rows;
   EXPECT_EQ(rows, 141u + 251u);
+  std::size_t verdict_rows = 0;
+  for (std::size_t pos = html.find(" data-verdict=\""); pos != std::string::npos; pos = html.find(" data-verdict=\"", pos + 1))
+    ++verdict_rows;
+  EXPECT_EQ(verdict_rows, 101u + 200u);
+  // The failure box names its statement, linked to its row, and lists the consequence.
+  EXPECT_NE(html.find("statement <a href=\"#st-5-MQTT-4.3.3-10\"><code>MQTT-4.3.3-10</code></a> (MQTT 5): "),
+            std::string::npos);
+  EXPECT_NE(html.find("id=\"st-5-MQTT-4.3.3-10\""), std::string::npos);
+  EXPECT_NE(html.find("<li>step 4: no &lt;matching&gt; PUBLISH within 1s <code>MQTT-3.3.1-4</code></li>"),
+            std::string::npos);
   // The failing scenario is open, the passing one collapsed.
   EXPECT_NE(html.find("data-status=\"failed\" open>"), std::string::npos);
   EXPECT_NE(html.find("data-status=\"passed\">"), std::string::npos);

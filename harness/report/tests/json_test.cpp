@@ -87,13 +87,41 @@ TEST(JsonReport, delivery_row_has_design_keys_in_order) {
 
 TEST(JsonReport, coverage_per_version) {
   const Json c = to_json(sample_report()).at("coverage");
-  // Ran: 3.1.1 scenario citing 4.3.2-1 and 4.6.0-6 (both broker-observable in 3.1.1);
-  // 5.0 failed scenario citing 4.3.3-1. The skipped and error scenarios count for nothing.
+  // Held: the passed 3.1.1 scenario's 4.3.2-1 and 4.6.0-6 (both broker-observable in 3.1.1).
+  // Violated: the failed 5.0 scenario's primary statement 4.3.3-10; the 4.3.3-1 it cites is
+  // not checked (it failed first). The skipped and error scenarios count for nothing.
   EXPECT_EQ(c.at("3.1.1").at("covered"), 2);
+  EXPECT_EQ(c.at("3.1.1").at("held"), 2);
   EXPECT_EQ(c.at("3.1.1").at("total"), 101);
   EXPECT_EQ(c.at("5").at("covered"), 1);
+  EXPECT_EQ(c.at("5").at("violated"), 1);
   EXPECT_EQ(c.at("5").at("total"), 200);
   EXPECT_DOUBLE_EQ(c.at("5").at("percent").get<double>(), 0.5);
+}
+
+TEST(JsonReport, failure_names_one_statement_its_consequences_and_known_deviation) {
+  RunReport r = sample_report();
+  r.scenarios[1].known_deviation = KnownDeviation{"MQTT-4.3.3-10", "documented", "broker-x"};
+  const Json j = to_json(r);
+  const Json& f = j.at("scenarios").at(1).at("failure");
+  EXPECT_EQ(f.at("statement"), "MQTT-4.3.3-10");
+  EXPECT_FALSE(f.contains("no_statement"));
+  EXPECT_EQ(f.at("see_also"), Json::array({"MQTT-4.6.0-5"}));
+  EXPECT_EQ(f.at("consequences"), Json::array({Json{{"step", 4}, {"line", 18},
+                                                    {"message", "no <matching> PUBLISH within 1s"},
+                                                    {"statement", "MQTT-3.3.1-4"}}}));
+  EXPECT_EQ(j.at("scenarios").at(1).at("known_deviation"),
+            (Json{{"statement", "MQTT-4.3.3-10"}, {"reason", "documented"}, {"profile", "broker-x"}}));
+  EXPECT_EQ(j.at("summary").at("known_deviations"), 1);
+  const Json& e = j.at("scenarios").at(3).at("failure");
+  EXPECT_EQ(e.at("statement"), "");
+  EXPECT_EQ(e.at("no_statement"), "scenario error");
+  std::string error;
+  auto back = from_json(Json::parse(j.dump()), &error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(back->scenarios[1].known_deviation->profile, "broker-x");
+  EXPECT_EQ(back->scenarios[1].failure->consequences.at(0).line, 18);
+  EXPECT_EQ(to_json(*back), j);
 }
 
 TEST(JsonReport, round_trips_through_from_json) {
@@ -149,8 +177,11 @@ TEST(JsonReport, from_json_ignores_extra_keys) {
 TEST(JsonReport, exploration_rows_are_written_only_when_present_and_read_back) {
   RunReport r = sample_report();
   EXPECT_FALSE(to_json(r).at("scenarios").at(0).contains("exploration"));
-  CutPoint held{"sub", "to_client", "PUBLISH", 2, true, "held", 0, 0, 12.5, ""};
-  CutPoint bad{"sub", "to_broker", "PUBREC", 1, true, "violated", 1, 0, 40.0, "exactly_once violated"};
+  CutPoint held{"sub", "to_client", "PUBLISH", 2, true, "held", 0, 0, 12.5, "", "", {}, {}};
+  CutPoint bad{"sub", "to_broker", "PUBREC", 1, true, "violated", 1, 0, 40.0, "exactly_once violated",
+               "MQTT-4.5.0-1",
+               {PacketRecord{"sub", Direction::to_broker, 3.0, "PUBREC", Json{{"type", "PUBREC"}}, "50020001"}},
+               {"out/1-v5-x--sub--conn2.pcap"}};
   r.scenarios[0].exploration = {held, bad};
   const Json j = to_json(r);
   const Json& rows = j.at("scenarios").at(0).at("exploration");
@@ -160,14 +191,25 @@ TEST(JsonReport, exploration_rows_are_written_only_when_present_and_read_back) {
   EXPECT_EQ(rows[1].at("nth"), 1);
   EXPECT_EQ(rows[1].at("verdict"), "violated");
   EXPECT_EQ(rows[1].at("lost"), 1);
+  // A cut run that did not hold keeps its statement, trace and pcap files; one that held none.
+  EXPECT_EQ(rows[1].at("statement"), "MQTT-4.5.0-1");
+  EXPECT_EQ(rows[1].at("packets").at(0).at("hex"), "50020001");
+  EXPECT_EQ(rows[1].at("pcap"), Json::array({"out/1-v5-x--sub--conn2.pcap"}));
+  EXPECT_FALSE(rows[0].contains("packets"));
+  EXPECT_FALSE(rows[0].contains("statement"));
   std::string error;
   auto back = from_json(j, &error);
   ASSERT_TRUE(back) << error;
   ASSERT_EQ(back->scenarios[0].exploration.size(), 2u);
   EXPECT_EQ(back->scenarios[0].exploration[1].message, "exactly_once violated");
   EXPECT_EQ(back->scenarios[0].exploration[0].nth, 2);
+  EXPECT_EQ(back->scenarios[0].exploration[1].packets.size(), 1u);
+  EXPECT_EQ(back->scenarios[0].exploration[1].pcap.size(), 1u);
+  EXPECT_EQ(to_json(*back), j);
   const std::string html = to_html(r);
   EXPECT_NE(html.find("Fault-point exploration (2 cut points)"), std::string::npos);
+  EXPECT_NE(html.find("Packet trace of this cut run (1 packets)"), std::string::npos);
+  EXPECT_NE(html.find("pcap: <code>out/1-v5-x--sub--conn2.pcap</code>"), std::string::npos);
   const std::string xml = to_junit_xml(r);
   EXPECT_NE(xml.find("cut sub to_broker after PUBREC #1: violated"), std::string::npos);
 }

@@ -7,25 +7,19 @@
 #include "sample.hpp"
 
 using namespace mqtth::report;
-
-namespace {
-
-std::size_t count(const std::string& hay, std::string_view needle) {
-  std::size_t n = 0;
-  for (std::size_t pos = hay.find(needle); pos != std::string::npos; pos = hay.find(needle, pos + 1)) ++n;
-  return n;
-}
-
-}  // namespace
+using mqtth::report::sample::count;
 
 TEST(JunitXml, root_counts_and_one_testcase_per_scenario) {
   const std::string xml = to_junit_xml(sample::sample_report());
+  // 4 scenario runs and 101 + 200 statements (verdicts_test.cpp); 1 failed scenario and 1
+  // violated statement.
   EXPECT_TRUE(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"mqtt-harness\" "
-                              "tests=\"4\" failures=\"1\" errors=\"1\" time=\"1.234\">"));
-  EXPECT_EQ(count(xml, "<testcase "), 4u);
-  EXPECT_EQ(count(xml, "</testcase>"), 4u);
-  // Three files: qos1.yaml holds two scenarios.
-  EXPECT_EQ(count(xml, "<testsuite "), 3u);
+                              "tests=\"305\" failures=\"2\" errors=\"1\" time=\"1.234\">"));
+  EXPECT_EQ(count(xml, "<testcase "), 305u);
+  EXPECT_EQ(count(xml, "</testcase>"), 305u);
+  EXPECT_EQ(count(xml, "classname=\"statements / "), 301u);
+  // Three files (qos1.yaml holds two scenarios) and a statements suite per version.
+  EXPECT_EQ(count(xml, "<testsuite "), 5u);
   EXPECT_NE(xml.find("<testsuite name=\"scenarios/qos/qos1.yaml\" tests=\"2\" failures=\"0\" errors=\"1\" "
                      "skipped=\"0\" time=\"0.013\""),
             std::string::npos)
@@ -43,11 +37,18 @@ TEST(JunitXml, classname_is_file_slash_protocol_and_name_is_scenario) {
 
 TEST(JunitXml, failure_skipped_and_error_elements) {
   const std::string xml = to_junit_xml(sample::sample_report());
-  EXPECT_EQ(count(xml, "<failure "), 1u);
+  // The scenario failure and the statement it violated; the statements not held are skipped.
+  EXPECT_EQ(count(xml, "<failure "), 2u);
   EXPECT_EQ(count(xml, "<error "), 1u);
-  EXPECT_EQ(count(xml, "<skipped "), 1u);
+  EXPECT_EQ(count(xml, "<skipped "), 1u + (101u - 2u) + (200u - 1u));
+  // The type of a scenario failure is its primary statement; the text names it too.
   EXPECT_NE(xml.find("<failure message=\"expect_delivery: 2 lost &lt;exactly_once&gt; &amp; &quot;violated&quot;\" "
-                     "type=\"scenario-failure step 3 line 17\">"),
+                     "type=\"MQTT-4.3.3-10\">"),
+            std::string::npos);
+  EXPECT_NE(xml.find("statement: MQTT-4.3.3-10 (see also MQTT-4.6.0-5)\n"), std::string::npos);
+  EXPECT_NE(xml.find("  step 4: no &lt;matching&gt; PUBLISH within 1s [MQTT-3.3.1-4]\n"), std::string::npos);
+  EXPECT_NE(xml.find("<error message=\"scenarios/qos/qos1.yaml:4: unknown key &apos;clinets&apos;\" "
+                     "type=\"scenario-error\">"),
             std::string::npos);
   EXPECT_NE(xml.find("<skipped message=\"broker does not support &lt;shared&gt; subscriptions\"/>"),
             std::string::npos);
@@ -85,7 +86,7 @@ TEST(Escape, xml_escapes_markup_and_replaces_what_xml_cannot_carry) {
 
 TEST(JunitXml, run_context_goes_into_suite_properties) {
   const std::string xml = to_junit_xml(sample::sample_report());
-  EXPECT_EQ(count(xml, "<properties>"), 3u);  // one per testsuite
+  EXPECT_EQ(count(xml, "<properties>"), 3u);  // one per scenario file
   EXPECT_NE(xml.find("<property name=\"broker\" value=\"embedded\"/>"), std::string::npos);
   EXPECT_NE(xml.find("<property name=\"seed\" value=\"7\"/>"), std::string::npos);
 }

@@ -6,6 +6,13 @@
 
 namespace mqtth::report::sample {
 
+// How many times `needle` occurs in `hay`.
+inline std::size_t count(const std::string& hay, std::string_view needle) {
+  std::size_t n = 0;
+  for (std::size_t pos = hay.find(needle); pos != std::string::npos; pos = hay.find(needle, pos + 1)) ++n;
+  return n;
+}
+
 inline constexpr const char* kNastyName = "QoS <2> & \"exactly\" 'once' </script><script>alert(1)</script>";
 inline constexpr const char* kNastyTopic = "t/<a>&b\"c'";
 
@@ -55,6 +62,9 @@ inline RunReport sample_report() {
   f.message = "expect_delivery: 2 lost <exactly_once> & \"violated\"";
   f.expected = "lost == 0";
   f.actual = "lost == 2";
+  f.statement = "MQTT-4.3.3-10";
+  f.see_also = {"MQTT-4.6.0-5"};
+  f.consequences.push_back(Consequence{4, 18, "no <matching> PUBLISH within 1s", "MQTT-3.3.1-4"});
   f.last_packets.push_back(PacketRecord{"pub", Direction::from_broker, 1999.0, "PUBREC",
                                         Json{{"type", "PUBREC"}, {"packet_id", 7}}, "50020007"});
   failed.failure = f;
@@ -96,6 +106,7 @@ inline RunReport sample_report() {
   Failure e;
   e.line = 4;
   e.message = "scenarios/qos/qos1.yaml:4: unknown key 'clinets'";
+  e.no_statement = "scenario error";
   error.failure = e;
   r.scenarios.push_back(error);
 

@@ -1,11 +1,10 @@
-// Statement lists and coverage arithmetic. Expected counts come from DESIGN.md
-// ("141 ids", "251 ids", broker-observable "101 and 200").
+// Statement lists: counts per version and class (docs/spec/README.md: 141 and 251 ids,
+// 101 and 200 broker-observable). Verdicts and coverage: verdicts_test.cpp.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <set>
 
-#include "mqtth/report/Report.hpp"
 #include "mqtth/report/Spec.hpp"
 
 using namespace mqtth::report;
@@ -15,16 +14,6 @@ namespace {
 std::size_t count_class(SpecVersion v, std::string_view cls) {
   auto s = statements(v);
   return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [&](const Statement& st) { return st.cls == cls; }));
-}
-
-ScenarioResult scenario(std::string name, std::string protocol, Status status, std::vector<std::string> spec) {
-  ScenarioResult s;
-  s.name = std::move(name);
-  s.file = "f.yaml";
-  s.protocol = std::move(protocol);
-  s.status = status;
-  s.spec = std::move(spec);
-  return s;
 }
 
 }  // namespace
@@ -65,53 +54,6 @@ TEST(SpecData, same_id_different_versions) {
   EXPECT_EQ(find_statement(SpecVersion::v5, "MQTT-7.0.0-1"), nullptr);
   EXPECT_EQ(find_statement(SpecVersion::v3_1_1, "MQTT-3.3.1-3")->section, "3.3.1.1");
   EXPECT_EQ(find_statement(SpecVersion::v5, "MQTT-3.3.4-9")->section, "3.3.4");
-}
-
-TEST(SpecCoverage, counts_only_broker_observable_statements_of_scenarios_that_ran) {
-  const std::vector<ScenarioResult> scenarios = {
-      // 3.1.1: 3.3.1-3 broker-observable, 4.6.0-1 client-obligation (not in the numerator).
-      scenario("a", "3.1.1", Status::passed, {"MQTT-3.3.1-3", "MQTT-4.6.0-1"}),
-      // A failed scenario still checked its statements; repeats count once.
-      scenario("b", "3.1.1", Status::failed, {"MQTT-4.6.0-6", "MQTT-3.3.1-3"}),
-      // Skipped / error scenarios check nothing.
-      scenario("c", "3.1.1", Status::skipped, {"MQTT-1.5.3-1"}),
-      scenario("d", "3.1.1", Status::error, {"MQTT-1.5.3-2"}),
-      // 5.0 scenario: counts for 5.0 only; an id 5.0 does not have is reported.
-      scenario("e", "5", Status::passed, {"MQTT-3.3.1-3", "MQTT-9.9.9-9"}),
-  };
-  const Coverage c311 = coverage(scenarios, SpecVersion::v3_1_1);
-  EXPECT_EQ(c311.total, 101u);
-  EXPECT_EQ(c311.covered, 2u);
-  EXPECT_NEAR(c311.percent, 200.0 / 101.0, 1e-9);
-  EXPECT_TRUE(c311.unknown_ids.empty());
-  const Coverage c5 = coverage(scenarios, SpecVersion::v5);
-  EXPECT_EQ(c5.total, 200u);
-  EXPECT_EQ(c5.covered, 1u);
-  EXPECT_DOUBLE_EQ(c5.percent, 0.5);
-  EXPECT_EQ(c5.unknown_ids, std::vector<std::string>{"MQTT-9.9.9-9"});
-
-  // Rows list the citing scenarios per statement.
-  auto row = std::find_if(c311.rows.begin(), c311.rows.end(),
-                          [](const StatementCoverage& r) { return r.statement->id == "MQTT-3.3.1-3"; });
-  ASSERT_NE(row, c311.rows.end());
-  EXPECT_EQ(row->scenarios, (std::vector<std::string>{"a (f.yaml)", "b (f.yaml)"}));
-  EXPECT_EQ(c311.rows.size(), 141u);
-}
-
-TEST(SpecCoverage, everything_covered_is_one_hundred_percent) {
-  std::vector<std::string> ids;
-  for (const Statement& s : statements(SpecVersion::v5)) ids.emplace_back(s.id);
-  const std::vector<ScenarioResult> scenarios = {scenario("all", "5.0", Status::passed, ids)};
-  const Coverage c = coverage(scenarios, SpecVersion::v5);
-  EXPECT_EQ(c.covered, 200u);
-  EXPECT_DOUBLE_EQ(c.percent, 100.0);
-  EXPECT_EQ(coverage(scenarios, SpecVersion::v3_1_1).covered, 0u);
-}
-
-TEST(SpecCoverage, no_scenarios_is_zero_not_nan) {
-  const Coverage c = coverage({}, SpecVersion::v3_1_1);
-  EXPECT_EQ(c.covered, 0u);
-  EXPECT_EQ(c.percent, 0.0);
 }
 
 TEST(SpecVersionNames, protocol_strings) {

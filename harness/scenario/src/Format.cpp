@@ -74,6 +74,11 @@ Json schema_of(ValueType type, const MappingSpec* mapping) {
                    {spec_list(), Json{{"type", "object"},
                                       {"propertyNames", enum_of({"3.1", "3.1.1", "5", "5.0"})},
                                       {"additionalProperties", spec_list()}}}}};
+    case ValueType::spec_id:
+      return Json{{"anyOf",
+                   {ref("spec_id"), Json{{"type", "object"},
+                                         {"propertyNames", enum_of({"3.1", "3.1.1", "5", "5.0"})},
+                                         {"additionalProperties", ref("spec_id")}}}}};
     case ValueType::features: return array_of(ref("feature"));
     case ValueType::vars:
       return Json{{"type", "object"},
@@ -94,14 +99,17 @@ std::string key_description(const KeySpec& k) {
   return d;
 }
 
-Json object_schema(const MappingSpec& m, std::string_view description) {
+// `extra`: keys the mapping takes besides its own (a step's common_step_keys()).
+Json object_schema(const MappingSpec& m, std::string_view description, std::span<const KeySpec> extra = {}) {
   Json props = Json::object();
   Json required = Json::array();
-  for (const auto& k : m.keys) {
-    Json s = schema_of(k.type, k.mapping);
-    if (auto d = key_description(k); !d.empty()) s["description"] = d;
-    props[std::string(k.name)] = std::move(s);
-    if (k.required) required.push_back(std::string(k.name));
+  for (auto keys : {m.keys, extra}) {
+    for (const auto& k : keys) {
+      Json s = schema_of(k.type, k.mapping);
+      if (auto d = key_description(k); !d.empty()) s["description"] = d;
+      props[std::string(k.name)] = std::move(s);
+      if (k.required) required.push_back(std::string(k.name));
+    }
   }
   Json o{{"type", "object"}, {"properties", std::move(props)}, {"additionalProperties", false}};
   if (!required.empty()) o["required"] = std::move(required);
@@ -192,7 +200,7 @@ std::string json_schema_text() {
       alternative(d->name, ref("duration"));
       continue;
     }
-    defs[std::string(d->keys.name)] = object_schema(d->keys, d->doc);
+    defs[std::string(d->keys.name)] = object_schema(d->keys, d->doc, common_step_keys());
     if (d->shorthand == StepShorthand::client)
       alternative(d->name, Json{{"anyOf", {ref("client_name"), ref(d->keys.name)}}});
     else
@@ -254,6 +262,12 @@ std::string step_kinds_section() {
     if (d->shorthand == StepShorthand::client) what += ". Short form: " + code(std::string(d->name) + ": CLIENT");
     out += "| [" + code(d->name) + "](#" + std::string(d->name) + ") | " + what + " | " + keys + " |\n";
   }
+  out += "\nEvery step's mapping also takes ";
+  for (std::size_t i = 0; i < common_step_keys().size(); ++i) {
+    const KeySpec& k = common_step_keys()[i];
+    out += (i ? ", " : "") + key_cell(k) + ": " + std::string(k.doc);
+  }
+  out += ".\n";
   out += "\nOne example of each (every one is loaded by `scenario_loader_tests`):\n\n```yaml\n";
   for (const auto* d : step_descriptors()) out += "  - " + std::string(d->name) + ": " + std::string(d->example) + "\n";
   out += "```\n";

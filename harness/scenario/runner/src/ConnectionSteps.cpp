@@ -114,9 +114,11 @@ void Execution::doConnect(Client& c, const scenario::ConnectOverrides& overrides
             onUnaskedRefusal(*cp, client_id, code);
             return std::nullopt;
           }
-          auto problem = connackProblem(*cp, cp->connacks[connacks_before], expect);
+          Check check = Check::expectation;
+          auto problem = connackProblem(*cp, cp->connacks[connacks_before], expect, &check);
           if (!problem.empty()) {
-            fail(problem, expect ? "CONNACK as in `expect`" : "a successful CONNACK", receivedSummary(*cp, mqtt::PacketType::connack));
+            fail(problem, expect ? "CONNACK as in `expect`" : "a successful CONNACK", receivedSummary(*cp, mqtt::PacketType::connack),
+                 check);
             return std::nullopt;
           }
           for (auto& r : cp->received)
@@ -128,20 +130,21 @@ void Execution::doConnect(Client& c, const scenario::ConnectOverrides& overrides
         }
         if (cp->transport_errors.size() > errors_before && !cp->conn->isSocketOpen() && cp->closes.size() == closes_before) {
           fail("cannot connect to the broker at " + target + ": " + cp->transport_errors.back(), "a TCP connection",
-               cp->transport_errors.back());
+               cp->transport_errors.back(), Check::unreachable);
           return std::nullopt;
         }
         if (cp->closes.size() > closes_before) {
           const auto& cl = cp->closes[closes_before];
           fail("the connection closed before a CONNACK arrived (" + cl.cause +
                    (cl.disconnect_reason ? ", DISCONNECT " + hex_byte(*cl.disconnect_reason) : std::string()) + ")",
-               "CONNACK", "connection closed");
+               "CONNACK", "connection closed", expect ? Check::expectation : Check::connect_not_accepted);
           return std::nullopt;
         }
         return std::nullopt;
       },
-      within, [this, within] {
-        fail("no CONNACK within " + ms_text(within ? within->count() : scenario_.timeout.count()), "CONNACK", "nothing");
+      within, [this, within, expect] {
+        fail("no CONNACK within " + ms_text(within ? within->count() : scenario_.timeout.count()), "CONNACK", "nothing",
+             expect ? Check::expectation : Check::connect_not_accepted);
       });
 }
 
@@ -194,7 +197,7 @@ void Execution::doDisconnect(Client& c, const scenario::DisconnectStep& s) {
          }
          return std::nullopt;
        },
-       std::nullopt, [this] { fail("the connection did not close after DISCONNECT"); });
+       std::nullopt, [this] { fail("the connection did not close after DISCONNECT", {}, {}, Check::harness); });
 }
 
 void Execution::onUnaskedRefusal(Client& c, const std::string& client_id, std::uint8_t code) {
@@ -214,20 +217,31 @@ void Execution::onUnaskedRefusal(Client& c, const std::string& client_id, std::u
 }
 
 std::string Execution::connackProblem(const Client& c, const ev::ConnackReceived& connack,
-                                      const std::optional<scenario::ConnackExpectation>& expect) const {
+                                      const std::optional<scenario::ConnackExpectation>& expect, Check* check) const {
   const auto name = [&](std::uint8_t code) {
     auto n = mqtt::reason_code_name(code, mqtt::PacketType::connack, c.version);
     return hex_byte(code) + (n.empty() ? "" : " (" + std::string(n) + ")");
   };
   if (!expect) {
-    if (connack.reason_code != 0) return "CONNACK refused the connection: " + name(connack.reason_code) + ", expected success";
+    if (connack.reason_code != 0) {
+      if (check) *check = Check::connect_not_accepted;
+      return "CONNACK refused the connection: " + name(connack.reason_code) + ", expected success";
+    }
     return "";
   }
   if (expect->reason_code && *expect->reason_code != connack.reason_code)
     return "CONNACK reason code " + name(connack.reason_code) + ", expected " + name(*expect->reason_code);
-  if (expect->session_present && *expect->session_present != connack.session_present)
+  if (expect->session_present && *expect->session_present != connack.session_present) {
+    if (check) {
+      // Which Session Present rule: Clean Start 1 -> 0; resuming a stored session -> 1; else 0.
+      const bool clean_start = c.last_overrides.clean_start.value_or(c.spec->clean_start);
+      *check = clean_start ? Check::session_present_clean
+               : *expect->session_present ? Check::session_present_resumed
+                                          : Check::session_present_new;
+    }
     return std::string("CONNACK session_present ") + (connack.session_present ? "true" : "false") + ", expected " +
            (*expect->session_present ? "true" : "false");
+  }
   if (expect->properties.is_object() && !expect->properties.empty()) {
     mqtt::Connack packet;
     packet.session_present = connack.session_present;
@@ -301,14 +315,19 @@ void Execution::doExpectDisconnect(Client& c, const scenario::ExpectDisconnectSt
         return std::nullopt;
       },
       s.within, [this, cp, expected, s] {
+        // After bytes the scenario wrote raw (a malformed packet, a protocol error), staying
+        // open is the broker's failure to close (Statements.hpp close_after_violation).
+        const bool wrote_raw = cp->raw_on_session || cp->raw;
         fail("the broker did not close the connection" + (s.within ? " within " + ms_text(s.within->count()) : std::string()),
              expected ? "DISCONNECT " + hex_byte(*expected) + " and close" : std::string("close"),
-             "connection still open; " + receivedSummary(*cp, std::nullopt));
+             "connection still open; " + receivedSummary(*cp, std::nullopt),
+             wrote_raw ? Check::close_after_violation : Check::expectation);
       });
 }
 
 void Execution::onEvent(Client& c, const ev::ConnackReceived& e) {
   c.connacks.push_back(e);
+  checkSessionPresent(c, e);
   if (e.reason_code < 0x80 && !e.session_present && c.session_may_be_absent) {
     ledger_.end_session(c.ledger_id);
     if (!c.healing) c.granted.clear();
@@ -318,6 +337,7 @@ void Execution::onEvent(Client& c, const ev::ConnackReceived& e) {
 
 void Execution::onEvent(Client& c, const ev::ConnectionClosed& e) {
   c.closes.push_back({e.by_client, e.disconnect_reason, std::string(e.cause)});
+  noteSessionClosed(c);
   if (cutRun() && cut_fired_ && !e.by_client && c.name == context_.cut->client) onCutLinkClosed(c);
 }
 

@@ -74,7 +74,11 @@ Execution::Execution(const scenario::Scenario& scenario, ExecContext context, QO
   result_.name = scenario.name;
   result_.file = scenario.file;
   result_.protocol = std::string(mqtt::to_string(scenario.protocol));
+  // What the scenario checks: its spec: and its steps' (a step's id held when the scenario passed).
   result_.spec = scenario.spec;
+  for (const auto& step : scenario.steps)
+    if (!step.spec.empty() && std::find(result_.spec.begin(), result_.spec.end(), step.spec) == result_.spec.end())
+      result_.spec.push_back(step.spec);
   for (std::size_t i = 0; i < scenario.steps.size(); ++i) {
     report::StepResult sr;
     sr.index = static_cast<int>(i + 1);
@@ -156,6 +160,11 @@ void Execution::start() {
 void Execution::runNextStep() {
   if (finished_) return;
   if (step_index_ >= scenario_.steps.size()) {
+    if (!noted_.empty()) {
+      // Every step passed, but the broker deviated on the way: that is the failure.
+      failWith(std::nullopt);
+      return;
+    }
     finish(report::Status::passed);
     return;
   }
@@ -183,29 +192,44 @@ void Execution::beginStep(const scenario::Step& step) {
       return;
     }
   }
-  switch (step.kind()) {
-    case StepKind::connect: {
-      const auto& s = std::get<scenario::ConnectStep>(step.action);
-      doConnect(*c, s.overrides, s.expect, s.within);
-      break;
-    }
-    case StepKind::reconnect: doReconnect(*c, std::get<scenario::ReconnectStep>(step.action)); break;
-    case StepKind::disconnect: doDisconnect(*c, std::get<scenario::DisconnectStep>(step.action)); break;
-    case StepKind::subscribe: doSubscribe(*c, std::get<scenario::SubscribeStep>(step.action)); break;
-    case StepKind::unsubscribe: doUnsubscribe(*c, std::get<scenario::UnsubscribeStep>(step.action)); break;
-    case StepKind::publish: doPublish(*c, std::get<scenario::PublishStep>(step.action)); break;
-    case StepKind::send_raw: doSendRaw(*c, std::get<scenario::SendRawStep>(step.action)); break;
-    case StepKind::expect_packet: doExpectPacket(*c, std::get<scenario::ExpectPacketStep>(step.action)); break;
-    case StepKind::expect_no_packet: doExpectNoPacket(*c, std::get<scenario::ExpectNoPacketStep>(step.action)); break;
-    case StepKind::expect_delivery: doExpectDelivery(std::get<scenario::ExpectDeliveryStep>(step.action)); break;
-    case StepKind::expect_disconnect: doExpectDisconnect(*c, std::get<scenario::ExpectDisconnectStep>(step.action)); break;
-    case StepKind::expect_connack: doExpectConnack(*c, std::get<scenario::ExpectConnackStep>(step.action)); break;
-    case StepKind::expect_suback: doExpectSuback(*c, std::get<scenario::ExpectSubackStep>(step.action)); break;
-    case StepKind::sleep: doSleep(std::get<scenario::SleepStep>(step.action)); break;
-    case StepKind::fault: doFault(*c, std::get<scenario::FaultStep>(step.action)); break;
-    case StepKind::misbehave: doMisbehave(*c, std::get<scenario::MisbehaveStep>(step.action)); break;
-  }
+  // Every StepAction alternative (one per StepKind) must have its runStep() overload: a step
+  // kind is its descriptor, its parse function and this handler.
+  std::visit(
+      [this, c](const auto& s) {
+        static_assert(requires { this->runStep(c, s); }, "a step kind without its runStep() handler");
+        runStep(c, s);
+      },
+      step.action);
 }
+
+void Execution::runStep(Client* c, const scenario::ConnectStep& s) { doConnect(*c, s.overrides, s.expect, s.within); }
+void Execution::runStep(Client* c, const scenario::ReconnectStep& s) { doReconnect(*c, s); }
+void Execution::runStep(Client* c, const scenario::DisconnectStep& s) {
+  // A 5.0 DISCONNECT may set the session's expiry anew (3.14.2.2.2).
+  if (c->version == mqtt::Version::v5 && s.properties.contains("session_expiry_interval") && !c->spec->client_id.empty()) {
+    auto it = sessions_.find(c->spec->client_id);
+    const auto& v = s.properties["session_expiry_interval"];
+    if (it != sessions_.end() && it->second.owner == c) {
+      if (v.is_number_unsigned()) it->second.expiry_s = v.get<std::uint32_t>();
+      else it->second.uncertain = true;
+      it->second.persistent = it->second.expiry_s.value_or(0) > 0;
+    }
+  }
+  doDisconnect(*c, s);
+}
+void Execution::runStep(Client* c, const scenario::SubscribeStep& s) { doSubscribe(*c, s); }
+void Execution::runStep(Client* c, const scenario::UnsubscribeStep& s) { doUnsubscribe(*c, s); }
+void Execution::runStep(Client* c, const scenario::PublishStep& s) { doPublish(*c, s); }
+void Execution::runStep(Client* c, const scenario::SendRawStep& s) { doSendRaw(*c, s); }
+void Execution::runStep(Client* c, const scenario::ExpectPacketStep& s) { doExpectPacket(*c, s); }
+void Execution::runStep(Client* c, const scenario::ExpectNoPacketStep& s) { doExpectNoPacket(*c, s); }
+void Execution::runStep(Client*, const scenario::ExpectDeliveryStep& s) { doExpectDelivery(s); }
+void Execution::runStep(Client* c, const scenario::ExpectDisconnectStep& s) { doExpectDisconnect(*c, s); }
+void Execution::runStep(Client* c, const scenario::ExpectConnackStep& s) { doExpectConnack(*c, s); }
+void Execution::runStep(Client* c, const scenario::ExpectSubackStep& s) { doExpectSuback(*c, s); }
+void Execution::runStep(Client*, const scenario::SleepStep& s) { doSleep(s); }
+void Execution::runStep(Client* c, const scenario::FaultStep& s) { doFault(*c, s); }
+void Execution::runStep(Client* c, const scenario::MisbehaveStep& s) { doMisbehave(*c, s); }
 
 void Execution::wait(std::function<std::optional<bool>()> check, std::optional<scenario::Duration> within,
                      std::function<void()> on_deadline) {
@@ -258,7 +282,7 @@ void Execution::onStepDeadline() {
     auto handler = on_deadline_;
     handler();
   } else {
-    fail("step timed out");
+    fail("step timed out", {}, {}, Check::harness_timeout);
   }
   in_deadline_ = false;
 }
@@ -270,13 +294,14 @@ void Execution::onScenarioTimeout() {
     onStepDeadline();
     if (finished_) return;
   }
-  fail("scenario timeout of " + ms_text(scenario_.timeout.count()) + " reached");
+  fail("scenario timeout of " + ms_text(scenario_.timeout.count()) + " reached", {}, {}, Check::harness_timeout);
 }
 
 void Execution::doSleep(const scenario::SleepStep& s) {
   if (s.duration.count() > remainingMs()) {
     fail("sleep of " + ms_text(s.duration.count()) + " does not fit in the scenario timeout of " +
-         ms_text(scenario_.timeout.count()));
+             ms_text(scenario_.timeout.count()),
+         {}, {}, Check::scenario_problem);
     return;
   }
   wait([] { return std::optional<bool>(); }, s.duration, [this] { completeStep(); });
@@ -285,7 +310,43 @@ void Execution::doSleep(const scenario::SleepStep& s) {
 // ---------------------------------------------------------------------------------------
 // Failures and the end of the run
 
-void Execution::fail(std::string message, std::string expected, std::string actual, std::vector<std::string> spec) {
+const scenario::Step* Execution::currentStep() const {
+  return step_index_ < scenario_.steps.size() ? &scenario_.steps[step_index_] : nullptr;
+}
+
+std::vector<report::PacketRecord> Execution::lastPackets() const {
+  std::vector<report::PacketRecord> out;
+  for (const auto& c : clients_) out.insert(out.end(), c->ring.begin(), c->ring.end());
+  // Time order across clients, so a reader sees what happened in the order it happened.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const report::PacketRecord& a, const report::PacketRecord& b) { return a.time_ms < b.time_ms; });
+  return out;
+}
+
+Execution::Deviation Execution::makeDeviation(const std::string& message, std::string expected, std::string actual,
+                                              Citation citation) {
+  report::Failure f;
+  const bool in_step = step_index_ < scenario_.steps.size();
+  f.step = in_step ? static_cast<int>(step_index_ + 1) : 0;
+  f.line = in_step ? scenario_.steps[step_index_].where.line : scenario_.where.line;
+  f.message = in_step ? "step " + std::to_string(f.step) + " (" + result_.steps[step_index_].summary + ") at " +
+                            scenario_.file + ":" + std::to_string(f.line) + ": " + message
+                      : message;
+  f.expected = std::move(expected);
+  f.actual = std::move(actual);
+  f.statement = std::move(citation.statement);
+  f.see_also = std::move(citation.see_also);
+  f.no_statement = std::move(citation.no_statement);
+  f.last_packets = lastPackets();
+  std::string brief = in_step ? result_.steps[step_index_].summary + ": " + message : message;
+  return {std::move(f), std::move(brief)};
+}
+
+void Execution::fail(std::string message, std::string expected, std::string actual, Check check) {
+  fail(std::move(message), std::move(expected), std::move(actual), cite(check, scenario_, currentStep()));
+}
+
+void Execution::fail(std::string message, std::string expected, std::string actual, Citation citation) {
   if (finished_) return;
   if (cutRun() && cut_fired_ && !scenario_timed_out_ && step_index_ < scenario_.steps.size() &&
       scenario_.steps[step_index_].kind() != StepKind::expect_delivery &&
@@ -304,24 +365,35 @@ void Execution::fail(std::string message, std::string expected, std::string actu
     completeStep();
     return;
   }
-  report::Failure f;
-  const bool in_step = step_index_ < scenario_.steps.size();
-  f.step = in_step ? static_cast<int>(step_index_ + 1) : 0;
-  f.line = in_step ? scenario_.steps[step_index_].where.line : scenario_.where.line;
-  std::string text = message;
-  if (in_step) {
-    text = "step " + std::to_string(f.step) + " (" + result_.steps[step_index_].summary + ") at " +
-           scenario_.file + ":" + std::to_string(f.line) + ": " + message;
-    result_.steps[step_index_].status = report::Status::failed;
-    result_.steps[step_index_].message = message;
-    result_.steps[step_index_].duration_ms = elapsedMs() - step_started_ms_;
+  if (step_index_ < scenario_.steps.size()) {
+    auto& sr = result_.steps[step_index_];
+    sr.status = report::Status::failed;
+    sr.message = message;
+    sr.duration_ms = elapsedMs() - step_started_ms_;
   }
-  f.message = text;
-  f.expected = std::move(expected);
-  f.actual = std::move(actual);
-  for (const auto& c : clients_)
-    for (const auto& r : c->ring) f.last_packets.push_back(r);
-  failure_spec_ = spec.empty() ? spec_ids_in(message) : std::move(spec);
+  failWith(makeDeviation(message, std::move(expected), std::move(actual), std::move(citation)));
+}
+
+void Execution::noteDeviation(std::string message, std::string expected, std::string actual, Citation citation) {
+  if (finished_) return;
+  if (step_index_ < scenario_.steps.size()) {
+    auto& sr = result_.steps[step_index_];
+    sr.message += (sr.message.empty() ? "" : "; ") + ("deviation: " + message);
+  }
+  noted_.push_back(makeDeviation(message, std::move(expected), std::move(actual), std::move(citation)));
+}
+
+void Execution::failWith(std::optional<Deviation> last) {
+  // The first deviation is the failure; what came after it is listed under it.
+  if (last) noted_.push_back(std::move(*last));
+  report::Failure f = std::move(noted_.front().failure);
+  for (std::size_t i = 1; i < noted_.size(); ++i) {
+    const report::Failure& x = noted_[i].failure;
+    f.consequences.push_back(report::Consequence{x.step, x.line, noted_[i].brief, x.statement});
+  }
+  noted_.clear();
+  failure_spec_.clear();
+  if (!f.statement.empty()) failure_spec_.push_back(f.statement);
   result_.failure = std::move(f);
   finish(report::Status::failed);
 }
@@ -333,6 +405,7 @@ void Execution::error(std::string message) {
   f.step = in_step ? static_cast<int>(step_index_ + 1) : 0;
   f.line = in_step ? scenario_.steps[step_index_].where.line : scenario_.where.line;
   f.message = scenario_.file + ":" + std::to_string(f.line) + ": " + message;
+  f.no_statement = "the scenario could not be run (an error, not a spec violation)";
   if (in_step) {
     result_.steps[step_index_].status = report::Status::error;
     result_.steps[step_index_].message = message;
@@ -351,15 +424,80 @@ void Execution::skip(std::string reason) {
   finish(report::Status::skipped);
 }
 
+Citation Execution::citeViolation(std::string_view spec, std::vector<std::string> see_also) const {
+  if (auto c = cite_finding(spec, std::move(see_also), scenario_)) return *c;
+  return {{}, {}, spec.empty() ? "the finding names no numbered statement"
+                               : "the finding cites " + std::string(spec) + ", not a statement of MQTT " +
+                                     std::string(mqtt::to_string(scenario_.protocol))};
+}
+
 void Execution::onEvent(Client& c, const ev::BrokerViolation& e) {
   if (!e.fatal && c.raw_on_session) return;  // e.g. a PUBCOMP answering a raw PUBREL
   std::string where = e.packet_type ? " in " + type_name(*e.packet_type) : std::string();
   std::string spec = e.spec.empty() ? std::string() : std::string(e.spec);
-  fail("broker violation" + (spec.empty() ? std::string() : " [" + spec + "]") + where + " received by " + c.name +
-           " (stream offset " + std::to_string(e.stream_offset) + ", byte " + std::to_string(e.offset_in_packet) +
-           " of the packet): " + e.message,
-       "a broker that keeps to " + (spec.empty() ? std::string("the spec") : spec), e.message,
-       spec.empty() ? std::vector<std::string>{} : std::vector<std::string>{spec});
+  std::string message = "broker violation" + (spec.empty() ? std::string() : " [" + spec + "]") + where +
+                        " received by " + c.name + " (stream offset " + std::to_string(e.stream_offset) + ", byte " +
+                        std::to_string(e.offset_in_packet) + " of the packet): " + e.message;
+  std::string expected = "a broker that keeps to " + (spec.empty() ? std::string("the spec") : spec);
+  // The session goes on after a non-fatal violation: note it and let the scenario run, so
+  // what follows from it is seen as its consequence (the root cause is this one).
+  if (e.fatal) fail(std::move(message), std::move(expected), e.message, citeViolation(spec, {}));
+  else noteDeviation(std::move(message), std::move(expected), e.message, citeViolation(spec, {}));
+}
+
+// ---------------------------------------------------------------------------------------
+// Session Present against the session the broker should hold
+
+void Execution::checkSessionPresent(Client& c, const ev::ConnackReceived& e) {
+  if (e.reason_code >= 0x80 || c.spec->client_id.empty()) return;  // refused, or an id the broker assigns
+  const std::string& id = c.spec->client_id;
+  const auto& o = c.last_overrides;
+  const bool clean_start = o.clean_start.value_or(c.spec->clean_start);
+  SessionRecord& rec = sessions_[id];
+  // The session the broker should hold now, as this run created it (3.1.1: Clean Session 0;
+  // 5.0: a Session Expiry Interval that has not run out since the connection closed).
+  bool should_exist = !clean_start && rec.persistent && !rec.uncertain && rec.owner == &c;
+  if (should_exist && c.version == mqtt::Version::v5 && rec.closed_at_ms) {
+    const double expiry_ms = static_cast<double>(rec.expiry_s.value_or(0)) * 1000.0;
+    should_exist = elapsedMs() - *rec.closed_at_ms < expiry_ms;
+  }
+  // The connect/reconnect step of this client, if that is what runs now (a reconnect after an
+  // exploration cut happens during other steps): one that states session_present checks it
+  // itself (connackProblem), and only its spec: may name what this check broke.
+  const scenario::Step* connect_step = nullptr;
+  const std::optional<scenario::ConnackExpectation>* expect = nullptr;
+  if (const scenario::Step* step = currentStep(); step && step_client(step->action) == c.name) {
+    if (const auto* s = std::get_if<scenario::ConnectStep>(&step->action)) expect = &s->expect;
+    if (const auto* s = std::get_if<scenario::ReconnectStep>(&step->action)) expect = &s->expect;
+    if (expect) connect_step = step;
+  }
+  const bool stated = expect && *expect && (*expect)->session_present.has_value();
+  if (should_exist && !e.session_present && !stated) {
+    noteDeviation("CONNACK Session Present 0 for client " + c.name +
+                      ", but the broker should hold its session (Clean Start 0 after a session that persists)",
+                  "Session Present 1", "Session Present 0", cite(Check::session_present_resumed, scenario_, connect_step));
+    // TODO(citations): once the ledger has Ledger::session_lost, call it here so that what the
+    // session owed is counted as this deviation's consequence.
+  }
+  // The session from now on.
+  rec.owner = &c;
+  rec.uncertain = false;
+  rec.closed_at_ms.reset();
+  if (c.version == mqtt::Version::v5) {
+    std::optional<std::uint32_t> expiry = c.previous_session_expiry;  // what this CONNECT asked for
+    if (auto p = e.properties.find(mqtt::PropertyId::session_expiry_interval)) expiry = p->number;  // the broker's wins
+    rec.expiry_s = expiry;
+    rec.persistent = expiry.value_or(0) > 0;
+  } else {
+    rec.persistent = !clean_start;
+  }
+}
+
+void Execution::noteSessionClosed(Client& c) {
+  if (c.spec->client_id.empty()) return;
+  auto it = sessions_.find(c.spec->client_id);
+  if (it == sessions_.end() || it->second.owner != &c || it->second.closed_at_ms) return;
+  it->second.closed_at_ms = elapsedMs();
 }
 
 void Execution::finish(report::Status status) {

@@ -5,6 +5,12 @@
 // sleeps. The scenario ends at the first failure, at the scenario timeout, or after the
 // last step; then every connection is aborted and the embedded broker (if any) closed.
 //
+// Root cause first (docs/reports.md "Root cause"): a deviation the broker commits while a
+// step waits for something else (a non-fatal violation the client session reports, a
+// session the broker lost) is noted, and the scenario goes on. The scenario then fails on
+// that first deviation, with its statement; whatever went wrong after it (a later check,
+// a later deviation) is listed as its consequence, not as the failure.
+//
 // One class, one file per family of steps (each step kind's do<Kind>() and the client
 // events that family feeds on):
 //   Execution.cpp             the step loop, deadlines, sleep, failures, broker violations, teardown
@@ -14,7 +20,8 @@
 //   PublishDeliverySteps.cpp  publish, send_raw, expect_delivery; feeding the QoS ledger
 //   ExpectPacketSteps.cpp     expect_packet, expect_no_packet, expect_suback
 //   FaultSteps.cpp            fault, misbehave; fault proxies, pcap files, cut-point exploration
-// Per-client state: ClientState.hpp; shared message text: ExecutionText.hpp.
+// Per-client state: ClientState.hpp; shared message text: ExecutionText.hpp; which statement a
+// failure names: Statements.cpp (mqtth/runner/Statements.hpp).
 #pragma once
 
 #include <QElapsedTimer>
@@ -38,6 +45,7 @@
 #include "mqtth/report/Report.hpp"
 #include "mqtth/runner/Options.hpp"
 #include "mqtth/runner/Prefix.hpp"
+#include "mqtth/runner/Statements.hpp"
 #include "mqtth/scenario/Scenario.hpp"
 
 class QTimer;
@@ -95,6 +103,7 @@ class Execution : public QObject {
   void start();
   bool done() const { return finished_; }
   report::ScenarioResult& result() { return result_; }
+  // The failure's primary statement ({} when it names none, or the run passed).
   const std::vector<std::string>& failure_spec() const { return failure_spec_; }
   // Exploration: the baseline's packets of the recorded clients, in arrival order.
   const std::vector<RecordedPacket>& recorded() const { return recorded_; }
@@ -110,6 +119,24 @@ class Execution : public QObject {
   // --- step machinery, failures, teardown (Execution.cpp) --------------------------------
   void runNextStep();
   void beginStep(const scenario::Step& step);
+  // One handler per step kind (std::visit over StepAction in beginStep(): a kind without
+  // its handler does not compile).
+  void runStep(Client* c, const scenario::ConnectStep& s);
+  void runStep(Client* c, const scenario::ReconnectStep& s);
+  void runStep(Client* c, const scenario::DisconnectStep& s);
+  void runStep(Client* c, const scenario::SubscribeStep& s);
+  void runStep(Client* c, const scenario::UnsubscribeStep& s);
+  void runStep(Client* c, const scenario::PublishStep& s);
+  void runStep(Client* c, const scenario::SendRawStep& s);
+  void runStep(Client* c, const scenario::ExpectPacketStep& s);
+  void runStep(Client* c, const scenario::ExpectNoPacketStep& s);
+  void runStep(Client* c, const scenario::ExpectDeliveryStep& s);
+  void runStep(Client* c, const scenario::ExpectDisconnectStep& s);
+  void runStep(Client* c, const scenario::ExpectConnackStep& s);
+  void runStep(Client* c, const scenario::ExpectSubackStep& s);
+  void runStep(Client* c, const scenario::SleepStep& s);
+  void runStep(Client* c, const scenario::FaultStep& s);
+  void runStep(Client* c, const scenario::MisbehaveStep& s);
   // check: nullopt pending, true done (failures call fail() themselves and return nullopt).
   void wait(std::function<std::optional<bool>()> check, std::optional<scenario::Duration> within,
             std::function<void()> on_deadline);
@@ -119,8 +146,31 @@ class Execution : public QObject {
   void onStepDeadline();
   void onScenarioTimeout();
   void doSleep(const scenario::SleepStep& s);
+  // The step fails: `check` says what failed, which picks the statement it names
+  // (Statements.hpp). The scenario ends, naming its first deviation.
   void fail(std::string message, std::string expected = {}, std::string actual = {},
-            std::vector<std::string> spec = {});
+            Check check = Check::expectation);
+  void fail(std::string message, std::string expected, std::string actual, Citation citation);
+  // A deviation that does not stop the scenario: it becomes the failure if nothing fails
+  // first, and the root cause of whatever fails later.
+  void noteDeviation(std::string message, std::string expected, std::string actual, Citation citation);
+  // A failure or deviation at the current step: its report, and the one line it is as a
+  // consequence ("<step summary>: <message>").
+  struct Deviation {
+    report::Failure failure;
+    std::string brief;
+  };
+  Deviation makeDeviation(const std::string& message, std::string expected, std::string actual, Citation citation);
+  // Fails the scenario on its first noted deviation (then the later ones and `last` are its
+  // consequences), or on `last` when none was noted.
+  void failWith(std::optional<Deviation> last);
+  const scenario::Step* currentStep() const;
+  // The last packets of every client, merged in time order.
+  std::vector<report::PacketRecord> lastPackets() const;
+  // Session Present against the session the broker should hold (docs/reports.md "Root
+  // cause"): a session lost is noted as a deviation.
+  void checkSessionPresent(Client& c, const client::event::ConnackReceived& e);
+  void noteSessionClosed(Client& c);
   void error(std::string message);
   // The scenario cannot run on this broker (e.g. a CONNECT refused as the spec allows):
   // status skipped with `reason`.
@@ -136,6 +186,8 @@ class Execution : public QObject {
   std::string brokerHost() const;
   quint16 brokerPort() const;
   void onEvent(Client& c, const client::event::BrokerViolation& e);
+  // A finding's own statement when it is one of the scenario's version, else none and why.
+  Citation citeViolation(std::string_view spec, std::vector<std::string> see_also) const;
 
   // --- packets both ways (ExecutionPackets.cpp) ----------------------------------------
   // Every session event goes to the onEvent() overload of its family, then the step's
@@ -180,8 +232,9 @@ class Execution : public QObject {
   // A refused CONNACK where the scenario expected success: failed, skipped or error by
   // judge_connect_refusal (Probing.hpp).
   void onUnaskedRefusal(Client& c, const std::string& client_id, std::uint8_t code);
+  // `check` (if given): which check failed, for the statement the failure names.
   std::string connackProblem(const Client& c, const client::event::ConnackReceived& connack,
-                             const std::optional<scenario::ConnackExpectation>& expect) const;
+                             const std::optional<scenario::ConnackExpectation>& expect, Check* check = nullptr) const;
 
   // --- subscribe steps (SubscribeSteps.cpp) --------------------------------------------
   void doSubscribe(Client& c, const scenario::SubscribeStep& s);
@@ -226,6 +279,18 @@ class Execution : public QObject {
   ExecContext context_;
   report::ScenarioResult result_;
   std::vector<std::string> failure_spec_;
+  std::vector<Deviation> noted_;  // deviations that did not stop the scenario, in order
+  // What the broker should hold per client id (Session Present checks): whether a session
+  // persists after the connection, its expiry (5.0; nullopt: none), when the last
+  // connection with it closed (nullopt: open), and who connected with it last.
+  struct SessionRecord {
+    bool persistent = false;
+    std::optional<std::uint32_t> expiry_s;
+    std::optional<double> closed_at_ms;
+    const Client* owner = nullptr;
+    bool uncertain = false;  // something the harness does not model changed it (e.g. a DISCONNECT's properties)
+  };
+  std::map<std::string, SessionRecord> sessions_;
   ledger::Ledger ledger_;
   std::vector<std::unique_ptr<Client>> clients_;
   net::BrokerServer* broker_ = nullptr;

@@ -137,7 +137,7 @@ void Execution::openRaw(Client& c) {
       fail("broker violation" + (spec.empty() ? std::string() : " [" + spec + "]") + ": " + cp->name +
                " received bytes that cannot be framed at stream offset " + std::to_string(e.offset) + ": " +
                std::string(e.message),
-           "", "", spec.empty() ? std::vector<std::string>{} : std::vector<std::string>{spec});
+           "", "", citeViolation(spec, {}));
     });
     connect(c.raw, &client::RawConnection::closed, this, [this, cp](const ev::ConnectionClosed& e) {
       cp->closes.push_back({e.by_client, e.disconnect_reason, std::string(e.cause)});
@@ -162,7 +162,7 @@ void Execution::onRawPacket(Client& c, const client::RawPacket& p) {
     fail("broker violation" + (spec.empty() ? std::string() : " [" + spec + "]") + ": " + c.name +
              " received a malformed packet at stream offset " + std::to_string(p.stream_offset) + " (byte " +
              std::to_string(p.error.offset) + "): " + std::string(p.error.message),
-         "", mqtt::to_hex(p.raw), spec.empty() ? std::vector<std::string>{} : std::vector<std::string>{spec});
+         "", mqtt::to_hex(p.raw), citeViolation(spec, {}));
     return;
   }
   onPacketReceived(c, *p.packet, p.version, p.raw);

@@ -2,7 +2,6 @@
 // durations and packet types are written in step summaries and failure messages.
 #pragma once
 
-#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -45,21 +44,6 @@ inline std::string step_client(const scenario::StepAction& action) {
         else return s.client;
       },
       action);
-}
-
-// Statement ids ("MQTT-x.y.z-n") mentioned in a text.
-inline std::vector<std::string> spec_ids_in(const std::string& text) {
-  std::vector<std::string> ids;
-  std::size_t pos = 0;
-  while ((pos = text.find("MQTT-", pos)) != std::string::npos) {
-    std::size_t end = pos + 5;
-    while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '.' || text[end] == '-'))
-      ++end;
-    while (end > pos + 5 && (text[end - 1] == '.' || text[end - 1] == '-')) --end;
-    if (end > pos + 5) ids.push_back(text.substr(pos, end - pos));
-    pos = end;
-  }
-  return ids;
 }
 
 }  // namespace mqtth::runner

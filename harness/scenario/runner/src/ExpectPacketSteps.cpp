@@ -56,7 +56,8 @@ void Execution::doExpectNoPacket(Client& c, const scenario::ExpectNoPacketStep& 
   const auto type = s.type;
   if (s.duration.count() > remainingMs()) {
     fail("expect_no_packet for " + ms_text(s.duration.count()) + " does not fit in the scenario timeout of " +
-         ms_text(scenario_.timeout.count()));
+             ms_text(scenario_.timeout.count()),
+         {}, {}, Check::scenario_problem);
     return;
   }
   // Every packet not consumed by an expect step and not the awaited answer of the
@@ -97,7 +98,7 @@ void Execution::doExpectSuback(Client& c, const scenario::ExpectSubackStep& s) {
         }
         return std::nullopt;
       },
-      s.within, [this, cp] { fail("no SUBACK arrived", "SUBACK", receivedSummary(*cp, std::nullopt)); });
+      s.within, [this, cp] { fail("no SUBACK arrived", "SUBACK", receivedSummary(*cp, std::nullopt), Check::suback_missing); });
 }
 
 }  // namespace mqtth::runner

@@ -1,5 +1,8 @@
 #include "Explorer.hpp"
 
+#include <QDir>
+#include <QFile>
+
 #include <map>
 #include <tuple>
 
@@ -81,7 +84,11 @@ void Explorer::runNextCut() {
   }
   ExecContext ctx = context_for_(static_cast<unsigned>(next_ + 1));
   ctx.cut = plans_[next_];
-  ctx.pcap_dir.clear();  // pcap only for the baseline: one capture of the exchange
+  // Every cut run captures its own files (with --pcap); those of runs that held are deleted
+  // afterwards, those that did not are kept for debugging and listed in the report.
+  if (!ctx.pcap_dir.empty()) ctx.pcap_stem += "-cut" + std::to_string(next_ + 1);
+  cut_pcap_dir_ = ctx.pcap_dir;
+  cut_pcap_stem_ = ctx.pcap_stem;
   current_ = new Execution(scenario_, ctx, this);
   connect(current_, &Execution::finished, this, &Explorer::onCutFinished);
   current_->start();
@@ -112,11 +119,24 @@ void Explorer::onCutFinished() {
   } else {
     row.verdict = "incomplete";
   }
+  // The pcap files this run wrote (the proxies closed them at the run's teardown).
+  std::vector<std::string> pcap;
+  if (!cut_pcap_dir_.empty()) {
+    const QDir dir(QString::fromStdString(cut_pcap_dir_));
+    for (const QString& name : dir.entryList({QString::fromStdString(cut_pcap_stem_) + "--*.pcap"}, QDir::Files, QDir::Name))
+      pcap.push_back(dir.filePath(name).toStdString());
+  }
   if (row.verdict != "held") {
-    if (r.failure) row.message = r.failure->message;
-    for (const auto& id : run->failure_spec())
-      if (std::find(cut_spec_.begin(), cut_spec_.end(), id) == cut_spec_.end()) cut_spec_.push_back(id);
+    // What is needed to debug a cut run that did not hold: its statement, trace and pcap.
+    if (r.failure) {
+      row.message = r.failure->message;
+      row.statement = r.failure->statement;
+      if (!first_bad_) first_bad_ = *r.failure;
+    }
+    row.packets = r.packets;
+    row.pcap = pcap;
   } else {
+    for (const std::string& file : pcap) QFile::remove(QString::fromStdString(file));
     // Steps the cut disturbed (tolerated) are worth a look even when the guarantee held.
     for (const auto& st : r.steps)
       if (!st.message.empty()) {
@@ -158,9 +178,19 @@ void Explorer::conclude() {
     f.expected = "every cut point held";
     f.actual = std::to_string(bad.size()) + " did not";
     f.message += "\n  first: " + bad.front()->message;
+    // The exploration names the statement of its first cut run that did not hold.
+    if (first_bad_) {
+      f.statement = first_bad_->statement;
+      f.see_also = first_bad_->see_also;
+      f.no_statement = first_bad_->no_statement;
+      f.last_packets = first_bad_->last_packets;
+    } else {
+      f.no_statement = "the cut runs that did not hold ended without a failure of their own";
+    }
     result_.failure = std::move(f);
     result_.status = report::Status::failed;
-    failure_spec_ = cut_spec_;
+    failure_spec_.clear();
+    if (!result_.failure->statement.empty()) failure_spec_.push_back(result_.failure->statement);
   }
   if (progress_)
     progress_("explore " + scenario_.name + ": " + std::to_string(result_.exploration.size() - bad.size()) + " held, " +

@@ -13,6 +13,7 @@
 #include <QObject>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,7 +56,8 @@ class Explorer : public QObject {
   std::size_t next_ = 0;
   report::ScenarioResult result_;
   std::vector<std::string> failure_spec_;
-  std::vector<std::string> cut_spec_;
+  std::optional<report::Failure> first_bad_;  // the failure of the first cut run that did not hold
+  std::string cut_pcap_dir_, cut_pcap_stem_;  // where the current cut run writes its pcap files
   double cut_ms_ = 0;
 };
 

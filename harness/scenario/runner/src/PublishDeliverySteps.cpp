@@ -35,7 +35,7 @@ ledger::Guarantee to_ledger(scenario::Guarantee g) {
 
 void Execution::doPublish(Client& c, const scenario::PublishStep& s) {
   if (!c.conn) {
-    fail("client " + c.name + " is not connected (add a connect step before publish)");
+    fail("client " + c.name + " is not connected (add a connect step before publish)", {}, {}, Check::scenario_problem);
     return;
   }
   const auto base = stepProperties(c, s.properties);
@@ -72,7 +72,7 @@ void Execution::doPublish(Client& c, const scenario::PublishStep& s) {
         p.payload = payload;
         auto r = c.conn->sendPacket(mqtt::Packet(std::move(p)));
         if (!r.ok()) {
-          fail("cannot send PUBLISH: " + std::string(client::to_string(r.error)));
+          fail("cannot send PUBLISH: " + std::string(client::to_string(r.error)), {}, {}, Check::harness);
           return;
         }
         if (id && s.qos == 0) ledger_.accepted(*id);
@@ -87,7 +87,8 @@ void Execution::doPublish(Client& c, const scenario::PublishStep& s) {
       auto r = c.conn->publish(std::move(req));
       if (!r.ok()) {
         fail("cannot send PUBLISH " + std::to_string(seq) + " of " + std::to_string(s.count) + ": " +
-             std::string(client::to_string(r.error)));
+                 std::string(client::to_string(r.error)),
+             {}, {}, Check::harness);
         return;
       }
       if (s.qos == 0) {
@@ -108,7 +109,7 @@ void Execution::doPublish(Client& c, const scenario::PublishStep& s) {
        s.within, [this, cp, s] {
          fail(std::to_string(cp->awaited.size()) + " of " + std::to_string(s.count) + " QoS " + std::to_string(s.qos) +
                   " publish(es) were not acknowledged",
-              s.qos == 1 ? "PUBACK" : "PUBREC and PUBCOMP", receivedSummary(*cp, std::nullopt));
+              s.qos == 1 ? "PUBACK" : "PUBREC and PUBCOMP", receivedSummary(*cp, std::nullopt), Check::ack_missing);
        });
 }
 
@@ -177,13 +178,14 @@ void Execution::doSendRaw(Client& c, const scenario::SendRawStep& s) {
       [this, cp, errors_before, target]() -> std::optional<bool> {
         if (cp->raw->isConnected() && cp->raw->pendingBytes() == 0) return true;
         if (cp->transport_errors.size() > errors_before && !cp->raw->isOpen()) {
-          fail("cannot connect to the broker at " + target + ": " + cp->transport_errors.back());
+          fail("cannot connect to the broker at " + target + ": " + cp->transport_errors.back(), {}, {},
+               Check::unreachable);
           return std::nullopt;
         }
         if (!cp->raw->isOpen() && cp->raw->pendingBytes() == 0) return true;
         return std::nullopt;
       },
-      std::nullopt, [this, target] { fail("no TCP connection to " + target); });
+      std::nullopt, [this, target] { fail("no TCP connection to " + target, {}, {}, Check::unreachable); });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -267,7 +269,7 @@ void Execution::doExpectDelivery(const scenario::ExpectDeliveryStep& s) {
       result_.deliveries.push_back(r);
     }
     std::string problems;
-    std::vector<std::string> specs;
+    std::string statement;  // the first violated row's, for the scenario's version
     std::uint64_t delivered = 0;
     for (const auto& r : rs) {
       delivered += r.delivered;
@@ -276,7 +278,7 @@ void Execution::doExpectDelivery(const scenario::ExpectDeliveryStep& s) {
                     std::to_string(r.sent) + ", delivered " + std::to_string(r.delivered) + ", lost " + std::to_string(r.lost) +
                     ", duplicated " + std::to_string(r.duplicated) + ", reordered " + std::to_string(r.reordered) +
                     (r.reason.empty() ? "" : " — " + r.reason);
-        for (auto& id : spec_ids_in(r.reason)) specs.push_back(id);
+        if (statement.empty()) statement = statement_in(r.reason, scenario_);
       }
     }
     for (auto& rcv : sub->received) {
@@ -287,7 +289,10 @@ void Execution::doExpectDelivery(const scenario::ExpectDeliveryStep& s) {
     const std::string what = std::string(scenario::guarantee_name(s.guarantee)) + (s.ordered ? ", ordered" : "") +
                              " delivery from " + pub->name + " to " + sub->name + (s.topic ? " on " + *s.topic : "");
     if (!problems.empty()) {
-      fail(what + " violated: " + problems, what, problems, specs);
+      // The ledger's statement; a verdict that names none (a guarantee mismatch, a QoS 0
+      // duplicate) falls back to the step's check like any other expectation.
+      auto citation = cite_finding(statement, {}, scenario_);
+      fail(what + " violated: " + problems, what, problems, citation ? *citation : cite(Check::expectation, scenario_, currentStep()));
       return;
     }
     if (s.count && delivered != *s.count) {
@@ -305,7 +310,7 @@ void Execution::doExpectDelivery(const scenario::ExpectDeliveryStep& s) {
         (pub->conn->session().outbound_in_flight() > 0 || pub->conn->session().outbound_queued() > 0)) {
       fail(what + ": " + std::to_string(pub->conn->session().outbound_in_flight() + pub->conn->session().outbound_queued()) +
                " publish(es) of " + pub->name + " still unacknowledged by the broker",
-           "all publishes acknowledged", "still in flight");
+           "all publishes acknowledged", "still in flight", Check::ack_missing);
       return;
     }
     completeStep();

@@ -357,11 +357,15 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
     auto& o = outcomes[i];
     o.result = std::move(result);
     o.failure_spec = std::move(spec);
-    // Only what the failure itself cites: a scenario's `spec:` names what it checks, and
-    // a failure for another cause must not pass as its deviation.
-    if (o.result.status == report::Status::failed)
-      if (const auto* dev = find_known_deviation(settings_.profile, o.result.name, o.result.file, o.failure_spec))
+    // A known deviation matches the failure's primary statement only, never the scenario's
+    // spec: list (which may not hold the statement the broker broke).
+    if (o.result.status == report::Status::failed) {
+      if (const auto* dev = find_known_deviation(settings_.profile, o.result.name, o.result.file, o.failure_spec)) {
         o.known_deviation = *dev;
+        const auto& p = settings_.profile;
+        o.result.known_deviation = report::KnownDeviation{dev->statement, dev->reason, p.name.empty() ? p.file : p.name};
+      }
+    }
     if (settings_.on_finished) settings_.on_finished(o);
     unit->deleteLater();
     --running;

@@ -33,7 +33,7 @@ mqtt::Subscription Execution::wireSubscription(const scenario::SubscriptionSpec&
 
 void Execution::doSubscribe(Client& c, const scenario::SubscribeStep& s) {
   if (!c.conn) {
-    fail("client " + c.name + " is not connected (add a connect step before subscribe)");
+    fail("client " + c.name + " is not connected (add a connect step before subscribe)", {}, {}, Check::scenario_problem);
     return;
   }
   client::SubscribeRequest req;
@@ -48,7 +48,7 @@ void Execution::doSubscribe(Client& c, const scenario::SubscribeStep& s) {
     r = c.conn->subscribe(std::move(req));
   }
   if (!r.ok()) {
-    fail("cannot send SUBSCRIBE: " + std::string(client::to_string(r.error)));
+    fail("cannot send SUBSCRIBE: " + std::string(client::to_string(r.error)), {}, {}, Check::harness);
     return;
   }
   c.subacks.erase(r.packet_id);
@@ -75,9 +75,11 @@ void Execution::doSubscribe(Client& c, const scenario::SubscribeStep& s) {
           bool ok = codes.size() == count;
           for (auto code : codes) ok = ok && code <= 2;
           if (!ok) {
+            // One code per filter is the broker's duty; a failure code is a refusal it may make.
             fail("SUBACK reason codes " + codes_text(codes) + ", expected a granted QoS (0x00..0x02) for each of " +
                      std::to_string(count) + " filter(s)",
-                 "granted QoS per filter", codes_text(codes));
+                 "granted QoS per filter", codes_text(codes),
+                 codes.size() != count ? Check::suback_count : Check::subscription_refused);
             return std::nullopt;
           }
         }
@@ -85,13 +87,15 @@ void Execution::doSubscribe(Client& c, const scenario::SubscribeStep& s) {
         return true;
       },
       s.within, [this, cp, pid] {
-        fail("no SUBACK for packet id " + std::to_string(pid), "SUBACK", receivedSummary(*cp, std::nullopt));
+        fail("no SUBACK for packet id " + std::to_string(pid), "SUBACK", receivedSummary(*cp, std::nullopt),
+             Check::suback_missing);
       });
 }
 
 void Execution::doUnsubscribe(Client& c, const scenario::UnsubscribeStep& s) {
   if (!c.conn) {
-    fail("client " + c.name + " is not connected (add a connect step before unsubscribe)");
+    fail("client " + c.name + " is not connected (add a connect step before unsubscribe)", {}, {},
+         Check::scenario_problem);
     return;
   }
   client::UnsubscribeRequest req;
@@ -105,7 +109,7 @@ void Execution::doUnsubscribe(Client& c, const scenario::UnsubscribeStep& s) {
     r = c.conn->unsubscribe(std::move(req));
   }
   if (!r.ok()) {
-    fail("cannot send UNSUBSCRIBE: " + std::string(client::to_string(r.error)));
+    fail("cannot send UNSUBSCRIBE: " + std::string(client::to_string(r.error)), {}, {}, Check::harness);
     return;
   }
   c.unsubacks.erase(r.packet_id);
@@ -130,7 +134,8 @@ void Execution::doUnsubscribe(Client& c, const scenario::UnsubscribeStep& s) {
         return true;
       },
       s.within, [this, cp, pid] {
-        fail("no UNSUBACK for packet id " + std::to_string(pid), "UNSUBACK", receivedSummary(*cp, std::nullopt));
+        fail("no UNSUBACK for packet id " + std::to_string(pid), "UNSUBACK", receivedSummary(*cp, std::nullopt),
+             Check::unsuback_missing);
       });
 }
 

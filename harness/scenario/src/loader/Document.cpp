@@ -4,6 +4,7 @@
 
 #include "loader/Parser.hpp"
 #include "loader/Scalars.hpp"
+#include "mqtth/report/Spec.hpp"
 
 namespace mqtth::scenario {
 
@@ -192,6 +193,49 @@ void Parser::parse_vars(const YAML::Node& n) {
   }
 }
 
+std::optional<std::string> Parser::statement_id(const YAML::Node& n, Version v, std::string_view what) {
+  auto id = text(n, what);
+  if (!id) return std::nullopt;
+  if (!detail::valid_spec_id(*id)) {
+    error(n, std::string(what) + ": '" + *id + "' is not a statement id of the form MQTT-x.x.x-y (e.g. MQTT-3.3.1-4)");
+    return std::nullopt;
+  }
+  // 3.1 scenarios cite 3.1.1's statements; the same id names different statements in 3.1.1
+  // and 5.0, so an id is checked against its own version's list.
+  const auto spec_version = v == Version::v5 ? report::SpecVersion::v5 : report::SpecVersion::v3_1_1;
+  if (!report::find_statement(spec_version, *id)) {
+    const std::string name(report::to_string(spec_version));
+    error(n, std::string(what) + ": '" + *id + "' is not a statement of MQTT " + name + " (docs/spec/mqtt-" +
+                 (spec_version == report::SpecVersion::v5 ? "5.0" : "3.1.1") + ".tsv)");
+    return std::nullopt;
+  }
+  return id;
+}
+
+std::string Parser::parse_step_spec(const YAML::Node& n) {
+  visit();
+  if (n.IsScalar()) return statement_id(n, version_, "spec").value_or("");
+  if (!n.IsMap()) {
+    error(n, std::string("spec must be a statement id (MQTT-3.3.1-4) or one per version ({\"3.1.1\": ..., \"5\": ...}), got ") +
+                 node_kind(n));
+    return "";
+  }
+  std::string chosen;
+  for (const auto& kv : n) {
+    visit();
+    auto key = kv.first.IsScalar() ? mqtt::parse_version(kv.first.Scalar()) : std::nullopt;
+    if (!key) {
+      error(kv.first, "spec: per-version keys must be 3.1, 3.1.1 or 5, got '" +
+                          (kv.first.IsScalar() ? kv.first.Scalar() : std::string("?")) + "'");
+      continue;
+    }
+    // Every version's id is checked, also those of the versions not being parsed.
+    auto id = statement_id(kv.second, *key, "spec");
+    if (id && *key == version_) chosen = *id;
+  }
+  return chosen;
+}
+
 void Parser::parse_spec(const YAML::Node& n, Version v, Scenario& s) {
   visit();
   auto read_list = [&](const YAML::Node& list) {
@@ -201,10 +245,9 @@ void Parser::parse_spec(const YAML::Node& n, Version v, Scenario& s) {
       return;
     }
     for (const auto& item : list) {
-      auto id = text(item, "spec");
+      auto id = statement_id(item, v, "spec");
       if (!id) continue;
-      if (!detail::valid_spec_id(*id)) error(item, "spec: '" + *id + "' is not a statement id of the form MQTT-x.x.x-y (e.g. MQTT-3.3.1-4)");
-      else if (std::find(s.spec.begin(), s.spec.end(), *id) != s.spec.end()) error(item, "spec: '" + *id + "' is listed twice");
+      if (std::find(s.spec.begin(), s.spec.end(), *id) != s.spec.end()) error(item, "spec: '" + *id + "' is listed twice");
       else s.spec.push_back(*id);
     }
   };

@@ -138,6 +138,11 @@ class Parser {
   std::optional<Scenario> parse_version(const YAML::Node& root, Version v, bool matrix);
   void parse_vars(const YAML::Node& n);
   void parse_spec(const YAML::Node& n, Version v, Scenario& s);
+  // A statement id `what` names, checked against the statements of `v` (docs/spec/*.tsv);
+  // nullopt after reporting what is wrong.
+  std::optional<std::string> statement_id(const YAML::Node& n, Version v, std::string_view what);
+  // A step's `spec:` for the version being parsed ("" when it names none for it).
+  std::string parse_step_spec(const YAML::Node& n);
   void parse_requires(const YAML::Node& n, Scenario& s);
   void parse_clients(const YAML::Node& n);
   void parse_explore(const YAML::Node& n, Scenario& s);

@@ -19,9 +19,22 @@ constexpr KeySpec kRepeatKeys[] = {
 constexpr MappingSpec kRepeat{"repeat", "runs steps several times; unrolled by the loader", kRepeatKeys};
 
 constexpr std::string_view kStepItemExtraKeys[] = {"only"};  // allowed next to the kind key in a step item
+
+constexpr KeySpec kCommonStepKeys[] = {
+    {"spec", ValueType::spec_id, false, {},
+     "the statement a failure of this step names (MQTT-x.x.x-y, or one per version: {\"3.1.1\": ..., \"5\": ...}); "
+     "without it, the check's own default or the scenario's `spec:` when it holds one id (docs/reports.md)"},
+};
 }  // namespace
 
 const MappingSpec& repeat_keys() { return kRepeat; }
+
+std::span<const KeySpec> common_step_keys() { return kCommonStepKeys; }
+
+bool is_common_step_key(std::string_view name) {
+  return std::any_of(std::begin(kCommonStepKeys), std::end(kCommonStepKeys),
+                     [&](const KeySpec& k) { return k.name == name; });
+}
 
 namespace {
 // Every step kind, then "repeat": what a step item may be.
@@ -106,6 +119,9 @@ void Parser::parse_step_item(const YAML::Node& item, std::vector<Step>& out, std
   }
   Step step;
   step.action = std::move(*action);
+  if (kind_value.IsMap()) {
+    if (auto spec = get(kind_value, "spec")) step.spec = parse_step_spec(spec);
+  }
   step.where = {kind_key.Mark().line + 1, kind_key.Mark().column + 1};
   step.repeat_path = repeat_path;
   out.push_back(std::move(step));
@@ -168,8 +184,11 @@ std::optional<StepAction> Parser::parse_step(const StepDescriptor& d, const YAML
     if (d.parser_checks_keys) {
       visit();
       if (!n.IsMap()) return d.parse(in);  // it says what it expects
-    } else if (!check_map(n, d.keys.keys, in.ctx)) {
-      return std::nullopt;
+    } else {
+      std::vector<std::string_view> allowed;
+      for (const auto& k : d.keys.keys) allowed.push_back(k.name);
+      for (const auto& k : common_step_keys()) allowed.push_back(k.name);
+      if (!check_map(n, allowed, in.ctx)) return std::nullopt;
     }
     require_keys(n, d.keys.keys, in.ctx);
   }

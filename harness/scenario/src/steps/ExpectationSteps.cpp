@@ -69,12 +69,13 @@ std::optional<StepAction> parse_expect_packet(StepInput& in) {
     std::vector<std::string_view> allowed;
     for (const auto& k : kExpectPacketKeys)
       if (k.packet_types == 0 || (k.packet_types & packet_type_bit(*type))) allowed.push_back(k.name);
+    for (const auto& k : common_step_keys()) allowed.push_back(k.name);
     p.check_map(in.value, allowed, "expect_packet " + std::string(mqtt::to_string(*type)));
     for (const auto& kv : in.value) {
       p.visit();
       if (!kv.first.IsScalar()) continue;
       const std::string& k = kv.first.Scalar();
-      if (k == "client" || k == "type" || k == "within") continue;
+      if (k == "client" || k == "type" || k == "within" || is_common_step_key(k)) continue;
       if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) continue;
       if (k == "properties") {
         e.match["properties"] = p.match_properties(kv.second, in.ctx);

@@ -89,6 +89,7 @@ std::string_view value_type_name(ValueType type) {
     case ValueType::explore_mode: return "cut_points";
     case ValueType::explore: return "exploration";
     case ValueType::spec_ids: return "statement ids";
+    case ValueType::spec_id: return "statement id";
     case ValueType::features: return "list of features";
     case ValueType::vars: return "variables";
     case ValueType::clients: return "clients";

@@ -49,13 +49,42 @@ struct StepResult {
   std::string message;         // failure/error text, empty otherwise
 };
 
+// Something that went wrong after a scenario's first deviation (docs/reports.md "Root
+// cause"): a later check that failed, or a later deviation. It is listed under the failure,
+// never reported as a failure of its own.
+struct Consequence {
+  int step = 0;                // 1-based step index (0 = not tied to a step)
+  int line = 0;
+  std::string message;
+  std::string statement;       // what it would have cited on its own ("" = none)
+};
+
+// Why a scenario failed: its FIRST deviation, naming exactly one statement.
 struct Failure {
   int step = 0;                // 1-based step index (0 = not tied to a step)
   int line = 0;                // scenario file line (0 = unknown)
   std::string message;
   std::string expected;        // optional detail
   std::string actual;          // optional detail
-  std::vector<PacketRecord> last_packets;  // last few packets per client before the failure
+  // The one primary statement the broker broke ("MQTT-3.2.2-2"), an id of the scenario's
+  // protocol version (docs/spec/*.tsv). Empty when the failure is not a spec violation or
+  // names none: then `no_statement` says why ("the harness's own timeout", "scenario
+  // error", "no statement: ...").
+  std::string statement;
+  std::string no_statement;
+  std::vector<std::string> see_also;  // further statements broken by the same act
+  std::vector<Consequence> consequences;  // what went wrong after it, in order
+  // The last packets before the failure, all clients merged in time order (each names its
+  // client).
+  std::vector<PacketRecord> last_packets;
+};
+
+// A failure the broker profile lists as a known deviation (docs/runner.md): the scenario
+// stays failed; the exit status ignores it.
+struct KnownDeviation {
+  std::string statement;       // the profile entry's statement (or "*")
+  std::string reason;
+  std::string profile;         // the profile's name
 };
 
 // One run of a fault-point exploration (`explore: cut_points`, docs/faults.md): the
@@ -71,6 +100,12 @@ struct CutPoint {
   std::uint64_t duplicated = 0;
   double duration_ms = 0;
   std::string message;         // violated/incomplete: why; empty when held
+  // Cut runs that did not hold keep what is needed to debug them: the primary statement of
+  // the run's failure, its packet trace, and the pcap files it wrote (with --pcap). Empty
+  // for runs that held.
+  std::string statement;
+  std::vector<PacketRecord> packets;
+  std::vector<std::string> pcap;  // file paths
 };
 
 struct ScenarioResult {
@@ -79,9 +114,12 @@ struct ScenarioResult {
   std::string protocol;        // "3.1.1" or "5"
   Status status = Status::passed;
   double duration_ms = 0;
-  std::vector<std::string> spec;       // statement ids the scenario checks ("MQTT-4.3.3-1")
+  // Statement ids the scenario checks ("MQTT-4.3.3-1") under `protocol`: its `spec:` list
+  // and its steps' `spec:` ids.
+  std::vector<std::string> spec;
   std::string skip_reason;             // status == skipped
   std::optional<Failure> failure;      // status == failed or error
+  std::optional<KnownDeviation> known_deviation;  // status == failed, excused by the profile
   std::vector<StepResult> steps;
   std::vector<PacketRecord> packets;   // full trace, all clients, in time order
   std::vector<ledger::StreamResult> deliveries;
@@ -106,6 +144,14 @@ struct RunReport {
 
 // Counts passed/failed/skipped/errors from the scenarios (duration is left as is).
 void recount(RunReport& report);
+
+// A failure as one console block (the `run` progress output): the message with its
+// statement, the consequences, and the last packets in time order, one line each with the
+// client's name; long packet lines are cut at `width` characters (never inside a UTF-8
+// sequence), saying how much was left out. Every line starts with `indent`.
+std::string console_failure(const ScenarioResult&, std::string_view indent, std::size_t width = 200);
+// "MQTT-3.2.2-2" or "no statement (<why>)": how a failure's statement is shown.
+std::string statement_label(const Failure&);
 
 // ---- JSON -----------------------------------------------------------------------------
 Json to_json(const RunReport&);

@@ -50,6 +50,7 @@ enum class ValueType : std::uint8_t {
   explore_mode,      // cut_points
   explore,           // cut_points or the explore mapping
   spec_ids,          // statement ids: a list, or a list per version
+  spec_id,           // one statement id, or one per version
   features,          // `requires:` features
   vars,              // name -> value
   clients,           // name -> client mapping
@@ -116,6 +117,11 @@ struct StepDescriptor {
   std::string_view example;
   std::optional<StepAction> (*parse)(StepInput&);
 };
+
+// The keys every step kind's mapping takes besides its own (`spec`): the loader accepts them
+// on every step, the schema and the README's step table list them once.
+std::span<const KeySpec> common_step_keys();
+bool is_common_step_key(std::string_view name);
 
 // Every step kind, in documentation order (the order of the README table, the schema and
 // the loader's "expected one of" lists). `repeat` is not a step kind: repeat_keys().

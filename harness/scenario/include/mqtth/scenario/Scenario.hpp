@@ -328,6 +328,10 @@ using StepAction = std::variant<ConnectStep, ReconnectStep, DisconnectStep, Subs
 struct Step {
   StepAction action;
   SourceLocation where;           // the step's `- kind:` line in the file
+  // `spec:` of the step: the statement a failure of this step names, for this scenario's
+  // version (an id of docs/spec/*.tsv), or "" (then the runner's default for the check, or
+  // the scenario's `spec:` when it holds exactly one id: docs/reports.md).
+  std::string spec;
   std::vector<std::string> repeat_path;  // e.g. {"i=3"} when unrolled from a repeat
   StepKind kind() const { return static_cast<StepKind>(action.index()); }
   bool operator==(const Step&) const = default;

@@ -83,9 +83,7 @@ std::vector<std::string> unmet_requirements(const std::vector<std::string>& requ
                                             const Capabilities& caps, bool embedded_broker);
 
 // The first known deviation covering a failure of `scenario_name`/`file` that cites
-// `statements`: the statement ids of the failure itself (its message, or the ids its step
-// gave), never the scenario's `spec:` list, which names what the scenario checks, not what
-// broke. An empty list: only "*" deviations match.
+// `statements` (the failure's primary statement, or none; empty list: only "*" deviations match).
 const KnownDeviation* find_known_deviation(const Profile& profile, const std::string& scenario_name,
                                            const std::string& file,
                                            const std::vector<std::string>& statements);

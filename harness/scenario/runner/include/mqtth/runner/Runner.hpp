@@ -48,7 +48,7 @@ struct ScenarioOutcome {
   // Set when the scenario failed and the profile lists the failure as a known deviation:
   // the status stays "failed", the exit status ignores it.
   std::optional<KnownDeviation> known_deviation;
-  // The statement ids the failure itself names (violation / ledger reason), if any.
+  // The failure's primary statement (report::Failure::statement), if it names one.
   std::vector<std::string> failure_spec;
   // With a prefix: the names the scenario used on the broker, so a person can find its
   // clients and messages there ("sub" -> "mh1a2b3c17xsub"; topics under "mh1a2b3c/17/").

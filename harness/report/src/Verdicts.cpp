@@ -1,0 +1,119 @@
+// Statement verdicts and spec coverage of a run (Verdicts.hpp, docs/reports.md).
+#include "mqtth/report/Verdicts.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace mqtth::report {
+
+std::string_view to_string(StatementVerdict v) {
+  switch (v) {
+    case StatementVerdict::held: return "held";
+    case StatementVerdict::violated: return "violated";
+    case StatementVerdict::skipped: return "skipped";
+    case StatementVerdict::not_checked: return "not_checked";
+  }
+  return "not_checked";
+}
+
+std::vector<SpecVersion> run_versions(std::span<const ScenarioResult> scenarios) {
+  bool v311 = false, v5 = false;
+  for (const ScenarioResult& s : scenarios) {
+    const auto v = spec_version_for_protocol(s.protocol);
+    v311 = v311 || v == SpecVersion::v3_1_1;
+    v5 = v5 || v == SpecVersion::v5;
+  }
+  std::vector<SpecVersion> out;
+  if (v311) out.push_back(SpecVersion::v3_1_1);
+  if (v5) out.push_back(SpecVersion::v5);
+  return out;
+}
+
+namespace {
+
+// What the scenarios of one version did with one statement, before the verdict.
+struct Tally {
+  bool passed = false;                 // a passing scenario cites it
+  bool cited_by_unskipped = false;     // a scenario that was not skipped cites it
+  std::vector<std::string> skip_reasons;
+  std::vector<const ScenarioResult*> violations;  // failures whose primary statement it is
+};
+
+void add_unique(std::vector<std::string>& list, const std::string& value) {
+  if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
+}
+
+}  // namespace
+
+Coverage coverage(std::span<const ScenarioResult> scenarios, SpecVersion version) {
+  const auto table = statements(version);
+  Coverage c;
+  c.version = version;
+  c.rows.resize(table.size());
+  std::vector<Tally> tally(table.size());
+  for (std::size_t i = 0; i < table.size(); ++i) c.rows[i].statement = &table[i];
+  auto index_of = [&](std::string_view id) -> std::optional<std::size_t> {
+    const Statement* st = find_statement(version, id);
+    if (!st) return std::nullopt;
+    return static_cast<std::size_t>(st - table.data());
+  };
+  std::set<std::string> unknown;
+  for (const ScenarioResult& s : scenarios) {
+    if (spec_version_for_protocol(s.protocol) != version) continue;
+    const std::string label = s.name + " (" + s.file + ")";
+    for (const std::string& id : s.spec) {
+      const auto i = index_of(id);
+      if (!i) {
+        unknown.insert(id);
+        continue;
+      }
+      add_unique(c.rows[*i].scenarios, label);
+      Tally& t = tally[*i];
+      if (s.status == Status::passed) t.passed = true;
+      if (s.status == Status::skipped) add_unique(t.skip_reasons, s.skip_reason);
+      else t.cited_by_unskipped = true;
+    }
+    if (s.status == Status::failed && s.failure && !s.failure->statement.empty()) {
+      const auto i = index_of(s.failure->statement);
+      if (!i) {
+        unknown.insert(s.failure->statement);
+        continue;
+      }
+      add_unique(c.rows[*i].scenarios, label);
+      tally[*i].violations.push_back(&s);
+      tally[*i].cited_by_unskipped = true;
+    }
+  }
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    StatementRow& row = c.rows[i];
+    const Tally& t = tally[i];
+    if (!row.statement->broker_observable()) continue;
+    ++c.total;
+    if (!t.violations.empty()) {
+      row.verdict = StatementVerdict::violated;
+      // The evidence is a failure the profile does not excuse, when there is one.
+      const auto unexcused = std::find_if(t.violations.begin(), t.violations.end(),
+                                          [](const ScenarioResult* s) { return !s->known_deviation; });
+      const ScenarioResult& s = unexcused != t.violations.end() ? **unexcused : *t.violations.front();
+      row.evidence = Evidence{s.name, s.file, s.failure->step, s.failure->message};
+      if (unexcused == t.violations.end()) row.known_deviation = s.known_deviation;
+      ++c.violated;
+    } else if (t.passed) {
+      row.verdict = StatementVerdict::held;
+      ++c.held;
+    } else if (!t.skip_reasons.empty() && !t.cited_by_unskipped) {
+      row.verdict = StatementVerdict::skipped;
+      for (const std::string& why : t.skip_reasons) row.reason += (row.reason.empty() ? "" : "; ") + why;
+      ++c.skipped;
+    } else {
+      row.verdict = StatementVerdict::not_checked;
+      ++c.not_checked;
+    }
+  }
+  c.covered = c.held + c.violated;
+  c.percent = c.total ? 100.0 * static_cast<double>(c.covered) / static_cast<double>(c.total) : 0.0;
+  c.unknown_ids.assign(unknown.begin(), unknown.end());
+  return c;
+}
+
+}  // namespace mqtth::report
