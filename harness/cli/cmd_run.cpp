@@ -78,7 +78,6 @@ report::Json json_report(const report::RunReport& rep, const std::vector<const S
                          const std::string& profile_name, const std::vector<runner::RunFinding>& findings,
                          const std::vector<std::string>& warnings) {
   auto j = report::to_json(rep);
-  int count = 0;
   if (j.contains("scenarios") && j["scenarios"].is_array()) {
     for (std::size_t i = 0; i < j["scenarios"].size() && i < outcomes.size(); ++i) {
       const auto* o = outcomes[i];
