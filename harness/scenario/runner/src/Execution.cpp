@@ -37,6 +37,8 @@ std::string step_summary(const scenario::Step& step) {
           for (const auto& sub : s.subscriptions) text += " " + sub.filter + " qos" + std::to_string(sub.qos);
         } else if constexpr (std::is_same_v<S, scenario::ExpectPacketStep>) {
           text += " " + s.client + " " + type_name(s.type);
+        } else if constexpr (std::is_same_v<S, scenario::AnyOfStep>) {
+          text += " of " + std::to_string(s.branches.size()) + " alternatives";
         } else {
           text += " " + s.client;
         }
@@ -204,6 +206,7 @@ void Execution::beginStep(const scenario::Step& step) {
     case StepKind::sleep: doSleep(std::get<scenario::SleepStep>(step.action)); break;
     case StepKind::fault: doFault(*c, std::get<scenario::FaultStep>(step.action)); break;
     case StepKind::misbehave: doMisbehave(*c, std::get<scenario::MisbehaveStep>(step.action)); break;
+    case StepKind::any_of: doAnyOf(std::get<scenario::AnyOfStep>(step.action)); break;
   }
 }
 
@@ -324,6 +327,18 @@ void Execution::fail(std::string message, std::string expected, std::string actu
   failure_spec_ = spec.empty() ? spec_ids_in(message) : std::move(spec);
   result_.failure = std::move(f);
   finish(report::Status::failed);
+}
+
+void Execution::skipRun(std::string reason) {
+  if (finished_) return;
+  if (step_index_ < scenario_.steps.size()) {
+    auto& sr = result_.steps[step_index_];
+    sr.status = report::Status::passed;
+    sr.message = "skips the run: " + reason;
+    sr.duration_ms = elapsedMs() - step_started_ms_;
+  }
+  result_.skip_reason = std::move(reason);
+  finish(report::Status::skipped);
 }
 
 void Execution::error(std::string message) {

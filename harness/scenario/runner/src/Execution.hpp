@@ -12,7 +12,7 @@
 //   ConnectionSteps.cpp       connect, reconnect, disconnect, expect_connack, expect_disconnect
 //   SubscribeSteps.cpp        subscribe, unsubscribe (SUBACK/UNSUBACK into the ledger)
 //   PublishDeliverySteps.cpp  publish, send_raw, expect_delivery; feeding the QoS ledger
-//   ExpectPacketSteps.cpp     expect_packet, expect_no_packet, expect_suback
+//   ExpectPacketSteps.cpp     expect_packet, expect_no_packet, expect_suback; any_of over expectations
 //   FaultSteps.cpp            fault, misbehave; fault proxies, pcap files, cut-point exploration
 // Per-client state: ClientState.hpp; shared message text: ExecutionText.hpp.
 #pragma once
@@ -82,6 +82,19 @@ struct ExecContext {
   std::optional<CutPlan> cut;      // exploration cut run
 };
 
+// An expectation step asks a probe what it finds among its client's packets and closes,
+// without taking anything.
+struct ExpectProbe {
+  enum class State { waiting, holds, refuted } state = State::waiting;
+  std::optional<std::size_t> packet;  // holds (and refuted CONNACK/SUBACK): index in received
+  std::optional<std::size_t> close;   // holds (expect_disconnect): index in closes
+  std::string why;                    // refuted: what arrived instead
+};
+// What an any_of alternative has found so far, so that its next step does not find it again.
+struct ExpectClaims {
+  std::set<std::pair<const ClientState*, std::size_t>> packets, closes;
+};
+
 class Execution : public QObject {
   Q_OBJECT
 
@@ -118,6 +131,10 @@ class Execution : public QObject {
   void doSleep(const scenario::SleepStep& s);
   void fail(std::string message, std::string expected = {}, std::string actual = {},
             std::vector<std::string> spec = {});
+  // The broker made a legal choice under which the scenario cannot check its statements
+  // (a lower granted QoS, an any_of alternative with `skip`): the run ends as skipped with
+  // `reason`; the current step is marked passed with it.
+  void skipRun(std::string reason);
   void error(std::string message);
   void finish(report::Status status);
   void teardown();
@@ -156,6 +173,20 @@ class Execution : public QObject {
   void dropRaw(Client& c);  // closes and deletes the raw link, silently
   // The client's unconsumed packets (of `type`), for failure messages.
   std::string receivedSummary(const Client& c, std::optional<mqtt::PacketType> type) const;
+
+  // --- expectations as probes (ExpectPacketSteps.cpp, ConnectionSteps.cpp) ---------------
+  // A standalone expect_* step takes what its probe found (take()) and completes; any_of
+  // weighs the probes of every alternative against the same packets and takes only the
+  // winner's.
+  ExpectProbe probe(const Client& c, const scenario::ExpectPacketStep& s, const ExpectClaims& claims) const;
+  // refuted when an unwanted packet is there; waiting otherwise (the time is the caller's).
+  ExpectProbe probe(const Client& c, const scenario::ExpectNoPacketStep& s, const ExpectClaims& claims) const;
+  ExpectProbe probe(const Client& c, const scenario::ExpectSubackStep& s, const ExpectClaims& claims) const;
+  ExpectProbe probe(const Client& c, const scenario::ExpectConnackStep& s, const ExpectClaims& claims) const;     // ConnectionSteps.cpp
+  ExpectProbe probe(const Client& c, const scenario::ExpectDisconnectStep& s, const ExpectClaims& claims) const;  // ConnectionSteps.cpp
+  // Consumes what a probe found (a close also consumes the broker's DISCONNECT before it).
+  void take(Client& c, const ExpectProbe& p);
+  void doAnyOf(const scenario::AnyOfStep& s);
 
   // --- connection steps (ConnectionSteps.cpp) ------------------------------------------
   void doConnect(Client& c, const scenario::ConnectOverrides& overrides,

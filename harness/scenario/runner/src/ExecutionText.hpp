@@ -35,16 +35,32 @@ inline std::string codes_text(const std::vector<std::uint8_t>& codes) {
 
 inline std::string type_name(mqtt::PacketType t) { return std::string(mqtt::to_string(t)); }
 
-// The client a step acts on ("" for sleep; the subscriber of expect_delivery).
+// The client a step acts on ("" for sleep and any_of; the subscriber of expect_delivery).
 inline std::string step_client(const scenario::StepAction& action) {
   return std::visit(
       [](const auto& s) -> std::string {
         using S = std::decay_t<decltype(s)>;
-        if constexpr (std::is_same_v<S, scenario::SleepStep>) return "";
-        else if constexpr (std::is_same_v<S, scenario::ExpectDeliveryStep>) return s.subscriber;
-        else return s.client;
+        if constexpr (std::is_same_v<S, scenario::ExpectDeliveryStep>) return s.subscriber;
+        else if constexpr (requires { s.client; }) return s.client;
+        else return "";
       },
       action);
+}
+
+// Whether a SUBACK's codes are the expected ones, one by one: the same code, or with
+// at_most_qos a granted QoS no higher than the given one.
+inline bool suback_codes_match(const std::vector<std::uint8_t>& got, const std::vector<scenario::SubackCode>& want) {
+  if (got.size() != want.size()) return false;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    if (want[i].at_most_qos ? got[i] > want[i].value : got[i] != want[i].value) return false;
+  return true;
+}
+
+inline std::string suback_codes_text(const std::vector<scenario::SubackCode>& want) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < want.size(); ++i)
+    s += (i ? ", " : "") + (want[i].at_most_qos ? "QoS 0.." + std::to_string(want[i].value) : hex_byte(want[i].value));
+  return s + "]";
 }
 
 // Statement ids ("MQTT-x.y.z-n") mentioned in a text.
