@@ -70,16 +70,11 @@ def broker_params():
 # tables, class "harness"). Key: scenario file relative to the repository + " [protocol]".
 # Value: (why, always) -- `always` False for a run that may also pass (timing).
 PENDING_HARNESS_FIXES = {
-    "mosquitto": {
-        "scenarios/qos/qos2_duplicate_before_pubrel_delivered_once.yaml [3.1.1]":
-            ("demands forwarding before PUBREL; forwarding after PUBREL is the other method 4.3.3 allows", True),
-        "scenarios/qos/qos2_duplicate_before_pubrel_delivered_once.yaml [5]":
-            ("demands forwarding before PUBREL; forwarding after PUBREL is the other method 4.3.3 allows", True),
-    },
+    "mosquitto": {},
     "aedes": {
         "scenarios/faults/cut_after_pubrec_then_reconnect.yaml [3.1.1]":
-            ("when aedes has delivered nothing before the reconnect, the cut re-arms on the new "
-             "connection and reports loss that did not happen", False),
+            ("the re-send with DUP 0 on resume is cited as MQTT-2.3.1-4, not the broken MQTT-3.3.1-1 / "
+             "MQTT-4.3.3-1", True),
         "scenarios/unsubscribe/unsubscribe_finishes_inflight.yaml [3.1.1]":
             ("a CONNACK Session Present mismatch cites no statement (MQTT-3.2.2-2)", True),
     },
@@ -114,7 +109,6 @@ CITATION_PENDING = {
 # this many times and needs one failure.
 INTERMITTENT = {
     ("aedes", "*/retain/qos0_retained_replaces_previous.yaml"): 10,
-    ("aedes", "*/faults/cut_after_pubrec_then_reconnect.yaml"): 6,
 }
 
 

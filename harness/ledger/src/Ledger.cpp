@@ -118,21 +118,33 @@ struct Ledger::Impl {
     return it->second;
   }
 
-  // Which subscribers a publish on `s` obligates now, and at which granted QoS. With
-  // overlapping subscriptions the highest granted QoS applies (3.1.1 MQTT-3.3.5-1,
-  // 5.0 MQTT-3.3.4-2).
+  // The highest QoS granted to `sub`'s subscriptions that match a message of `s`, -1 when
+  // none does. With overlapping subscriptions the highest granted QoS applies (3.1.1
+  // MQTT-3.3.5-1, 5.0 MQTT-3.3.4-2). A shared subscription (`$share/group/filter`) counts
+  // only with `shared`, by its filter.
+  int highest_granted(ClientId sub, const Stream& s, bool shared) const {
+    int granted = -1;
+    for (const Subscription& subscription : subscriptions) {
+      if (subscription.subscriber != sub || (subscription.shared && !shared)) continue;
+      if (subscription.no_local && sub == s.publisher) continue;  // MQTT-3.8.3-3 (5.0)
+      std::string_view filter = subscription.filter;
+      if (subscription.shared) {
+        const auto group_end = filter.find('/', std::string_view("$share/").size());
+        filter = group_end == std::string_view::npos ? std::string_view() : filter.substr(group_end + 1);
+      }
+      if (!topic_matches(filter, s.topic)) continue;
+      granted = std::max(granted, int{subscription.granted_qos});
+    }
+    return granted;
+  }
+
+  // Which subscribers a publish on `s` obligates now, and at which granted QoS.
   void refresh_obligations(StreamId id) {
     Stream& s = streams[id];
     if (s.obligations_epoch == epoch) return;
     s.obligated_pairs.clear();
     for (ClientId sub = 0; sub < client_names.size(); ++sub) {
-      int granted = -1;
-      for (const Subscription& subscription : subscriptions) {
-        if (subscription.subscriber != sub || subscription.shared) continue;
-        if (subscription.no_local && sub == s.publisher) continue;  // MQTT-3.8.3-3 (5.0)
-        if (!topic_matches(subscription.filter, s.topic)) continue;
-        granted = std::max(granted, int{subscription.granted_qos});
-      }
+      const int granted = highest_granted(sub, s, false);
       if (granted < 0) continue;
       const std::uint32_t p = pair_for(id, sub);
       pairs[p].current_granted = static_cast<std::uint8_t>(granted);
@@ -288,6 +300,16 @@ void Ledger::session_lost(ClientId client, std::string_view statement) {
     s.lost_below = s.state.size();
     if (s.lost_cause.empty()) s.lost_cause.assign(statement);
   }
+}
+
+std::optional<std::uint8_t> Ledger::effective_qos(ClientId subscriber, const MessageId& id) const {
+  impl_->check_client(subscriber);
+  if (id.run != impl_->run || id.stream >= impl_->streams.size()) return std::nullopt;
+  const Stream& s = impl_->streams[id.stream];
+  if (s.publisher != id.publisher) return std::nullopt;
+  const int granted = impl_->highest_granted(subscriber, s, true);
+  if (granted < 0) return std::nullopt;
+  return static_cast<std::uint8_t>(std::min(int{s.qos}, granted));
 }
 
 StreamId Ledger::stream(ClientId publisher, std::string_view topic, std::uint8_t qos) {

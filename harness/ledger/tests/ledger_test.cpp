@@ -264,6 +264,26 @@ TEST(LedgerEffectiveQos, overlapping_subscriptions_take_the_highest_grant_MQTT_3
   EXPECT_EQ(rows[0].qos, 2);
 }
 
+TEST(LedgerEffectiveQos, effective_qos_is_the_lower_of_publish_and_highest_grant_now) {
+  Ledger ledger{7};
+  ClientId pub = ledger.client("pub"), sub = ledger.client("sub"), other = ledger.client("other");
+  const MessageId q2 = ledger.attempt(ledger.stream(pub, "t/a", 2));
+  const MessageId q0 = ledger.attempt(ledger.stream(pub, "t/a", 0));
+  EXPECT_EQ(ledger.effective_qos(sub, q2), std::nullopt);  // not subscribed
+  ledger.subscribe(sub, "t/#", 0);
+  EXPECT_EQ(ledger.effective_qos(sub, q2), 0);
+  ledger.subscribe(sub, "t/a", 1);  // overlapping: the highest grant counts (MQTT-3.3.5-1)
+  EXPECT_EQ(ledger.effective_qos(sub, q2), 1);
+  EXPECT_EQ(ledger.effective_qos(sub, q0), 0);  // never above the publish QoS (MQTT-3.8.4-6)
+  ledger.subscribe(sub, "t/a", 2);  // replaced (MQTT-3.8.4-3): the grant of now counts
+  EXPECT_EQ(ledger.effective_qos(sub, q2), 2);
+  ledger.unsubscribe(sub, "t/a");
+  EXPECT_EQ(ledger.effective_qos(sub, q2), 0);
+  ledger.subscribe(other, "$share/g/t/+", 1);  // a shared subscription counts by its filter
+  EXPECT_EQ(ledger.effective_qos(other, q2), 1);
+  EXPECT_EQ(ledger.effective_qos(other, MessageId{8, pub, q2.stream, 0}), std::nullopt);  // another run
+}
+
 TEST(LedgerObligation, only_accepted_messages_can_be_lost) {
   Fixture f(1, 1);
   f.publish(2, /*accept=*/true);

@@ -42,6 +42,7 @@ Json schema_of(ValueType type, const MappingSpec* mapping) {
     case ValueType::qos: return ref("qos");
     case ValueType::reason_code: return ref("reason_code");
     case ValueType::reason_codes: return ref("reason_codes");
+    case ValueType::suback_codes: return ref("suback_codes");
     case ValueType::hex: return ref("hex");
     case ValueType::client: return ref("client_name");
     case ValueType::client_list: return array_of(ref("client_name"));
@@ -66,6 +67,9 @@ Json schema_of(ValueType type, const MappingSpec* mapping) {
     case ValueType::direction:
       return enum_of({direction_name(Direction::to_broker), direction_name(Direction::to_client),
                       direction_name(Direction::both)});
+    case ValueType::fault_connections:
+      return enum_of({fault_connections_name(FaultConnections::current), fault_connections_name(FaultConnections::next),
+                      fault_connections_name(FaultConnections::all)});
     case ValueType::variable_name: return Json{{"type", "string"}};
     case ValueType::explore_mode: return enum_of({"cut_points"});
     case ValueType::explore: return Json{{"anyOf", {enum_of({"cut_points"}), ref(explore_keys().name)}}};
@@ -87,6 +91,7 @@ Json schema_of(ValueType type, const MappingSpec* mapping) {
     case ValueType::clients:
       return Json{{"type", "object"}, {"additionalProperties", {{"anyOf", {Json{{"type", "null"}}, ref(client_keys().name)}}}}};
     case ValueType::steps: return array_of(ref("step"), 1);
+    case ValueType::branches: return array_of(ref(any_of_branch_keys().name), 2);
     case ValueType::packet: return ref("packet");
     case ValueType::packet_list: return array_of(ref("packet"), 1);
   }
@@ -152,6 +157,13 @@ Json scalar_defs() {
                               {Json{{"type", "integer"}, {"minimum", 0}, {"maximum", 255}},
                                Json{{"type", "string"}, {"pattern", "^0[xX][0-9a-fA-F]{1,2}$"}}, template_string()}}};
   defs["reason_codes"] = array_of(ref("reason_code"));
+  defs["suback_codes"] = array_of(Json{{"anyOf",
+                                        {ref("reason_code"),
+                                         Json{{"type", "object"},
+                                              {"properties", {{"at_most_qos", ref("qos")}}},
+                                              {"required", {"at_most_qos"}},
+                                              {"additionalProperties", false},
+                                              {"description", "any granted QoS from 0 to this one"}}}}});
   defs["version"] = Json{{"enum", {"3.1", "3.1.1", "5", "5.0", 3.1, 5, 5.0}}};
   defs["hex"] = Json{{"type", "string"}, {"description", "hex bytes, e.g. \"30 02 00 01\""}};
   defs["client_name"] = Json{{"type", "string"}, {"description", "a client declared under `clients:`"}};

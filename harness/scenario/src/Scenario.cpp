@@ -35,6 +35,15 @@ std::string_view guarantee_name(Guarantee g) {
   return "";
 }
 
+std::string_view fault_connections_name(FaultConnections c) {
+  switch (c) {
+    case FaultConnections::current: return "current";
+    case FaultConnections::next: return "next";
+    case FaultConnections::all: return "all";
+  }
+  return "";
+}
+
 std::string_view fault_kind_name(FaultKind k) { return kFaultNames.at(static_cast<std::size_t>(k)); }
 
 std::string_view direction_name(Direction d) {

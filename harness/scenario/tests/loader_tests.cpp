@@ -252,6 +252,56 @@ TEST(ScenarioLoader, a_file_over_the_size_limit_is_refused_before_parsing) {
   EXPECT_EQ(LoadOptions{}.max_file_bytes, 1u << 20);
 }
 
+TEST(ScenarioLoader, alternatives_the_spec_allows_load_into_the_model) {
+  auto r = load_string(R"(name: alternatives
+protocol: 5
+clients: {sub: {}, pub: {}, raw: {}}
+steps:
+  - connect: sub
+  - connect: pub
+  - subscribe: {client: sub, filters: [a, b], qos: 2, expect: {reason_codes: [{at_most_qos: 2}, 0x80]}}
+  - expect_packet: {client: sub, type: PUBLISH, topic: a, qos: effective}
+  - expect_suback: {client: sub, reason_codes: [0, {at_most_qos: 1}]}
+  - any_of:
+      within: 2s
+      branches:
+        - steps:
+            - expect_packet: {client: sub, type: PUBLISH, topic: "$x"}
+        - steps:
+            - expect_disconnect: pub
+            - expect_no_packet: {client: pub, type: DISCONNECT, for: 0ms}
+              only: 5
+          skip: the broker closed instead
+  - fault: {client: sub, cut: {after: PUBREC}}
+  - fault: {client: sub, delay: {by: 5ms}, connections: next}
+  - fault: {client: sub, segment: {size: 1}, connections: all}
+)", "alt.yaml");
+  ASSERT_TRUE(r.ok()) << errors_text(r);
+  const Scenario& s = r.scenarios[0];
+  EXPECT_EQ(action<SubscribeStep>(s, 2).expect_reason_codes,
+            (std::vector<SubackCode>{{2, true}, {0x80, false}}));
+  const auto& ep = action<ExpectPacketStep>(s, 3);
+  EXPECT_TRUE(ep.qos_effective);
+  EXPECT_EQ(ep.match, Json::parse(R"({"topic": "a"})"));  // no number for qos
+  EXPECT_EQ(action<ExpectSubackStep>(s, 4).reason_codes, (std::vector<SubackCode>{{0, false}, {1, true}}));
+  const auto& any = action<AnyOfStep>(s, 5);
+  EXPECT_EQ(s.steps[5].kind(), StepKind::any_of);
+  EXPECT_EQ(any.within, 2000ms);
+  ASSERT_EQ(any.branches.size(), 2u);
+  ASSERT_EQ(any.branches[0].steps.size(), 1u);
+  EXPECT_EQ(any.branches[0].steps[0].kind(), StepKind::expect_packet);
+  EXPECT_EQ(any.branches[0].steps[0].where.line, 14);
+  EXPECT_TRUE(any.branches[0].skip.empty());
+  EXPECT_EQ(any.branches[0].where.line, 13);
+  ASSERT_EQ(any.branches[1].steps.size(), 2u);
+  EXPECT_EQ(std::get<ExpectDisconnectStep>(any.branches[1].steps[0].action).client, "pub");
+  EXPECT_EQ(std::get<ExpectNoPacketStep>(any.branches[1].steps[1].action).duration, 0ms);
+  EXPECT_EQ(any.branches[1].skip, "the broker closed instead");
+  EXPECT_EQ(action<FaultStep>(s, 6).connections, FaultConnections::current);
+  EXPECT_EQ(action<FaultStep>(s, 7).connections, FaultConnections::next);
+  EXPECT_EQ(action<FaultStep>(s, 8).connections, FaultConnections::all);
+}
+
 TEST(ScenarioLoader, explore_scalar_means_every_client_and_mapping_names_clients_and_bound) {
   const char* scalar = R"(name: e
 protocol: 5

@@ -15,7 +15,7 @@ def write(fname, name, spec311, spec5, hex311, hex5, watch=True, extra_steps='',
     if spec5 is not None: lines.append(f'  "5": [{", ".join(spec5)}]')
     lines += [f'protocols: {versions}', 'timeout: 5s', 'clients:', '  c: {}'] + (['  watcher: {}'] if watch else []) + ['steps:']
     if watch:
-        lines += ['  - connect: watcher', '  - subscribe: {client: watcher, filter: "#", qos: 1}']
+        lines += ['  - connect: watcher', '  - subscribe: {client: watcher, filter: "#", qos: 1, expect: {reason_codes: [{at_most_qos: 1}]}}']
     lines += ['  - connect: c']
     if packet:
         if hex311: lines += [f'  # 3.1.1 bytes (mqtt_packets.py): {hex311}']

@@ -482,8 +482,7 @@ void ProxyConnection::checkFinished() {
   finished_ = true;
   for (auto& p : pumps_) p.timer->stop();
   if (pcap_) pcap_->close(pcap::PcapWriter::Clock::now());
-  proxy_->connections_.erase(id_);
-  emit proxy_->connectionClosed(id_);
+  proxy_->connectionFinished(id_);
   deleteLater();
 }
 
@@ -517,10 +516,35 @@ void FaultProxy::close() {
 
 int FaultProxy::addFault(const FaultRule& rule) {
   const int id = next_rule_id_++;
-  rules_.emplace(id, rule);
+  rules_.emplace(id, Installed{rule});
   qCInfo(lcProxy) << "fault" << id << QString::fromStdString(to_spec(rule));
   for (auto& [cid, c] : connections_) c->install(id, rule);
   return id;
+}
+
+int FaultProxy::addFaultTo(int connection, const FaultRule& rule) {
+  auto it = connections_.find(connection);
+  if (it == connections_.end()) return 0;
+  const int id = next_rule_id_++;
+  rules_.emplace(id, Installed{rule, connection});
+  qCInfo(lcProxy) << "fault" << id << "on connection" << connection << QString::fromStdString(to_spec(rule));
+  it->second->install(id, rule);
+  return id;
+}
+
+int FaultProxy::addFaultToNext(const FaultRule& rule) {
+  const int id = next_rule_id_++;
+  rules_.emplace(id, Installed{rule, 0, true});
+  qCInfo(lcProxy) << "fault" << id << "on the next connection" << QString::fromStdString(to_spec(rule));
+  return id;
+}
+
+int FaultProxy::newestConnection() const { return connections_.empty() ? 0 : connections_.rbegin()->first; }
+
+void FaultProxy::connectionFinished(int connection) {
+  connections_.erase(connection);
+  std::erase_if(rules_, [connection](const auto& entry) { return entry.second.connection == connection; });
+  emit connectionClosed(connection);
 }
 
 void FaultProxy::removeFault(int id) {
@@ -536,7 +560,7 @@ void FaultProxy::clearFaults() {
 
 std::vector<FaultRule> FaultProxy::faults() const {
   std::vector<FaultRule> out;
-  for (const auto& [id, r] : rules_) out.push_back(r);
+  for (const auto& [id, r] : rules_) out.push_back(r.rule);
   return out;
 }
 
@@ -545,7 +569,13 @@ void FaultProxy::onNewConnection() {
     const int id = next_connection_id_++;
     auto* c = new ProxyConnection(this, id, socket);
     connections_[id] = c;
-    for (const auto& [rid, r] : rules_) c->install(rid, r);
+    for (auto& [rid, r] : rules_) {
+      if (r.next) {  // the connection it waited for
+        r.next = false;
+        r.connection = id;
+      }
+      if (r.connection == 0 || r.connection == id) c->install(rid, r.rule);
+    }
     qCDebug(lcProxy) << "connection" << id << "from port" << socket->peerPort();
     emit connectionOpened(id);
   }

@@ -1,6 +1,8 @@
 // FaultProxy in front of the in-process BrokerServer: the per-packet signal reports the
-// exchange in order (what fault-point exploration counts), and a rule added at runtime
-// (a scenario `fault:` step arriving mid-scenario) applies from that moment on.
+// exchange in order (what fault-point exploration counts), a rule added at runtime
+// (a scenario `fault:` step arriving mid-scenario) applies from that moment on, and a rule
+// of one connection (the one it was armed on, or the next one) does not follow the client
+// to its later connections.
 #include "BrokerServer.hpp"
 #include "mqtth/fault/FaultProxy.hpp"
 
@@ -74,6 +76,57 @@ class FaultProxyTest : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(client.state(), QAbstractSocket::UnconnectedState, 5000);
     QTRY_COMPARE_WITH_TIMEOUT(closed.size(), 1, 5000);
     QCOMPARE(proxy.openConnections(), 0);
+  }
+
+  void rule_of_one_connection_stays_with_it_and_a_next_rule_waits_for_the_next() {
+    mqtth::net::BrokerServer broker;
+    QVERIFY(broker.listen());
+    FaultProxy proxy(QHostAddress::LocalHost, broker.port());
+    QVERIFY(proxy.listen());
+    QSignalSpy packets(&proxy, &FaultProxy::packetReceived);
+    QSignalSpy closed(&proxy, &FaultProxy::connectionClosed);
+    // Each socket with its own client id (the last byte of kConnect), so no takeover.
+    auto connect_client = [&](QTcpSocket& s, char id) {
+      s.connectToHost(QHostAddress::LocalHost, proxy.port());
+      QVERIFY(s.waitForConnected(5000));
+      const auto before = packets.size();
+      QByteArray connect = kConnect;
+      connect.back() = id;
+      s.write(connect);
+      QTRY_VERIFY_WITH_TIMEOUT(packets.size() >= before + 2, 5000);  // CONNECT, CONNACK: accepted
+    };
+    QCOMPARE(proxy.newestConnection(), 0);
+    QTcpSocket first;
+    connect_client(first, 'a');
+    const int first_id = proxy.newestConnection();
+    QVERIFY(first_id != 0);
+    // Armed on the open connection: cut after its next PINGRESP.
+    auto cut = mqtth::fault::parse_fault_spec("cut:to_client:after=PINGRESP:fin").rule;
+    QVERIFY(cut);
+    QVERIFY(proxy.addFaultTo(first_id, *cut) != 0);
+    QCOMPARE(proxy.addFaultTo(first_id + 100, *cut), 0);  // no such connection: nothing armed
+    first.write(kPingreq);
+    QTRY_COMPARE_WITH_TIMEOUT(first.state(), QAbstractSocket::UnconnectedState, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(closed.size(), 1, 5000);
+    QVERIFY(proxy.faults().empty());  // it went with its connection
+    // A second connection of the client is not cut again.
+    QTcpSocket second;
+    connect_client(second, 'b');
+    QVERIFY(proxy.newestConnection() > first_id);
+    second.write(kPingreq);
+    QTRY_VERIFY_WITH_TIMEOUT(second.bytesAvailable() >= 5 + 2, 5000);  // CONNACK + PINGRESP
+    QCOMPARE(second.state(), QAbstractSocket::ConnectedState);
+    // A rule for the next connection leaves the open one alone and cuts the next one.
+    QVERIFY(proxy.addFaultToNext(*cut) != 0);
+    second.write(kPingreq);
+    QTRY_VERIFY_WITH_TIMEOUT(second.bytesAvailable() >= 5 + 2 + 2, 5000);
+    QCOMPARE(second.state(), QAbstractSocket::ConnectedState);
+    QTcpSocket third;
+    connect_client(third, 'c');
+    third.write(kPingreq);
+    QTRY_COMPARE_WITH_TIMEOUT(third.state(), QAbstractSocket::UnconnectedState, 5000);
+    QCOMPARE(second.state(), QAbstractSocket::ConnectedState);
+    QTRY_VERIFY_WITH_TIMEOUT(proxy.faults().empty(), 5000);
   }
 };
 

@@ -256,70 +256,85 @@ std::string Execution::connackProblem(const Client& c, const ev::ConnackReceived
   return "";
 }
 
+ExpectProbe Execution::probe(const Client& c, const scenario::ExpectConnackStep& s, const ExpectClaims& claims) const {
+  ExpectProbe p;
+  for (std::size_t i = 0; i < c.received.size(); ++i) {
+    const auto& r = c.received[i];
+    if (r.consumed || r.type != mqtt::PacketType::connack || claims.packets.count({&c, i})) continue;
+    // The next CONNACK is the one: it holds the expectation or refutes it.
+    p.packet = i;
+    ev::ConnackReceived ack;
+    ack.session_present = r.match.value("session_present", false);
+    ack.reason_code = static_cast<std::uint8_t>(r.match.value("reason_code", 0));
+    p.why = connackProblem(c, ack, s.expect);
+    if (p.why.empty() && !s.expect.properties.empty()) {
+      Json props = r.match.contains("properties") ? r.match["properties"] : Json::object();
+      std::string why;
+      if (!json_subset_match(s.expect.properties, props, &why, "/properties")) p.why = "CONNACK properties: " + why;
+    }
+    p.state = p.why.empty() ? ExpectProbe::State::holds : ExpectProbe::State::refuted;
+    return p;
+  }
+  return p;
+}
+
 void Execution::doExpectConnack(Client& c, const scenario::ExpectConnackStep& s) {
   Client* cp = &c;
-  const auto expect = s.expect;
-  const std::size_t connacks_seen = c.connacks.size();
+  const auto* step = &s;
   wait(
-      [this, cp, expect, connacks_seen]() -> std::optional<bool> {
-        for (auto& r : cp->received) {
-          if (r.consumed || r.type != mqtt::PacketType::connack) continue;
-          r.consumed = true;
-          ev::ConnackReceived ack;
-          ack.session_present = r.match.value("session_present", false);
-          ack.reason_code = static_cast<std::uint8_t>(r.match.value("reason_code", 0));
-          auto problem = connackProblem(*cp, ack, expect);
-          if (problem.empty() && !expect.properties.empty()) {
-            Json props = r.match.contains("properties") ? r.match["properties"] : Json::object();
-            std::string why;
-            if (!json_subset_match(expect.properties, props, &why, "/properties")) problem = "CONNACK properties: " + why;
-          }
-          if (!problem.empty()) {
-            fail(problem, "CONNACK as expected", r.match.dump());
-            return std::nullopt;
-          }
-          return true;
-        }
-        (void)connacks_seen;
+      [this, cp, step]() -> std::optional<bool> {
+        const auto p = probe(*cp, *step, {});
+        if (p.state == ExpectProbe::State::waiting) return std::nullopt;
+        take(*cp, p);
+        if (p.state == ExpectProbe::State::holds) return true;
+        fail(p.why, "CONNACK as expected", cp->received[*p.packet].match.dump());
         return std::nullopt;
       },
       s.within, [this, cp] { fail("no CONNACK arrived", "CONNACK", receivedSummary(*cp, std::nullopt)); });
 }
 
+ExpectProbe Execution::probe(const Client& c, const scenario::ExpectDisconnectStep& s, const ExpectClaims& claims) const {
+  ExpectProbe p;
+  for (std::size_t i = c.closes_consumed; i < c.closes.size(); ++i) {
+    const auto& cl = c.closes[i];
+    if (cl.by_client || claims.closes.count({&c, i})) continue;  // our own DISCONNECT/abort
+    p.close = i;
+    p.state = ExpectProbe::State::holds;
+    // 3.1.1 servers never send DISCONNECT: closing is the whole answer.
+    if (s.reason_code && c.version == mqtt::Version::v5) {
+      if (!cl.disconnect_reason) {
+        p.state = ExpectProbe::State::refuted;
+        p.why = "the broker closed the connection without a DISCONNECT, expected DISCONNECT " + hex_byte(*s.reason_code) +
+                " (" + cl.cause + ")";
+      } else if (*cl.disconnect_reason != *s.reason_code) {
+        p.state = ExpectProbe::State::refuted;
+        p.why = "DISCONNECT reason code " + hex_byte(*cl.disconnect_reason) + ", expected " + hex_byte(*s.reason_code);
+      }
+    }
+    return p;
+  }
+  return p;
+}
+
 void Execution::doExpectDisconnect(Client& c, const scenario::ExpectDisconnectStep& s) {
   Client* cp = &c;
-  const auto expected = s.reason_code;
+  const auto* step = &s;
   wait(
-      [this, cp, expected]() -> std::optional<bool> {
-        while (cp->closes_consumed < cp->closes.size()) {
-          const auto cl = cp->closes[cp->closes_consumed++];
-          if (cl.by_client) continue;  // our own DISCONNECT/abort
-          // The broker's DISCONNECT is part of this close: the step consumes it.
-          for (auto& r : cp->received)
-            if (r.type == mqtt::PacketType::disconnect) r.consumed = true;
-          // 3.1.1 servers never send DISCONNECT: closing is the whole answer.
-          if (expected && cp->version == mqtt::Version::v5) {
-            if (!cl.disconnect_reason) {
-              fail("the broker closed the connection without a DISCONNECT, expected DISCONNECT " + hex_byte(*expected),
-                   "DISCONNECT " + hex_byte(*expected), "close without DISCONNECT (" + cl.cause + ")");
-              return std::nullopt;
-            }
-            if (*cl.disconnect_reason != *expected) {
-              fail("DISCONNECT reason code " + hex_byte(*cl.disconnect_reason) + ", expected " + hex_byte(*expected),
-                   "DISCONNECT " + hex_byte(*expected), "DISCONNECT " + hex_byte(*cl.disconnect_reason));
-              return std::nullopt;
-            }
-          }
-          return true;
-        }
+      [this, cp, step]() -> std::optional<bool> {
+        const auto p = probe(*cp, *step, {});
+        if (p.state == ExpectProbe::State::waiting) return std::nullopt;
+        take(*cp, p);
+        if (p.state == ExpectProbe::State::holds) return true;
+        fail(p.why, "DISCONNECT " + hex_byte(*step->reason_code) + " and close", p.why);
         return std::nullopt;
       },
-      s.within, [this, cp, expected, s] {
+      s.within, [this, cp, step] {
+        const auto& e = *step;
         // After bytes the scenario wrote raw (a malformed packet, a protocol error), staying
         // open is the broker's failure to close (Statements.hpp close_after_violation).
         const bool wrote_raw = cp->raw_on_session || cp->raw;
-        fail("the broker did not close the connection" + (s.within ? " within " + ms_text(s.within->count()) : std::string()),
-             expected ? "DISCONNECT " + hex_byte(*expected) + " and close" : std::string("close"),
+        fail("the broker did not close the connection" + (e.within ? " within " + ms_text(e.within->count()) : std::string()),
+             e.reason_code ? "DISCONNECT " + hex_byte(*e.reason_code) + " and close" : std::string("close"),
              "connection still open; " + receivedSummary(*cp, std::nullopt),
              wrote_raw ? Check::close_after_violation : Check::expectation);
       });

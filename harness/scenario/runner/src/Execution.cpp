@@ -37,6 +37,8 @@ std::string step_summary(const scenario::Step& step) {
           for (const auto& sub : s.subscriptions) text += " " + sub.filter + " qos" + std::to_string(sub.qos);
         } else if constexpr (std::is_same_v<S, scenario::ExpectPacketStep>) {
           text += " " + s.client + " " + type_name(s.type);
+        } else if constexpr (std::is_same_v<S, scenario::AnyOfStep>) {
+          text += " of " + std::to_string(s.branches.size()) + " alternatives";
         } else {
           text += " " + s.client;
         }
@@ -230,6 +232,7 @@ void Execution::runStep(Client* c, const scenario::ExpectSubackStep& s) { doExpe
 void Execution::runStep(Client*, const scenario::SleepStep& s) { doSleep(s); }
 void Execution::runStep(Client* c, const scenario::FaultStep& s) { doFault(*c, s); }
 void Execution::runStep(Client* c, const scenario::MisbehaveStep& s) { doMisbehave(*c, s); }
+void Execution::runStep(Client*, const scenario::AnyOfStep& s) { doAnyOf(s); }
 
 void Execution::wait(std::function<std::optional<bool>()> check, std::optional<scenario::Duration> within,
                      std::function<void()> on_deadline) {

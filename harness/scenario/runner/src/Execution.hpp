@@ -18,7 +18,7 @@
 //   ConnectionSteps.cpp       connect, reconnect, disconnect, expect_connack, expect_disconnect
 //   SubscribeSteps.cpp        subscribe, unsubscribe (SUBACK/UNSUBACK into the ledger)
 //   PublishDeliverySteps.cpp  publish, send_raw, expect_delivery; feeding the QoS ledger
-//   ExpectPacketSteps.cpp     expect_packet, expect_no_packet, expect_suback
+//   ExpectPacketSteps.cpp     expect_packet, expect_no_packet, expect_suback; any_of over expectations
 //   FaultSteps.cpp            fault, misbehave; fault proxies, pcap files, cut-point exploration
 // Per-client state: ClientState.hpp; shared message text: ExecutionText.hpp; which statement a
 // failure names: Statements.cpp (mqtth/runner/Statements.hpp).
@@ -93,6 +93,19 @@ struct ExecContext {
   std::function<void(const TopicRewrite&)> on_topic_rewrite;
 };
 
+// An expectation step asks a probe what it finds among its client's packets and closes,
+// without taking anything.
+struct ExpectProbe {
+  enum class State { waiting, holds, refuted } state = State::waiting;
+  std::optional<std::size_t> packet;  // holds (and refuted CONNACK/SUBACK): index in received
+  std::optional<std::size_t> close;   // holds (expect_disconnect): index in closes
+  std::string why;                    // refuted: what arrived instead
+};
+// What an any_of alternative has found so far, so that its next step does not find it again.
+struct ExpectClaims {
+  std::set<std::pair<const ClientState*, std::size_t>> packets, closes;
+};
+
 class Execution : public QObject {
   Q_OBJECT
 
@@ -137,6 +150,7 @@ class Execution : public QObject {
   void runStep(Client* c, const scenario::SleepStep& s);
   void runStep(Client* c, const scenario::FaultStep& s);
   void runStep(Client* c, const scenario::MisbehaveStep& s);
+  void runStep(Client* c, const scenario::AnyOfStep& s);
   // check: nullopt pending, true done (failures call fail() themselves and return nullopt).
   void wait(std::function<std::optional<bool>()> check, std::optional<scenario::Duration> within,
             std::function<void()> on_deadline);
@@ -214,6 +228,20 @@ class Execution : public QObject {
   void dropRaw(Client& c);  // closes and deletes the raw link, silently
   // The client's unconsumed packets (of `type`), for failure messages.
   std::string receivedSummary(const Client& c, std::optional<mqtt::PacketType> type) const;
+
+  // --- expectations as probes (ExpectPacketSteps.cpp, ConnectionSteps.cpp) ---------------
+  // A standalone expect_* step takes what its probe found (take()) and completes; any_of
+  // weighs the probes of every alternative against the same packets and takes only the
+  // winner's.
+  ExpectProbe probe(const Client& c, const scenario::ExpectPacketStep& s, const ExpectClaims& claims) const;
+  // refuted when an unwanted packet is there; waiting otherwise (the time is the caller's).
+  ExpectProbe probe(const Client& c, const scenario::ExpectNoPacketStep& s, const ExpectClaims& claims) const;
+  ExpectProbe probe(const Client& c, const scenario::ExpectSubackStep& s, const ExpectClaims& claims) const;
+  ExpectProbe probe(const Client& c, const scenario::ExpectConnackStep& s, const ExpectClaims& claims) const;     // ConnectionSteps.cpp
+  ExpectProbe probe(const Client& c, const scenario::ExpectDisconnectStep& s, const ExpectClaims& claims) const;  // ConnectionSteps.cpp
+  // Consumes what a probe found (a close also consumes the broker's DISCONNECT before it).
+  void take(Client& c, const ExpectProbe& p);
+  void doAnyOf(const scenario::AnyOfStep& s);
 
   // --- connection steps (ConnectionSteps.cpp) ------------------------------------------
   void doConnect(Client& c, const scenario::ConnectOverrides& overrides,

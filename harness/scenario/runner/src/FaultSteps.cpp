@@ -46,8 +46,19 @@ void Execution::doFault(Client& c, const scenario::FaultStep& s) {
     if (!finished_) error("fault step: client " + c.name + " has no fault proxy");
     return;
   }
-  // Effective at once: rules count packets from now on (docs/faults.md).
-  proxy->addFault(fault::rule_from_step(s));
+  // Effective at once: rules count packets from now on (docs/faults.md), on the connection
+  // the step names: a planned cut must not follow the client to its next connection and
+  // cut it again with its counts restarted.
+  const auto rule = fault::rule_from_step(s);
+  switch (s.connections) {
+    case scenario::FaultConnections::all: proxy->addFault(rule); break;
+    case scenario::FaultConnections::next: proxy->addFaultToNext(rule); break;
+    case scenario::FaultConnections::current: {
+      const bool open = (c.conn && c.conn->isSocketOpen()) || (c.raw && c.raw->isOpen());
+      if (!open || proxy->addFaultTo(proxy->newestConnection(), rule) == 0) proxy->addFaultToNext(rule);
+      break;
+    }
+  }
   completeStep();
 }
 
@@ -128,14 +139,6 @@ fault::FaultProxy* Execution::proxyFor(Client& c) {
     connect(proxy, &fault::FaultProxy::faultFired, this, [this](int, int id, const QString&) {
       if (id != 0 && id == cut_rule_id_) cut_fired_ = true;
     });
-    // The cut is one-shot: later connections of the client (after healing) must not
-    // inherit the rule (their counts would start again). Removed only once its
-    // connection is gone: removing it earlier would cancel the pending cut.
-    auto drop_rule = [this, proxy] {
-      if (cut_fired_ && cut_rule_id_ != 0 && !proxy->faults().empty()) proxy->clearFaults();
-    };
-    connect(proxy, &fault::FaultProxy::connectionOpened, this, drop_rule);
-    connect(proxy, &fault::FaultProxy::connectionClosed, this, drop_rule);
   }
   return proxy;
 }
@@ -149,13 +152,15 @@ void Execution::onProxyPacket(Client& c, const fault::PacketRecord& r) {
   if (r.direction != context_.cut->direction || r.type != context_.cut->type) return;
   if (++cut_seen_ < context_.cut->nth) return;
   // Installed while the packet is being handled, before the proxy matches its rules
-  // against it: "cut after the 1st <type> from now" fires on this very packet.
+  // against it: "cut after the 1st <type> from now" fires on this very packet. The cut is
+  // one-shot: it belongs to this connection and goes with it, so the client's next
+  // connection (after healing) is not cut again.
   fault::FaultRule rule;
   rule.kind = fault::Kind::cut;
   rule.direction = r.direction;
   rule.packet = r.type;
   rule.nth = 1;
-  cut_rule_id_ = c.proxy->addFault(rule);
+  cut_rule_id_ = c.proxy->addFaultTo(r.connection, rule);
 }
 
 void Execution::onCutLinkClosed(Client& c) {

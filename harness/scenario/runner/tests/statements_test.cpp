@@ -27,7 +27,7 @@ scenario::Scenario make(mqtt::Version v, std::vector<std::string> spec) {
 
 scenario::Step step(std::string spec = {}) {
   scenario::Step st;
-  st.action = scenario::ExpectPacketStep{"c", mqtt::PacketType::publish, {}, std::nullopt};
+  st.action = scenario::ExpectPacketStep{"c", mqtt::PacketType::publish, {}, false, std::nullopt};
   st.spec = std::move(spec);
   return st;
 }

@@ -171,6 +171,34 @@ std::optional<std::vector<std::uint8_t>> Parser::reason_code_list(const YAML::No
   return out;
 }
 
+std::optional<std::vector<SubackCode>> Parser::suback_code_list(const YAML::Node& n, std::string_view what) {
+  visit();
+  if (!n.IsSequence()) {
+    error(n, std::string(what) + " must be a list of reason codes or {at_most_qos: N}, got " + node_kind(n));
+    return std::nullopt;
+  }
+  static constexpr std::string_view kAtMost[] = {"at_most_qos"};
+  std::vector<SubackCode> out;
+  bool ok = true;
+  for (const auto& item : n) {
+    visit();
+    std::optional<SubackCode> code;
+    if (item.IsMap()) {
+      if (check_map(item, kAtMost, std::string(what) + " entry")) {
+        require(item, "at_most_qos", std::string(what) + " entry", "the highest QoS the broker may grant");
+        if (auto x = get(item, "at_most_qos"))
+          if (auto q = qos(x, "at_most_qos")) code = SubackCode{*q, true};
+      }
+    } else if (auto v = reason_code(item, what)) {
+      code = SubackCode{*v, false};
+    }
+    if (code) out.push_back(*code);
+    else ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
 std::optional<Version> Parser::version_value(const YAML::Node& n, std::string_view what, std::string_view message) {
   auto s = text(n, what);
   if (!s) return std::nullopt;

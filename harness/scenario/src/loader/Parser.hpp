@@ -78,7 +78,26 @@ class Parser {
   std::optional<PacketType> packet_type(const YAML::Node& n, std::string_view what);
   std::optional<std::string> hex(const YAML::Node& n, std::string_view what);
   std::optional<std::vector<std::uint8_t>> reason_code_list(const YAML::Node& n, std::string_view what);
+  // SUBACK codes: each a reason code or {at_most_qos: N} (any granted QoS 0..N).
+  std::optional<std::vector<SubackCode>> suback_code_list(const YAML::Node& n, std::string_view what);
   std::optional<Version> version_value(const YAML::Node& n, std::string_view what, std::string_view message);
+  // One of an enum's names (`name(value)` for each of `values`): "WHAT must be a, b or c".
+  template <class E>
+  std::optional<E> named(const YAML::Node& n, std::string_view what, std::initializer_list<E> values,
+                         std::string_view (*name)(E)) {
+    auto t = text(n, what);
+    if (!t) return std::nullopt;
+    std::string names;
+    std::size_t i = 0;
+    for (E v : values) {
+      if (*t == name(v)) return v;
+      if (i > 0) names += i + 1 == values.size() ? " or " : ", ";
+      names += name(v);
+      ++i;
+    }
+    error(n, std::string(what) + " must be " + names + ", got '" + *t + "'");
+    return std::nullopt;
+  }
 
   // ---- mappings --------------------------------------------------------------------------
 
@@ -114,6 +133,12 @@ class Parser {
   // `{client}` in the step's values is this client's id.
   void set_acting(const std::string& name);
   void only_v5(const YAML::Node& n, std::string_view what);
+
+  // ---- nested steps (any_of's alternatives) ----------------------------------------------
+
+  // One item of a nested step list, parsed like an item of `steps:` (with `only` and
+  // `repeat`): appends what it yields to `out`.
+  void parse_nested_step(const YAML::Node& item, std::vector<Step>& out);
 
  private:
   std::string file_;

@@ -127,6 +127,11 @@ void Parser::parse_step_item(const YAML::Node& item, std::vector<Step>& out, std
   out.push_back(std::move(step));
 }
 
+void Parser::parse_nested_step(const YAML::Node& item, std::vector<Step>& out) {
+  std::vector<std::string> repeat_path;
+  parse_step_item(item, out, repeat_path);
+}
+
 void Parser::parse_repeat(const YAML::Node& key, const YAML::Node& value, std::vector<Step>& out,
                           std::vector<std::string>& repeat_path) {
   if (!check_map(value, kRepeatKeys, "repeat")) return;

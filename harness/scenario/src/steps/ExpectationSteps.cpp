@@ -38,7 +38,8 @@ constexpr KeySpec kExpectPacketKeys[] = {
     {"password_hex", ValueType::match_value, false, {}, kMatchDoc, nullptr, bits({T::connect})},
     {"session_present", ValueType::match_value, false, {}, kMatchDoc, nullptr, bits({T::connack})},
     {"dup", ValueType::match_value, false, {}, kMatchDoc, nullptr, bits({T::publish})},
-    {"qos", ValueType::match_value, false, {}, kMatchDoc, nullptr, bits({T::publish})},
+    {"qos", ValueType::match_value, false, {}, "0..3, or `effective`: the lower of the message's publish QoS and the QoS granted to the client",
+     nullptr, bits({T::publish})},
     {"retain", ValueType::match_value, false, {}, kMatchDoc, nullptr, bits({T::publish})},
     {"topic", ValueType::match_value, false, {}, kMatchDoc, nullptr, bits({T::publish})},
     {"packet_id", ValueType::match_value, false, {}, kMatchDoc, nullptr,
@@ -84,7 +85,8 @@ std::optional<StepAction> parse_expect_packet(StepInput& in) {
       } else if (k == "payload_hex" || k == "password_hex") {
         if (auto t = p.hex(kv.second, k)) e.match[k] = mqtt::to_hex(*t);
       } else if (k == "qos") {
-        if (auto q = p.uint<std::uint8_t>(kv.second, "qos", 0, 3, "0..3")) e.match[k] = *q;
+        if (kv.second.IsScalar() && kv.second.Scalar() == "effective") e.qos_effective = true;
+        else if (auto q = p.uint<std::uint8_t>(kv.second, "qos", 0, 3, "0..3 or effective")) e.match[k] = *q;
       } else {
         e.match[k] = p.generic(kv.second, detail::is_string_valued_key(k), 0);
       }
@@ -138,15 +140,9 @@ std::optional<StepAction> parse_expect_delivery(StepInput& in) {
   auto pub = in.client("publisher");
   if (auto x = in.get("topic")) e.topic = p.text(x, "topic");
   if (auto x = in.get("guarantee")) {
-    if (auto t = p.text(x, "guarantee")) {
-      bool known = false;
-      for (auto g : {Guarantee::at_most_once, Guarantee::at_least_once, Guarantee::exactly_once})
-        if (*t == guarantee_name(g)) {
-          e.guarantee = g;
-          known = true;
-        }
-      if (!known) p.error(x, "guarantee must be at_most_once, at_least_once or exactly_once, got '" + *t + "'");
-    }
+    if (auto g = p.named(x, "guarantee", {Guarantee::at_most_once, Guarantee::at_least_once, Guarantee::exactly_once},
+                         guarantee_name))
+      e.guarantee = *g;
   }
   if (auto x = in.get("ordered")) {
     if (auto b = p.boolean(x, "ordered")) e.ordered = *b;
@@ -165,7 +161,7 @@ std::optional<StepAction> parse_expect_delivery(StepInput& in) {
 
 constexpr KeySpec kExpectSubackKeys[] = {
     kClientKey,
-    {"reason_codes", ValueType::reason_codes, true, {}, "the expected SUBACK reason codes"},
+    {"reason_codes", ValueType::suback_codes, true, {}, "the expected SUBACK reason codes (or {at_most_qos: N})"},
     {"within", ValueType::duration, false, kWithinDefault, "how long to wait"},
 };
 
@@ -174,13 +170,113 @@ std::optional<StepAction> parse_expect_suback(StepInput& in) {
   ExpectSubackStep e;
   auto c = in.client();
   if (auto x = in.get("reason_codes")) {
-    if (auto r = p.reason_code_list(x, "reason_codes")) e.reason_codes = *r;
+    if (auto r = p.suback_code_list(x, "reason_codes")) e.reason_codes = *r;
   }
   e.within = in.within();
   if (!c) return std::nullopt;
   e.client = *c;
   p.require_opened(in.key, e.client, in.ctx);
   return e;
+}
+
+// ---- any_of ------------------------------------------------------------------------------
+
+constexpr KeySpec kAnyOfBranchKeys[] = {
+    {"steps", ValueType::steps, true, {}, "the expectation steps of this alternative, in order"},
+    {"skip", ValueType::text, false, {}, "when this alternative holds, the run ends as skipped with this reason"},
+};
+constexpr MappingSpec kAnyOfBranch{
+    "any_of_branch", "one alternative: expect_packet, expect_no_packet, expect_disconnect, expect_connack or expect_suback steps",
+    kAnyOfBranchKeys};
+
+constexpr KeySpec kAnyOfKeys[] = {
+    {"branches", ValueType::branches, true, {}, "two or more alternatives, each {steps, skip}"},
+    {"within", ValueType::duration, false, kWithinDefault, "how long to wait for one of them to hold"},
+};
+
+// The steps an alternative may hold: expectations, which look at what arrived without
+// sending anything, so every alternative can be weighed against the same packets.
+bool branch_step_kind(StepKind k) {
+  return k == StepKind::expect_packet || k == StepKind::expect_no_packet || k == StepKind::expect_disconnect ||
+         k == StepKind::expect_connack || k == StepKind::expect_suback;
+}
+
+bool has_own_within(const Step& step) {
+  return std::visit(
+      [](const auto& s) {
+        if constexpr (requires { s.within; }) return s.within.has_value();
+        else return false;
+      },
+      step.action);
+}
+
+std::optional<StepAction> parse_any_of(StepInput& in) {
+  Parser& p = in.p;
+  AnyOfStep a;
+  a.within = in.within();
+  const YAML::Node list = in.get("branches");
+  if (!list) return std::nullopt;
+  p.visit();
+  if (!list.IsSequence() || list.size() < 2) {
+    p.error(list, std::string("any_of branches must be a list of two or more alternatives, got ") +
+                      (list.IsSequence() ? "one" : detail::node_kind(list)));
+    return std::nullopt;
+  }
+  bool ok = true;
+  for (const auto& item : list) {
+    p.visit();
+    if (!p.check_map(item, kAnyOfBranchKeys, "any_of alternative")) {
+      ok = false;
+      continue;
+    }
+    p.require_keys(item, kAnyOfBranchKeys, "any_of alternative");
+    AnyOfBranch branch;
+    branch.where = {item.Mark().line + 1, item.Mark().column + 1};
+    if (auto x = Parser::get(item, "skip")) {
+      if (auto t = p.text(x, "skip")) branch.skip = *t;
+      if (branch.skip.empty()) {
+        p.error(x, "any_of skip: give the reason the run is skipped when this alternative holds");
+        ok = false;
+      }
+    }
+    const YAML::Node steps = Parser::get(item, "steps");
+    if (!steps) {
+      ok = false;
+      continue;
+    }
+    p.visit();
+    if (!steps.IsSequence() || steps.size() == 0) {
+      p.error(steps, std::string("any_of steps must be a non-empty list of steps, got ") +
+                         (steps.IsSequence() ? "an empty list" : detail::node_kind(steps)));
+      ok = false;
+      continue;
+    }
+    const std::size_t errors_before = p.errors.size();
+    for (const auto& st : steps) {
+      p.visit();
+      const std::size_t before = branch.steps.size();
+      p.parse_nested_step(st, branch.steps);
+      for (std::size_t i = before; i < branch.steps.size(); ++i) {
+        const Step& step = branch.steps[i];
+        if (!branch_step_kind(step.kind())) {
+          p.error(st, "any_of: an alternative holds expect_packet, expect_no_packet, expect_disconnect, expect_connack "
+                      "or expect_suback steps (they only look at what arrives), not " +
+                          std::string(step_kind_name(step.kind())));
+          ok = false;
+        } else if (has_own_within(step)) {
+          p.error(st, "any_of: the any_of's `within` is the wait of every alternative; remove this step's `within`");
+          ok = false;
+        }
+      }
+    }
+    if (branch.steps.empty() && p.errors.size() == errors_before) {
+      p.error(steps, "any_of: this alternative has no step in this protocol version (put `only:` on the any_of instead)");
+      ok = false;
+    }
+    a.branches.push_back(std::move(branch));
+  }
+  if (!ok) return std::nullopt;
+  return a;
 }
 
 // ---- sleep -------------------------------------------------------------------------------
@@ -212,6 +308,14 @@ constexpr StepDescriptor kExpectSuback{
     "expect_suback", StepKind::expect_suback, "Waits for a SUBACK not consumed yet with these reason codes",
     {"step_expect_suback", "", kExpectSubackKeys}, StepShorthand::none, false,
     "{client: raw, reason_codes: [0, 0x80], within: 2s}", parse_expect_suback};
+constexpr StepDescriptor kAnyOf{
+    "any_of", StepKind::any_of,
+    "Passes when one of its alternatives holds (each a list of expectation steps, matched in order; the first to hold "
+    "wins): for where the spec leaves the broker a choice",
+    {"step_any_of", "", kAnyOfKeys}, StepShorthand::none, false,
+    "{within: 2s, branches: [{steps: [{expect_packet: {client: sub, type: PUBLISH, topic: \"$app/x\"}}]}, "
+    "{steps: [{expect_packet: {client: pub, type: PUBACK, reason_code: 0x90}}], skip: \"the broker refuses PUBLISH to $ topics\"}]}",
+    parse_any_of};
 constexpr StepDescriptor kSleep{
     "sleep", StepKind::sleep, "Waits a fixed time: only for time that is the point of the test (expiry, will delay)",
     {"step_sleep", "", {}}, StepShorthand::duration, false, "2s", parse_sleep};
@@ -222,6 +326,11 @@ const StepDescriptor& expect_packet_step() { return kExpectPacket; }
 const StepDescriptor& expect_no_packet_step() { return kExpectNoPacket; }
 const StepDescriptor& expect_delivery_step() { return kExpectDelivery; }
 const StepDescriptor& expect_suback_step() { return kExpectSuback; }
+const StepDescriptor& any_of_step() { return kAnyOf; }
 const StepDescriptor& sleep_step() { return kSleep; }
 
 }  // namespace mqtth::scenario::steps
+
+namespace mqtth::scenario {
+const MappingSpec& any_of_branch_keys() { return steps::kAnyOfBranch; }
+}  // namespace mqtth::scenario

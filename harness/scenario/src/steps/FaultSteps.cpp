@@ -54,6 +54,8 @@ constexpr KeySpec kFaultKeys[] = {
     {"blackhole", ValueType::mapping, false, {}, "swallow everything", &kFaultParams[5]},
     {"duplicate", ValueType::mapping, false, {}, "send a packet twice", &kFaultParams[6]},
     {"reorder", ValueType::mapping, false, {}, "shuffle packets", &kFaultParams[7]},
+    {"connections", ValueType::fault_connections, false, "current",
+     "the connection it is armed on (none open: the next), only the `next` one, or `all` from now on"},
 };
 
 constexpr std::string_view kFaultKindChoice[] = {"cut", "delay", "throttle", "segment", "corrupt", "blackhole", "duplicate", "reorder"};
@@ -83,15 +85,8 @@ std::optional<StepAction> parse_fault(StepInput& in) {
     p.require_keys(params, kFaultParams[k].keys, fctx);
     auto get = [&](std::string_view key) { return Parser::get(params, key); };
     if (auto x = get("direction")) {
-      if (auto t = p.text(x, "direction")) {
-        bool known = false;
-        for (auto d : {Direction::to_broker, Direction::to_client, Direction::both})
-          if (*t == direction_name(d)) {
-            f.direction = d;
-            known = true;
-          }
-        if (!known) p.error(x, "direction must be to_broker, to_client or both, got '" + *t + "'");
-      }
+      if (auto d = p.named(x, "direction", {Direction::to_broker, Direction::to_client, Direction::both}, direction_name))
+        f.direction = *d;
     }
     if (auto x = get("after")) f.after = p.packet_type(x, "after");
     if (auto x = get("packet")) f.after = p.packet_type(x, "packet");
@@ -107,6 +102,11 @@ std::optional<StepAction> parse_fault(StepInput& in) {
     if (auto x = get("offset")) f.offset = p.uint<std::uint32_t>(x, "offset", 0, 268435460);
     if (auto x = get("xor")) f.xor_mask = p.uint<std::uint8_t>(x, "xor", 1, 255);
     if (auto x = get("window")) f.window = p.uint<std::uint32_t>(x, "window", 2, 1000);
+  }
+  if (auto x = in.get("connections")) {
+    if (auto scope = p.named(x, "connections", {FaultConnections::current, FaultConnections::next, FaultConnections::all},
+                         fault_connections_name))
+      f.connections = *scope;
   }
   if (kinds == 0) p.error(in.value, "fault: missing the fault kind: one of cut, delay, throttle, segment, corrupt, blackhole, duplicate, reorder");
   if (!c) return std::nullopt;
@@ -165,9 +165,10 @@ std::optional<StepAction> parse_misbehave(StepInput& in) {
 
 constexpr StepDescriptor kFault{
     "fault", StepKind::fault,
-    "Fault injection on the client's link through its FaultProxy, from this step on; exactly one kind per step",
+    "Fault injection on the client's link through its FaultProxy, from this step on, on the connection it is armed on "
+    "unless `connections` says otherwise; exactly one kind per step",
     {"step_fault", "", kFaultKeys, kFaultKindChoice}, StepShorthand::none, false,
-    "{client: sub, cut: {direction: to_broker, after: PUBREC, nth: 3}}", parse_fault};
+    "{client: sub, cut: {direction: to_broker, after: PUBREC, nth: 3}, connections: current}", parse_fault};
 constexpr StepDescriptor kMisbehave{
     "misbehave", StepKind::misbehave, "Makes the client session break rules on purpose; settings stay until changed",
     {"step_misbehave", "", kMisbehaveKeys}, StepShorthand::none, false,

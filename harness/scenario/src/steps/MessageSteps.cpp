@@ -18,20 +18,30 @@ constexpr KeySpec kReasonCodesExpectKeys[] = {
     {"reason_codes", ValueType::reason_codes, true, {}, "one reason code per filter"},
 };
 constexpr MappingSpec kReasonCodesExpect{"reason_codes_expect", "the acknowledgement's reason codes, one per filter", kReasonCodesExpectKeys};
+constexpr KeySpec kSubackCodesExpectKeys[] = {
+    {"reason_codes", ValueType::suback_codes, true, {}, "one reason code per filter, or {at_most_qos: N}"},
+};
+constexpr MappingSpec kSubackCodesExpect{
+    "suback_codes_expect",
+    "the SUBACK's reason codes, one per filter: a code, or {at_most_qos: N} for any granted QoS up to N", kSubackCodesExpectKeys};
 constexpr std::string_view kFilterChoice[] = {"filter", "filters"};
 
-// `expect: {reason_codes: [...]}` of subscribe and unsubscribe: one code per filter.
-std::optional<std::vector<std::uint8_t>> parse_reason_codes_expect(StepInput& in, std::string_view ack,
-                                                                   std::size_t filters) {
+// `expect: {reason_codes: [...]}` of subscribe (SubackCode) and unsubscribe (codes): one
+// code per filter.
+template <class Code>
+std::optional<std::vector<Code>> parse_reason_codes_expect(StepInput& in, std::span<const KeySpec> keys, std::string_view ack,
+                                                           std::size_t filters) {
   Parser& p = in.p;
   const YAML::Node x = in.get("expect");
   const std::string context = in.ctx + " expect";
-  if (!p.check_map(x, kReasonCodesExpectKeys, context)) return std::nullopt;
+  if (!p.check_map(x, keys, context)) return std::nullopt;
   if (in.d.kind == StepKind::unsubscribe) p.only_v5(x, "UNSUBACK reason codes");
   p.require(x, "reason_codes", context, "one " + std::string(ack) + " reason code per filter");
   const YAML::Node r = Parser::get(x, "reason_codes");
   if (!r) return std::nullopt;
-  auto codes = p.reason_code_list(r, "reason_codes");
+  std::optional<std::vector<Code>> codes;
+  if constexpr (std::is_same_v<Code, SubackCode>) codes = p.suback_code_list(r, "reason_codes");
+  else codes = p.reason_code_list(r, "reason_codes");
   if (codes && codes->size() != filters && filters > 0)
     p.error(r, context + " reason_codes: " + std::to_string(codes->size()) + " codes for " + std::to_string(filters) +
                    " filters (the " + std::string(ack) + " has one per filter)");
@@ -51,7 +61,8 @@ constexpr KeySpec kSubscribeKeys[] = {
     {"subscription_identifier", ValueType::integer, false, {}, "Subscription Identifier 1..268435455 (5.0)"},
     {"properties", ValueType::properties, false, {}, "other SUBSCRIBE properties (5.0)"},
     {"packet_id", ValueType::integer, false, "the session's choice", "the Packet Identifier"},
-    {"expect", ValueType::mapping, false, "each code a granted QoS", "the SUBACK's reason codes", &kReasonCodesExpect},
+    {"expect", ValueType::mapping, false, "each code the requested QoS (a lower grant skips the run)",
+     "the SUBACK's reason codes", &kSubackCodesExpect},
     {"wait", ValueType::boolean, false, "true", "false: do not wait for the SUBACK"},
     {"within", ValueType::duration, false, kWithinDefault, "how long to wait for the SUBACK"},
 };
@@ -128,7 +139,8 @@ std::optional<StepAction> parse_subscribe(StepInput& in) {
   }
   if (auto x = in.get("properties")) s.properties = p.properties(x, in.ctx);
   if (auto x = in.get("packet_id")) s.packet_id = p.uint<std::uint16_t>(x, "packet_id", 0, 65535);
-  if (in.has("expect")) s.expect_reason_codes = parse_reason_codes_expect(in, "SUBACK", s.subscriptions.size());
+  if (in.has("expect"))
+    s.expect_reason_codes = parse_reason_codes_expect<SubackCode>(in, kSubackCodesExpectKeys, "SUBACK", s.subscriptions.size());
   if (auto x = in.get("wait")) {
     if (auto b = p.boolean(x, "wait")) s.wait = *b;
   }
@@ -172,7 +184,8 @@ std::optional<StepAction> parse_unsubscribe(StepInput& in) {
   }
   if (auto x = in.get("properties")) u.properties = p.properties(x, in.ctx);
   if (auto x = in.get("packet_id")) u.packet_id = p.uint<std::uint16_t>(x, "packet_id", 0, 65535);
-  if (in.has("expect")) u.expect_reason_codes = parse_reason_codes_expect(in, "UNSUBACK", u.filters.size());
+  if (in.has("expect"))
+    u.expect_reason_codes = parse_reason_codes_expect<std::uint8_t>(in, kReasonCodesExpectKeys, "UNSUBACK", u.filters.size());
   if (auto x = in.get("wait")) {
     if (auto b = p.boolean(x, "wait")) u.wait = *b;
   }
@@ -255,9 +268,10 @@ std::optional<StepAction> parse_publish(StepInput& in) {
 
 constexpr StepDescriptor kSubscribe{
     "subscribe", StepKind::subscribe,
-    "Sends SUBSCRIBE and waits for the SUBACK (each code a granted QoS unless `expect` says otherwise)",
+    "Sends SUBSCRIBE and waits for the SUBACK: each code the requested QoS (a lower one, which the broker may grant, "
+    "ends the run as skipped) unless `expect` says otherwise",
     {"step_subscribe", "", kSubscribeKeys, kFilterChoice}, StepShorthand::none, false,
-    "{client: sub, filters: [\"a/+\", {filter: b, qos: 2, no_local: true}], qos: 1, subscription_identifier: 7, expect: {reason_codes: [1, 2]}, within: 2s}",
+    "{client: sub, filters: [\"a/+\", {filter: b, qos: 2, no_local: true}], qos: 1, subscription_identifier: 7, expect: {reason_codes: [1, {at_most_qos: 2}]}, within: 2s}",
     parse_subscribe};
 constexpr StepDescriptor kUnsubscribe{
     "unsubscribe", StepKind::unsubscribe, "Sends UNSUBSCRIBE and waits for the UNSUBACK",
@@ -281,4 +295,5 @@ const StepDescriptor& publish_step() { return kPublish; }
 namespace mqtth::scenario {
 const MappingSpec& subscription_keys() { return steps::kSubscription; }
 const MappingSpec& reason_codes_expect_keys() { return steps::kReasonCodesExpect; }
+const MappingSpec& suback_codes_expect_keys() { return steps::kSubackCodesExpect; }
 }  // namespace mqtth::scenario

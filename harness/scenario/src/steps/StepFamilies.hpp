@@ -41,6 +41,7 @@ const StepDescriptor& expect_packet_step();
 const StepDescriptor& expect_no_packet_step();
 const StepDescriptor& expect_delivery_step();
 const StepDescriptor& expect_suback_step();
+const StepDescriptor& any_of_step();
 const StepDescriptor& sleep_step();
 // FaultSteps.cpp
 const StepDescriptor& fault_step();

@@ -8,7 +8,7 @@
 namespace mqtth::scenario {
 
 namespace {
-constexpr std::size_t kStepKinds = static_cast<std::size_t>(StepKind::misbehave) + 1;
+constexpr std::size_t kStepKinds = static_cast<std::size_t>(StepKind::any_of) + 1;
 static_assert(std::variant_size_v<StepAction> == kStepKinds, "StepAction has one alternative per StepKind, in order");
 
 const auto& table() {
@@ -17,8 +17,8 @@ const auto& table() {
       &steps::subscribe_step(),      &steps::unsubscribe_step(),      &steps::publish_step(),
       &steps::send_raw_step(),       &steps::send_packet_step(),      &steps::expect_packet_step(),
       &steps::expect_no_packet_step(), &steps::expect_delivery_step(), &steps::expect_disconnect_step(),
-      &steps::expect_connack_step(), &steps::expect_suback_step(),    &steps::sleep_step(),
-      &steps::fault_step(),          &steps::misbehave_step(),
+      &steps::expect_connack_step(), &steps::expect_suback_step(),    &steps::any_of_step(),
+      &steps::sleep_step(),          &steps::fault_step(),            &steps::misbehave_step(),
   });
   return descriptors;
 }
@@ -54,7 +54,8 @@ std::span<const MappingSpec* const> mapping_specs() {
   static const auto specs = [] {
     std::vector<const MappingSpec*> out = {&scenario_keys(),           &client_keys(),         &will_keys(),
                                            &connack_expect_keys(),     &subscription_keys(),   &reason_codes_expect_keys(),
-                                           &repeat_keys(),             &explore_keys()};
+                                           &suback_codes_expect_keys(), &any_of_branch_keys(), &repeat_keys(),
+                                           &explore_keys()};
     for (const auto* f : steps::fault_param_keys()) out.push_back(f);
     return out;
   }();
@@ -70,6 +71,7 @@ std::string_view value_type_name(ValueType type) {
     case ValueType::qos: return "QoS";
     case ValueType::reason_code: return "reason code";
     case ValueType::reason_codes: return "list of reason codes";
+    case ValueType::suback_codes: return "list of reason codes or {at_most_qos: N}";
     case ValueType::hex: return "hex";
     case ValueType::client: return "client";
     case ValueType::client_list: return "list of clients";
@@ -85,6 +87,7 @@ std::string_view value_type_name(ValueType type) {
     case ValueType::text_list: return "list of text";
     case ValueType::guarantee: return "guarantee";
     case ValueType::direction: return "direction";
+    case ValueType::fault_connections: return "current, next or all";
     case ValueType::variable_name: return "variable name";
     case ValueType::explore_mode: return "cut_points";
     case ValueType::explore: return "exploration";
@@ -94,6 +97,7 @@ std::string_view value_type_name(ValueType type) {
     case ValueType::vars: return "variables";
     case ValueType::clients: return "clients";
     case ValueType::steps: return "list of steps";
+    case ValueType::branches: return "list of alternatives";
     case ValueType::packet: return "packet (decode JSON)";
     case ValueType::packet_list: return "list of packets";
   }

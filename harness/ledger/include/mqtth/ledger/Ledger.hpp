@@ -213,6 +213,13 @@ public:
   // legitimately (`duplicated_consequence`).
   void session_lost(ClientId client, std::string_view statement);
 
+  // The QoS `subscriber` must receive message `id` at, by the subscriptions it holds now:
+  // the lower of the message's publish QoS and the highest QoS granted to the
+  // subscriber's subscriptions matching its topic (3.1.1 MQTT-3.8.4-6 and MQTT-3.3.5-1,
+  // 5.0 MQTT-3.8.4-8 and MQTT-3.3.4-2); shared subscriptions count by their filter.
+  // nullopt when `id` is not a message of this ledger or no subscription matches.
+  std::optional<std::uint8_t> effective_qos(ClientId subscriber, const MessageId& id) const;
+
   // Interns a stream (publisher, topic, publish QoS). Cache the id per publish step.
   StreamId stream(ClientId publisher, std::string_view topic, std::uint8_t qos);
 

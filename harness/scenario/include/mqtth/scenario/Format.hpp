@@ -31,6 +31,7 @@ enum class ValueType : std::uint8_t {
   qos,               // 0, 1 or 2
   reason_code,       // 0..255
   reason_codes,      // a list of reason codes
+  suback_codes,      // a list of SUBACK codes, each a reason code or {at_most_qos: N}
   hex,               // hex bytes, e.g. "30 02 00 01"
   client,            // a client declared under `clients:`
   client_list,
@@ -46,6 +47,7 @@ enum class ValueType : std::uint8_t {
   text_list,         // a non-empty list of strings
   guarantee,         // at_most_once, at_least_once, exactly_once
   direction,         // to_broker, to_client, both
+  fault_connections, // current, next, all
   variable_name,     // letters, digits, _
   explore_mode,      // cut_points
   explore,           // cut_points or the explore mapping
@@ -55,6 +57,7 @@ enum class ValueType : std::uint8_t {
   vars,              // name -> value
   clients,           // name -> client mapping
   steps,             // a list of steps
+  branches,          // any_of: a list of alternatives, each {steps, skip}
   packet,            // one packet in the decode JSON (docs/decode-json.md)
   packet_list,       // several such packets
 };
@@ -139,6 +142,8 @@ const MappingSpec& explore_keys();
 const MappingSpec& connack_expect_keys();
 const MappingSpec& subscription_keys();
 const MappingSpec& reason_codes_expect_keys();
+const MappingSpec& suback_codes_expect_keys();
+const MappingSpec& any_of_branch_keys();
 // Every mapping the schema has a $def for, nested ones included, steps excluded.
 std::span<const MappingSpec* const> mapping_specs();
 

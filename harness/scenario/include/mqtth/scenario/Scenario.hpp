@@ -146,6 +146,15 @@ struct DisconnectStep {
   bool operator==(const DisconnectStep&) const = default;
 };
 
+// One SUBACK code a step expects: exactly `value`, or (`at_most_qos`) any granted QoS from 0
+// to `value`, never a failure code. A broker may grant a lower QoS than requested (3.1.1
+// 3.8.4 and 3.9.3; 5.0 3.8.4), so a scenario that is not about the grant accepts any.
+struct SubackCode {
+  std::uint8_t value = 0;
+  bool at_most_qos = false;
+  bool operator==(const SubackCode&) const = default;
+};
+
 struct SubscriptionSpec {
   std::string filter;
   std::uint8_t qos = 0;
@@ -162,8 +171,9 @@ struct SubscribeStep {
   Json properties = Json::object();
   std::optional<std::uint16_t> packet_id;       // override the session's choice
   // `expect: {reason_codes: [...]}`: the SUBACK's codes, one per filter. Unset: each must
-  // be a granted QoS (0x00..0x02), not necessarily the requested one.
-  std::optional<std::vector<std::uint8_t>> expect_reason_codes;
+  // be a granted QoS (0x00..0x02); one below the requested QoS ends the run as skipped
+  // (a legal grant under which the scenario's later checks cannot hold).
+  std::optional<std::vector<SubackCode>> expect_reason_codes;
   bool wait = true;                             // false: do not wait for the SUBACK
   std::optional<Duration> within;
   bool operator==(const SubscribeStep&) const = default;
@@ -213,6 +223,10 @@ struct ExpectPacketStep {
   std::string client;
   PacketType type{};
   Json match = Json::object();  // every key except client/type/within, decode-JSON shape
+  // `qos: effective` (PUBLISH): instead of a number in `match`, the QoS the client must get
+  // the message at: the lower of its publish QoS and the highest QoS granted to the
+  // client's subscriptions matching its topic (3.1.1 MQTT-3.8.4-6, 5.0 MQTT-3.8.4-8).
+  bool qos_effective = false;
   std::optional<Duration> within;
   bool operator==(const ExpectPacketStep&) const = default;
 };
@@ -261,7 +275,7 @@ struct ExpectConnackStep {
 
 struct ExpectSubackStep {
   std::string client;
-  std::vector<std::uint8_t> reason_codes;
+  std::vector<SubackCode> reason_codes;
   std::optional<Duration> within;
   bool operator==(const ExpectSubackStep&) const = default;
 };
@@ -277,6 +291,11 @@ enum class FaultKind : std::uint8_t { cut, delay, throttle, segment, corrupt, bl
 std::string_view fault_kind_name(FaultKind);
 enum class Direction : std::uint8_t { to_broker, to_client, both };
 std::string_view direction_name(Direction);
+// Which of the client's connections a fault applies to: the one it was armed on (or, with
+// none open, the next one the client opens), only the next one, or every one from now on
+// (each later connection counting its packets from its start).
+enum class FaultConnections : std::uint8_t { current, next, all };
+std::string_view fault_connections_name(FaultConnections);
 
 struct FaultStep {
   std::string client;
@@ -293,6 +312,7 @@ struct FaultStep {
   std::optional<std::uint32_t> offset;     // corrupt: byte offset in the packet
   std::optional<std::uint8_t> xor_mask;    // corrupt: `xor`
   std::optional<std::uint32_t> window;     // reorder: packets held and shuffled
+  FaultConnections connections = FaultConnections::current;  // `connections`
   bool operator==(const FaultStep&) const = default;
 };
 
@@ -311,10 +331,33 @@ struct MisbehaveStep {
   bool operator==(const MisbehaveStep&) const = default;
 };
 
+struct Step;
+
+// One alternative of an any_of step: expectation steps (expect_packet, expect_no_packet,
+// expect_disconnect, expect_connack, expect_suback) that must hold one after the other.
+struct AnyOfBranch {
+  std::vector<Step> steps;
+  // Non-empty: when this alternative is the one that holds, the run ends as skipped with
+  // this reason: the broker made a legal choice under which the scenario's statements
+  // cannot be checked (e.g. it refuses client PUBLISHes to `$` topics, 4.7.2).
+  std::string skip;
+  SourceLocation where;  // of the alternative's `- steps:` entry
+  bool operator==(const AnyOfBranch& other) const;  // defined below Step
+};
+
+// Where the spec lets the broker choose, the legal outcomes as alternatives: the step
+// passes when one of them holds (the first to hold wins; at the same moment, the first
+// written), and fails when none holds within `within` or none can hold any more.
+struct AnyOfStep {
+  std::vector<AnyOfBranch> branches;
+  std::optional<Duration> within;  // shared by every alternative
+  bool operator==(const AnyOfStep&) const = default;
+};
+
 enum class StepKind : std::uint8_t {
   connect, reconnect, disconnect, subscribe, unsubscribe, publish, send_raw, expect_packet,
   expect_no_packet, expect_delivery, expect_disconnect, expect_connack, expect_suback, sleep,
-  fault, misbehave
+  fault, misbehave, any_of
 };
 // The YAML key of the kind's step descriptor (Format.hpp), e.g. "expect_packet".
 std::string_view step_kind_name(StepKind);
@@ -323,7 +366,7 @@ using StepAction = std::variant<ConnectStep, ReconnectStep, DisconnectStep, Subs
                                 UnsubscribeStep, PublishStep, SendRawStep, ExpectPacketStep,
                                 ExpectNoPacketStep, ExpectDeliveryStep, ExpectDisconnectStep,
                                 ExpectConnackStep, ExpectSubackStep, SleepStep, FaultStep,
-                                MisbehaveStep>;  // same order as StepKind
+                                MisbehaveStep, AnyOfStep>;  // same order as StepKind
 
 struct Step {
   StepAction action;
@@ -336,6 +379,10 @@ struct Step {
   StepKind kind() const { return static_cast<StepKind>(action.index()); }
   bool operator==(const Step&) const = default;
 };
+
+inline bool AnyOfBranch::operator==(const AnyOfBranch& other) const {
+  return steps == other.steps && skip == other.skip && where == other.where;
+}
 
 // ---------------------------------------------------------------------------------------
 

@@ -3,8 +3,10 @@
 // Listens on a loopback port; every accepted connection gets its own upstream connection
 // to the broker. Both directions are framed with mqtt::Framer, so faults hit packets (the
 // 3rd PUBREC, byte 5 of the 1st PUBLISH), not byte counts. Rules (FaultRule.hpp) can be
-// added and removed at any time; a rule added while connections are open applies to them
-// from that moment (its nth counts packets from then on) and to every later connection.
+// added and removed at any time, for every connection (addFault: the open ones from that
+// moment, its nth counting packets from then on, and every later one from its start), for
+// one open connection (addFaultTo) or for the next one accepted (addFaultToNext); a rule
+// of one connection goes when that connection closes.
 //
 // Bytes the framer cannot frame (a malformed fixed header sent on purpose) switch that
 // direction to raw forwarding, so the broker still sees and judges them.
@@ -57,6 +59,15 @@ class FaultProxy : public QObject {
   // Installs a rule on every open connection (from now) and every later one. Returns
   // the rule's id for removeFault().
   int addFault(const FaultRule& rule);
+  // Installs a rule on the open connection `connection` only (from now); it is removed when
+  // that connection closes. 0 (nothing installed) when no such connection is open.
+  int addFaultTo(int connection, const FaultRule& rule);
+  // Installs a rule on the next connection accepted only (from its start); it is removed
+  // when that connection closes.
+  int addFaultToNext(const FaultRule& rule);
+  // The open connection accepted last (0 when none is open): a client's current one when
+  // the proxy serves one client at a time.
+  int newestConnection() const;
   void removeFault(int id);
   void clearFaults();  // passthrough from now on (held/delayed packets still go out)
   std::vector<FaultRule> faults() const;
@@ -81,11 +92,19 @@ class FaultProxy : public QObject {
   friend class ProxyConnection;
   void onNewConnection();
   void record(const PacketRecord& r);
+  void connectionFinished(int connection);  // its rules go with it
+
+  // A rule and the connections it applies to.
+  struct Installed {
+    FaultRule rule;
+    int connection = 0;    // 0: every connection; else only this one
+    bool next = false;     // waits for the next connection accepted (then bound to it)
+  };
 
   QHostAddress upstream_host_;
   quint16 upstream_port_;
   QTcpServer* server_;
-  std::map<int, FaultRule> rules_;  // by id, install order
+  std::map<int, Installed> rules_;  // by id, install order
   int next_rule_id_ = 1;
   int next_connection_id_ = 1;
   std::map<int, ProxyConnection*> connections_;
