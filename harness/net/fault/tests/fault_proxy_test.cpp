@@ -1,7 +1,7 @@
 // FaultProxy in front of the in-process BrokerServer: the per-packet signal reports the
 // exchange in order (what fault-point exploration counts), and a rule added at runtime
 // (a scenario `fault:` step arriving mid-scenario) applies from that moment on.
-#include "BrokerServer.hpp"
+#include "mqtth/net/BrokerServer.hpp"
 #include "mqtth/fault/FaultProxy.hpp"
 
 #include <QSignalSpy>
