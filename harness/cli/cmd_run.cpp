@@ -1,4 +1,5 @@
-// `mqtt-harness run PATH... [options]`: runs scenario files (DESIGN.md, docs/runner.md).
+// `mqtt-harness run PATH... [options]`: runs scenario files (docs/runner.md; exit status:
+// docs/architecture.md "Contracts").
 //
 // Exit status: 0 every scenario passed (skipped scenarios and known deviations do not
 // count against it), 1 a scenario failed, 2 a scenario, profile or argument could not be
@@ -201,8 +202,9 @@ int run_command(int argc, char** argv) {
       print_progress(r, d);
     };
 
+  const std::string broker = opt.broker ? common::format_host_port(opt.broker->host, opt.broker->port) : "embedded";
   std::fprintf(stderr, "mqtt-harness run: %zu scenario(s), broker %s%s, seed %llu, -j %u\n", scenarios.size(),
-               opt.broker ? (opt.broker->host + ":" + std::to_string(opt.broker->port)).c_str() : "embedded",
+               broker.c_str(),
                opt.broker ? (", prefix " + settings.prefix).c_str() : "", static_cast<unsigned long long>(seed), opt.jobs);
   const auto started = std::chrono::steady_clock::now();
   const std::string started_at = iso_now();
@@ -227,7 +229,7 @@ int run_command(int argc, char** argv) {
   }
   report::recount(rep);
   rep.summary.duration_ms = total_ms;
-  rep.broker = opt.broker ? opt.broker->host + ":" + std::to_string(opt.broker->port) : "embedded";
+  rep.broker = broker;
   rep.started_at = started_at;
   rep.seed = seed;
   rep.harness_version = "0.1.0";

@@ -9,7 +9,7 @@
 #include <memory>
 #include <set>
 
-#include "BrokerServer.hpp"
+#include "mqtth/net/BrokerServer.hpp"
 #include "Execution.hpp"
 #include "Explorer.hpp"
 #include "mqtth/client/ClientConnection.hpp"
@@ -103,7 +103,7 @@ Probe probe(const std::optional<Endpoint>& broker, const Prefix& prefix, mqtt::V
   conn->connectToBroker(QString::fromStdString(host), port, opts);
   loop.exec();
   if (!connack) {
-    result.error = "probe connection to " + host + ":" + std::to_string(broker ? broker->port : port) + " (MQTT " +
+    result.error = "probe connection to " + common::format_host_port(host, broker ? broker->port : port) + " (MQTT " +
                    result.protocol + ") failed: " + failure;
   } else if (connack->reason_code != 0) {
     result.error = "probe connection refused with CONNACK reason code " + std::to_string(connack->reason_code);
