@@ -1,4 +1,4 @@
-// The decode JSON mapping (docs/decode-json.md, DESIGN.md "mqtt-harness decode / encode").
+// The decode JSON mapping (docs/decode-json.md; docs/architecture.md "Decode JSON").
 // Every input below is assembled by hand from the packet layouts of the MQTT 3.1.1 and 5.0
 // specifications (section cited per test); the expected JSON is written from the same
 // layouts, not from the code's output.

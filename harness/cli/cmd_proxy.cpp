@@ -51,6 +51,8 @@ constexpr const char* kUsage =
     "                          KIND[:DIRECTION][:KEY=VALUE|FLAG]...\n"
     "                        KIND: cut delay throttle segment corrupt blackhole duplicate reorder\n"
     "                        DIRECTION: to_broker, to_client, both (default)\n"
+    "                        durations (by=, at=, for=, jitter=, hold=): 200ms, 1.5s, 2m, 1h;\n"
+    "                        no unit means seconds\n"
     "                        e.g. cut:to_broker:after=PUBREC:nth=3:rst\n"
     "                             delay:to_client:packet=PUBLISH:by=200ms\n"
     "                             throttle:both:bytes_per_second=1000   segment:to_broker:size=1\n"

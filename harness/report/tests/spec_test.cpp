@@ -1,5 +1,5 @@
-// Statement lists and coverage arithmetic. Expected counts come from DESIGN.md
-// ("141 ids", "251 ids", broker-observable "101 and 200").
+// Statement lists and coverage arithmetic. Expected counts come from docs/spec/README.md
+// (141 and 251 statements, of which 101 and 200 are broker-observable).
 #include <gtest/gtest.h>
 
 #include <algorithm>
