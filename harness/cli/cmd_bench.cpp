@@ -143,9 +143,9 @@ int run_bench_command(int argc, char** argv) {
     else if (arg == "--protocol") {
       const auto v = args.value();
       if (!v) return 2;
-      if (*v == "5" || *v == "5.0") o.version = mqtt::Version::v5;
-      else if (*v == "3.1.1" || *v == "4") o.version = mqtt::Version::v3_1_1;
-      else return args.bad("--protocol: expected 3.1.1 or 5");
+      const auto version = mqtt::parse_version(*v);
+      if (!version || *version == mqtt::Version::v3_1) return args.bad("--protocol: expected 3.1.1 or 5");
+      o.version = *version;
     }
     else if (arg == "--publishers") { if (!(n = number(1, 10000, "1..10000"))) return 2; o.publishers = int(*n); }
     else if (arg == "--subscribers") { if (!(n = number(0, 10000, "0..10000"))) return 2; o.subscribers = int(*n); }

@@ -1,5 +1,7 @@
 #include "mqtth/runner/Options.hpp"
 
+#include <mqtt/codec.hpp>
+
 #include <charconv>
 
 namespace mqtth::runner {
@@ -65,9 +67,9 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
       o.broker = *endpoint.value;
     } else if (arg == "--protocol") {
       if (!value(v)) return fail("--protocol needs 3.1.1 or 5");
-      if (v == "5.0") v = "5";
-      if (v != "3.1.1" && v != "5") return fail("--protocol: expected 3.1.1 or 5, got '" + v + "'");
-      o.protocol = v;
+      const auto version = mqtt::parse_version(v);  // scenarios run 3.1.1 or 5 (3.1 only as a CONNECT)
+      if (!version || *version == mqtt::Version::v3_1) return fail("--protocol: expected 3.1.1 or 5, got '" + v + "'");
+      o.protocol = std::string(mqtt::to_string(*version));
     } else if (arg == "-j" || arg == "--jobs") {
       if (!value(v)) return fail("-j needs a number of parallel scenarios");
       std::uint64_t n = 0;
