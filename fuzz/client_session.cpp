@@ -12,6 +12,7 @@
 #include "fuzz_common.hpp"
 
 #include <mqtth/client/ClientSession.hpp>
+#include <mqtt/hex.hpp>
 
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -80,8 +81,8 @@ std::size_t collect(Harness& h, std::size_t input_bytes) {
       std::fprintf(stderr, "session wrote an undecodable packet: %s at %u (%.*s)\n",
                    std::string(mqtt::to_string(d.error.code)).c_str(), d.error.offset,
                    static_cast<int>(d.error.message.size()), d.error.message.data());
-      for (auto b : frame.packet) std::fprintf(stderr, "%02x", b);
-      std::fprintf(stderr, " (session version %s)\n", std::string(mqtt::to_string(version)).c_str());
+      const auto bytes = mqtt::to_hex({reinterpret_cast<const char*>(frame.packet.data()), frame.packet.size()});
+      std::fprintf(stderr, "%s (session version %s)\n", bytes.c_str(), std::string(mqtt::to_string(version)).c_str());
       fail("session output does not decode");
     }
     if (!client_may_send(mqtt::packet_type(d.value), version)) fail("session sent a server-only packet");

@@ -1,4 +1,4 @@
-// The decode JSON mapping (docs/decode-json.md, DESIGN.md "mqtt-harness decode / encode").
+// The decode JSON mapping (docs/decode-json.md; docs/architecture.md "Decode JSON").
 // Every input below is assembled by hand from the packet layouts of the MQTT 3.1.1 and 5.0
 // specifications (section cited per test); the expected JSON is written from the same
 // layouts, not from the code's output.
@@ -34,25 +34,6 @@ Json decoded(std::string_view hex, Version version) {
 }
 
 Json parse(std::string_view text) { return Json::parse(text); }
-
-// Hex helpers ---------------------------------------------------------------------------
-
-TEST(JsonHex, to_hex_is_lowercase_without_separators) {
-  EXPECT_EQ(mqtt::to_hex(std::string("\x00\xab\x10\xff", 4)), "00ab10ff");
-  EXPECT_EQ(mqtt::to_hex(""), "");
-}
-
-TEST(JsonHex, parse_hex_accepts_spaces_and_upper_case) {
-  EXPECT_EQ(mqtt::parse_hex("00 AB\t10\nff"), std::string("\x00\xab\x10\xff", 4));
-  EXPECT_EQ(mqtt::parse_hex(""), std::string());
-}
-
-TEST(JsonHex, parse_hex_rejects_odd_digit_counts_and_non_hex) {
-  EXPECT_FALSE(mqtt::parse_hex("abc").has_value());
-  EXPECT_FALSE(mqtt::parse_hex("a b").has_value());
-  EXPECT_FALSE(mqtt::parse_hex("zz").has_value());
-  EXPECT_FALSE(mqtt::parse_hex("0x10").has_value());
-}
 
 // PUBLISH (3.3) -------------------------------------------------------------------------
 

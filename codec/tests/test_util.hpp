@@ -1,4 +1,4 @@
-// Helpers for the codec tests: hex, a field-by-field description of decoded packets,
+// Helpers for the codec tests: hex input, a field-by-field description of decoded packets,
 // golden-vector files, and a guard page that turns any over-read into a crash.
 #pragma once
 
@@ -14,35 +14,15 @@
 #include <vector>
 
 #include "mqtt/codec.hpp"
+#include "mqtt/hex.hpp"
 
 namespace mqtt::test {
 
+// Test inputs are written as hex (mqtt/hex.hpp grammar); a typo in one is a broken test.
 inline std::string from_hex(std::string_view hex) {
-  std::string out;
-  int hi = -1;
-  for (char c : hex) {
-    int v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else continue;
-    if (hi < 0) hi = v;
-    else {
-      out.push_back(static_cast<char>(hi * 16 + v));
-      hi = -1;
-    }
-  }
-  return out;
-}
-
-inline std::string to_hex(std::string_view s) {
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out.push_back(d[c >> 4]);
-    out.push_back(d[c & 15]);
-  }
-  return out;
+  auto bytes = parse_hex(hex);
+  if (!bytes) throw std::invalid_argument("not hex: '" + std::string(hex) + "'");
+  return *bytes;
 }
 
 inline Bytes bytes(std::string_view s) { return Bytes(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()); }
@@ -52,12 +32,6 @@ inline std::string text(std::string_view s) {
   for (unsigned char c : s)
     if (c < 0x20 || c > 0x7e) return "hex:" + to_hex(s);
   return std::string(s);
-}
-
-inline std::string code_hex(std::uint8_t c) {
-  char b[8];
-  std::snprintf(b, sizeof b, "0x%02X", c);
-  return b;
 }
 
 using Fields = std::vector<std::string>;
@@ -102,7 +76,7 @@ inline Fields describe(const PacketView& packet, Version v) {
           if (p.password) f.push_back("password=" + text(*p.password));
         } else if constexpr (std::is_same_v<P, ConnackView>) {
           f.push_back("session_present=" + b(p.session_present));
-          f.push_back("reason_code=" + code_hex(p.reason_code));
+          f.push_back("reason_code=" + hex_byte(p.reason_code));
           describe_properties(f, "", p.properties);
         } else if constexpr (std::is_same_v<P, PublishView>) {
           f.push_back("dup=" + b(p.dup));
@@ -115,7 +89,7 @@ inline Fields describe(const PacketView& packet, Version v) {
         } else if constexpr (std::is_same_v<P, PubackView> || std::is_same_v<P, PubrecView> ||
                              std::is_same_v<P, PubrelView> || std::is_same_v<P, PubcompView>) {
           f.push_back("packet_id=" + std::to_string(p.packet_id));
-          f.push_back("reason_code=" + code_hex(p.reason_code));
+          f.push_back("reason_code=" + hex_byte(p.reason_code));
           describe_properties(f, "", p.properties);
         } else if constexpr (std::is_same_v<P, SubscribeView>) {
           f.push_back("packet_id=" + std::to_string(p.packet_id));
@@ -129,7 +103,7 @@ inline Fields describe(const PacketView& packet, Version v) {
           describe_properties(f, "", p.properties);
           if (!p.reason_codes.empty()) {
             std::string s;
-            for (auto c : p.reason_codes) s += (s.empty() ? "" : ",") + code_hex(c);
+            for (auto c : p.reason_codes) s += (s.empty() ? "" : ",") + hex_byte(c);
             f.push_back("reason_codes=" + s);
           }
         } else if constexpr (std::is_same_v<P, UnsubscribeView>) {
@@ -138,7 +112,7 @@ inline Fields describe(const PacketView& packet, Version v) {
           for (const auto& s : p.filters) f.push_back("filter=" + text(s));
         } else if constexpr (std::is_same_v<P, DisconnectView> || std::is_same_v<P, AuthView>) {
           if (v == Version::v5) {
-            f.push_back("reason_code=" + code_hex(p.reason_code));
+            f.push_back("reason_code=" + hex_byte(p.reason_code));
             describe_properties(f, "", p.properties);
           }
         }

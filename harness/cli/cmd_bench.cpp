@@ -9,9 +9,12 @@
 #include "args.hpp"
 #include "commands.hpp"
 
-#include "BrokerServer.hpp"
+#include "mqtth/net/BrokerServer.hpp"
 
 #include <mqtth/bench/Bench.hpp>
+#include <mqtth/common/Duration.hpp>
+#include <mqtth/common/HostPort.hpp>
+#include <mqtth/process/BrokerProcess.hpp>
 
 #include <QCoreApplication>
 #include <QLoggingCategory>
@@ -37,7 +40,7 @@ using mqtth::cli::ArgReader;
 constexpr const char* kUsage =
     "usage: mqtt-harness bench [--broker HOST:PORT | --in-process] [--publishers N] [--subscribers N]\n"
     "                          [--topics N] [--qos 0|1|2] [--payload BYTES]\n"
-    "                          [--rate MSG/S | --messages N] [--duration S] [--window N]\n"
+    "                          [--rate MSG/S | --messages N] [--duration D] [--window N]\n"
     "                          [--protocol 3.1.1|5] [--json FILE] [--html FILE] [--quiet]\n"
     "\n"
     "Publishes load, measures throughput and publish-to-delivery latency, and checks with the\n"
@@ -54,11 +57,12 @@ constexpr const char* kUsage =
     "  --payload BYTES     user payload after the ledger identity prefix (min 16, default 16)\n"
     "  --rate R            open loop: R messages/s in total at fixed intended times; latency\n"
     "                      from the intended time (no coordinated omission). Needs --duration\n"
-    "                      (default 10 s)\n"
+    "                      (default 10s)\n"
     "  --messages N        closed loop: N messages in total, each publisher keeping at most\n"
     "                      --window (default 100) undelivered messages (default mode, N=100000)\n"
-    "  --duration S        open loop length; in closed loop an optional time cap\n"
-    "  --drain S           after the last send, wait up to S s of silence (default 5)\n"
+    "  --duration D        open loop length; in closed loop an optional time cap. D: 250ms,\n"
+    "                      1.5s, 10s, 2m, 1h; no unit means seconds\n"
+    "  --drain D           after the last send, wait up to D of silence (default 5s)\n"
     "  --max-in-flight N   QoS 1/2 window on the wire (default: broker's Receive Maximum / 20)\n"
     "  --protocol V        3.1.1 or 5 (default 5)\n"
     "  --json FILE         all figures as JSON\n"
@@ -117,6 +121,18 @@ int run_bench_command(int argc, char** argv) {
       if (!n) args.bad(std::string(arg) + ": expected " + expected);
       return n;
     };
+    // A duration (mqtth/common/Duration.hpp: 10s, 1.5, 2m ...) above 0 and up to `max`, in
+    // seconds; nullopt (after the message) when missing or not one.
+    auto seconds = [&](std::chrono::milliseconds max) -> std::optional<double> {
+      const auto v = args.value();
+      if (!v) return std::nullopt;
+      const auto d = mqtth::common::parse_duration(*v, max);
+      if (!d.value || d.value->count() == 0) {
+        args.bad(std::string(arg) + ": " + (d.value ? "must be longer than 0" : d.error));
+        return std::nullopt;
+      }
+      return static_cast<double>(d.value->count()) / 1000;
+    };
     std::optional<double> n;
     if (arg == "--help" || arg == "-h") return args.help();
     else if (arg == "--in-process") in_process = true;
@@ -127,9 +143,9 @@ int run_bench_command(int argc, char** argv) {
     else if (arg == "--protocol") {
       const auto v = args.value();
       if (!v) return 2;
-      if (*v == "5" || *v == "5.0") o.version = mqtt::Version::v5;
-      else if (*v == "3.1.1" || *v == "4") o.version = mqtt::Version::v3_1_1;
-      else return args.bad("--protocol: expected 3.1.1 or 5");
+      const auto version = mqtt::parse_version(*v);
+      if (!version || *version == mqtt::Version::v3_1) return args.bad("--protocol: expected 3.1.1 or 5");
+      o.version = *version;
     }
     else if (arg == "--publishers") { if (!(n = number(1, 10000, "1..10000"))) return 2; o.publishers = int(*n); }
     else if (arg == "--subscribers") { if (!(n = number(0, 10000, "0..10000"))) return 2; o.subscribers = int(*n); }
@@ -142,8 +158,8 @@ int run_bench_command(int argc, char** argv) {
     else if (arg == "--payload") { if (!(n = number(16, 256 * 1024 * 1024, "16..268435456 bytes"))) return 2; o.payload = std::size_t(*n); }
     else if (arg == "--rate") { if (!(n = number(0.001, 1e8, "a positive number of messages/s"))) return 2; o.rate = *n; }
     else if (arg == "--messages") { if (!(n = number(1, 1e12, "a positive count"))) return 2; o.messages = std::uint64_t(*n); messages_given = true; }
-    else if (arg == "--duration") { if (!(n = number(0.001, 1e6, "seconds > 0"))) return 2; o.duration_s = *n; }
-    else if (arg == "--drain") { if (!(n = number(0.1, 3600, "seconds"))) return 2; o.drain_s = *n; }
+    else if (arg == "--duration") { if (!(n = seconds(std::chrono::seconds(1'000'000)))) return 2; o.duration_s = *n; }
+    else if (arg == "--drain") { if (!(n = seconds(std::chrono::seconds(3600)))) return 2; o.drain_s = *n; }
     else if (arg == "--window") { if (!(n = number(1, 1e6, "1..1000000"))) return 2; o.window = std::uint32_t(*n); }
     else if (arg == "--max-in-flight") { if (!(n = number(1, 65535, "1..65535"))) return 2; o.max_in_flight = std::uint16_t(*n); }
     else return args.bad("unknown argument '" + std::string(arg) + "'");
@@ -162,11 +178,10 @@ int run_bench_command(int argc, char** argv) {
   std::unique_ptr<QProcess> child;
 
   if (broker) {
-    const auto colon = broker->rfind(':');
-    const auto port = colon == std::string::npos ? std::nullopt : parse_number(broker->substr(colon + 1), 1, 65535);
-    if (!port || colon == 0) return args.bad("--broker: expected HOST:PORT, got '" + *broker + "'");
-    o.host = broker->substr(0, colon);
-    o.port = std::uint16_t(*port);
+    const auto address = mqtth::common::parse_host_port(*broker);
+    if (!address.value) return args.bad("--broker: " + address.error);
+    o.host = address.value->host;
+    o.port = address.value->port;
     o.broker_label = *broker;
   } else if (in_process) {
     embedded = std::make_unique<mqtth::net::BrokerServer>(mqtth::engine::BrokerConfig{});
@@ -178,25 +193,25 @@ int run_bench_command(int argc, char** argv) {
     child = std::make_unique<QProcess>();
     child->setProcessChannelMode(QProcess::ForwardedErrorChannel);
     child->start(QCoreApplication::applicationFilePath(), {"broker", "--listen", "127.0.0.1:0"});
-    std::string line;
+    std::optional<mqtth::common::HostPort> listening;
     QElapsedTimer t;
     t.start();
-    while (t.elapsed() < 10000 && line.rfind("listening on ", 0) != 0) {
+    while (t.elapsed() < 10000 && !listening) {
       if (child->canReadLine() || child->waitForReadyRead(500)) {
-        if (child->canReadLine()) line = child->readLine().trimmed().toStdString();
+        if (child->canReadLine()) listening = mqtth::process::parse_listening_line(child->readLine().toStdString());
       } else if (child->state() == QProcess::NotRunning) {
         break;
       }
     }
-    if (line.rfind("listening on ", 0) != 0) return args.bad("the child broker did not start");
-    const auto colon = line.rfind(':');
-    o.port = std::uint16_t(std::stoul(line.substr(colon + 1)));
+    if (!listening) return args.bad("the child broker did not start");
+    o.host = listening->host;
+    o.port = listening->port;
     o.broker_label = "embedded (child process)";
   }
 
   if (o.progress) {
-    std::fprintf(stderr, "bench: %s at %s:%u, %d -> %d, QoS %d, %zu-byte payload, %s\n", o.broker_label.c_str(),
-                 o.host.c_str(), unsigned(o.port), o.publishers, o.subscribers, int(o.qos), o.payload,
+    std::fprintf(stderr, "bench: %s at %s, %d -> %d, QoS %d, %zu-byte payload, %s\n", o.broker_label.c_str(),
+                 mqtth::common::format_host_port(o.host, o.port).c_str(), o.publishers, o.subscribers, int(o.qos), o.payload,
                  o.rate > 0 ? ("open loop " + std::to_string(o.rate) + " msg/s for " +
                                std::to_string(o.duration_s) + " s").c_str()
                             : ("closed loop " + std::to_string(o.messages) + " messages").c_str());

@@ -3,14 +3,15 @@
 //   mqtt-harness broker --listen 127.0.0.1:1883 [--config FILE] [--misbehave MODE]
 //
 // Prints exactly one line `listening on HOST:PORT` to stdout once it accepts (the
-// contract scripts and tests rely on, DESIGN.md); everything else goes to stderr.
+// contract scripts and tests rely on, docs/architecture.md "Contracts"); everything else
+// goes to stderr.
 // SIGINT/SIGTERM stop it cleanly with exit 0. Bad arguments or config: message, exit 2.
 #include "args.hpp"
 #include "commands.hpp"
 #include "process_support.hpp"
 
-#include "BrokerConfigFile.hpp"
-#include "BrokerServer.hpp"
+#include "mqtth/net/BrokerConfigFile.hpp"
+#include "mqtth/net/BrokerServer.hpp"
 
 #include <QCoreApplication>
 #include <QHostAddress>
@@ -30,7 +31,7 @@
 namespace {
 using mqtth::cli::ArgReader;
 using mqtth::cli::install_stop_signals;
-using mqtth::cli::parse_host_port;
+using mqtth::cli::parse_shell_address;
 using mqtth::cli::print_listening;
 using mqtth::cli::StopOnSignal;
 
@@ -76,8 +77,9 @@ int run_broker(int argc, char** argv) {
     }
   }
 
-  const auto address = parse_host_port(listen_text);
-  if (!address) return args.bad("--listen: expected HOST:PORT (e.g. 127.0.0.1:1883), got '" + listen_text + "'");
+  std::string error;
+  const auto listen = parse_shell_address(listen_text, mqtth::common::PortZero::allowed, error);
+  if (!listen) return args.bad("--listen: " + error);
 
   mqtth::engine::BrokerConfig config;
   if (config_path) {
@@ -113,7 +115,7 @@ int run_broker(int argc, char** argv) {
   StopOnSignal stop;
 
   mqtth::net::BrokerServer server(std::move(config));
-  if (!server.listen(address->host, address->port)) {
+  if (!server.listen(listen->host, listen->port)) {
     std::fprintf(stderr, "mqtt-harness broker: cannot listen on %s: %s\n", listen_text.c_str(),
                  server.errorString().toLocal8Bit().constData());
     return 1;

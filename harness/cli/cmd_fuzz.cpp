@@ -5,7 +5,10 @@
 #include "args.hpp"
 #include "commands.hpp"
 
-#include "NetFuzz.hpp"
+#include "mqtth/netfuzz/NetFuzz.hpp"
+
+#include <mqtth/common/Duration.hpp>
+#include <mqtth/common/HostPort.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -27,10 +30,11 @@ constexpr const char* kUsage =
     "Sends generated and mutated MQTT packet sequences to a live broker, one TCP connection\n"
     "per case, and reports crashes, hangs and spec violations (docs/netfuzz.md).\n"
     "\n"
-    "  --broker HOST:PORT   the broker to fuzz (IPv4 address or localhost)\n"
+    "  --broker HOST:PORT   the broker to fuzz (IPv6 as [::1]:PORT; localhost is 127.0.0.1)\n"
     "  --spawn -- CMD...    start the broker with this command (it must listen on --broker);\n"
     "                       its exit or a sanitizer report is a crash finding, and it is restarted\n"
-    "  --duration D         how long to fuzz (100ms, 10s, 10m, 1h; default 60s)\n"
+    "  --duration D         how long to fuzz (default 60s). D: 250ms, 1.5s, 10s, 2m, 1h;\n"
+    "                       no unit means seconds\n"
     "  --seed N             case generation seed (default 1): same seed, same cases\n"
     "  --protocol V         3.1.1 or 5 (default 5)\n"
     "  --out DIR            findings: finding-N-KIND.yaml scenarios, findings.json, findings.html\n"
@@ -45,21 +49,6 @@ constexpr const char* kUsage =
     "Prints a summary JSON line on stdout (also in findings.json and findings.html). Exit status:\n"
     "0 no crash/hang finding (spec findings are in findings.json), 1 crash/hang findings,\n"
     "2 bad arguments or broker unreachable.\n";
-
-// "100ms", "10s", "1.5m", "1h" -> seconds.
-std::optional<double> parse_duration(std::string_view text) {
-  std::size_t digits = 0;
-  while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.')) ++digits;
-  if (digits == 0) return std::nullopt;
-  double value = 0;
-  try { value = std::stod(std::string(text.substr(0, digits))); } catch (...) { return std::nullopt; }
-  const auto unit = text.substr(digits);
-  if (unit == "ms") return value / 1000;
-  if (unit == "s") return value;
-  if (unit == "m") return value * 60;
-  if (unit == "h") return value * 3600;
-  return std::nullopt;
-}
 
 std::optional<std::uint64_t> parse_number(std::string_view text) {
   if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
@@ -89,18 +78,20 @@ int run_fuzz_command(int argc, char** argv) {
     const auto v = args.value();
     if (!v) return 2;  // value() has said what is missing
     if (arg == "--broker") {
-      const auto colon = v->rfind(':');
-      const auto port = colon == std::string_view::npos ? std::nullopt : parse_number(v->substr(colon + 1));
-      if (!port || *port == 0 || *port > 65535) return args.bad("--broker must be HOST:PORT with a port 1..65535, got '" + std::string(*v) + "'");
-      opt.host = std::string(v->substr(0, colon));
-      opt.port = static_cast<std::uint16_t>(*port);
+      const auto broker = mqtth::common::parse_host_port(*v);
+      if (!broker.value) return args.bad("--broker: " + broker.error);
+      opt.host = broker.value->host;
+      opt.port = broker.value->port;
       have_broker = true;
     } else if (arg == "--duration" || arg == "--case-timeout" || arg == "--probe-timeout") {
-      const auto d = parse_duration(*v);
-      if (!d || *d <= 0) return args.bad(std::string(arg) + " must be a duration like 500ms, 10s, 10m, got '" + std::string(*v) + "'");
-      if (arg == "--duration") opt.duration_s = *d;
-      else if (arg == "--case-timeout") opt.case_timeout_ms = static_cast<int>(*d * 1000);
-      else opt.probe_timeout_ms = static_cast<int>(*d * 1000);
+      // A run of up to 30 days; a single wait of up to an hour.
+      const auto max = arg == "--duration" ? std::chrono::hours(720) : std::chrono::hours(1);
+      const auto d = mqtth::common::parse_duration(*v, max);
+      if (!d.value) return args.bad(std::string(arg) + ": " + d.error);
+      if (d.value->count() == 0) return args.bad(std::string(arg) + " must be longer than 0");
+      if (arg == "--duration") opt.duration_s = static_cast<double>(d.value->count()) / 1000;
+      else if (arg == "--case-timeout") opt.case_timeout_ms = static_cast<int>(d.value->count());
+      else opt.probe_timeout_ms = static_cast<int>(d.value->count());
     } else if (arg == "--seed" || arg == "--max-cases" || arg == "-j" || arg == "--fresh-probe-every") {
       const auto n = parse_number(*v);
       if (!n) return args.bad(std::string(arg) + " must be a non-negative integer, got '" + std::string(*v) + "'");

@@ -32,7 +32,7 @@
 namespace {
 using mqtth::cli::ArgReader;
 using mqtth::cli::install_stop_signals;
-using mqtth::cli::parse_host_port;
+using mqtth::cli::parse_shell_address;
 using mqtth::cli::print_listening;
 using mqtth::cli::StopOnSignal;
 
@@ -51,6 +51,8 @@ constexpr const char* kUsage =
     "                          KIND[:DIRECTION][:KEY=VALUE|FLAG]...\n"
     "                        KIND: cut delay throttle segment corrupt blackhole duplicate reorder\n"
     "                        DIRECTION: to_broker, to_client, both (default)\n"
+    "                        durations (by=, at=, for=, jitter=, hold=): 200ms, 1.5s, 2m, 1h;\n"
+    "                        no unit means seconds\n"
     "                        e.g. cut:to_broker:after=PUBREC:nth=3:rst\n"
     "                             delay:to_client:packet=PUBLISH:by=200ms\n"
     "                             throttle:both:bytes_per_second=1000   segment:to_broker:size=1\n"
@@ -95,12 +97,12 @@ int run_proxy(int argc, char** argv) {
       return args.bad("unknown argument '" + std::string(*arg) + "'");
     }
   }
-  const auto listen = parse_host_port(listen_text);
-  if (!listen) return args.bad("--listen: expected HOST:PORT (e.g. 127.0.0.1:0), got '" + listen_text + "'");
+  std::string error;
+  const auto listen = parse_shell_address(listen_text, mqtth::common::PortZero::allowed, error);
+  if (!listen) return args.bad("--listen: " + error);
   if (!upstream_text) return args.bad("--upstream HOST:PORT is required (the broker)");
-  const auto upstream = parse_host_port(*upstream_text);
-  if (!upstream || upstream->port == 0)
-    return args.bad("--upstream: expected HOST:PORT with a port 1..65535, got '" + *upstream_text + "'");
+  const auto upstream = parse_shell_address(*upstream_text, mqtth::common::PortZero::refused, error);
+  if (!upstream) return args.bad("--upstream: " + error);
   if (pcap_dir && pcap_dir->empty()) return args.bad("--pcap needs a directory");
 
   if (verbose) QLoggingCategory::setFilterRules(QStringLiteral("mqtth.proxy.debug=true"));

@@ -1,4 +1,5 @@
-// `mqtt-harness run PATH... [options]`: runs scenario files (docs/runner.md).
+// `mqtt-harness run PATH... [options]`: runs scenario files (docs/runner.md; exit status:
+// docs/architecture.md "Contracts").
 //
 // Exit status: 0 every scenario passed (skipped scenarios and known deviations do not
 // count against it), 1 a scenario failed, 2 a scenario, profile, argument or the broker
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "mqtth/common/HostPort.hpp"
 #include "mqtth/report/Report.hpp"
 #include "mqtth/runner/Options.hpp"
 #include "mqtth/runner/Prefix.hpp"
@@ -254,8 +256,9 @@ int run_command(int argc, char** argv) {
       names = ", " + runner::describe_prefix(opt.prefix, settings.run_id);
     }
   }
+  const std::string broker = opt.broker ? common::format_host_port(opt.broker->host, opt.broker->port) : "embedded";
   std::fprintf(stderr, "mqtt-harness run: %zu scenario(s), broker %s%s, seed %llu, -j %u\n", scenarios.size(),
-               opt.broker ? (opt.broker->host + ":" + std::to_string(opt.broker->port)).c_str() : "embedded",
+               broker.c_str(),
                names.c_str(), static_cast<unsigned long long>(seed), opt.jobs);
   for (const auto& w : warning_lines) std::fprintf(stderr, "warning: %s\n", w.c_str());
   const auto started = std::chrono::steady_clock::now();
@@ -291,7 +294,7 @@ int run_command(int argc, char** argv) {
   }
   report::recount(rep);
   rep.summary.duration_ms = total_ms;
-  rep.broker = opt.broker ? opt.broker->host + ":" + std::to_string(opt.broker->port) : "embedded";
+  rep.broker = broker;
   rep.started_at = started_at;
   rep.seed = seed;
   rep.harness_version = "0.1.0";

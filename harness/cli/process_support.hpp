@@ -1,6 +1,10 @@
-// What the long-running sub-commands (broker, proxy) share: HOST:PORT arguments and a
-// clean stop on SIGINT/SIGTERM from inside the Qt event loop.
+// What the long-running sub-commands (broker, proxy) share: the address to listen on, the
+// `listening on HOST:PORT` line, and a clean stop on SIGINT/SIGTERM from inside the Qt
+// event loop.
 #pragma once
+
+#include <mqtth/common/HostPort.hpp>
+#include <mqtth/process/BrokerProcess.hpp>
 
 #include <QCoreApplication>
 #include <QHostAddress>
@@ -17,29 +21,25 @@
 
 namespace mqtth::cli {
 
-struct HostPort {
+// A HOST:PORT option of the Qt shells (broker --listen, proxy --listen / --upstream): the
+// one HOST:PORT grammar (mqtth/common/HostPort.hpp) with a HOST that is an IP address or
+// "localhost" (127.0.0.1); the shells take addresses, not names to look up. nullopt, and
+// `error` says why, otherwise.
+struct ShellAddress {
   QHostAddress host;
   quint16 port = 0;
 };
-
-// "127.0.0.1:1883", "localhost:0", "[::1]:1883"; nullopt when malformed.
-inline std::optional<HostPort> parse_host_port(std::string_view text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-  std::string_view host = text.substr(0, colon);
-  const std::string port_text(text.substr(colon + 1));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  HostPort out;
-  if (host == "localhost") {
-    out.host = QHostAddress(QHostAddress::LocalHost);
-  } else if (!out.host.setAddress(QString::fromUtf8(host.data(), qsizetype(host.size())))) {
+inline std::optional<ShellAddress> parse_shell_address(const std::string& text, common::PortZero zero, std::string& error) {
+  const auto parsed = common::parse_host_port(text, zero);
+  if (!parsed.value) {
+    error = parsed.error;
     return std::nullopt;
   }
-  if (port_text.empty() || port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos)
+  ShellAddress out{QHostAddress(QHostAddress::LocalHost), parsed.value->port};
+  if (parsed.value->host != "localhost" && !out.host.setAddress(QString::fromStdString(parsed.value->host))) {
+    error = "the host must be an IP address or 'localhost', got '" + parsed.value->host + "'";
     return std::nullopt;
-  const unsigned long port = std::stoul(port_text);
-  if (port > 65535) return std::nullopt;
-  out.port = static_cast<quint16>(port);
+  }
   return out;
 }
 
@@ -80,11 +80,9 @@ class StopOnSignal {
   int signal_ = 0;
 };
 
-// The one stdout line scripts wait for (DESIGN.md): `listening on HOST:PORT`, flushed.
+// The one stdout line scripts wait for (docs/architecture.md "Contracts"), flushed.
 inline void print_listening(const QHostAddress& bound, quint16 port) {
-  const QString host = bound.protocol() == QAbstractSocket::IPv6Protocol ? QStringLiteral("[%1]").arg(bound.toString())
-                                                                         : bound.toString();
-  std::printf("listening on %s:%u\n", host.toUtf8().constData(), unsigned(port));
+  std::printf("%s\n", process::listening_line(bound.toString().toStdString(), port).c_str());
   std::fflush(stdout);
 }
 

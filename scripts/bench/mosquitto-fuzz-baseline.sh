@@ -99,8 +99,8 @@ for v in $variants; do
   cp "$b" "$work/bin/ours-$v"
 done
 
-# --- one run: prints "execs cpu_s wall_s cov ft counters", like /work/m/rate.sh: corpus copied
-# to tmpfs, pinned, executions / (user + sys) from /usr/bin/time.
+# --- one run: prints "execs cpu_s wall_s cov ft counters": corpus copied to tmpfs, pinned,
+# executions / (user + sys) from /usr/bin/time.
 run_one() {  # bin corpus|- seconds flags...
   local bin=$1 corpus=$2 t=$3; shift 3
   local d out n u s e cf cnt

@@ -344,7 +344,7 @@ MALFORMED = {
 @pytest.mark.parametrize("case", sorted(MALFORMED))
 def test_malformed_packet_closes_only_that_connection(broker, clients, version, case):
     """5.0: close (MQTT-4.13.1-1) after a DISCONNECT 0x81 Malformed Packet (4.13.1 says
-    SHOULD; DESIGN.md makes it the embedded broker's rule, mosquitto sometimes just
+    SHOULD; docs/architecture.md "Conventions" makes it the embedded broker's rule, mosquitto sometimes just
     closes); 3.1.1: close with no packet (MQTT-4.8.0-1). Another client carries on."""
     bystander = clients(broker, version=version)
     bystander.connect()

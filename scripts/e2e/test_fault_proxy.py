@@ -172,7 +172,7 @@ def test_help_exits_0_and_bad_arguments_exit_2_naming_the_argument(harness):
     assert subprocess.run([harness, "proxy", "--help"], capture_output=True, timeout=10).returncode == 0
     for args, needle in [
         (["--upstream", "127.0.0.1:1883", "--fault", "cut:to_broker:after=PUBREK"], "after=PUBREK"),
-        (["--upstream", "127.0.0.1:1883", "--fault", "delay:by=200"], "by=200"),
+        (["--upstream", "127.0.0.1:1883", "--fault", "delay:by=200x"], "'200x' is not a duration"),
         (["--fault", "segment:size=1"], "--upstream"),
         (["--upstream", "nowhere"], "--upstream"),
         (["--upstream", "127.0.0.1:1883", "--bogus"], "--bogus"),

@@ -805,41 +805,4 @@ std::optional<Version> connect_version(const Json& json) {
   return version_from_json(*v);
 }
 
-std::string to_hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.resize(bytes.size() * 2);
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    const auto b = static_cast<std::uint8_t>(bytes[i]);
-    out[2 * i] = digits[b >> 4];
-    out[2 * i + 1] = digits[b & 0x0F];
-  }
-  return out;
-}
-
-std::optional<std::string> parse_hex(std::string_view text) {
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-  std::string out;
-  out.reserve(text.size() / 2);
-  std::size_t i = 0;
-  while (i < text.size()) {
-    if (space(text[i])) {
-      ++i;
-      continue;
-    }
-    if (i + 1 >= text.size()) return std::nullopt;
-    const int hi = nibble(text[i]), lo = nibble(text[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi << 4 | lo);
-    i += 2;
-  }
-  return out;
-}
-
 }  // namespace mqtt

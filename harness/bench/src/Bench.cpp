@@ -17,6 +17,7 @@
 #endif
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -43,21 +44,18 @@ std::uint64_t steady_ns() {
 constexpr std::size_t kStampSize = 16;  // hex digits of the intended send time
 
 void write_stamp(std::string& out, std::uint64_t ns) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int i = 15; i >= 0; --i) out.push_back(kHex[(ns >> (i * 4)) & 0xF]);
+  char digits[kStampSize];
+  const auto end = std::to_chars(digits, digits + kStampSize, ns, 16).ptr;  // lowercase, unpadded
+  const auto used = static_cast<std::size_t>(end - digits);
+  out.append(kStampSize - used, '0');
+  out.append(digits, used);
 }
 
 std::optional<std::uint64_t> read_stamp(std::string_view s) {
   if (s.size() < kStampSize) return std::nullopt;
   std::uint64_t v = 0;
-  for (std::size_t i = 0; i < kStampSize; ++i) {
-    const char c = s[i];
-    int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else return std::nullopt;
-    v = (v << 4) | std::uint64_t(d);
-  }
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + kStampSize, v, 16);
+  if (ec != std::errc() || end != s.data() + kStampSize) return std::nullopt;
   return v;
 }
 

@@ -1,5 +1,6 @@
 // JSON, HTML (inline SVG, no network) and text renderings of a BenchResult.
 #include <mqtth/bench/Bench.hpp>
+#include <mqtth/common/HostPort.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -96,7 +97,7 @@ nlohmann::ordered_json to_json(const BenchResult& r) {
   j["tool"] = "mqtt-harness bench";
   j["run_id"] = r.run_id;
   j["passed"] = r.passed();
-  j["broker"] = {{"label", o.broker_label}, {"address", o.host + ":" + std::to_string(o.port)}};
+  j["broker"] = {{"label", o.broker_label}, {"address", common::format_host_port(o.host, o.port)}};
   j["load"] = {{"mode", o.rate > 0 ? "open" : "closed"},
                {"publishers", o.publishers},
                {"subscribers", o.subscribers},

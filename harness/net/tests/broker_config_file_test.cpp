@@ -1,6 +1,6 @@
 // The broker config loader: every key is read into BrokerConfig, and every mistake names
-// FILE:LINE and the key (DESIGN.md "Conventions": bad input gets a clear error).
-#include "BrokerConfigFile.hpp"
+// FILE:LINE and the key (docs/architecture.md "Conventions": bad input gets a clear error).
+#include "mqtth/net/BrokerConfigFile.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // BrokerServer, the Qt shell around BrokerEngine: real sockets on 127.0.0.1, port 0.
 // Waits are QSignalSpy/QTRY_* with bounds, never sleeps. The MQTT bytes are written out
 // by hand (not by the codec under test) from the spec's packet layouts.
-#include "BrokerServer.hpp"
+#include "mqtth/net/BrokerServer.hpp"
 
 #include <QSignalSpy>
 #include <QTcpSocket>

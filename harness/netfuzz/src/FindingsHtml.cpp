@@ -2,7 +2,7 @@
 // no script), next to findings.json and the scenario files it links. Escaping, the CSS and
 // the statement texts come from the report layer (harness/report), so it looks like the
 // runner's report and embeds broker-controlled strings just as safely.
-#include "FindingsHtml.hpp"
+#include "Findings.hpp"
 
 #include <mqtth/report/Report.hpp>
 #include <mqtth/report/Spec.hpp>

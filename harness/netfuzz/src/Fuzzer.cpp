@@ -1,20 +1,25 @@
 // The fuzz loop: N workers each run cases on their own TCP connections, apply the oracles;
 // crash/hang suspicions are confirmed and attributed with every worker paused; findings are
 // minimised and written as scenarios. Blocking POSIX sockets with poll() timeouts everywhere.
-#include "NetFuzz.hpp"
-#include "FindingsHtml.hpp"
+#include "mqtth/netfuzz/NetFuzz.hpp"
 
+#include "Findings.hpp"
+#include "Oracles.hpp"
+#include "Socket.hpp"
+
+#include <mqtt/hex.hpp>
+#include <mqtth/common/HostPort.hpp>
+#include <mqtth/process/BrokerProcess.hpp>
+#include <mqtth/process/TcpConnect.hpp>
 #include <mqtth/report/Report.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <deque>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -24,339 +29,17 @@
 #include <shared_mutex>
 #include <thread>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace mqtth::netfuzz {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using process::BrokerProcess;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
-
-std::string to_hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i) out += ' ';
-    const auto b = static_cast<std::uint8_t>(bytes[i]);
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { if (fd_ >= 0) ::close(fd_); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-// Case connections (`for_case`) carry one write and a half-close, so Nagle never delays
-// anything (no TCP_NODELAY), and only the broker's close matters: SO_RCVLOWAT keeps the
-// kernel from waking the worker for each answer segment; end-of-stream wakes it anyway.
-int connect_tcp(const std::string& host, std::uint16_t port, int timeout_ms, bool for_case = false) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  if (::inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host.c_str(), &addr.sin_addr) != 1) return -1;
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  const int one = 1;
-  if (for_case) {
-    const int low_water = 1 << 16;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &low_water, sizeof low_water);
-  } else {
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  }
-  // Close with RST, not FIN + TIME_WAIT: tens of thousands of short connections would
-  // otherwise exhaust the loopback port range.
-  const linger lin{1, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, sizeof lin);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
-  if (errno != EINPROGRESS) { ::close(fd); return -1; }
-  pollfd p{fd, POLLOUT, 0};
-  if (::poll(&p, 1, timeout_ms) != 1) { ::close(fd); return -1; }
-  int err = 0;
-  socklen_t len = sizeof err;
-  ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-  if (err != 0) { ::close(fd); return -1; }
-  return fd;
-}
-
-void send_all(int fd, std::string_view data, int timeout_ms, int flags = 0) {
-  while (!data.empty()) {
-    const auto n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | flags);
-    if (n > 0) { data.remove_prefix(static_cast<std::size_t>(n)); continue; }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd p{fd, POLLOUT, 0};
-      if (::poll(&p, 1, timeout_ms) != 1) return;
-      continue;
-    }
-    return;  // reset / closed: the broker stopped reading, which is an answer too
-  }
-}
-
-struct Received {
-  std::string bytes;
-  bool closed = false;
-  bool timed_out = false;
-};
-
-// Reads until the peer closes, `enough(bytes)` holds, or nothing arrives for `idle_ms`.
-template <class Enough>
-Received receive(int fd, int idle_ms, Enough enough) {
-  Received r;
-  char buf[4096];
-  bool poll_first = true;
-  for (;;) {
-    if (poll_first) {
-      pollfd p{fd, POLLIN, 0};
-      const int ready = ::poll(&p, 1, idle_ms);
-      if (ready == 0) { r.timed_out = true; return r; }
-      if (ready < 0 && errno == EINTR) continue;
-    }
-    const auto n = ::recv(fd, buf, sizeof buf, 0);
-    // After data, read on at once: the end of the stream is usually there already (a case
-    // socket is woken only at end-of-stream, see connect_tcp).
-    poll_first = n <= 0;
-    if (n > 0) {
-      r.bytes.append(buf, static_cast<std::size_t>(n));
-      if (enough(r.bytes)) return r;
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    r.closed = true;
-    return r;
-  }
-}
-
-// Packets as the broker frames the byte stream we send (a wrong Remaining Length shifts
-// every later packet boundary, so framing our own packets one by one would mislead).
-std::string type_name_of(std::uint8_t first_byte) {
-  const auto t = first_byte >> 4;
-  if (t == 0 || t > 15) return "RESERVED";
-  return std::string(mqtt::to_string(static_cast<mqtt::PacketType>(t)));
-}
-std::string packet_type_name(std::string_view packet) {
-  return packet.empty() ? "EMPTY" : type_name_of(static_cast<std::uint8_t>(packet[0]));
-}
-std::string packet_type_name(mqtt::Bytes packet) { return packet.empty() ? "EMPTY" : type_name_of(packet[0]); }
-
-struct StreamFrame {
-  std::optional<mqtt::PacketType> type;  // when the frame decodes
-  mqtt::Error error{};                   // the first rule it breaks, per the codec
-  std::string type_name;                 // from its first byte, also when it does not decode
-};
-std::vector<StreamFrame> frame_stream(const std::vector<std::string>& packets, mqtt::Version version) {
-  std::vector<StreamFrame> out;
-  mqtt::Framer framer;
-  std::string stream;
-  for (const auto& p : packets) { framer.feed(p); stream += p; }
-  std::size_t at = 0;
-  for (;;) {
-    auto f = framer.next();
-    if (f.status == mqtt::FrameInfo::Status::need_more) break;
-    const auto name = packet_type_name(std::string_view(stream).substr(std::min(at, stream.size())));
-    if (f.status == mqtt::FrameInfo::Status::error) { out.push_back({std::nullopt, f.error, name}); break; }
-    at += f.packet.size();
-    auto d = mqtt::decode(f.packet, {version});
-    StreamFrame sf;
-    sf.type_name = name;
-    if (d.ok()) sf.type = mqtt::packet_type(d.value); else sf.error = d.error;
-    out.push_back(sf);
-    if (!d.ok()) break;
-  }
-  return out;
-}
-
-// Triage of the spec oracle (docs/netfuzz.md, "Spec findings against mosquitto"): codec
-// rejections whose breach the spec does not make the receiving Server's business. They
-// are obligations of the sender only, or the receiver MAY check, so a Server that carries
-// on conforms; and a Server must forward some of them unaltered. Counted, not reported.
-std::optional<std::string> lenient_on_receipt(mqtt::Version version, const std::string& type, const mqtt::Error& e) {
-  const auto spec = e.spec;
-  const auto msg = e.message;
-  if (e.code == mqtt::Errc::payload_format_invalid) return "payload vs Payload Format Indicator (receiver MAY check, 3.3.2.3.2)";
-  if (type == "PUBLISH" && msg == "property value must be 0 or 1") return "Payload Format Indicator value other than 0/1 (no receiver rule)";
-  if (type == "PUBLISH" && msg.find("subscription_identifier") != std::string_view::npos) return "Subscription Identifier in a Client PUBLISH (MQTT-3.3.4-6, sender obligation)";
-  // Both versions: 3.1.1 has no statement on the minimal encoding at all, and its
-  // MQTT-3.3.1-2 is the same sender rule as 5.0's (DUP is not a reserved flag in either).
-  if (spec == "MQTT-1.5.5-1") return "non-minimal Variable Byte Integer (MQTT-1.5.5-1, sender obligation)";
-  if (spec == "MQTT-3.3.1-2") return "DUP 1 on a QoS 0 PUBLISH (MQTT-3.3.1-2, sender obligation)";
-  if (version != mqtt::Version::v5) return std::nullopt;
-  if (spec == "MQTT-3.3.2-13" || spec == "MQTT-3.3.2-14") return "Response Topic content (MQTT-3.3.2-14, sender obligation)";
-  if (spec == "MQTT-3.4.2-1" || spec == "MQTT-3.5.2-1" || spec == "MQTT-3.6.2-1" || spec == "MQTT-3.7.2-1")
-    return "undefined reason code in a PUBACK/PUBREC/PUBREL/PUBCOMP (sender obligation)";
-  if (spec == "MQTT-4.8.2-1" || spec == "MQTT-4.8.2-2") return "Shared Subscription filter syntax (MQTT-4.8.2-1/-2, client obligation; no receiver rule)";
-  return std::nullopt;
-}
-
-// Content of a PUBLISH the Server must pass on unaltered (MQTT-3.3.2-4 Payload Format
-// Indicator, MQTT-3.3.2-15 Response Topic): bad bytes there came from the publisher.
-bool forwarded_unaltered(const std::string& type, const mqtt::Error& e) {
-  if (type != "PUBLISH") return false;
-  return e.code == mqtt::Errc::payload_format_invalid || e.message == "property value must be 0 or 1" ||
-         e.spec == "MQTT-3.3.2-13" || e.spec == "MQTT-3.3.2-14";
-}
-
-// What one run of a case looked like.
-struct Outcome {
-  std::string kind;    // "" (nothing found), crash, sanitizer, hang, spec_invalid_bytes, spec_accepted_malformed
-  std::string detail;  // exit signal / codec error / rule
-  std::string spec;
-  std::string packet;  // spec kinds: type of the offending packet (ours or the broker's)
-  std::string rule;    // spec kinds: spec id, else codec error code and message (no offsets)
-  std::string lenient; // set instead of kind: a triaged non-finding (counted only)
-  bool previous_case = false;  // a liveness failure that points at the worker's previous case
-};
-
-class BrokerProcess {
- public:
-  explicit BrokerProcess(std::vector<std::string> argv) : argv_(std::move(argv)) {}
-  ~BrokerProcess() { stop(); }
-  bool managed() const { return !argv_.empty(); }
-
-  bool start(const std::string& host, std::uint16_t port) {
-    if (!managed()) return true;
-    int pipefd[2];
-    if (::pipe2(pipefd, O_CLOEXEC) != 0) return false;
-    pid_ = ::fork();
-    if (pid_ < 0) return false;
-    if (pid_ == 0) {
-      ::setpgid(0, 0);
-      ::dup2(pipefd[1], 1);
-      ::dup2(pipefd[1], 2);
-      std::vector<char*> args;
-      for (auto& a : argv_) args.push_back(a.data());
-      args.push_back(nullptr);
-      ::execvp(args[0], args.data());
-      std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
-      ::_exit(127);
-    }
-    ::close(pipefd[1]);
-    out_ = pipefd[0];
-    ::fcntl(out_, F_SETFL, O_NONBLOCK);
-    output_.clear();
-    ++starts_;
-    const auto t0 = Clock::now();
-    while (seconds_since(t0) < 15) {
-      if (exited()) return false;
-      const int fd = connect_tcp(host, port, 200);
-      if (fd >= 0) { ::close(fd); return true; }
-      ::usleep(20000);
-    }
-    return false;
-  }
-
-  // Non-blocking: has it exited? Records how.
-  bool exited() {
-    if (pid_ <= 0) return managed();
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      exit_ = WIFSIGNALED(status) ? std::string("signal ") + sigabbrev(WTERMSIG(status))
-                                  : "exit " + std::to_string(WEXITSTATUS(status));
-      drain();
-      return true;
-    }
-    return false;
-  }
-  // Waits up to `ms` for an exit (a crash may lag the connection reset a little).
-  bool exited_within(int ms) {
-    const auto t0 = Clock::now();
-    while (seconds_since(t0) * 1000 < ms) {
-      if (exited()) return true;
-      ::usleep(5000);
-    }
-    return exited();
-  }
-
-  // New output since the last call; the sanitizer oracle scans it.
-  std::string drain() {
-    std::string fresh;
-    if (out_ < 0) return fresh;
-    char buf[4096];
-    for (;;) {
-      const auto n = ::read(out_, buf, sizeof buf);
-      if (n <= 0) break;
-      fresh.append(buf, static_cast<std::size_t>(n));
-    }
-    output_ += fresh;
-    if (output_.size() > 65536) output_.erase(0, output_.size() - 65536);
-    return fresh;
-  }
-
-  void stop() {
-    if (pid_ > 0) {
-      ::kill(-pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-    if (out_ >= 0) { ::close(out_); out_ = -1; }
-  }
-
-  const std::string& exit_description() const { return exit_; }
-  const std::string& output() const { return output_; }
-  int starts() const { return starts_; }
-
- private:
-  static std::string sigabbrev(int sig) {
-    switch (sig) {
-      case SIGABRT: return "SIGABRT";
-      case SIGSEGV: return "SIGSEGV";
-      case SIGBUS: return "SIGBUS";
-      case SIGFPE: return "SIGFPE";
-      case SIGILL: return "SIGILL";
-      case SIGKILL: return "SIGKILL";
-      case SIGTERM: return "SIGTERM";
-      default: return std::to_string(sig);
-    }
-  }
-  std::vector<std::string> argv_;
-  pid_t pid_ = -1;
-  int out_ = -1;
-  std::string output_;
-  std::string exit_;
-  int starts_ = 0;
-};
-
-bool is_crash_kind(const std::string& kind) { return kind == "crash" || kind == "sanitizer" || kind == "hang"; }
-
-bool ends_with_pingresp(const std::string& b) {
-  return b.size() >= 2 && b.compare(b.size() - 2, 2, std::string("\xD0\x00", 2)) == 0;
-}
-
-// A CONNECT (clean, keep alive 0 so the broker never drops it while a worker is paused).
-std::string persistent_probe_connect(mqtt::Version version, const std::string& client_id) {
-  mqtt::Connect c;
-  c.protocol_name = "MQTT";
-  c.protocol_version = version;
-  c.client_id = client_id;
-  c.keep_alive = 0;
-  return mqtt::encode_to_string(mqtt::Packet(c), version).value;
-}
-
-// A finding's reproducer: earlier cases (connections) that must run first, then the case.
-struct Finding {
-  std::vector<Case> before;
-  Case last;
-};
 
 // One case as it ran: kept in a short history so a crash or hang noticed later can be
 // replayed on a fresh broker and attributed to the case that caused it.
@@ -390,7 +73,7 @@ class Fuzzer {
   // each other's session (MQTT-3.1.4-3) and look like a hang.
   bool fresh_probe(int timeout_ms, int worker = -1) {
     ++fresh_probes_;
-    const int fd = connect_tcp(opt_.host, opt_.port, timeout_ms);
+    const int fd = connect_probe(address_, timeout_ms);
     if (fd < 0) return false;
     Fd guard(fd);
     send_all(fd, probe_bytes(opt_.version, worker < 0 ? "nf-probe" : "nf-fresh-" + std::to_string(worker)), timeout_ms);
@@ -405,7 +88,7 @@ class Fuzzer {
     const auto epoch = epoch_.load();
     if (w.probe_fd >= 0 && w.probe_epoch != epoch) w.close_probe();
     if (w.probe_fd < 0) {
-      const int fd = connect_tcp(opt_.host, opt_.port, opt_.probe_timeout_ms);
+      const int fd = connect_probe(address_, opt_.probe_timeout_ms);
       if (fd < 0) return false;
       send_all(fd, persistent_probe_connect(opt_.version, "nf-probe-" + std::to_string(w.id)) + std::string("\xC0\x00", 2),
                opt_.probe_timeout_ms);
@@ -469,7 +152,7 @@ class Fuzzer {
     // and everything it sent in answer arrives before that close.
     Received got;
     bool connected = false;
-    const int fd = connect_tcp(opt_.host, opt_.port, opt_.probe_timeout_ms, true);
+    const int fd = connect_case(address_, opt_.probe_timeout_ms);
     if (fd >= 0) {
       connected = true;
       Fd guard(fd);
@@ -698,38 +381,6 @@ class Fuzzer {
     return c;
   }
 
-  static void write_case(std::ostream& f, const std::string& client, const Case& c) {
-    for (const auto& p : c.packets)
-      f << "  - send_raw: {client: " << client << ", hex: \"" << to_hex(p) << "\"}  # " << packet_type_name(p) << "\n";
-  }
-
-  std::string write_scenario(std::size_t n, const std::string& kind, const std::string& signature, const Finding& fd) {
-    const auto name = "finding-" + std::to_string(n) + "-" + kind + ".yaml";
-    std::ofstream f(std::filesystem::path(opt_.out_dir) / name);
-    f << "# Found by `mqtt-harness fuzz` (docs/netfuzz.md); reproduce with\n"
-      << "#   mqtt-harness run --broker HOST:PORT " << name << "\n"
-      << "# signature: " << signature << "\n";
-    if (!fd.before.empty())
-      f << "# The cases on clients before_1.. ran first (on their own they do not reproduce it).\n";
-    f << "name: \"netfuzz finding " << n << " (" << kind << ")\"\n";
-    f << "protocol: " << mqtt::to_string(opt_.version) << "\n";
-    f << "timeout: 10s\n";
-    f << "clients:\n";
-    for (std::size_t i = 0; i < fd.before.size(); ++i) f << "  before_" << i + 1 << ": {}\n";
-    f << "  raw: {}\n  probe: {}\n";
-    f << "steps:\n";
-    for (std::size_t i = 0; i < fd.before.size(); ++i) write_case(f, "before_" + std::to_string(i + 1), fd.before[i]);
-    write_case(f, "raw", fd.last);
-    if (kind == "spec_accepted_malformed")
-      f << "  # A broker must close the connection after a malformed packet (5.0: DISCONNECT 0x81 first).\n"
-        << "  - expect_disconnect: {client: raw, within: 2s}\n";
-    f << "  # Liveness: a fresh connection still gets CONNACK and PINGRESP.\n"
-      << "  - send_raw: {client: probe, hex: \"" << to_hex(probe_bytes(opt_.version, "nf-probe")) << "\"}\n"
-      << "  - expect_connack: {client: probe, within: 5s}\n"
-      << "  - expect_packet: {client: probe, type: PINGRESP, within: 5s}\n";
-    return name;
-  }
-
   // Groups a finding by signature; a new signature is minimised and written.
   void record(Worker& w, std::uint64_t index, const Outcome& outcome, const Finding& found) {
     // Spec findings group by what rule which packet broke (not where in the case);
@@ -758,9 +409,9 @@ class Fuzzer {
     auto& g = groups_[sig];
     if (g.count++ > 0) return;
     order_.push_back(sig);
-    const auto file = write_scenario(order_.size(), outcome.kind, sig, small);
+    const auto file = write_reproducer(opt_.out_dir, order_.size(), outcome.kind, sig, opt_.version, small);
     json pk = json::array();
-    for (const auto& p : small.last.packets) pk.push_back(to_hex(p));
+    for (const auto& p : small.last.packets) pk.push_back(mqtt::to_hex(p, " "));
     // "worker": the one that runs this case index (worker w runs w, w + jobs, ...), not `w`,
     // which may be another worker that only noticed the broker die.
     g.finding = json{{"id", order_.size()}, {"kind", outcome.kind},
@@ -851,7 +502,7 @@ class Fuzzer {
     auto& g = groups_[sig];
     if (g.count++ > 0) return;
     order_.push_back(sig);
-    const auto file = write_scenario(order_.size(), o.kind, sig, Finding{{}, c});
+    const auto file = write_reproducer(opt_.out_dir, order_.size(), o.kind, sig, opt_.version, Finding{{}, c});
     g.finding = json{{"id", order_.size()}, {"kind", o.kind}, {"class", "crash"}, {"signature", sig},
                      {"last_packet", c.packets.empty() ? "EMPTY" : packet_type_name(c.packets.back())},
                      {"spec", ""}, {"detail", o.detail}, {"case_index", index}, {"worker", index % static_cast<std::uint64_t>(opt_.jobs)},
@@ -928,13 +579,20 @@ class Fuzzer {
     std::error_code ec;
     std::filesystem::create_directories(opt_.out_dir, ec);
     if (ec) { std::fprintf(stderr, "mqtt-harness fuzz: cannot create %s: %s\n", opt_.out_dir.c_str(), ec.message().c_str()); return 2; }
+    const auto broker = common::format_host_port(opt_.host, opt_.port);
+    const auto address = process::resolve_tcp(opt_.host, opt_.port);
+    if (!address) {
+      std::fprintf(stderr, "mqtt-harness fuzz: cannot resolve %s\n", opt_.host.c_str());
+      return 2;
+    }
+    address_ = *address;
     if (broker_.managed() && !broker_.start(opt_.host, opt_.port)) {
-      std::fprintf(stderr, "mqtt-harness fuzz: spawned broker did not accept on %s:%u within 15 s\n%s\n",
-                   opt_.host.c_str(), opt_.port, broker_.output().c_str());
+      std::fprintf(stderr, "mqtt-harness fuzz: spawned broker did not accept on %s within 15 s\n%s\n", broker.c_str(),
+                   broker_.output().c_str());
       return 2;
     }
     if (!fresh_probe(opt_.probe_timeout_ms)) {
-      std::fprintf(stderr, "mqtt-harness fuzz: broker at %s:%u does not answer CONNECT+PINGREQ\n", opt_.host.c_str(), opt_.port);
+      std::fprintf(stderr, "mqtt-harness fuzz: broker at %s does not answer CONNECT+PINGREQ\n", broker.c_str());
       return 2;
     }
     const auto t0 = Clock::now();
@@ -973,7 +631,7 @@ class Fuzzer {
       (f["class"] == "crash" ? crash_count : spec_count)++;
       findings.push_back(f);
     }
-    json summary{{"broker", opt_.host + ":" + std::to_string(opt_.port)},
+    json summary{{"broker", broker},
                  {"protocol", std::string(mqtt::to_string(opt_.version))},
                  {"seed", opt_.seed}, {"jobs", opt_.jobs}, {"cases", cases}, {"elapsed_s", elapsed},
                  {"cases_per_s", elapsed > 0 ? static_cast<double>(cases) / elapsed : 0.0},
@@ -1001,6 +659,7 @@ class Fuzzer {
   struct Group { json finding; std::size_t count = 0; };
 
   FuzzOptions opt_;
+  process::TcpAddress address_;     // opt_.host:opt_.port, resolved once by loop()
   BrokerProcess broker_;
   std::mutex broker_mu_;            // BrokerProcess calls
   std::shared_mutex world_;         // shared: running a case; exclusive: attribution

@@ -1,6 +1,8 @@
 // Case generation: a valid session opening built as codec packets, then structure-aware
 // field mutations, sequence mutations and byte-level mutations, all driven by Rng.
-#include "NetFuzz.hpp"
+#include "mqtth/netfuzz/NetFuzz.hpp"
+
+#include "Oracles.hpp"
 
 #include <algorithm>
 #include <array>
@@ -300,13 +302,27 @@ Case generate_case(std::uint64_t seed, std::uint64_t index, Version version) {
   return out;
 }
 
-std::string probe_bytes(Version version, const std::string& client_id) {
+namespace {
+
+mqtt::Connect probe_connect(Version version, const std::string& client_id) {
   mqtt::Connect c;
   c.protocol_name = "MQTT";
   c.protocol_version = version;
   c.client_id = client_id;
-  auto enc = mqtt::encode_to_string(mqtt::Packet(c), version);
-  return enc.value + std::string("\xC0\x00", 2);
+  return c;
+}
+
+}  // namespace
+
+std::string probe_bytes(Version version, const std::string& client_id) {
+  return mqtt::encode_to_string(mqtt::Packet(probe_connect(version, client_id)), version).value +
+         std::string("\xC0\x00", 2);
+}
+
+std::string persistent_probe_connect(Version version, const std::string& client_id) {
+  auto c = probe_connect(version, client_id);
+  c.keep_alive = 0;
+  return mqtt::encode_to_string(mqtt::Packet(c), version).value;
 }
 
 }  // namespace mqtth::netfuzz

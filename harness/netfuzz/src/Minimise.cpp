@@ -1,6 +1,6 @@
 // Minimisation steps: structure-aware (drop a decoded part, re-encode) and byte-level
 // (docs/netfuzz.md "Findings").
-#include "NetFuzz.hpp"
+#include "mqtth/netfuzz/NetFuzz.hpp"
 
 #include <algorithm>
 #include <variant>

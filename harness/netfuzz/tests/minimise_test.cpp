@@ -1,6 +1,6 @@
 // Byte-level minimisation keeps packets well-framed: remove_bytes re-encodes the fixed
 // header's Remaining Length (2.2.3; Variable Byte Integer 1.5.5) after a cut in the body.
-#include "NetFuzz.hpp"
+#include "mqtth/netfuzz/NetFuzz.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// JSON report (DESIGN.md "JSON report"; every key is documented in docs/reports.md).
+// JSON report (docs/architecture.md "JSON report"; every key is documented in docs/reports.md).
 #include <algorithm>
 #include <cmath>
 
@@ -8,7 +8,7 @@
 namespace mqtth::report {
 namespace {
 
-// Durations are written as integers (milliseconds, rounded) as in DESIGN.md; packet times
+// Durations are written as integers (milliseconds, rounded: docs/reports.md); packet times
 // keep three decimals.
 std::int64_t whole_ms(double ms) { return static_cast<std::int64_t>(std::llround(ms)); }
 double micro_rounded(double ms) { return std::round(ms * 1000.0) / 1000.0; }
@@ -45,7 +45,7 @@ std::string dump_json(const Json& j, int indent) {
 
 Json to_json(const ledger::StreamResult& r) {
   Json j;
-  // DESIGN.md keys first, in its order.
+  // The keys of docs/architecture.md "JSON report" first, in its order.
   j["publisher"] = r.publisher;
   j["subscriber"] = r.subscriber;
   j["topic"] = r.topic;

@@ -1,6 +1,8 @@
 // Statement lists, compiled in from docs/spec/*.tsv by cmake/embed_spec.cmake.
 #include "mqtth/report/Spec.hpp"
 
+#include <mqtt/codec.hpp>
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -60,9 +62,10 @@ const Table& table(SpecVersion v) {
 std::string_view to_string(SpecVersion v) { return v == SpecVersion::v3_1_1 ? "3.1.1" : "5"; }
 
 std::optional<SpecVersion> spec_version_for_protocol(std::string_view protocol) {
-  if (protocol == "3.1.1") return SpecVersion::v3_1_1;
-  if (protocol == "5" || protocol == "5.0") return SpecVersion::v5;
-  return std::nullopt;
+  const auto version = mqtt::parse_version(protocol);
+  if (version == mqtt::Version::v3_1_1) return SpecVersion::v3_1_1;
+  if (version == mqtt::Version::v5) return SpecVersion::v5;
+  return std::nullopt;  // not a version, or 3.1, which has no numbered statements
 }
 
 std::span<const Statement> statements(SpecVersion v) { return table(v).rows; }

@@ -1,4 +1,5 @@
-// JSON report: keys and values as DESIGN.md "JSON report" specifies, and reading back.
+// JSON report: keys and values as docs/architecture.md "JSON report" and docs/reports.md
+// specify, and reading back.
 #include <gtest/gtest.h>
 
 #include "mqtth/report/Report.hpp"

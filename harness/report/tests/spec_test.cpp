@@ -1,5 +1,5 @@
-// Statement lists: counts per version and class (docs/spec/README.md: 141 and 251 ids,
-// 101 and 200 broker-observable). Verdicts and coverage: verdicts_test.cpp.
+// Statement lists and coverage arithmetic. Expected counts come from docs/spec/README.md
+// (141 and 251 statements, of which 101 and 200 are broker-observable).
 #include <gtest/gtest.h>
 
 #include <algorithm>

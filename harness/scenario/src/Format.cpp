@@ -150,8 +150,9 @@ Json scalar_defs() {
                           {Json{{"type", "integer"}, {"minimum", 0}},
                            Json{{"type", "string"}, {"pattern", "^(0[xX][0-9a-fA-F]+|[0-9]+)$"}}, template_string()}}};
   defs["boolean"] = Json{{"anyOf", {Json{{"type", "boolean"}}, template_string()}}};
-  defs["duration"] = Json{{"anyOf", {Json{{"type", "string"}, {"pattern", "^[0-9]{1,9}(\\.[0-9]{1,6})?(ms|s|m|min|h)$"}}, template_string()}},
-                          {"description", "a duration: 100ms, 10s, 1.5s, 2m, 1h"}};
+  defs["duration"] = Json{{"anyOf", {Json{{"type", "string"}, {"pattern", "^[0-9]+(\\.[0-9]{1,9})?(ms|s|m|min|h)?$"}},
+                                      Json{{"type", "number"}, {"minimum", 0}}, template_string()}},
+                          {"description", "a duration: 100ms, 1.5s, 2m, 1h; no unit means seconds (at most 24h)"}};
   defs["qos"] = Json{{"anyOf", {Json{{"enum", {0, 1, 2}}}, template_string()}}};
   defs["reason_code"] = Json{{"anyOf",
                               {Json{{"type", "integer"}, {"minimum", 0}, {"maximum", 255}},

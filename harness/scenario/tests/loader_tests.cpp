@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include "mqtt/hex.hpp"
+#include "mqtth/report/Spec.hpp"
 #include "mqtth/scenario/Loader.hpp"
 
 using namespace mqtth::scenario;
@@ -161,6 +163,28 @@ TEST(ScenarioLoader, full_example_loads_into_the_exact_model_for_each_matrix_ver
   EXPECT_TRUE(ep.match.find("spec") == ep.match.end()) << "spec is not a field to match";
   EXPECT_TRUE(action<DisconnectStep>(v5, 15).abrupt);
   EXPECT_EQ(v5.steps[15].kind(), StepKind::disconnect);
+}
+
+// Durations are the project's one grammar (mqtth/common/Duration.hpp): a bare number is
+// seconds, m and min are minutes, a YAML number works as well as a string.
+TEST(ScenarioLoader, durations_take_the_common_grammar) {
+  auto r = load_string(R"(name: n
+protocol: 5
+timeout: 30
+clients: {a: {}}
+steps:
+  - sleep: 0.25
+  - sleep: "1.5"
+  - sleep: 2min
+  - sleep: 1h
+)", "mem.yaml");
+  ASSERT_TRUE(r.ok()) << errors_text(r);
+  const Scenario& s = r.scenarios.at(0);
+  EXPECT_EQ(s.timeout, 30s);
+  EXPECT_EQ(action<SleepStep>(s, 0).duration, 250ms);
+  EXPECT_EQ(action<SleepStep>(s, 1).duration, 1500ms);
+  EXPECT_EQ(action<SleepStep>(s, 2).duration, 2min);
+  EXPECT_EQ(action<SleepStep>(s, 3).duration, 1h);
 }
 
 TEST(ScenarioLoader, shorthand_steps_and_defaults) {
@@ -444,7 +468,7 @@ TEST(ScenarioSuite, find_scenario_files_is_recursive_and_sorted) {
 
 TEST(ScenarioSuite, every_scenario_file_loads_without_errors) {
   auto files = find_scenario_files(kSuiteDir);
-  if (files.empty()) GTEST_SKIP() << "no scenarios yet";
+  ASSERT_FALSE(files.empty()) << "no scenario files under " << kSuiteDir;
   std::set<std::string> names;
   for (const auto& f : files) {
     auto r = load_file(f);
@@ -478,12 +502,9 @@ TEST(ScenarioSuite, send_packet_steps_encode_to_the_independent_bytes_above_them
       if (pending.empty()) continue;
       EXPECT_NE(line.find("- send_packet:"), std::string::npos) << f << ":" << number << ": bytes comments must precede a send_packet step";
       for (const auto& [version, hex] : pending) {
-        std::vector<std::uint8_t> want;
-        for (std::istringstream bytes(hex); bytes >> std::ws && !bytes.eof();) {
-          std::string b;
-          bytes >> b;
-          want.push_back(static_cast<std::uint8_t>(std::stoul(b, nullptr, 16)));
-        }
+        const auto bytes = mqtt::parse_hex(hex);
+        ASSERT_TRUE(bytes) << f << ":" << number << ": not hex: " << hex;
+        const std::vector<std::uint8_t> want(bytes->begin(), bytes->end());
         const Step* step = nullptr;
         for (const auto& s : r.scenarios)
           if (s.protocol == mqtt::parse_version(version))
@@ -499,4 +520,26 @@ TEST(ScenarioSuite, send_packet_steps_encode_to_the_independent_bytes_above_them
   EXPECT_GE(checked, 26);  // scenarios/malformed has 26
 }
 
+// Against the statement lists of docs/spec/*.tsv, which the report library compiles in
+// (the same table the reports' coverage counts against).
+TEST(ScenarioSuite, every_cited_statement_id_exists_in_its_version) {
+  using mqtth::report::SpecVersion;
+  ASSERT_EQ(mqtth::report::statements(SpecVersion::v3_1_1).size(), 141u);
+  ASSERT_EQ(mqtth::report::statements(SpecVersion::v5).size(), 251u);
+  const auto files = find_scenario_files(kSuiteDir);
+  ASSERT_FALSE(files.empty()) << "no scenario files under " << kSuiteDir;
+  std::size_t cited = 0;
+  for (const auto& f : files) {
+    auto r = load_file(f);
+    for (const auto& s : r.scenarios) {
+      const bool v5 = s.protocol == Version::v5;
+      for (const auto& id : s.spec) {
+        ++cited;
+        EXPECT_TRUE(mqtth::report::find_statement(v5 ? SpecVersion::v5 : SpecVersion::v3_1_1, id))
+            << f << ": " << s.name << " cites " << id << ", which MQTT " << (v5 ? "5.0" : "3.1.1") << " does not have";
+      }
+    }
+  }
+  EXPECT_GT(cited, 0u);
+}
 

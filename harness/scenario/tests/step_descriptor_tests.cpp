@@ -102,7 +102,7 @@ std::optional<std::string> wrong_value(ValueType type) {
     case ValueType::text: return "[not, a, string]";
     case ValueType::integer: return "twelve";
     case ValueType::boolean: return "maybe";
-    case ValueType::duration: return "10";  // a bare number is not a duration
+    case ValueType::duration: return "10 parsecs";  // a bare number is seconds (mqtth/common/Duration.hpp)
     case ValueType::qos: return "3";
     case ValueType::reason_code: return "256";
     case ValueType::reason_codes:
@@ -227,7 +227,7 @@ TEST_P(StepDescriptorCheck, a_wrongly_typed_value_is_an_error_at_the_value) {
   const StepDescriptor& d = *GetParam();
   if (d.shorthand == StepShorthand::duration) {
     auto r = load_step("  - " + std::string(d.name) + ": soon\n");
-    EXPECT_TRUE(has_error_at(r, kStepLine, 5 + static_cast<int>(d.name.size()) + 2, "must be a duration")) << errors_text(r);
+    EXPECT_TRUE(has_error_at(r, kStepLine, 5 + static_cast<int>(d.name.size()) + 2, "'soon' is not a duration")) << errors_text(r);
     return;
   }
   int checked = 0;

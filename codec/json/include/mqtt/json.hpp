@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mqtt/codec.hpp"
+#include "mqtt/hex.hpp"  // binary values are hex strings in the JSON
 
 namespace mqtt {
 
@@ -76,11 +77,5 @@ JsonResult<std::string> encode_json(const Json& json, Version version);
 // The version a CONNECT's JSON announces (nullopt: not a CONNECT or no valid
 // protocol_version). Streams use it for the packets after the CONNECT.
 std::optional<Version> connect_version(const Json& json);
-
-// ---------------------------------------------------------------------------------------
-// Hex helpers ("payload_hex", "password_hex", binary properties, the CLI).
-std::string to_hex(std::string_view bytes);  // lowercase, no separators
-// Accepts upper/lower case digits; ASCII whitespace between bytes is ignored.
-std::optional<std::string> parse_hex(std::string_view text);
 
 }  // namespace mqtt

@@ -3,43 +3,25 @@
 #pragma once
 
 #include <mqtth/client/ClientSession.hpp>
+#include <mqtt/hex.hpp>
 
 #include <gtest/gtest.h>
 
-#include <cctype>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace mqtth::client::testing {
 
-// "20 02 00 00" -> bytes. Spaces are ignored.
+// "20 02 00 00" -> bytes (mqtt/hex.hpp); a typo in a test's hex fails the test.
 inline std::string hex(std::string_view text) {
-  std::string out;
-  int hi = -1;
-  for (char c : text) {
-    if (std::isspace(static_cast<unsigned char>(c))) continue;
-    const int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::tolower(c) - 'a' + 10;
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<char>(hi * 16 + v));
-      hi = -1;
-    }
-  }
-  return out;
+  auto bytes = mqtt::parse_hex(text);
+  EXPECT_TRUE(bytes) << "not hex: " << text;
+  return bytes.value_or("");
 }
 
-inline std::string to_hex(std::string_view bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    if (!out.empty()) out.push_back(' ');
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 15]);
-  }
-  return out;
-}
+// Bytes -> "20 02 00 00", the way the tests write expected output.
+inline std::string to_hex(std::string_view bytes) { return mqtt::to_hex(bytes, " "); }
 
 // Decodes the client's output into owned packets (fails the test on undecodable output).
 inline std::vector<mqtt::Packet> packets_of(const std::string& bytes, mqtt::Version version) {

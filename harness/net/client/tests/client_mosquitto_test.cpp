@@ -6,7 +6,7 @@
 #include <mqtth/client/ClientConnection.hpp>
 
 #ifdef MQTTH_CLIENT_TEST_EMBEDDED
-#include <BrokerServer.hpp>
+#include "mqtth/net/BrokerServer.hpp"
 #endif
 
 #include <QFile>

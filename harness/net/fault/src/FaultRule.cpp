@@ -1,5 +1,7 @@
 #include "mqtth/fault/FaultRule.hpp"
 
+#include <mqtth/common/Duration.hpp>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -54,32 +56,8 @@ std::optional<std::uint64_t> parse_uint(std::string_view text, std::uint64_t max
   return v;
 }
 
-// "200ms", "1.5s", "2m" (a unit is required, as in scenario files).
-std::optional<Ms> parse_duration(std::string_view text) {
-  double factor = 0;
-  std::string_view number;
-  if (text.size() > 2 && text.substr(text.size() - 2) == "ms") {
-    factor = 1;
-    number = text.substr(0, text.size() - 2);
-  } else if (!text.empty() && text.back() == 's') {
-    factor = 1000;
-    number = text.substr(0, text.size() - 1);
-  } else if (!text.empty() && text.back() == 'm') {
-    factor = 60000;
-    number = text.substr(0, text.size() - 1);
-  } else {
-    return std::nullopt;
-  }
-  if (number.empty() || number.find_first_not_of("0123456789.") != std::string_view::npos) return std::nullopt;
-  double v = 0;
-  auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), v);
-  if (ec != std::errc{} || p != number.data() + number.size()) return std::nullopt;
-  const double ms = v * factor;
-  if (ms > 86'400'000.0) return std::nullopt;
-  return Ms(static_cast<std::int64_t>(std::llround(ms)));
-}
+constexpr Ms kMaxDuration = std::chrono::hours(24);
 
-std::string format_duration(Ms d) { return std::to_string(d.count()) + "ms"; }
 
 }  // namespace
 
@@ -152,13 +130,14 @@ ParseResult parse_fault_spec(std::string_view spec) {
       rule.every = true;
       saw_every = true;
     } else if (key == "at" || key == "by" || key == "jitter" || key == "for" || key == "hold") {
-      auto d = parse_duration(value);
-      if (!d) return bad("expected a duration with a unit, e.g. 200ms or 1.5s");
-      if (key == "at") rule.at = *d;
-      else if (key == "by") rule.by = *d;
-      else if (key == "jitter") rule.jitter = *d;
-      else if (key == "for") rule.duration = *d;
-      else rule.hold = *d;
+      const auto parsed = common::parse_duration(value, kMaxDuration);
+      if (!parsed.value) return bad(parsed.error);
+      const Ms d = *parsed.value;
+      if (key == "at") rule.at = d;
+      else if (key == "by") rule.by = d;
+      else if (key == "jitter") rule.jitter = d;
+      else if (key == "for") rule.duration = d;
+      else rule.hold = d;
     } else if (key == "ms") {
       auto v = parse_uint(value, 86'400'000);
       if (!v) return bad("expected milliseconds");
@@ -227,15 +206,15 @@ std::string to_spec(const FaultRule& r) {
     case Kind::cut:
     case Kind::blackhole:
       if (!r.at) add("nth", std::to_string(r.nth));
-      if (r.at) add("at", format_duration(*r.at));
+      if (r.at) add("at", common::format_duration(*r.at));
       if (r.kind == Kind::cut) {
         add(r.close == Close::rst ? "rst" : "fin", "");
         add("side", r.side == Side::both ? "both" : r.side == Side::client ? "client" : "broker");
       }
       break;
     case Kind::delay:
-      add("by", format_duration(r.by));
-      if (r.jitter.count()) add("jitter", format_duration(r.jitter));
+      add("by", common::format_duration(r.by));
+      if (r.jitter.count()) add("jitter", common::format_duration(r.jitter));
       break;
     case Kind::throttle: add("bytes_per_second", std::to_string(r.bytes_per_second)); break;
     case Kind::segment: add("size", std::to_string(r.size)); break;
@@ -247,14 +226,14 @@ std::string to_spec(const FaultRule& r) {
     case Kind::duplicate: break;
     case Kind::reorder:
       add("window", std::to_string(r.window));
-      add("hold", format_duration(r.hold));
+      add("hold", common::format_duration(r.hold));
       break;
   }
   if (r.kind == Kind::delay || r.kind == Kind::corrupt || r.kind == Kind::duplicate || r.kind == Kind::reorder) {
     if (r.every) add("every", "");
     else add("nth", std::to_string(r.nth));
   }
-  if (r.duration) add("for", format_duration(*r.duration));
+  if (r.duration) add("for", common::format_duration(*r.duration));
   return s;
 }
 

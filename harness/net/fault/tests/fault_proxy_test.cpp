@@ -3,7 +3,7 @@
 // (a scenario `fault:` step arriving mid-scenario) applies from that moment on, and a rule
 // of one connection (the one it was armed on, or the next one) does not follow the client
 // to its later connections.
-#include "BrokerServer.hpp"
+#include "mqtth/net/BrokerServer.hpp"
 #include "mqtth/fault/FaultProxy.hpp"
 
 #include <QSignalSpy>

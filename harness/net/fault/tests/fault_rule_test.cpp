@@ -54,6 +54,8 @@ TEST(FaultSpec, every_example_of_the_cli_parses) {
   const auto b = parse_ok("blackhole:to_client:after=CONNACK");
   EXPECT_EQ(b.packet, PacketType::connack);
   EXPECT_EQ(parse_ok("blackhole:at=2s:for=1s").at, Ms(2000));
+  EXPECT_EQ(parse_ok("blackhole:at=2:for=1h").duration, Ms(3'600'000));  // the one duration grammar: no unit = s, h
+  EXPECT_EQ(parse_ok("blackhole:at=2:for=1h").at, Ms(2000));
   EXPECT_FALSE(parse_ok("duplicate:to_broker:type=PUBLISH").every);
   EXPECT_TRUE(parse_ok("duplicate:to_broker:type=PUBLISH:every").every);
   const auto o = parse_ok("reorder:to_broker:type=PUBLISH:window=3:hold=200ms");
@@ -65,7 +67,8 @@ TEST(FaultSpec, errors_name_the_offending_part) {
   EXPECT_NE(parse_error("explode:to_broker").find("unknown fault kind 'explode'"), std::string::npos);
   EXPECT_NE(parse_error("cut:to_broker:after=PUBREK").find("'after=PUBREK': not a packet type"), std::string::npos);
   EXPECT_NE(parse_error("cut:sideways").find("'sideways' is not a cut setting"), std::string::npos);
-  EXPECT_NE(parse_error("delay:by=200").find("'by=200': expected a duration"), std::string::npos);
+  EXPECT_NE(parse_error("delay:by=200x").find("'by=200x': '200x' is not a duration: unknown unit 'x'"), std::string::npos);
+  EXPECT_NE(parse_error("cut:at=25h").find("'at=25h': '25h' is more than 24h"), std::string::npos);
   EXPECT_NE(parse_error("delay:to_client").find("delay needs by="), std::string::npos);
   EXPECT_NE(parse_error("throttle:both").find("throttle needs bytes_per_second"), std::string::npos);
   EXPECT_NE(parse_error("segment:size=0").find("'size=0'"), std::string::npos);

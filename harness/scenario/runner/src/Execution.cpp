@@ -8,7 +8,7 @@
 
 #include <algorithm>
 
-#include "BrokerServer.hpp"
+#include "mqtth/net/BrokerServer.hpp"
 #include "ExecutionText.hpp"
 #include "mqtth/fault/FaultProxy.hpp"
 

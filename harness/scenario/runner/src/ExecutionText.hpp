@@ -3,29 +3,23 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <type_traits>
 #include <variant>
 #include <vector>
 
 #include <mqtt/codec.hpp>
+#include <mqtt/hex.hpp>
+#include <mqtth/common/Duration.hpp>
 
 #include "mqtth/runner/Statements.hpp"
 #include "mqtth/scenario/Scenario.hpp"
 
 namespace mqtth::runner {
 
-inline std::string hex_byte(unsigned v) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "0x%02X", v & 0xFFu);
-  return buf;
-}
+using mqtt::hex_byte;  // "0x81" (mqtt/hex.hpp)
 
-inline std::string ms_text(std::int64_t ms) {
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
+inline std::string ms_text(std::int64_t ms) { return common::format_duration(std::chrono::milliseconds(ms)); }
 
 inline std::string codes_text(const std::vector<std::uint8_t>& codes) {
   std::string s = "[";

@@ -10,7 +10,7 @@
 
 #include "ExecutionText.hpp"
 #include "mqtth/fault/FaultProxy.hpp"
-#include "mqtth/fault/FromScenario.hpp"
+#include "FaultFromScenario.hpp"
 
 namespace mqtth::runner {
 

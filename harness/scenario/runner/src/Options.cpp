@@ -1,9 +1,8 @@
 #include "mqtth/runner/Options.hpp"
 
+#include <mqtt/codec.hpp>
+
 #include <charconv>
-#include <cctype>
-#include <cmath>
-#include <cstdlib>
 
 namespace mqtth::runner {
 namespace {
@@ -17,28 +16,6 @@ bool parse_unsigned(const std::string& text, std::uint64_t& out) {
 
 }  // namespace
 
-std::optional<Endpoint> parse_endpoint(const std::string& text) {
-  std::string host;
-  std::string port_text;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
-      return std::nullopt;
-    host = text.substr(1, close - 1);
-    port_text = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos) return std::nullopt;
-    host = text.substr(0, colon);
-    port_text = text.substr(colon + 1);
-    if (host.find(':') != std::string::npos) return std::nullopt;  // IPv6 needs brackets
-  }
-  std::uint64_t port = 0;
-  if (host.empty() || !parse_unsigned(port_text, port) || port == 0 || port > 65535)
-    return std::nullopt;
-  return Endpoint{host, static_cast<std::uint16_t>(port)};
-}
-
 std::optional<Shard> parse_shard(const std::string& text) {
   const auto slash = text.find('/');
   if (slash == std::string::npos) return std::nullopt;
@@ -47,27 +24,6 @@ std::optional<Shard> parse_shard(const std::string& text) {
     return std::nullopt;
   if (n == 0 || k == 0 || k > n || n > 100000) return std::nullopt;
   return Shard{static_cast<unsigned>(k), static_cast<unsigned>(n)};
-}
-
-std::optional<std::uint64_t> parse_duration_ms(const std::string& text) {
-  std::size_t digits = 0;
-  while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
-    ++digits;
-  if (digits == 0) return std::nullopt;
-  const std::string number = text.substr(0, digits);
-  const std::string unit = text.substr(digits);
-  char* end = nullptr;
-  const double value = std::strtod(number.c_str(), &end);
-  if (end != number.c_str() + number.size() || !std::isfinite(value) || value < 0) return std::nullopt;
-  double factor = 0;
-  if (unit.empty() || unit == "s") factor = 1000;
-  else if (unit == "ms") factor = 1;
-  else if (unit == "m" || unit == "min") factor = 60'000;
-  else if (unit == "h") factor = 3'600'000;
-  else return std::nullopt;
-  const double ms = value * factor;
-  if (ms > 1e12) return std::nullopt;
-  return static_cast<std::uint64_t>(std::llround(ms));
 }
 
 ParseResult parse_run_args(const std::vector<std::string>& args) {
@@ -106,14 +62,14 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
       o.quiet = true;
     } else if (arg == "--broker") {
       if (!value(v)) return fail("--broker needs HOST:PORT");
-      auto endpoint = parse_endpoint(v);
-      if (!endpoint) return fail("--broker: expected HOST:PORT (port 1..65535), got '" + v + "'");
-      o.broker = *endpoint;
+      auto endpoint = common::parse_host_port(v);
+      if (!endpoint.value) return fail("--broker: " + endpoint.error);
+      o.broker = *endpoint.value;
     } else if (arg == "--protocol") {
       if (!value(v)) return fail("--protocol needs 3.1.1 or 5");
-      if (v == "5.0") v = "5";
-      if (v != "3.1.1" && v != "5") return fail("--protocol: expected 3.1.1 or 5, got '" + v + "'");
-      o.protocol = v;
+      const auto version = mqtt::parse_version(v);  // scenarios run 3.1.1 or 5 (3.1 only as a CONNECT)
+      if (!version || *version == mqtt::Version::v3_1) return fail("--protocol: expected 3.1.1 or 5, got '" + v + "'");
+      o.protocol = std::string(mqtt::to_string(*version));
     } else if (arg == "-j" || arg == "--jobs") {
       if (!value(v)) return fail("-j needs a number of parallel scenarios");
       std::uint64_t n = 0;

@@ -11,7 +11,7 @@
 #include <memory>
 #include <set>
 
-#include "BrokerServer.hpp"
+#include "mqtth/net/BrokerServer.hpp"
 #include "Execution.hpp"
 #include "Explorer.hpp"
 

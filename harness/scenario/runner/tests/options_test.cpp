@@ -66,22 +66,13 @@ TEST(RunOptions, needs_a_path_unless_help) {
   EXPECT_TRUE(r.options.help);
 }
 
-TEST(RunOptions, endpoint_accepts_bracketed_ipv6) {
-  auto e = parse_endpoint("[::1]:8883");
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->host, "::1");
-  EXPECT_EQ(e->port, 8883);
-  EXPECT_FALSE(parse_endpoint("::1:8883"));
-}
-
-TEST(RunOptions, durations_take_units) {
-  EXPECT_EQ(parse_duration_ms("10s"), 10000u);
-  EXPECT_EQ(parse_duration_ms("250ms"), 250u);
-  EXPECT_EQ(parse_duration_ms("1.5s"), 1500u);
-  EXPECT_EQ(parse_duration_ms("2m"), 120000u);
-  EXPECT_EQ(parse_duration_ms("3"), 3000u);
-  EXPECT_FALSE(parse_duration_ms("s"));
-  EXPECT_FALSE(parse_duration_ms("5 parsecs"));
+TEST(RunOptions, broker_takes_the_common_host_port_grammar_with_bracketed_ipv6) {
+  auto r = parse_run_args({"x", "--broker", "[::1]:8883"});
+  ASSERT_TRUE(r.ok()) << *r.error;
+  EXPECT_EQ(r.options.broker, (Endpoint{"::1", 8883}));
+  auto bad = parse_run_args({"x", "--broker", "::1:8883"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(*bad.error, "--broker: '::1:8883' is not HOST:PORT: an IPv6 address needs brackets, e.g. [::1]:1883");
 }
 
 TEST(RunOptions, usage_documents_pcap_and_explore) {

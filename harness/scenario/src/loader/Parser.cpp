@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "loader/Scalars.hpp"
+#include "mqtt/hex.hpp"
+#include "mqtth/common/Duration.hpp"
 #include "mqtt/json.hpp"
 
 namespace mqtth::scenario {
@@ -127,12 +129,9 @@ std::optional<bool> Parser::boolean(const YAML::Node& n, std::string_view what) 
 std::optional<Duration> Parser::duration(const YAML::Node& n, std::string_view what) {
   auto s = text(n, what);
   if (!s) return std::nullopt;
-  auto d = detail::parse_duration(*s);
-  if (!d) {
-    error(n, std::string(what) + " must be a duration like 100ms, 10s or 2m (up to 24h), got '" + *s + "'");
-    return std::nullopt;
-  }
-  return d;
+  auto d = common::parse_duration(*s, detail::kMaxDuration);
+  if (!d.value) error(n, std::string(what) + ": " + d.error);
+  return d.value;
 }
 
 std::optional<PacketType> Parser::packet_type(const YAML::Node& n, std::string_view what) {
@@ -146,7 +145,7 @@ std::optional<PacketType> Parser::packet_type(const YAML::Node& n, std::string_v
 std::optional<std::string> Parser::hex(const YAML::Node& n, std::string_view what) {
   auto s = text(n, what);
   if (!s) return std::nullopt;
-  auto bytes = detail::parse_hex_text(*s);
+  auto bytes = mqtt::parse_hex(*s);
   if (!bytes) {
     error(n, std::string(what) + " must be hex bytes like \"30 02 00 01\" (pairs of hex digits, optional spaces between bytes), got '" + *s + "'");
     return std::nullopt;
@@ -379,7 +378,7 @@ Json Parser::match_properties(const YAML::Node& n, std::string_view context) {
   for (auto& [k, v] : j.items()) {
     const auto id = mqtt::parse_property_name(k);
     if (id && mqtt::property_type(static_cast<std::uint8_t>(*id)) == mqtt::PropertyType::binary && v.is_string()) {
-      if (auto b = detail::parse_hex_text(v.get<std::string>())) v = mqtt::to_hex(*b);
+      if (auto b = mqtt::parse_hex(v.get<std::string>())) v = mqtt::to_hex(*b);
       else error(get(n, k), "property " + k + " must be hex bytes");
     }
   }

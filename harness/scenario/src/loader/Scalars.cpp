@@ -20,65 +20,6 @@ std::optional<std::uint64_t> parse_uint(std::string_view s) {
   return v;
 }
 
-std::optional<std::string> parse_hex_text(std::string_view text) {
-  std::string out;
-  int nibble = -1;
-  for (char c : text) {
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ':' || c == '_') {
-      if (nibble >= 0) return std::nullopt;  // separators only between whole bytes
-      continue;
-    }
-    int v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else return std::nullopt;
-    if (nibble < 0) {
-      nibble = v;
-    } else {
-      out.push_back(static_cast<char>((nibble << 4) | v));
-      nibble = -1;
-    }
-  }
-  if (nibble >= 0) return std::nullopt;
-  return out;
-}
-
-// Durations: <number><unit>, unit ms | s | m | h; the number may have a fraction ("1.5s").
-std::optional<Duration> parse_duration(std::string_view s) {
-  std::size_t i = 0;
-  std::uint64_t whole = 0;
-  std::size_t digits = 0;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-    if (++digits > 9) return std::nullopt;
-    whole = whole * 10 + static_cast<std::uint64_t>(s[i] - '0');
-    ++i;
-  }
-  double frac = 0, scale = 0.1;
-  std::size_t frac_digits = 0;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      if (++frac_digits > 6) return std::nullopt;
-      frac += scale * (s[i] - '0');
-      scale /= 10;
-      ++i;
-    }
-    if (frac_digits == 0) return std::nullopt;
-  }
-  if (digits == 0) return std::nullopt;
-  std::string_view unit = s.substr(i);
-  double ms_per_unit;
-  if (unit == "ms") ms_per_unit = 1;
-  else if (unit == "s") ms_per_unit = 1000;
-  else if (unit == "m" || unit == "min") ms_per_unit = 60000;
-  else if (unit == "h") ms_per_unit = 3600000;
-  else return std::nullopt;
-  double ms = (static_cast<double>(whole) + frac) * ms_per_unit;
-  if (ms > 24.0 * 3600000) return std::nullopt;  // a day is more than any scenario needs
-  return Duration(static_cast<Duration::rep>(ms + 0.5));
-}
-
 bool valid_spec_id(std::string_view s) {
   // MQTT-<n>.<n>.<n>-<n>
   if (s.substr(0, 5) != "MQTT-") return false;

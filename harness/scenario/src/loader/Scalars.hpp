@@ -1,8 +1,9 @@
-// The scalar vocabulary of scenario files: numbers, hex, durations, statement ids,
+// The scalar vocabulary of scenario files: numbers, statement ids,
 // variable names, and the MQTT names the loader takes from the codec (packet types,
 // properties). Pure functions, no YAML.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -15,11 +16,9 @@ namespace mqtth::scenario::detail {
 
 // Decimal, or hex with 0x / 0X.
 std::optional<std::uint64_t> parse_uint(std::string_view);
-// Pairs of hex digits; spaces, tabs, newlines, ':' and '_' only between whole bytes.
-std::optional<std::string> parse_hex_text(std::string_view);
-// Durations: <number><unit>, unit ms | s | m | min | h; the number may have a fraction
-// ("1.5s"); at most 24h.
-std::optional<Duration> parse_duration(std::string_view);
+// Hex and durations have one grammar each in the whole project: mqtt::parse_hex
+// (mqtt/hex.hpp) and common::parse_duration (mqtth/common/Duration.hpp), at most this long.
+inline constexpr Duration kMaxDuration = std::chrono::hours(24);  // more than any scenario needs
 // MQTT-<n>.<n>.<n>-<n>, each number 1-3 digits.
 bool valid_spec_id(std::string_view);
 

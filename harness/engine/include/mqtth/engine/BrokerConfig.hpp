@@ -2,7 +2,7 @@
 //
 // Plain data, no Qt: the `mqtt-harness broker` config-file loader (harness/net) fills it,
 // tests and fuzz targets build it in code. Every limit is explicit and enforced by the
-// engine before it takes memory for the thing being limited.
+// engine before it takes memory for the thing being limited (docs/architecture.md "Conventions").
 // docs/broker.md lists every key with its meaning and default.
 #pragma once
 

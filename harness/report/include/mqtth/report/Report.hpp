@@ -1,4 +1,4 @@
-// Run-result model and its writers: JSON (DESIGN.md "JSON report"), JUnit XML (the
+// Run-result model and its writers: JSON (docs/architecture.md "JSON report"), JUnit XML (the
 // Jenkins junit-10.xsd shape, shipped as harness/report/junit-10.xsd) and one
 // self-contained HTML page (inline CSS/JS, no network) with the spec coverage table.
 //
@@ -35,7 +35,7 @@ struct PacketRecord {
   Direction direction = Direction::to_broker;
   double time_ms = 0;          // since the scenario started
   std::string type;            // "CONNECT" ... "AUTH", or "MALFORMED" / "RAW"
-  Json decoded;                // decode JSON (DESIGN.md `decode`), null when not decodable
+  Json decoded;                // decode JSON (docs/decode-json.md), null when not decodable
   std::string hex;             // raw bytes, lowercase hex without spaces (may be truncated)
 };
 

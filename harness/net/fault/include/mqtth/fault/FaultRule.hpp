@@ -20,7 +20,8 @@ namespace mqtth::fault {
 
 using Ms = std::chrono::milliseconds;
 
-// Same names and order as mqtth::scenario::FaultKind / Direction (the YAML `fault:` step).
+// Same names and order as mqtth::scenario::FaultKind / Direction (the YAML `fault:` step);
+// the runner, which maps one onto the other, checks that they stay so (FaultFromScenario.hpp).
 enum class Kind : std::uint8_t { cut, delay, throttle, segment, corrupt, blackhole, duplicate, reorder };
 enum class Direction : std::uint8_t { to_broker, to_client, both };
 std::string_view kind_name(Kind);

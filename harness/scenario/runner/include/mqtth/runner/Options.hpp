@@ -1,8 +1,10 @@
-// Command line of `mqtt-harness run` (docs/runner.md "Command line").
+// Command line of `mqtt-harness run` (docs/runner.md; exit status: docs/architecture.md "Contracts").
 //
 // Parsing is plain C++ (no Qt) so it is unit-tested without an event loop. Every bad
 // argument is an error naming the option and what is wrong; the caller exits 2.
 #pragma once
+
+#include <mqtth/common/HostPort.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -13,10 +15,8 @@
 
 namespace mqtth::runner {
 
-struct Endpoint {
-  std::string host;
-  std::uint16_t port = 0;
-};
+// --broker HOST:PORT (mqtth/common/HostPort.hpp grammar; IPv6 as [::1]:1883).
+using Endpoint = common::HostPort;
 
 struct Shard {
   unsigned index = 1;  // K in K/N, 1-based
@@ -53,12 +53,8 @@ struct ParseResult {
 // args excludes the sub-command name ("run").
 ParseResult parse_run_args(const std::vector<std::string>& args);
 
-// "HOST:PORT" (IPv6 as "[::1]:1883"). Port 1..65535.
-std::optional<Endpoint> parse_endpoint(const std::string& text);
 // "K/N" with 1 <= K <= N.
 std::optional<Shard> parse_shard(const std::string& text);
-// "10s", "250ms", "2m", "1.5s", bare number = seconds. Returns milliseconds.
-std::optional<std::uint64_t> parse_duration_ms(const std::string& text);
 
 // The text of `mqtt-harness run --help`.
 const char* run_usage();

@@ -113,7 +113,7 @@ class Runner {
 bool json_subset_match(const nlohmann::ordered_json& expected, const nlohmann::ordered_json& actual,
                        std::string* why = nullptr, const std::string& path = "");
 
-// Exit status of a run (docs/runner.md): 2 if a scenario could not be used (status error),
+// Exit status of a run (docs/runner.md, docs/architecture.md "Exit status"): 2 if a scenario could not be used (status error),
 // else 1 if a scenario failed, or a run-level finding was made, without a known deviation,
 // else 0.
 int exit_status(const std::vector<ScenarioOutcome>& outcomes, bool had_load_errors,

@@ -1,12 +1,16 @@
-// The scenario model's FaultStep maps onto the same rule as the equivalent CLI SPEC.
-#include "mqtth/fault/FromScenario.hpp"
+// The scenario model's FaultStep maps onto the same rule as the equivalent CLI SPEC, and
+// the two sides' kinds and directions are the same values with the same names.
+#include "FaultFromScenario.hpp"
 
 #include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
 
 using namespace mqtth::fault;
 namespace sc = mqtth::scenario;
 
-TEST(FromScenario, design_md_cut_example_equals_the_cli_spec) {
+TEST(FromScenario, the_cut_example_equals_the_cli_spec) {
   // fault: {client: sub, cut: {direction: to_broker, after: PUBREC, nth: 3}}
   sc::FaultStep step;
   step.client = "sub";
@@ -58,4 +62,26 @@ TEST(FromScenario, every_kind_keeps_its_parameters) {
   duplicate.kind = sc::FaultKind::duplicate;
   duplicate.after = mqtt::PacketType::publish;
   EXPECT_EQ(rule_from_step(duplicate), *parse_fault_spec("duplicate:packet=PUBLISH:nth=1").rule);
+}
+
+// Every value of the 8-bit enums: the same name on both sides, or no name on either (a kind
+// appended to one side only is caught here; the static_asserts catch a reordering).
+TEST(FromScenario, kinds_and_directions_have_the_same_names_on_both_sides) {
+  auto name_or_none = [](auto name_of) -> std::string {
+    try {
+      return std::string(name_of());
+    } catch (const std::out_of_range&) {
+      return "";
+    }
+  };
+  int named = 0;
+  for (int i = 0; i < 256; ++i) {
+    const auto v = static_cast<std::uint8_t>(i);
+    const auto kind = name_or_none([&] { return kind_name(static_cast<Kind>(v)); });
+    EXPECT_EQ(kind, name_or_none([&] { return sc::fault_kind_name(static_cast<sc::FaultKind>(v)); })) << i;
+    const auto direction = name_or_none([&] { return direction_name(static_cast<Direction>(v)); });
+    EXPECT_EQ(direction, name_or_none([&] { return sc::direction_name(static_cast<sc::Direction>(v)); })) << i;
+    named += !kind.empty() + !direction.empty();
+  }
+  EXPECT_EQ(named, 8 + 3);
 }

@@ -1,4 +1,4 @@
-#include "BrokerConfigFile.hpp"
+#include "mqtth/net/BrokerConfigFile.hpp"
 
 #include <mqtt/codec.hpp>
 #include <yaml-cpp/yaml.h>

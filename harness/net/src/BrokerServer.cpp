@@ -1,4 +1,4 @@
-#include "BrokerServer.hpp"
+#include "mqtth/net/BrokerServer.hpp"
 
 #include <QTcpServer>
 #include <QTcpSocket>

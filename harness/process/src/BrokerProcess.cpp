@@ -1,0 +1,142 @@
+#include "mqtth/process/BrokerProcess.hpp"
+
+#include "mqtth/process/TcpConnect.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace mqtth::process {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kOutputKept = 65536;
+
+std::string signal_name(int sig) {
+  switch (sig) {
+    case SIGABRT: return "SIGABRT";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    case SIGKILL: return "SIGKILL";
+    case SIGTERM: return "SIGTERM";
+    default: return std::to_string(sig);
+  }
+}
+
+}  // namespace
+
+bool BrokerProcess::start(const std::string& host, std::uint16_t port, std::chrono::milliseconds ready_within) {
+  if (!managed()) return true;
+  const auto address = resolve_tcp(host, port);
+  if (!address) {
+    exit_ = "cannot resolve " + host;
+    return false;
+  }
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return false;
+  pid_ = ::fork();
+  if (pid_ < 0) {
+    ::close(pipefd[0]);
+    ::close(pipefd[1]);
+    return false;
+  }
+  if (pid_ == 0) {
+    // Its own process group, so stop() also kills whatever it starts (a wrapper script's broker).
+    ::setpgid(0, 0);
+    ::dup2(pipefd[1], 1);
+    ::dup2(pipefd[1], 2);
+    std::vector<char*> args;
+    for (auto& a : argv_) args.push_back(a.data());
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  ::close(pipefd[1]);
+  out_ = pipefd[0];
+  ::fcntl(out_, F_SETFL, O_NONBLOCK);
+  output_.clear();
+  exit_.clear();
+  ++starts_;
+  const auto deadline = Clock::now() + ready_within;
+  while (Clock::now() < deadline) {
+    if (exited()) return false;
+    const int fd = connect_tcp(*address, 200);
+    if (fd >= 0) {
+      ::close(fd);
+      return true;
+    }
+    ::usleep(20000);
+  }
+  return false;
+}
+
+bool BrokerProcess::exited() {
+  if (pid_ <= 0) return managed();
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    exit_ = WIFSIGNALED(status) ? "signal " + signal_name(WTERMSIG(status)) : "exit " + std::to_string(WEXITSTATUS(status));
+    drain();
+    return true;
+  }
+  return false;
+}
+
+bool BrokerProcess::exited_within(int ms) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(ms);
+  while (Clock::now() < deadline) {
+    if (exited()) return true;
+    ::usleep(5000);
+  }
+  return exited();
+}
+
+std::string BrokerProcess::drain() {
+  std::string fresh;
+  if (out_ < 0) return fresh;
+  char buf[4096];
+  for (;;) {
+    const auto n = ::read(out_, buf, sizeof buf);
+    if (n <= 0) break;
+    fresh.append(buf, static_cast<std::size_t>(n));
+  }
+  output_ += fresh;
+  if (output_.size() > kOutputKept) output_.erase(0, output_.size() - kOutputKept);
+  return fresh;
+}
+
+void BrokerProcess::stop() {
+  if (pid_ > 0) {
+    ::kill(-pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  if (out_ >= 0) {
+    ::close(out_);
+    out_ = -1;
+  }
+}
+
+std::string listening_line(std::string_view host, std::uint16_t port) {
+  return "listening on " + common::format_host_port(host, port);
+}
+
+std::optional<common::HostPort> parse_listening_line(std::string_view line) {
+  constexpr std::string_view kPrefix = "listening on ";
+  if (line.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  line.remove_prefix(kPrefix.size());
+  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return common::parse_host_port(line, common::PortZero::refused).value;
+}
+
+}  // namespace mqtth::process

@@ -1,0 +1,129 @@
+// BrokerProcess against small Python stand-ins for a broker (listen, then crash, exit or
+// idle), on free 127.0.0.1 ports; every wait is bounded. And the `listening on` line.
+#include "mqtth/process/BrokerProcess.hpp"
+#include "mqtth/process/TcpConnect.hpp"
+
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+using mqtth::process::BrokerProcess;
+
+namespace {
+
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// A stand-in broker: prints `hello`, listens on `port` after `delay` seconds, and on its
+// first connection runs `then` (Python), e.g. "os.abort()" or "sys.exit(3)".
+std::vector<std::string> stand_in(std::uint16_t port, const std::string& then = "time.sleep(60)", double delay = 0) {
+  const std::string script =
+      "import os, socket, sys, time\n"
+      "print('hello', flush=True)\n"
+      "time.sleep(" + std::to_string(delay) + ")\n"
+      "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+      "s.bind(('127.0.0.1', " + std::to_string(port) + ")); s.listen(8)\n"
+      "c, _ = s.accept()\n" + then + "\n";
+  return {"/usr/bin/python3", "-c", script};
+}
+
+}  // namespace
+
+TEST(BrokerProcess, start_waits_until_the_port_accepts_and_stop_kills_it) {
+  const auto port = free_port();
+  BrokerProcess broker(stand_in(port, "time.sleep(60)", 0.3));
+  ASSERT_TRUE(broker.managed());
+  ASSERT_TRUE(broker.start("127.0.0.1", port, 10s)) << broker.output();
+  EXPECT_EQ(broker.starts(), 1);
+  EXPECT_FALSE(broker.exited());
+  broker.stop();
+  const auto address = mqtth::process::resolve_tcp("127.0.0.1", port);
+  ASSERT_TRUE(address);
+  EXPECT_EQ(mqtth::process::connect_tcp(*address, 500), -1) << "still accepting after stop()";
+}
+
+TEST(BrokerProcess, a_crash_is_an_exit_with_its_signal_and_keeps_the_output) {
+  const auto port = free_port();
+  BrokerProcess broker(stand_in(port, "os.abort()"));
+  broker.start("127.0.0.1", port, 10s);  // its readiness connection is what makes it abort
+  ASSERT_TRUE(broker.exited_within(5000));
+  EXPECT_EQ(broker.exit_description(), "signal SIGABRT");
+  EXPECT_NE(broker.output().find("hello"), std::string::npos) << broker.output();
+}
+
+TEST(BrokerProcess, an_exit_status_is_reported) {
+  const auto port = free_port();
+  BrokerProcess broker(stand_in(port, "sys.exit(3)"));
+  broker.start("127.0.0.1", port, 10s);
+  ASSERT_TRUE(broker.exited_within(5000));
+  EXPECT_EQ(broker.exit_description(), "exit 3");
+}
+
+TEST(BrokerProcess, a_command_that_cannot_run_fails_the_start_saying_why) {
+  BrokerProcess broker({"/nonexistent/broker", "--listen", "127.0.0.1:1"});
+  EXPECT_FALSE(broker.start("127.0.0.1", free_port(), 5s));
+  EXPECT_EQ(broker.exit_description(), "exit 127");
+  EXPECT_NE(broker.output().find("exec /nonexistent/broker: No such file or directory"), std::string::npos)
+      << broker.output();
+}
+
+TEST(BrokerProcess, drain_returns_only_what_is_new) {
+  const auto port = free_port();
+  BrokerProcess broker(stand_in(port));
+  ASSERT_TRUE(broker.start("127.0.0.1", port, 10s));
+  std::string seen;
+  for (int i = 0; i < 100 && seen.find("hello") == std::string::npos; ++i) {
+    seen += broker.drain();
+    ::usleep(10000);
+  }
+  EXPECT_EQ(seen, "hello\n");
+  EXPECT_EQ(broker.drain(), "");
+  EXPECT_EQ(broker.output(), "hello\n");
+}
+
+TEST(BrokerProcess, a_broker_someone_else_runs_is_left_alone) {
+  BrokerProcess broker({});
+  EXPECT_FALSE(broker.managed());
+  EXPECT_TRUE(broker.start("127.0.0.1", 1));
+  EXPECT_FALSE(broker.exited());
+  EXPECT_EQ(broker.starts(), 0);
+}
+
+TEST(ListeningLine, is_written_and_read_with_the_one_host_port_grammar) {
+  using mqtth::common::HostPort;
+  using mqtth::process::listening_line;
+  using mqtth::process::parse_listening_line;
+  EXPECT_EQ(listening_line("127.0.0.1", 1883), "listening on 127.0.0.1:1883");
+  EXPECT_EQ(listening_line("::1", 41234), "listening on [::1]:41234");
+  EXPECT_EQ(parse_listening_line("listening on 127.0.0.1:1883\n"), (HostPort{"127.0.0.1", 1883}));
+  EXPECT_EQ(parse_listening_line("listening on [::1]:41234\r\n"), (HostPort{"::1", 41234}));
+  EXPECT_EQ(parse_listening_line(listening_line("::1", 9)), (HostPort{"::1", 9}));
+  EXPECT_FALSE(parse_listening_line("listening on 127.0.0.1:0"));  // a bound port is never 0
+  EXPECT_FALSE(parse_listening_line("listening on nowhere"));
+  EXPECT_FALSE(parse_listening_line("Listening on 127.0.0.1:1883"));
+  EXPECT_FALSE(parse_listening_line("bench: listening on 127.0.0.1:1883"));
+}
+
+TEST(TcpConnect, resolves_numeric_addresses_and_localhost_as_127_0_0_1) {
+  using mqtth::process::resolve_tcp;
+  const auto v4 = resolve_tcp("localhost", 1883);
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->family, AF_INET);
+  EXPECT_EQ(reinterpret_cast<const sockaddr_in*>(&v4->storage)->sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+  EXPECT_EQ(ntohs(reinterpret_cast<const sockaddr_in*>(&v4->storage)->sin_port), 1883);
+  const auto v6 = resolve_tcp("::1", 8883);
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->family, AF_INET6);
+}
