@@ -477,10 +477,10 @@ def test_an_unasked_refusal_is_the_one_root_cause(harness, tmp_path, servers, em
 
 
 def test_a_known_deviation_does_not_match_through_the_scenario_spec_list(harness, tmp_path):
-    # The scenario checks MQTT-3.3.1-9 but fails for another reason (nothing is published on
-    # t/zzz): a deviation entry for 3.3.1-9 must not excuse that failure.
+    # The scenario checks MQTT-3.3.1-9 but its failing step names another statement (the
+    # step's own spec:): a deviation entry for 3.3.1-9 must not excuse that failure.
     f = write(tmp_path / "f.yaml", PLAIN.format(name="Fails for another cause", protocols="5")
-              .replace("topic: t/a, payload: hello, within: 2s", "topic: t/zzz, within: 300ms"))
+              .replace("topic: t/a, payload: hello, within: 2s", "topic: t/zzz, within: 300ms, spec: MQTT-3.3.2-1"))
     profile = write(tmp_path / "p.yaml", """\
 name: strict
 known_deviations:
@@ -489,7 +489,9 @@ known_deviations:
     out = tmp_path / "r.json"
     proc = run(harness, f, "--profile", profile, "--json", out)
     assert proc.returncode == 1, proc.stderr
-    assert "known_deviation" not in json.loads(out.read_text())["scenarios"][0]
+    scenario = json.loads(out.read_text())["scenarios"][0]
+    assert scenario["failure"]["statement"] == "MQTT-3.3.2-1"
+    assert "known_deviation" not in scenario
 
 
 # --------------------------------------------------------------------------------------
