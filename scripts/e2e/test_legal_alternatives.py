@@ -66,11 +66,17 @@ MODES = {
     "dollar_topics_refused": ({"behaviour": {"dollar_topic_publish": "refuse", "v311_refused_publish": "disconnect"}}, {
         "subscribe/wildcards_do_not_match_dollar_topics.yaml [3.1.1]": "topic starting with $",
         "subscribe/wildcards_do_not_match_dollar_topics.yaml [5]": "topic starting with $"}, []),
+    # The other 3.1.1 answer to a refused PUBLISH (MQTT-3.3.5-2): acknowledged and dropped.
+    "dollar_topics_refused_acknowledged": ({"behaviour": {"dollar_topic_publish": "refuse"}}, {
+        "subscribe/wildcards_do_not_match_dollar_topics.yaml [3.1.1]": "topic starting with $",
+        "subscribe/wildcards_do_not_match_dollar_topics.yaml [5]": "topic starting with $"}, []),
     "no_disconnect_before_close": ({"behaviour": {"disconnect_before_close": False}}, {
         "v5/server_disconnect_without_session_expiry.yaml [5]": "without a DISCONNECT"}, [
         "connect/session_takeover.yaml [5]", "faults/corrupt_publish_qos_bits_draws_malformed_answer.yaml [5]"]),
-    "plain_codes": ({"behaviour": {"specific_refusal_codes": False, "no_matching_subscribers_code": False,
-                                   "reason_strings": False, "queue_qos0_offline": True}}, {}, []),
+    "unspecified_refusal_codes": ({"behaviour": {"specific_refusal_codes": False}}, {}, []),
+    "no_0x10_code": ({"behaviour": {"no_matching_subscribers_code": False}}, {}, []),
+    "no_reason_strings": ({"behaviour": {"reason_strings": False}}, {}, []),
+    "queue_qos0_offline": ({"behaviour": {"queue_qos0_offline": True}}, {}, []),
     "server_keep_alive_60": ({"limits": {"server_keep_alive": 60}}, {
         "keepalive/timeout_closes_silent_client.yaml [5]": "Server Keep Alive",
         "faults/blackhole_link_ends_by_keep_alive.yaml [5]": "Server Keep Alive"}, []),
@@ -81,6 +87,27 @@ MODES = {
                                    "reason_strings": False, "queue_qos0_offline": True}}, None,
                     [f"{f} [{v}]" for f in GRANT_CHECKS for v in ("3.1.1", "5")]),
 }
+
+
+def documented_behaviour_switches():
+    """The `behaviour:` keys of docs/broker-server.md's table, each with its alternatives."""
+    text = (REPO / "docs/broker-server.md").read_text()
+    table = text.split("### `behaviour:`", 1)[1].split("\n#", 1)[0]
+    switches = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[0].startswith("`") and cells[0] != "`key`":
+            switches[cells[0].strip("`")] = [a.strip(" `") for a in cells[2].split(",")]
+    return switches
+
+
+def test_every_documented_behaviour_alternative_has_a_suite_mode():
+    switches = documented_behaviour_switches()
+    assert len(switches) >= 10, switches
+    chosen = {(k, str(v).lower()) for config, _, _ in MODES.values() for k, v in config.get("behaviour", {}).items()}
+    for key, alternatives in switches.items():
+        for alternative in alternatives:
+            assert (key, alternative) in chosen, f"no MODES entry runs the suite with behaviour {key}: {alternative}"
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -164,6 +191,12 @@ MUTANTS = {
     # (payload hex 6669727374), which the later subscriber then gets.
     "retained_qos0_does_not_replace": ("retain/qos0_retained_replaces_previous.yaml", None, [], 2,
                                        [corrupt("pub", "to_broker", "PUBLISH", 0, 0x01)], None, "6669727374"),
+    # A PUBLISH sent with RETAIN 0 gains the bit on the way: the broker stores `transient`
+    # (7472616e7369656e74) over `retained`, or stores `never` for keep/u (MQTT-3.3.1-12).
+    "non_retained_replaces_retained": ("retain/non_retained_leaves_retained.yaml", None, [], 2,
+                                       [corrupt("pub", "to_broker", "PUBLISH", 0, 0x01)], None, "7472616e7369656e74"),
+    "non_retained_stored": ("retain/non_retained_leaves_retained.yaml", None, [], 3,
+                            [corrupt("pub", "to_broker", "PUBLISH", 0, 0x01)], None, "6e65766572"),
     # CONNECT flags at offset 9: bit 5 is Will Retain.
     "will_not_retained": ("will/will_retained.yaml", None, [], 2,
                           [corrupt("dying", "to_broker", "CONNECT", 9, 0x20)], None, "no matching PUBLISH"),
