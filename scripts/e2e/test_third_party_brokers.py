@@ -1,14 +1,15 @@
 """The scenario suite against three third-party brokers: Debian's mosquitto 2.0, aedes from
 npm and RabbitMQ 3.10's MQTT plugin (docs/brokers.md), each with its profile in profiles/.
 
-Two kinds of test:
+The tests:
 * the whole suite with the broker's profile exits 0: every failure is one of the profile's
   known deviations (the runner matches a deviation by the failure's primary statement,
-  docs/runner.md "Known deviations"), and there is no harness error;
+  docs/runner.md "Known deviations"), no run errs and the run warns of nothing;
 * each known deviation of each profile, run WITHOUT the profile: the scenario still fails,
   and the failure's primary statement is the deviation's. A deviation that does not show on
-  every run (INTERMITTENT) is run up to a fixed number of times and must show, with its
-  statement, at least once; a run that fails on another statement fails the test;
+  every run (INTERMITTENT) is run as many concurrent copies, a fixed number of times, and
+  must show with its statement at least once; a copy that fails on another statement fails
+  the test;
 * the probe against the 3.1.1-only brokers (their MQTT 5 half skipped with one reason),
   and RabbitMQ's topic rewriting shown as one run-level finding.
 
