@@ -10,6 +10,7 @@
 #include <mqtt/hex.hpp>
 #include <mqtth/common/HostPort.hpp>
 #include <mqtth/process/BrokerProcess.hpp>
+#include <mqtth/process/SanitizerReport.hpp>
 #include <mqtth/process/TcpConnect.hpp>
 #include <mqtth/report/Report.hpp>
 #include <nlohmann/json.hpp>
@@ -169,13 +170,9 @@ class Fuzzer {
     // Spawned broker: exit or sanitizer report.
     if (broker_.managed()) {
       std::lock_guard lock(broker_mu_);
-      const auto fresh_out = broker_.drain();
-      const auto asan = fresh_out.find("ERROR: AddressSanitizer");
-      const auto ubsan = fresh_out.find("runtime error:");
-      if (asan != std::string::npos || ubsan != std::string::npos) {
+      if (const auto report = process::find_sanitizer_report(broker_.drain())) {
         out.kind = "sanitizer";
-        out.detail = fresh_out.substr(std::min(asan, ubsan), 160);
-        if (const auto nl = out.detail.find('\n'); nl != std::string::npos) out.detail.resize(nl);
+        out.detail = report->headline.substr(0, 160);
       }
       if (broker_.exited()) {
         if (out.kind.empty()) out.kind = "crash";
@@ -287,7 +284,8 @@ class Fuzzer {
       return;
     }
     std::lock_guard lock(broker_mu_);
-    broker_.stop();
+    // SIGTERM first (BrokerProcess::stop); a broker that hangs costs this grace per restart.
+    broker_.stop(std::chrono::seconds(2));
     broker_up_ = broker_.start(opt_.host, opt_.port);
     ++epoch_;
   }

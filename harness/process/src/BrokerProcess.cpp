@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -40,6 +41,14 @@ bool BrokerProcess::start(const std::string& host, std::uint16_t port, std::chro
     exit_ = "cannot resolve " + host;
     return false;
   }
+  // Built before fork(): the child of a threaded program (the fuzzer) must not allocate.
+  std::vector<std::string> words = argv_;
+  for (auto& w : words)
+    for (auto at = w.find("{port}"); at != std::string::npos; at = w.find("{port}", at))
+      w.replace(at, 6, std::to_string(port));
+  std::vector<char*> args;
+  for (auto& a : words) args.push_back(a.data());
+  args.push_back(nullptr);
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return false;
   pid_ = ::fork();
@@ -53,17 +62,18 @@ bool BrokerProcess::start(const std::string& host, std::uint16_t port, std::chro
     ::setpgid(0, 0);
     ::dup2(pipefd[1], 1);
     ::dup2(pipefd[1], 2);
-    std::vector<char*> args;
-    for (auto& a : argv_) args.push_back(a.data());
-    args.push_back(nullptr);
     ::execvp(args[0], args.data());
     std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
     ::_exit(127);
   }
+  ::setpgid(pid_, pid_);  // also here, so that a stop() right away reaches the group
+  group_ = pid_;
   ::close(pipefd[1]);
   out_ = pipefd[0];
   ::fcntl(out_, F_SETFL, O_NONBLOCK);
   output_.clear();
+  pending_.clear();
+  out_ended_ = false;
   exit_.clear();
   ++starts_;
   const auto deadline = Clock::now() + ready_within;
@@ -85,7 +95,7 @@ bool BrokerProcess::exited() {
   if (::waitpid(pid_, &status, WNOHANG) == pid_) {
     pid_ = -1;
     exit_ = WIFSIGNALED(status) ? "signal " + signal_name(WTERMSIG(status)) : "exit " + std::to_string(WEXITSTATUS(status));
-    drain();
+    read_output();
     return true;
   }
   return false;
@@ -100,30 +110,69 @@ bool BrokerProcess::exited_within(int ms) {
   return exited();
 }
 
-std::string BrokerProcess::drain() {
-  std::string fresh;
-  if (out_ < 0) return fresh;
+void BrokerProcess::read_output() {
+  if (out_ < 0) return;
   char buf[4096];
   for (;;) {
     const auto n = ::read(out_, buf, sizeof buf);
+    if (n == 0) out_ended_ = true;
     if (n <= 0) break;
-    fresh.append(buf, static_cast<std::size_t>(n));
+    output_.append(buf, static_cast<std::size_t>(n));
+    pending_.append(buf, static_cast<std::size_t>(n));
   }
-  output_ += fresh;
   if (output_.size() > kOutputKept) output_.erase(0, output_.size() - kOutputKept);
-  return fresh;
+  if (pending_.size() > kOutputKept) pending_.erase(0, pending_.size() - kOutputKept);
 }
 
-void BrokerProcess::stop() {
-  if (pid_ > 0) {
-    ::kill(-pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
+std::string BrokerProcess::drain() {
+  read_output();
+  return std::exchange(pending_, {});
+}
+
+BrokerProcess::Stopped BrokerProcess::stop(std::chrono::milliseconds grace) {
+  Stopped how;
+  if (pid_ > 0 && !exited()) {
+    how.was_running = true;
+    ::kill(-pid_, SIGTERM);
   }
-  if (out_ >= 0) {
-    ::close(out_);
-    out_ = -1;
+  // Until the command has exited and nothing writes to its output any more (a wrapper
+  // script's broker may still be printing its LeakSanitizer report), or `grace` is over.
+  const auto deadline = Clock::now() + grace;
+  while (Clock::now() < deadline) {
+    how.output += drain();
+    if (pid_ <= 0 && (out_ < 0 || out_ended_)) break;
+    exited();
+    ::usleep(5000);
   }
+  if (pid_ > 0) how.killed = true;
+  if (reap(SIGKILL)) exit_ = "signal SIGKILL";
+  close_output();
+  how.output += drain();
+  return how;
+}
+
+void BrokerProcess::kill() {
+  reap(SIGKILL);
+  close_output();
+}
+
+bool BrokerProcess::reap(int sig) {
+  if (pid_ <= 0) return false;
+  ::kill(-pid_, sig);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  exit_ = WIFSIGNALED(status) ? "signal " + signal_name(WTERMSIG(status)) : "exit " + std::to_string(WEXITSTATUS(status));
+  pid_ = -1;
+  return true;
+}
+
+void BrokerProcess::close_output() {
+  if (out_ < 0) return;
+  read_output();
+  // Stragglers of its process group (a wrapper script's children) still hold the pipe.
+  if (!out_ended_ && group_ > 0) ::kill(-group_, SIGKILL);
+  ::close(out_);
+  out_ = -1;
 }
 
 std::string listening_line(std::string_view host, std::uint16_t port) {

@@ -14,17 +14,7 @@ using mqtth::process::BrokerProcess;
 
 namespace {
 
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+std::uint16_t free_port() { return mqtth::process::free_loopback_port(); }
 
 // A stand-in broker: prints `hello`, listens on `port` after `delay` seconds, and on its
 // first connection runs `then` (Python), e.g. "os.abort()" or "sys.exit(3)".
@@ -93,6 +83,66 @@ TEST(BrokerProcess, drain_returns_only_what_is_new) {
   EXPECT_EQ(broker.output(), "hello\n");
 }
 
+TEST(BrokerProcess, port_placeholders_in_the_command_become_the_port) {
+  const auto port = free_port();
+  BrokerProcess broker({"/usr/bin/python3", "-c",
+                        "import socket, sys, time\n"
+                        "print('args', sys.argv[1:], flush=True)\n"
+                        "s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(8); time.sleep(60)\n",
+                        "{port}", "--listen=127.0.0.1:{port}"});
+  ASSERT_TRUE(broker.start("127.0.0.1", port, 10s)) << broker.output();
+  broker.stop();
+  const auto p = std::to_string(port);
+  EXPECT_NE(broker.output().find("args ['" + p + "', '--listen=127.0.0.1:" + p + "']"), std::string::npos)
+      << broker.output();
+}
+
+// LeakSanitizer prints its report while the process exits after SIGTERM: stop() must wait
+// for it, not kill at once.
+TEST(BrokerProcess, stop_sends_SIGTERM_and_keeps_what_the_broker_prints_as_it_exits) {
+  const auto port = free_port();
+  const std::string on_term =
+      "import signal\n"
+      "def bye(*_):\n"
+      "    time.sleep(0.3)\n"
+      "    print('==1==ERROR: LeakSanitizer: detected memory leaks', flush=True)\n"
+      "    sys.exit(23)\n"
+      "signal.signal(signal.SIGTERM, bye)\n";
+  BrokerProcess leaky({"/usr/bin/python3", "-c", on_term + stand_in(port)[2]});
+  ASSERT_TRUE(leaky.start("127.0.0.1", port, 10s)) << leaky.output();
+  const auto how = leaky.stop(5s);
+  EXPECT_TRUE(how.was_running);
+  EXPECT_FALSE(how.killed);
+  EXPECT_EQ(leaky.exit_description(), "exit 23");
+  EXPECT_NE(leaky.output().find("LeakSanitizer: detected memory leaks"), std::string::npos) << leaky.output();
+}
+
+TEST(BrokerProcess, stop_kills_a_broker_that_ignores_SIGTERM_after_the_grace) {
+  const auto port = free_port();
+  BrokerProcess broker({"/usr/bin/python3", "-c",
+                        "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n" + stand_in(port)[2]});
+  ASSERT_TRUE(broker.start("127.0.0.1", port, 10s)) << broker.output();
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto how = broker.stop(500ms);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_TRUE(how.was_running);
+  EXPECT_TRUE(how.killed);
+  EXPECT_EQ(broker.exit_description(), "signal SIGKILL");
+  EXPECT_GE(took, 500ms);
+  EXPECT_LT(took, 5s);
+}
+
+TEST(BrokerProcess, stop_after_a_crash_reports_the_crash_not_a_stop) {
+  const auto port = free_port();
+  BrokerProcess broker(stand_in(port, "os.abort()"));
+  broker.start("127.0.0.1", port, 10s);
+  ASSERT_TRUE(broker.exited_within(5000));
+  const auto how = broker.stop(1s);
+  EXPECT_FALSE(how.was_running);
+  EXPECT_FALSE(how.killed);
+  EXPECT_EQ(broker.exit_description(), "signal SIGABRT");
+}
+
 TEST(BrokerProcess, a_broker_someone_else_runs_is_left_alone) {
   BrokerProcess broker({});
   EXPECT_FALSE(broker.managed());
@@ -114,6 +164,18 @@ TEST(ListeningLine, is_written_and_read_with_the_one_host_port_grammar) {
   EXPECT_FALSE(parse_listening_line("listening on nowhere"));
   EXPECT_FALSE(parse_listening_line("Listening on 127.0.0.1:1883"));
   EXPECT_FALSE(parse_listening_line("bench: listening on 127.0.0.1:1883"));
+}
+
+TEST(TcpConnect, a_free_loopback_port_accepts_a_listener) {
+  const auto port = mqtth::process::free_loopback_port();
+  ASSERT_NE(port, 0);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ::close(fd);
 }
 
 TEST(TcpConnect, resolves_numeric_addresses_and_localhost_as_127_0_0_1) {

@@ -24,4 +24,8 @@ std::optional<TcpAddress> resolve_tcp(const std::string& host, std::uint16_t por
 // longer than `timeout_ms`. `configure` may set socket options before the connect.
 int connect_tcp(const TcpAddress& address, int timeout_ms, void (*configure)(int fd) = nullptr);
 
+// A TCP port on 127.0.0.1 that nothing listens on at the time of the call (bound to port
+// 0 and released), for a spawned broker's `{port}`; 0 when none can be had.
+std::uint16_t free_loopback_port();
+
 }  // namespace mqtth::process
