@@ -47,6 +47,12 @@ std::string console_failure(const ScenarioResult& s, std::string_view indent, st
     if (!f.see_also.empty()) line += ")";
     out += std::string(indent) + line + "\n";
   }
+  if (f.broker && !f.broker->report.empty()) {
+    out += std::string(indent) + "broker's report:\n";
+    std::string report = f.broker->report;
+    if (report.back() == '\n') report.pop_back();
+    out += indented(report, std::string(indent) + "  ");
+  }
   if (!f.consequences.empty()) {
     out += std::string(indent) + "consequences (after the first deviation, not failures of their own):\n";
     for (const Consequence& c : f.consequences)

@@ -223,6 +223,16 @@ std::string statement_line(const Failure& f, const std::string& protocol) {
   return out + "</div>";
 }
 
+// The spawned broker's crash, sanitizer report, leak or stall: what happened, how it
+// exited, the report, and its last output lines.
+void broker_failure_block(std::string& out, const BrokerFailure& b) {
+  out += "<div class=\"meta\">broker " + h(b.kind) + (b.exit.empty() ? std::string() : " (" + h(b.exit) + ")") +
+         (b.sanitizer.empty() ? std::string() : ", " + h(b.sanitizer) + " report") + "</div>";
+  if (!b.report.empty()) out += "<pre class=\"broker-report\">" + h(b.report) + "</pre>";
+  if (!b.output_tail.empty())
+    out += "<details><summary>last lines of the broker's output</summary><pre>" + h(b.output_tail) + "</pre></details>";
+}
+
 void scenario_section(std::string& out, const ScenarioResult& s, std::size_t index) {
   const std::string status(to_string(s.status));
   const bool open = s.status == Status::failed || s.status == Status::error;
@@ -248,6 +258,7 @@ void scenario_section(std::string& out, const ScenarioResult& s, std::size_t ind
       out += "<div class=\"meta\">" + (f.step ? "step " + std::to_string(f.step) + ", " : std::string()) + h(s.file) +
              ":" + std::to_string(f.line) + "</div>";
     if (s.status == Status::failed) out += statement_line(f, s.protocol);
+    if (f.broker) broker_failure_block(out, *f.broker);
     if (!f.expected.empty()) out += "<div>expected: <code>" + h(f.expected) + "</code></div>";
     if (!f.actual.empty()) out += "<div>actual: <code>" + h(f.actual) + "</code></div>";
     if (!f.consequences.empty()) {
@@ -386,6 +397,12 @@ std::string to_html(const RunReport& r, std::string_view title) {
   if (r.seed) meta += "seed " + std::to_string(*r.seed) + " &middot; ";
   if (!r.harness_version.empty()) meta += "mqtt-harness " + h(r.harness_version) + " &middot; ";
   if (!meta.empty()) out += "<p class=\"meta\">" + meta.substr(0, meta.size() - 10) + "</p>\n";
+
+  if (r.broker_failure) {
+    out += "<div class=\"failure\"><b>The spawned broker failed outside any scenario (when the run stopped it)</b>";
+    broker_failure_block(out, *r.broker_failure);
+    out += "</div>\n";
+  }
 
   std::vector<Coverage> versions;
   for (SpecVersion v : run_versions(r.scenarios)) versions.push_back(coverage(r.scenarios, v));

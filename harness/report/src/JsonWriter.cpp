@@ -71,6 +71,15 @@ Json to_json(const ledger::StreamResult& r) {
   return j;
 }
 
+namespace {
+
+Json broker_failure_json(const BrokerFailure& b) {
+  return Json{{"kind", b.kind}, {"exit", b.exit}, {"sanitizer", b.sanitizer}, {"report", b.report},
+              {"output_tail", b.output_tail}};
+}
+
+}  // namespace
+
 Json to_json(const ScenarioResult& s) {
   Json j;
   j["name"] = s.name;
@@ -97,6 +106,7 @@ Json to_json(const ScenarioResult& s) {
         list.push_back(Json{{"step", c.step}, {"line", c.line}, {"message", c.message}, {"statement", c.statement}});
       fj["consequences"] = std::move(list);
     }
+    if (f.broker) fj["broker"] = broker_failure_json(*f.broker);
     fj["last_packets"] = packets_json(f.last_packets);
     j["failure"] = std::move(fj);
   }
@@ -190,6 +200,7 @@ Json to_json(const RunReport& r) {
   if (!r.broker.empty()) j["broker"] = r.broker;
   if (!r.started_at.empty()) j["started_at"] = r.started_at;
   if (r.seed) j["seed"] = *r.seed;
+  if (r.broker_failure) j["broker_failure"] = broker_failure_json(*r.broker_failure);
   return j;
 }
 
@@ -282,6 +293,16 @@ struct Reader {
   }
 };
 
+BrokerFailure read_broker_failure(Reader& rd, const Json& j, const std::string& path) {
+  BrokerFailure b;
+  rd.get(j, path, "kind", b.kind);
+  rd.get(j, path, "exit", b.exit, false);
+  rd.get(j, path, "sanitizer", b.sanitizer, false);
+  rd.get(j, path, "report", b.report, false);
+  rd.get(j, path, "output_tail", b.output_tail, false);
+  return b;
+}
+
 }  // namespace
 
 std::optional<RunReport> from_json(const Json& j, std::string* error) {
@@ -302,6 +323,8 @@ std::optional<RunReport> from_json(const Json& j, std::string* error) {
     rd.get(j, "", "seed", seed);
     r.seed = seed;
   }
+  if (const Json* bj = rd.member(j, "", "broker_failure", false); bj && !bj->is_null())
+    r.broker_failure = read_broker_failure(rd, *bj, "broker_failure");
   const Json* scenarios = rd.array(j, "", "scenarios", true);
   for (std::size_t i = 0; scenarios && i < scenarios->size() && rd.ok; ++i) {
     const Json& sj = (*scenarios)[i];
@@ -336,6 +359,8 @@ std::optional<RunReport> from_json(const Json& j, std::string* error) {
           f.consequences.push_back(std::move(c));
         }
       }
+      if (const Json* bj = rd.member(*fj, fp, "broker", false); bj && !bj->is_null())
+        f.broker = read_broker_failure(rd, *bj, fp + ".broker");
       rd.packets(*fj, fp, "last_packets", f.last_packets);
       s.failure = std::move(f);
     }

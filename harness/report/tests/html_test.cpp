@@ -88,3 +88,16 @@ TEST(HtmlReport, huge_trace_is_truncated_with_a_note) {
 TEST(Escape, html_escapes_apostrophe_as_numeric_reference) {
   EXPECT_EQ(escape_html("<a href='x'>&</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;");
 }
+
+TEST(HtmlReport, shows_a_spawned_brokers_failure_and_report_escaped) {
+  RunReport r = sample::sample_report();
+  r.scenarios[1].failure->broker =
+      BrokerFailure{"crashed", "signal SIGSEGV", "AddressSanitizer", "ERROR: AddressSanitizer: <SEGV> & more\n", "tail"};
+  r.broker_failure = BrokerFailure{"leaked", "exit 23", "LeakSanitizer", "Direct leak of 64 byte(s)\n", ""};
+  const std::string html = to_html(r);
+  EXPECT_NE(html.find("broker crashed (signal SIGSEGV), AddressSanitizer report"), std::string::npos);
+  EXPECT_NE(html.find("ERROR: AddressSanitizer: &lt;SEGV&gt; &amp; more"), std::string::npos);
+  EXPECT_NE(html.find("The spawned broker failed outside any scenario"), std::string::npos);
+  EXPECT_NE(html.find("Direct leak of 64 byte(s)"), std::string::npos);
+  EXPECT_EQ(to_html(sample::sample_report()).find("spawned broker"), std::string::npos);
+}

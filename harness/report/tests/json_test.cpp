@@ -214,3 +214,24 @@ TEST(JsonReport, exploration_rows_are_written_only_when_present_and_read_back) {
   const std::string xml = to_junit_xml(r);
   EXPECT_NE(xml.find("cut sub to_broker after PUBREC #1: violated"), std::string::npos);
 }
+
+// `run --spawn`: the broker's crash in a scenario's failure, its leak at the end in the run.
+TEST(JsonReport, a_spawned_brokers_failures_are_written_and_read_back) {
+  RunReport r = sample_report();
+  r.scenarios[1].failure->broker =
+      BrokerFailure{"crashed", "signal SIGABRT", "AddressSanitizer", "==1==ERROR: AddressSanitizer: SEGV\n", "last\n"};
+  r.broker_failure = BrokerFailure{"leaked", "exit 23", "LeakSanitizer", "==1==ERROR: LeakSanitizer: x\n", ""};
+  const Json j = to_json(r);
+  EXPECT_EQ(j.at("scenarios").at(1).at("failure").at("broker"),
+            (Json{{"kind", "crashed"}, {"exit", "signal SIGABRT"}, {"sanitizer", "AddressSanitizer"},
+                  {"report", "==1==ERROR: AddressSanitizer: SEGV\n"}, {"output_tail", "last\n"}}));
+  EXPECT_EQ(j.at("broker_failure").at("kind"), "leaked");
+  EXPECT_FALSE(j.at("scenarios").at(0).contains("failure") && j.at("scenarios").at(0).at("failure").contains("broker"));
+  EXPECT_FALSE(to_json(sample_report()).contains("broker_failure"));
+  std::string error;
+  auto back = from_json(Json::parse(j.dump()), &error);
+  ASSERT_TRUE(back) << error;
+  ASSERT_TRUE(back->broker_failure);
+  EXPECT_EQ(back->broker_failure->exit, "exit 23");
+  EXPECT_EQ(to_json(*back), j);
+}

@@ -59,6 +59,22 @@ struct Consequence {
   std::string statement;       // what it would have cited on its own ("" = none)
 };
 
+// What went wrong with a broker process the runner started (`run --spawn`, docs/runner.md
+// "The runner owns the broker"): it crashed, printed a sanitizer report, leaked (a
+// LeakSanitizer report as it stopped) or stalled. Not a spec statement: the failure it is
+// part of names none.
+struct BrokerFailure {
+  // "crashed": it exited while it should have run (detail in `exit`); "sanitizer": it
+  // printed a sanitizer or assertion report and still runs; "leaked": a LeakSanitizer
+  // report when it was stopped; "stalled": it answered no CONNECT within the liveness
+  // check's limit, or did not exit within the grace after SIGTERM.
+  std::string kind;
+  std::string exit;            // "signal SIGSEGV", "exit 1", "signal SIGKILL"; empty while it runs
+  std::string sanitizer;       // the report's kind ("AddressSanitizer", "assertion", ...), if any
+  std::string report;          // the report: header, first stack, SUMMARY line (bounded)
+  std::string output_tail;     // the last lines the broker printed
+};
+
 // Why a scenario failed: its FIRST deviation, naming exactly one statement.
 struct Failure {
   int step = 0;                // 1-based step index (0 = not tied to a step)
@@ -74,6 +90,9 @@ struct Failure {
   std::string no_statement;
   std::vector<std::string> see_also;  // further statements broken by the same act
   std::vector<Consequence> consequences;  // what went wrong after it, in order
+  // Set when the spawned broker crashed, leaked or stalled during (or right after) the
+  // scenario: then that is the failure, and the scenario's own failure a consequence.
+  std::optional<BrokerFailure> broker;
   // The last packets before the failure, all clients merged in time order (each names its
   // client).
   std::vector<PacketRecord> last_packets;
@@ -140,6 +159,9 @@ struct RunReport {
   std::string broker;          // "embedded" or "host:port"
   std::string started_at;      // ISO 8601 UTC
   std::optional<std::uint64_t> seed;
+  // `run --spawn`: what went wrong with the broker that belongs to no scenario (its
+  // LeakSanitizer report when the run stopped it at the end).
+  std::optional<BrokerFailure> broker_failure;
 };
 
 // Counts passed/failed/skipped/errors from the scenarios (duration is left as is).
