@@ -16,6 +16,7 @@
 
 #include "commands.hpp"
 #include "mqtth/common/HostPort.hpp"
+#include "mqtth/process/TcpConnect.hpp"
 #include "mqtth/report/Report.hpp"
 #include "mqtth/runner/Options.hpp"
 #include "mqtth/runner/Prefix.hpp"
@@ -75,10 +76,11 @@ void print_progress(const ScenarioOutcome& o) {
 }
 
 // The JSON report plus the runner's extras (docs/runner.md): per scenario `known_deviation`
-// and `names`; `summary.known_deviations`; the run's `findings` and `warnings`.
+// and `names`; `summary.known_deviations`; the run's `findings` and `warnings`; with
+// --spawn, `spawn` (the command, the restart policy, how often it was started).
 report::Json json_report(const report::RunReport& rep, const std::vector<const ScenarioOutcome*>& outcomes,
                          const std::string& profile_name, const std::vector<runner::RunFinding>& findings,
-                         const std::vector<std::string>& warnings) {
+                         const std::vector<std::string>& warnings, const std::optional<report::Json>& spawn) {
   auto j = report::to_json(rep);
   if (j.contains("scenarios") && j["scenarios"].is_array()) {
     for (std::size_t i = 0; i < j["scenarios"].size() && i < outcomes.size(); ++i) {
@@ -102,6 +104,7 @@ report::Json json_report(const report::RunReport& rep, const std::vector<const S
   }
   j["findings"] = std::move(list);
   j["warnings"] = warnings;
+  if (spawn) j["spawn"] = *spawn;
   return j;
 }
 
@@ -116,7 +119,16 @@ int run_command(int argc, char** argv) {
     std::fprintf(stderr, "mqtt-harness run: %s\n", parsed.error->c_str());
     return 2;
   }
-  const auto& opt = parsed.options;
+  auto opt = parsed.options;
+  if (!opt.spawn.empty() && !opt.broker) {
+    // Where the spawned broker listens: a free loopback port, which replaces `{port}`.
+    const auto port = process::free_loopback_port();
+    if (port == 0) {
+      std::fprintf(stderr, "mqtt-harness run: --spawn: no free TCP port on 127.0.0.1\n");
+      return 2;
+    }
+    opt.broker = runner::Endpoint{"127.0.0.1", port};
+  }
   if (opt.pcap_dir) {
     std::error_code ec;
     std::filesystem::create_directories(*opt.pcap_dir, ec);
@@ -240,6 +252,8 @@ int run_command(int argc, char** argv) {
   if (opt.pcap_dir) settings.pcap_dir = *opt.pcap_dir;
   settings.explore_all = opt.explore.has_value();
   if (opt.explore_max_runs) settings.explore_max_runs = *opt.explore_max_runs;
+  settings.spawn = opt.spawn;
+  settings.restart = opt.restart;
   if (!opt.quiet)
     settings.on_progress = [](const std::string& line) {
       std::fprintf(stderr, "         %s\n", line.c_str());
@@ -256,7 +270,11 @@ int run_command(int argc, char** argv) {
       names = ", " + runner::describe_prefix(opt.prefix, settings.run_id);
     }
   }
-  const std::string broker = opt.broker ? common::format_host_port(opt.broker->host, opt.broker->port) : "embedded";
+  std::string broker = opt.broker ? common::format_host_port(opt.broker->host, opt.broker->port) : "embedded";
+  std::string command;
+  for (const auto& word : opt.spawn) command += (command.empty() ? "" : " ") + word;
+  if (!opt.spawn.empty())
+    broker += " (spawned: " + command + "; restart " + std::string(runner::to_string(opt.restart)) + ")";
   std::fprintf(stderr, "mqtt-harness run: %zu scenario(s), broker %s%s, seed %llu, -j %u\n", scenarios.size(),
                broker.c_str(),
                names.c_str(), static_cast<unsigned long long>(seed), opt.jobs);
@@ -293,6 +311,7 @@ int run_command(int argc, char** argv) {
     extras.push_back(&o);
   }
   report::recount(rep);
+  rep.broker_failure = runner.broker_failure();
   rep.summary.duration_ms = total_ms;
   rep.broker = broker;
   rep.started_at = started_at;
@@ -309,6 +328,13 @@ int run_command(int argc, char** argv) {
     std::fprintf(stderr, "%s [%s] %s (seen in %zu scenario run(s), first: %s)\n",
                  f.known_deviation ? "run finding (known deviation)" : "run finding", f.statement.c_str(),
                  f.message.c_str(), f.scenarios, f.first_scenario.c_str());
+  if (!opt.spawn.empty()) {
+    std::fprintf(stderr, "the spawned broker was started %d time(s)\n", runner.broker_starts());
+    if (const auto& b = runner.broker_failure()) {
+      std::fprintf(stderr, "%s\n", runner::describe_broker_failure(*b, "when the run stopped it").c_str());
+      if (!b->report.empty()) std::fprintf(stderr, "%s", b->report.c_str());
+    }
+  }
   std::fprintf(stderr, "finished in %s\n", seconds_text(total_ms).c_str());
 
   int write_errors = 0;
@@ -321,12 +347,17 @@ int run_command(int argc, char** argv) {
     }
   };
   // Known deviations are in the report model (ScenarioResult::known_deviation): each writer shows them.
-  if (opt.json_file)  // dump_json never throws on invalid UTF-8
-    write(opt.json_file, report::dump_json(json_report(rep, extras, profile.name, findings, warnings)) + "\n");
+  if (opt.json_file) {  // dump_json never throws on invalid UTF-8
+    std::optional<report::Json> spawn;
+    if (!opt.spawn.empty())
+      spawn = report::Json{{"command", opt.spawn}, {"restart", std::string(runner::to_string(opt.restart))},
+                           {"starts", runner.broker_starts()}};
+    write(opt.json_file, report::dump_json(json_report(rep, extras, profile.name, findings, warnings, spawn)) + "\n");
+  }
   if (opt.junit_file) write(opt.junit_file, report::to_junit_xml(rep));
   if (opt.html_file) write(opt.html_file, report::to_html(rep));
 
-  const int status = runner::exit_status(outcomes, load_errors, findings);
+  const int status = runner::exit_status(outcomes, load_errors, findings, runner.broker_failure().has_value());
   if (write_errors > 0) return 2;
   return status;
 }

@@ -2,6 +2,7 @@
 
 #include <mqtt/codec.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 namespace mqtth::runner {
@@ -15,6 +16,10 @@ bool parse_unsigned(const std::string& text, std::uint64_t& out) {
 }
 
 }  // namespace
+
+std::string_view to_string(RestartPolicy p) {
+  return p == RestartPolicy::per_scenario ? "per-scenario" : "on-crash";
+}
 
 std::optional<Shard> parse_shard(const std::string& text) {
   const auto slash = text.find('/');
@@ -33,6 +38,8 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
     result.error = std::move(message);
     return result;
   };
+  bool spawn = false;
+  std::optional<std::string> restart;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
     std::optional<std::string> inline_value;
@@ -110,8 +117,15 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
       auto shard = parse_shard(v);
       if (!shard) return fail("--shard: expected K/N with 1 <= K <= N, got '" + v + "'");
       o.shard = *shard;
+    } else if (arg == "--spawn") {
+      spawn = true;
+    } else if (arg == "--restart") {
+      if (!value(v)) return fail("--restart needs per-scenario or on-crash");
+      if (v != "per-scenario" && v != "on-crash") return fail("--restart: expected per-scenario or on-crash, got '" + v + "'");
+      restart = v;
     } else if (arg == "--") {
-      for (++i; i < args.size(); ++i) o.paths.push_back(args[i]);
+      // After --spawn, `--` starts the broker's command; otherwise it ends the options.
+      for (++i; i < args.size(); ++i) (spawn ? o.spawn : o.paths).push_back(args[i]);
     } else if (!arg.empty() && arg[0] == '-' && arg != "-") {
       return fail("unknown option '" + args[i] + "' (see mqtt-harness run --help)");
     } else {
@@ -119,6 +133,18 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
     }
   }
   if (!o.help && o.paths.empty()) return fail("no scenario file or folder given (see mqtt-harness run --help)");
+  if (spawn && o.spawn.empty()) return fail("--spawn needs the broker's command after '--' (the last arguments)");
+  if (restart && !spawn) return fail("--restart needs --spawn (it says when the runner restarts the broker it started)");
+  if (restart) o.restart = *restart == "per-scenario" ? RestartPolicy::per_scenario : RestartPolicy::on_crash;
+  if (spawn && o.jobs > 1)
+    return fail("--spawn runs one scenario at a time (-j 1), so that what the broker does is the doing of one scenario");
+  if (spawn && !o.broker) {
+    const bool has_port = std::any_of(o.spawn.begin(), o.spawn.end(),
+                                      [](const std::string& w) { return w.find("{port}") != std::string::npos; });
+    if (!has_port)
+      return fail("--spawn: the command must say where to listen with {port} (the runner picks a free 127.0.0.1 port), "
+                  "or --broker HOST:PORT must say where it listens");
+  }
   return result;
 }
 
@@ -155,6 +181,14 @@ options:
   --shard K/N         run only the K-th of N deterministic slices (1 <= K <= N)
   --profile FILE      broker profile (YAML): features the broker cannot announce and
                       known deviations (profiles/*.yaml)
+  --spawn [--restart on-crash|per-scenario] -- CMD ARGS...
+                      start the broker with this command (the last arguments), on a
+                      free 127.0.0.1 port that replaces every {port} in it (or where
+                      --broker says); its crashes, sanitizer and assertion reports,
+                      LeakSanitizer reports at its stop (SIGTERM) and stalls fail the
+                      scenario that was running. It is restarted after a crash
+                      (on-crash, the default) or around every scenario (per-scenario:
+                      leaks attributed exactly). Runs one scenario at a time
   -q, --quiet         no per-scenario progress lines on stderr
 
 exit status: 0 all passed (skipped and known deviations do not count), 1 a scenario

@@ -14,6 +14,7 @@
 #include "mqtth/net/BrokerServer.hpp"
 #include "Execution.hpp"
 #include "Explorer.hpp"
+#include "SpawnedBroker.hpp"
 
 namespace mqtth::runner {
 
@@ -137,6 +138,26 @@ std::string pcap_stem(std::size_t index, std::string name, const std::string& pr
   return out;
 }
 
+// The spawned broker crashed, leaked or stalled while scenario `o` ran: that is its
+// failure (no statement), and what the scenario itself saw is listed as a consequence
+// (docs/reports.md "Root cause first").
+void blame_broker(ScenarioOutcome& o, report::BrokerFailure broker, const std::string& when) {
+  auto& r = o.result;
+  report::Failure f;
+  f.message = describe_broker_failure(broker, when);
+  f.no_statement = "the broker process failed (not a spec statement)";
+  if (r.failure) {
+    const auto& own = *r.failure;
+    f.consequences.push_back({own.step, own.line, own.message, own.statement});
+    f.consequences.insert(f.consequences.end(), own.consequences.begin(), own.consequences.end());
+    f.last_packets = own.last_packets;
+  }
+  f.broker = std::move(broker);
+  r.failure = std::move(f);
+  r.status = report::Status::failed;
+  o.failure_spec.clear();
+}
+
 // True when `expected` names only fields that must be absent (null, or objects of nulls).
 bool asks_only_absence(const nlohmann::ordered_json& expected) {
   if (expected.is_null()) return true;
@@ -202,9 +223,10 @@ bool json_subset_match(const nlohmann::ordered_json& expected, const nlohmann::o
 }
 
 int exit_status(const std::vector<ScenarioOutcome>& outcomes, bool had_load_errors,
-                const std::vector<RunFinding>& findings) {
+                const std::vector<RunFinding>& findings, bool broker_failed) {
   if (had_load_errors) return 2;
-  bool failed = std::any_of(findings.begin(), findings.end(), [](const RunFinding& f) { return !f.known_deviation; });
+  bool failed = broker_failed ||
+                std::any_of(findings.begin(), findings.end(), [](const RunFinding& f) { return !f.known_deviation; });
   for (const auto& o : outcomes) {
     if (o.result.status == report::Status::error) return 2;
     if (o.result.status == report::Status::failed && !o.known_deviation) failed = true;
@@ -212,7 +234,21 @@ int exit_status(const std::vector<ScenarioOutcome>& outcomes, bool had_load_erro
   return failed ? 1 : 0;
 }
 
-Runner::Runner(RunSettings settings) : settings_(std::move(settings)) {}
+Runner::Runner(RunSettings settings) : settings_(std::move(settings)) {
+  if (!settings_.spawn.empty() && settings_.broker)
+    spawned_ = std::make_unique<SpawnedBroker>(settings_.spawn, *settings_.broker, settings_.stop_grace);
+}
+
+Runner::~Runner() = default;
+
+int Runner::broker_starts() const { return spawned_ ? spawned_->starts() : 0; }
+
+std::string Runner::probeClientId() const {
+  // An id no scenario of this run (nor of another run) uses: "<run>probex" with a
+  // prefix; with `--prefix none`, where scenario ids are as written, one no scenario writes.
+  const Prefix prefix = prefixFor(kProbeIndex, 0);
+  return prefix.active() ? prefix.id_prefix() : "mqtthprobe" + settings_.run_id;
+}
 
 Prefix Runner::prefixFor(std::size_t index, unsigned cut_run) const {
   if (!settings_.broker || settings_.prefix_template == "none") return Prefix();
@@ -228,6 +264,8 @@ std::optional<std::string> Runner::probe(const std::vector<scenario::Scenario>& 
   std::set<mqtt::Version> versions;
   for (const auto& s : scenarios) versions.insert(s.protocol == mqtt::Version::v3_1 ? mqtt::Version::v3_1_1 : s.protocol);
   if (versions.empty()) return std::nullopt;
+  if (spawned_ && !spawned_->running())
+    if (auto why = spawned_->start()) return fatal_ = *why;
 
   QObject scope;
   std::string host = settings_.broker ? settings_.broker->host : "127.0.0.1";
@@ -238,10 +276,7 @@ std::optional<std::string> Runner::probe(const std::vector<scenario::Scenario>& 
       return fatal_ = "cannot start the embedded broker: " + server->errorString().toStdString();
     port = server->port();
   }
-  // An id no scenario of this run (nor of another run) uses: "<run>probex" with a
-  // prefix; with `--prefix none`, where scenario ids are as written, one no scenario writes.
-  const Prefix prefix = prefixFor(kProbeIndex, 0);
-  const std::string client_id = prefix.active() ? prefix.id_prefix() : "mqtthprobe" + settings_.run_id;
+  const std::string client_id = probeClientId();
   const auto& declared = settings_.profile.protocols;
   std::vector<std::pair<std::string, ProbeAnswer>> answers;
   std::vector<std::string> used;
@@ -285,15 +320,17 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
       if (p.protocol == name) return &p;
     return nullptr;
   };
-  auto skip = [&](std::size_t i, std::string reason) {
+  // A scenario that does not run: skipped with `reason`, or an error with `failure`.
+  auto not_run = [&](std::size_t i, std::string reason, std::optional<report::Failure> failure) {
     const auto& s = scenarios[i];
     auto& r = outcomes[i].result;
     r.name = s.name;
     r.file = s.file;
     r.protocol = protocol_name(s.protocol);
     r.spec = s.spec;
-    r.status = report::Status::skipped;
+    r.status = failure ? report::Status::error : report::Status::skipped;
     r.skip_reason = std::move(reason);
+    r.failure = std::move(failure);
     for (std::size_t k = 0; k < s.steps.size(); ++k) {
       report::StepResult sr;
       sr.index = static_cast<int>(k + 1);
@@ -304,6 +341,7 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
     }
     if (settings_.on_finished) settings_.on_finished(outcomes[i]);
   };
+  auto skip = [&](std::size_t i, std::string reason) { not_run(i, std::move(reason), std::nullopt); };
 
   // Run-level findings: one per kind of topic rewrite, counting the scenario runs that saw it.
   std::map<std::string, std::pair<std::size_t, std::set<std::size_t>>> rewrites;  // rule -> (finding, runs)
@@ -320,6 +358,13 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
     }
     it->second.second.insert(i);
     findings_[it->second.first].scenarios = it->second.second.size();
+  };
+
+  auto cannot_run = [&](std::size_t i, const std::string& why) {
+    report::Failure f;
+    f.message = why;
+    f.no_statement = "the spawned broker could not be started (an error, not a spec violation)";
+    not_run(i, "", std::move(f));
   };
 
   std::deque<std::size_t> queue;
@@ -353,13 +398,52 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
   if (ledger_run == 0) ledger_run = 1;
   std::function<void()> launch;
   std::function<void(QObject*, report::ScenarioResult&, std::vector<std::string>, std::size_t)> on_done;
+  std::function<void(std::size_t)> finish;
+  // run --spawn: what the broker did during scenario i (or as it was stopped after it).
+  auto judge_broker = [&](std::size_t i) {
+    std::optional<report::BrokerFailure> failure;
+    std::string when;
+    if (settings_.restart == RestartPolicy::per_scenario) {
+      failure = spawned_->stop();
+      when = "during this scenario or as it was stopped after it";
+    } else {
+      // A fresh connection's CONNECT answered: alive, and (one event loop) past the close
+      // of the scenario's own connections, whose effects are this scenario's doing.
+      bool answered = false;
+      if (spawned_->running()) {
+        const auto v = scenarios[i].protocol == mqtt::Version::v3_1 ? mqtt::Version::v3_1_1 : scenarios[i].protocol;
+        const auto answer = probe_once(settings_.broker->host, settings_.broker->port, v, probeClientId());
+        answered = answer.kind == ProbeAnswer::Kind::accepted || answer.kind == ProbeAnswer::Kind::refused ||
+                   answer.kind == ProbeAnswer::Kind::version_refused;
+      }
+      failure = spawned_->after_scenario(answered);
+      when = "during this scenario or right after it";
+      // Restarted before the next scenario; a report it survived leaves it running.
+      if (failure && failure->kind != "sanitizer") spawned_->stop();
+    }
+    if (failure) blame_broker(outcomes[i], std::move(*failure), when);
+  };
   on_done = [&](QObject* unit, report::ScenarioResult& result, std::vector<std::string> spec, std::size_t i) {
     auto& o = outcomes[i];
     o.result = std::move(result);
     o.failure_spec = std::move(spec);
+    if (spawned_) {
+      // The scenario's clients close as the unit and its children are deleted: judge the
+      // broker after that (the next turn of the loop), so that the close is this scenario's.
+      QObject::connect(unit, &QObject::destroyed, &loop, [&, i] { QTimer::singleShot(0, &loop, [&, i] { finish(i); }); });
+      unit->deleteLater();
+      return;
+    }
+    unit->deleteLater();
+    finish(i);
+  };
+  finish = [&](std::size_t i) {
+    auto& o = outcomes[i];
+    if (spawned_) judge_broker(i);
     // A known deviation matches the failure's primary statement only, never the scenario's
-    // spec: list (which may not hold the statement the broker broke).
-    if (o.result.status == report::Status::failed) {
+    // spec: list (which may not hold the statement the broker broke). A broker's crash,
+    // leak or stall is never one.
+    if (o.result.status == report::Status::failed && !(o.result.failure && o.result.failure->broker)) {
       if (const auto* dev = find_known_deviation(settings_.profile, o.result.name, o.result.file, o.failure_spec)) {
         o.known_deviation = *dev;
         const auto& p = settings_.profile;
@@ -367,7 +451,6 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
       }
     }
     if (settings_.on_finished) settings_.on_finished(o);
-    unit->deleteLater();
     --running;
     if (queue.empty() && running == 0) loop.quit();
     else launch();
@@ -376,6 +459,16 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
     while (running < std::max(1u, settings_.jobs) && !queue.empty()) {
       const std::size_t i = queue.front();
       queue.pop_front();
+      if (spawned_ && !spawned_->running()) {
+        if (auto why = spawned_->start()) {
+          // Not a scenario's failure: nothing more can run (exit status 2).
+          cannot_run(i, *why);
+          for (const auto k : queue) cannot_run(k, *why);
+          queue.clear();
+          if (running == 0) loop.quit();
+          return;
+        }
+      }
       const auto& sc = scenarios[i];
       const std::uint32_t scenario_run = static_cast<std::uint32_t>(ledger_run + i);
       // Run k of scenario i (k > 0: exploration cut runs) gets its own identity.
@@ -423,6 +516,7 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
     QTimer::singleShot(0, &loop, launch);
     loop.exec();
   }
+  if (spawned_) broker_failure_ = spawned_->stop();
   for (auto& f : findings_)
     if (const auto* dev = find_known_deviation(settings_.profile, f.first_scenario, f.first_file, {f.statement}))
       f.known_deviation = *dev;

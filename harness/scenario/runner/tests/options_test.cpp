@@ -91,3 +91,37 @@ TEST(RunOptions, explore_accepts_only_cut_points_and_a_bounded_run_count) {
   EXPECT_EQ(*bad.error, "--explore: expected cut_points, got 'everything'");
   EXPECT_FALSE(parse_run_args({"s.yaml", "--explore-max-runs", "0"}).ok());
 }
+
+TEST(RunOptions, spawn_takes_the_command_after_the_double_dash) {
+  auto r = parse_run_args({"scenarios/", "--spawn", "--restart", "per-scenario", "--", "broker", "--listen",
+                           "127.0.0.1:{port}", "-v"});
+  ASSERT_TRUE(r.ok()) << *r.error;
+  EXPECT_EQ(r.options.paths, (std::vector<std::string>{"scenarios/"}));
+  EXPECT_EQ(r.options.spawn, (std::vector<std::string>{"broker", "--listen", "127.0.0.1:{port}", "-v"}));
+  EXPECT_EQ(r.options.restart, RestartPolicy::per_scenario);
+  r = parse_run_args({"s", "--spawn", "--", "b", "{port}"});
+  ASSERT_TRUE(r.ok()) << *r.error;
+  EXPECT_EQ(r.options.restart, RestartPolicy::on_crash);
+  EXPECT_EQ(to_string(r.options.restart), "on-crash");
+  // Without --spawn, `--` still ends the options.
+  r = parse_run_args({"--", "-odd-name.yaml"});
+  ASSERT_TRUE(r.ok()) << *r.error;
+  EXPECT_EQ(r.options.paths, (std::vector<std::string>{"-odd-name.yaml"}));
+  EXPECT_TRUE(r.options.spawn.empty());
+  // A fixed address instead of {port}, as for `fuzz --spawn`.
+  r = parse_run_args({"s", "--broker", "127.0.0.1:1883", "--spawn", "--", "mosquitto", "-p", "1883"});
+  ASSERT_TRUE(r.ok()) << *r.error;
+}
+
+TEST(RunOptions, spawn_mistakes_are_errors_saying_what_to_do) {
+  auto error_of = [](std::vector<std::string> args) {
+    auto r = parse_run_args(args);
+    return r.ok() ? std::string("(accepted)") : *r.error;
+  };
+  EXPECT_NE(error_of({"s", "--spawn"}).find("needs the broker's command after '--'"), std::string::npos);
+  EXPECT_NE(error_of({"s", "--spawn", "--", "b"}).find("{port}"), std::string::npos);
+  EXPECT_NE(error_of({"s", "--restart", "on-crash"}).find("--restart needs --spawn"), std::string::npos);
+  EXPECT_NE(error_of({"s", "--spawn", "--restart", "always", "--", "b", "{port}"}).find("per-scenario or on-crash"),
+            std::string::npos);
+  EXPECT_NE(error_of({"s", "-j", "2", "--spawn", "--", "b", "{port}"}).find("-j 1"), std::string::npos);
+}

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mqtth/runner/Prefix.hpp"
@@ -22,6 +23,11 @@ struct Shard {
   unsigned index = 1;  // K in K/N, 1-based
   unsigned count = 1;  // N
 };
+
+// When `run --spawn` restarts the broker it started (docs/runner.md "The runner owns the
+// broker"): after it crashed or stalled, or also around every scenario.
+enum class RestartPolicy : std::uint8_t { on_crash, per_scenario };
+std::string_view to_string(RestartPolicy);  // "on-crash" "per-scenario"
 
 struct RunOptions {
   std::vector<std::string> paths;          // scenario files or folders
@@ -40,6 +46,10 @@ struct RunOptions {
   std::optional<std::string> profile_file; // --profile FILE
   // --prefix TEMPLATE|none: names on a shared broker (Prefix.hpp); "none": as written.
   std::string prefix{kDefaultPrefixTemplate};
+  // --spawn [--restart ...] -- CMD...: the runner starts the broker with this command
+  // (every `{port}` in it becomes the port it listens on); empty: not spawned.
+  std::vector<std::string> spawn;
+  RestartPolicy restart = RestartPolicy::on_crash;
   bool help = false;
   bool quiet = false;                      // -q: no per-scenario progress lines
 };

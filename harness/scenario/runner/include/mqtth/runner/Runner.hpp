@@ -6,8 +6,10 @@
 // Needs a QCoreApplication; run() spins its own QEventLoop until every scenario ended.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,6 +25,7 @@
 namespace mqtth::runner {
 
 struct ScenarioOutcome;
+class SpawnedBroker;
 
 struct RunSettings {
   std::optional<Endpoint> broker;  // nullopt: embedded broker per scenario
@@ -36,6 +39,11 @@ struct RunSettings {
   std::string pcap_dir;            // non-empty: one pcap per client connection (run --pcap)
   bool explore_all = false;        // --explore cut_points: every scenario as if `explore: cut_points`
   unsigned explore_max_runs = 60;  // default bound on cut runs per scenario (`max_runs:` wins)
+  // run --spawn: the broker's command (`{port}` becomes broker->port, which must be set),
+  // when to restart it, and how long a stop waits after SIGTERM before SIGKILL.
+  std::vector<std::string> spawn;
+  RestartPolicy restart = RestartPolicy::on_crash;
+  std::chrono::milliseconds stop_grace{10000};
   // Exploration progress lines (stderr in the CLI); unset: silent.
   std::function<void(const std::string&)> on_progress;
   // Called on the event loop thread as each scenario ends (progress output).
@@ -78,6 +86,7 @@ struct Probe {
 class Runner {
  public:
   explicit Runner(RunSettings settings);
+  ~Runner();
   // Probes the broker once per protocol version the scenarios use (Probing.hpp): returns
   // the reason no scenario can run (then the caller exits 2), or nullopt. Each probe waits
   // at most 5 s, and probing stops at the first answer that rules the broker out.
@@ -90,6 +99,10 @@ class Runner {
   const std::vector<std::string>& warnings() const { return warnings_; }
   // Run-level findings (a broker rewriting this run's topics) after run().
   const std::vector<RunFinding>& findings() const { return findings_; }
+  // run --spawn: what went wrong with the broker outside any scenario (when the run
+  // stopped it at the end), and how often it was started.
+  const std::optional<report::BrokerFailure>& broker_failure() const { return broker_failure_; }
+  int broker_starts() const;
 
  private:
   static constexpr std::size_t kProbeIndex = static_cast<std::size_t>(-1);
@@ -97,6 +110,8 @@ class Runner {
   // its exploration (0: the scenario itself): the identity without --broker or with
   // `--prefix none`.
   Prefix prefixFor(std::size_t index, unsigned cut_run) const;
+  // The client id of the runner's own connections (the probe, the spawned broker's liveness check).
+  std::string probeClientId() const;
 
   RunSettings settings_;
   bool probed_ = false;
@@ -104,6 +119,8 @@ class Runner {
   std::vector<Probe> probes_;
   std::vector<std::string> warnings_;
   std::vector<RunFinding> findings_;
+  std::unique_ptr<SpawnedBroker> spawned_;
+  std::optional<report::BrokerFailure> broker_failure_;
 };
 
 // Subset match used by expect_packet (scenario::ExpectPacketStep): every key of `expected`
@@ -113,10 +130,14 @@ class Runner {
 bool json_subset_match(const nlohmann::ordered_json& expected, const nlohmann::ordered_json& actual,
                        std::string* why = nullptr, const std::string& path = "");
 
+// One line for a failure of the spawned broker: "the spawned broker crashed (signal
+// SIGSEGV) <when>: ERROR: AddressSanitizer: ...".
+std::string describe_broker_failure(const report::BrokerFailure& failure, const std::string& when);
+
 // Exit status of a run (docs/runner.md, docs/architecture.md "Exit status"): 2 if a scenario could not be used (status error),
 // else 1 if a scenario failed, or a run-level finding was made, without a known deviation,
-// else 0.
+// or the spawned broker failed outside any scenario (`broker_failed`), else 0.
 int exit_status(const std::vector<ScenarioOutcome>& outcomes, bool had_load_errors,
-                const std::vector<RunFinding>& findings = {});
+                const std::vector<RunFinding>& findings = {}, bool broker_failed = false);
 
 }  // namespace mqtth::runner

@@ -1,0 +1,119 @@
+#include "SpawnedBroker.hpp"
+
+#include "mqtth/runner/Runner.hpp"
+
+#include <mqtth/process/SanitizerReport.hpp>
+
+namespace mqtth::runner {
+namespace {
+
+// A report is found in what the broker printed since the last judgement; a broker that
+// logs every packet prints a lot per scenario, so only the last 4 MiB are kept.
+constexpr std::size_t kUnscannedKept = std::size_t{4} << 20;
+constexpr std::size_t kTailLines = 20;
+constexpr int kExitAfterSilenceMs = 1000;
+
+}  // namespace
+
+SpawnedBroker::SpawnedBroker(std::vector<std::string> command, Endpoint at, std::chrono::milliseconds stop_grace)
+    : process_(std::move(command)), at_(std::move(at)), stop_grace_(stop_grace) {}
+
+SpawnedBroker::~SpawnedBroker() {
+  notifier_.reset();
+  process_.kill();
+}
+
+std::optional<std::string> SpawnedBroker::start() {
+  notifier_.reset();
+  unscanned_.clear();
+  if (process_.start(at_.host, at_.port)) {
+    watch_output();
+    return std::nullopt;
+  }
+  process_.stop(stop_grace_);
+  std::string why = process_.exit_description().empty() ? "it did not accept a TCP connection within 15 s"
+                                                         : "it ended (" + process_.exit_description() + ")";
+  const auto tail = process::last_lines(process_.output(), kTailLines);
+  return "the spawned broker did not start on " + common::format_host_port(at_.host, at_.port) + ": " + why +
+         (tail.empty() ? std::string() : "; its last output:\n" + tail);
+}
+
+void SpawnedBroker::watch_output() {
+  if (process_.output_fd() < 0) return;
+  notifier_ = std::make_unique<QSocketNotifier>(process_.output_fd(), QSocketNotifier::Read);
+  QObject::connect(notifier_.get(), &QSocketNotifier::activated, [this] {
+    drain();
+    // At end of file the pipe stays readable: stop watching it.
+    if (process_.output_ended() && notifier_) notifier_->setEnabled(false);
+  });
+}
+
+void SpawnedBroker::drain() {
+  unscanned_ += process_.drain();
+  if (unscanned_.size() > kUnscannedKept) unscanned_.erase(0, unscanned_.size() - kUnscannedKept);
+}
+
+bool SpawnedBroker::running() { return process_.starts() > 0 && process_.output_fd() >= 0 && !process_.exited(); }
+
+report::BrokerFailure SpawnedBroker::failure(std::string kind) {
+  drain();
+  report::BrokerFailure f;
+  f.kind = std::move(kind);
+  if (const auto r = process::find_sanitizer_report(unscanned_)) {
+    f.sanitizer = r->kind;
+    f.report = r->excerpt;
+  }
+  f.output_tail = process::last_lines(process_.output(), kTailLines);
+  unscanned_.clear();
+  return f;
+}
+
+std::optional<report::BrokerFailure> SpawnedBroker::after_scenario(bool answered) {
+  if (process_.exited() || (!answered && process_.exited_within(kExitAfterSilenceMs))) {
+    auto f = failure("crashed");
+    f.exit = process_.exit_description();
+    return f;
+  }
+  if (!answered) return failure("stalled");
+  drain();
+  if (process::find_sanitizer_report(unscanned_)) return failure("sanitizer");
+  unscanned_.clear();
+  return std::nullopt;
+}
+
+std::optional<report::BrokerFailure> SpawnedBroker::stop() {
+  if (process_.starts() == 0 || process_.output_fd() < 0) return std::nullopt;
+  notifier_.reset();
+  const auto how = process_.stop(stop_grace_);
+  unscanned_ += how.output;
+  auto f = failure("");
+  f.exit = process_.exit_description();
+  if (!how.was_running) f.kind = "crashed";
+  else if (how.killed) f.kind = "stalled";
+  else if (f.sanitizer == "LeakSanitizer") f.kind = "leaked";
+  else if (!f.sanitizer.empty() || (f.exit != "exit 0" && f.exit != "signal SIGTERM")) f.kind = "crashed";
+  else return std::nullopt;
+  return f;
+}
+
+std::string describe_broker_failure(const report::BrokerFailure& f, const std::string& when) {
+  std::string out = "the spawned broker ";
+  if (f.kind == "crashed") out += "crashed";
+  else if (f.kind == "leaked") out += "leaked memory (LeakSanitizer)";
+  else if (f.kind == "stalled") out += "stalled";
+  else out += "reported a bug (" + f.sanitizer + ")";
+  if (!f.exit.empty()) out += " (" + f.exit + ")";
+  out += " " + when;
+  if (f.kind == "stalled" && f.exit == "signal SIGKILL") out += ": it did not exit after SIGTERM and was killed";
+  else if (f.kind == "stalled") out += ": no CONNACK to a fresh connection's CONNECT";
+  if (!f.report.empty()) {
+    auto headline = f.report.substr(0, f.report.find('\n'));
+    // "==1234==ERROR: ..." without the process id, which differs on every run.
+    if (headline.rfind("==", 0) == 0)
+      if (const auto end = headline.find("==", 2); end != std::string::npos) headline.erase(0, end + 2);
+    out += ": " + headline;
+  }
+  return out;
+}
+
+}  // namespace mqtth::runner
