@@ -53,10 +53,10 @@ def body_of(frame: bytes) -> bytes:
 
 
 class _Server:
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
+        self._listener.bind(("127.0.0.1", port))
         self._listener.listen(64)
         self.port = self._listener.getsockname()[1]
         self._stopping = threading.Event()
@@ -91,9 +91,13 @@ class _Server:
             pass
         finally:
             conn.close()
+            self.closed(conn)
 
     def serve(self, conn: socket.socket) -> None:
         raise NotImplementedError
+
+    def closed(self, conn: socket.socket) -> None:
+        """Called once a connection is closed (a hook for subclasses)."""
 
     def stop(self) -> None:
         self._stopping.set()
@@ -117,6 +121,9 @@ class _Server:
 
 class LaxBroker(_Server):
     """Answers everything, forwards nothing, keeps nothing, closes nothing."""
+
+    def published(self, conn: socket.socket, topic: str) -> None:
+        """Called for each PUBLISH before it is answered (a hook for subclasses)."""
 
     def serve(self, conn: socket.socket) -> None:
         buf, version = bytearray(), w.V311
@@ -145,6 +152,7 @@ class LaxBroker(_Server):
                     elif kind == w.PUBLISH:
                         qos = (frame[0] >> 1) & 3
                         topic_len = struct.unpack("!H", body[:2])[0]
+                        self.published(conn, body[2:2 + topic_len].decode("utf-8", "replace"))
                         pid = body[2 + topic_len:4 + topic_len]
                         if qos == 1:
                             reply = w.packet(0x40, pid)
