@@ -7,12 +7,14 @@ run goes on.
 The faulty broker is faulty_broker.py (fake_brokers.LaxBroker in a process of its own),
 which sets off one planted fault when a PUBLISH names its topic and prints what a
 sanitizer-built broker prints. Scenarios are written here with `--prefix none`, so the
-topic the broker sees is the one written. Healthy brokers (the embedded broker as a
+topic the broker sees is the one written. leaky_broker.c, built here with AddressSanitizer,
+has a real leak and a real use-after-free, so real sanitizer reports are seen too. Healthy brokers (the embedded broker as a
 process, mosquitto) must pass the suite with --spawn.
 """
 import json
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,6 +23,7 @@ import pytest
 from conftest import REPO, run_scenarios as run, run_summary as summary
 
 FAULTY = Path(__file__).resolve().parent / "faulty_broker.py"
+LEAKY_C = Path(__file__).resolve().parent / "leaky_broker.c"
 
 SCENARIO = """\
 name: {name}
@@ -169,6 +172,37 @@ def test_a_recoverable_sanitizer_report_fails_its_scenario_without_a_restart(har
     assert broker["sanitizer"] == "UndefinedBehaviorSanitizer"
     assert broker["report"].startswith("faulty_broker.c:77:12: runtime error: left shift")
     assert report["spawn"]["starts"] == 1
+
+
+@pytest.fixture(scope="module")
+def leaky_broker(tmp_path_factory):
+    """leaky_broker.c built with AddressSanitizer (its LeakSanitizer included)."""
+    exe = tmp_path_factory.mktemp("leaky") / "leaky_broker"
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        pytest.fail("no C compiler (gcc) to build leaky_broker.c")
+    subprocess.run([cc, "-fsanitize=address", "-g", "-O0", "-o", exe, LEAKY_C], check=True, timeout=120)
+    return exe
+
+
+def test_real_sanitizer_reports_of_an_asan_build_are_pinned_on_their_scenarios(harness, tmp_path, leaky_broker):
+    folder = scenarios(tmp_path, "t/ok", "t/leak", "t/uaf", "t/ok")
+    out = tmp_path / "r.json"
+    proc = run(harness, folder, "--prefix", "none", "--json", out, "--restart", "per-scenario",
+               "--spawn", "--", leaky_broker, "{port}", timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert summary(proc) == (2, 2, 0, 0)
+    s = by_name(json.loads(out.read_text()))
+    assert s["s1"]["status"] == "passed" and s["s4"]["status"] == "passed"
+    leak = s["s2"]["failure"]["broker"]
+    assert leak["kind"] == "leaked" and leak["sanitizer"] == "LeakSanitizer"
+    assert re.search(r"Direct leak of 7 byte\(s\) in 1 object\(s\) allocated from:\n.*strdup.*\n.* in on_publish .*leaky_broker.c:",
+                     leak["report"]), leak["report"]
+    assert "SUMMARY: AddressSanitizer: 7 byte(s) leaked in 1 allocation(s)." in leak["report"]
+    uaf = s["s3"]["failure"]["broker"]
+    assert uaf["kind"] == "crashed" and uaf["sanitizer"] == "AddressSanitizer"
+    assert "ERROR: AddressSanitizer: heap-use-after-free" in uaf["report"]
+    assert " in on_publish " in uaf["report"]
 
 
 def test_a_broker_command_that_does_not_start_exits_2_with_its_output(harness, tmp_path):
