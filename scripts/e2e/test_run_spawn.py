@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_scenarios as run, run_summary as summary
+from conftest import REPO, free_port, run_scenarios as run, run_summary as summary
 
 FAULTY = Path(__file__).resolve().parent / "faulty_broker.py"
 LEAKY_C = Path(__file__).resolve().parent / "leaky_broker.c"
+STUB = REPO / "harness/netfuzz/tests/crashing_broker_stub.py"
 
 SCENARIO = """\
 name: {name}
@@ -172,6 +173,26 @@ def test_a_recoverable_sanitizer_report_fails_its_scenario_without_a_restart(har
     assert broker["sanitizer"] == "UndefinedBehaviorSanitizer"
     assert broker["report"].startswith("faulty_broker.c:77:12: runtime error: left shift")
     assert report["spawn"]["starts"] == 1
+
+
+def test_a_fuzz_reproducer_replayed_with_spawn_fails_on_the_broker_crash(harness, tmp_path):
+    """The fuzzer finds the stub's planted crash (`{port}` in its --spawn command too); the
+    reproducer it writes, replayed by `run --spawn` on a fresh stub, fails on the crash."""
+    out = tmp_path / "fuzz"
+    port = free_port()
+    fuzz = subprocess.run([str(harness), "fuzz", "--broker", f"127.0.0.1:{port}", "--duration", "60s", "--seed", "1",
+                           "--max-cases", "60", "--out", str(out), "--protocol", "5", "--quiet",
+                           "--spawn", "--", sys.executable, str(STUB), "{port}"], capture_output=True, text=True,
+                          timeout=240)
+    assert fuzz.returncode == 1, fuzz.stderr[-2000:]
+    [crash] = [f for f in json.loads((out / "findings.json").read_text())["findings"] if f["class"] == "crash"]
+    proc = run(harness, out / crash["scenario"], "--json", tmp_path / "r.json",
+               "--spawn", "--", sys.executable, STUB, "{port}", timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    [s] = json.loads((tmp_path / "r.json").read_text())["scenarios"]
+    assert s["status"] == "failed"
+    assert s["failure"]["broker"]["kind"] == "crashed"
+    assert s["failure"]["broker"]["exit"] == "signal SIGABRT"
 
 
 @pytest.fixture(scope="module")
