@@ -6,9 +6,14 @@
 #include "commands.hpp"
 
 #include "mqtth/netfuzz/NetFuzz.hpp"
+#include "mqtth/runner/Runner.hpp"
+#include "mqtth/scenario/Loader.hpp"
 
 #include <mqtth/common/Duration.hpp>
 #include <mqtth/common/HostPort.hpp>
+
+#include <QCoreApplication>
+#include <QLoggingCategory>
 
 #include <algorithm>
 #include <cstdio>
@@ -25,14 +30,15 @@ constexpr const char* kUsage =
     "usage: mqtt-harness fuzz --broker HOST:PORT [--spawn -- CMD ARGS...] [--duration 10m]\n"
     "                         [--seed N] [--protocol 3.1.1|5] [--out DIR] [-j N]\n"
     "                         [--max-cases N] [--case-timeout 500ms] [--probe-timeout 2s]\n"
-    "                         [--fresh-probe-every N] [--quiet]\n"
+    "                         [--fresh-probe-every N] [--replays N] [--quiet]\n"
     "\n"
     "Sends generated and mutated MQTT packet sequences to a live broker, one TCP connection\n"
     "per case, and reports crashes, hangs and spec violations (docs/netfuzz.md).\n"
     "\n"
     "  --broker HOST:PORT   the broker to fuzz (IPv6 as [::1]:PORT; localhost is 127.0.0.1)\n"
-    "  --spawn -- CMD...    start the broker with this command (it must listen on --broker);\n"
-    "                       its exit or a sanitizer report is a crash finding, and it is restarted\n"
+    "  --spawn -- CMD...    start the broker with this command (it must listen on --broker; every\n"
+    "                       {port} in it becomes that port); its exit or a sanitizer report is a\n"
+    "                       crash finding, and it is restarted\n"
     "  --duration D         how long to fuzz (default 60s). D: 250ms, 1.5s, 10s, 2m, 1h;\n"
     "                       no unit means seconds\n"
     "  --seed N             case generation seed (default 1): same seed, same cases\n"
@@ -44,6 +50,8 @@ constexpr const char* kUsage =
     "  --case-timeout D     wait for the broker to close a case's half-closed connection (default 500ms)\n"
     "  --probe-timeout D    liveness probe limit; longer (twice, fresh connection) is a hang (default 2s)\n"
     "  --fresh-probe-every N  cases between fresh-connection probes per worker (default 256)\n"
+    "  --replays N          with --spawn: run each reproducer N times (default 1, 0: never) with\n"
+    "                       `run --spawn` before writing the findings, which record `replays N of M`\n"
     "  --quiet              no progress lines on stderr\n"
     "\n"
     "Prints a summary JSON line on stdout (also in findings.json and findings.html). Exit status:\n"
@@ -53,6 +61,34 @@ constexpr const char* kUsage =
 std::optional<std::uint64_t> parse_number(std::string_view text) {
   if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
   return std::stoull(std::string(text));
+}
+
+// `times` runs of one reproducer as `mqtt-harness run --spawn --restart per-scenario
+// --prefix none FILE` would run it; a run that exits 1 reproduced the finding.
+mqtth::netfuzz::ReplayResult replay_reproducer(const mqtth::netfuzz::FuzzOptions& opt, const std::string& file,
+                                               int times) {
+  namespace runner = mqtth::runner;
+  mqtth::netfuzz::ReplayResult result;
+  auto loaded = mqtth::scenario::load_file(file);
+  if (!loaded.ok()) {
+    result.loads = false;
+    result.error = loaded.errors.empty() ? "does not load" : loaded.errors.front().to_string();
+    return result;
+  }
+  for (int k = 0; k < times; ++k) {
+    runner::RunSettings settings;
+    settings.broker = runner::Endpoint{opt.host, opt.port};
+    settings.spawn = opt.spawn;
+    settings.restart = runner::RestartPolicy::per_scenario;
+    settings.prefix_template = "none";
+    settings.seed = opt.seed + static_cast<std::uint64_t>(k);
+    settings.run_id = runner::make_run_id(settings.seed);
+    runner::Runner r(settings);
+    const auto outcomes = r.run(loaded.scenarios);
+    ++result.runs;
+    if (runner::exit_status(outcomes, false, r.findings(), r.broker_failure().has_value()) == 1) ++result.failed;
+  }
+  return result;
 }
 
 int run_fuzz_command(int argc, char** argv) {
@@ -71,7 +107,7 @@ int run_fuzz_command(int argc, char** argv) {
     }
     if (arg == "--quiet") { opt.progress = false; continue; }
     static constexpr std::string_view kValueOptions[] = {"--broker", "--duration", "--case-timeout", "--probe-timeout",
-                                                         "--seed", "--max-cases", "-j", "--fresh-probe-every",
+                                                         "--seed", "--max-cases", "-j", "--fresh-probe-every", "--replays",
                                                          "--protocol", "--out"};
     if (std::find(std::begin(kValueOptions), std::end(kValueOptions), arg) == std::end(kValueOptions))
       return args.bad("unknown option '" + std::string(arg) + "'");
@@ -92,6 +128,10 @@ int run_fuzz_command(int argc, char** argv) {
       if (arg == "--duration") opt.duration_s = static_cast<double>(d.value->count()) / 1000;
       else if (arg == "--case-timeout") opt.case_timeout_ms = static_cast<int>(d.value->count());
       else opt.probe_timeout_ms = static_cast<int>(d.value->count());
+    } else if (arg == "--replays") {
+      const auto n = parse_number(*v);
+      if (!n || *n > 100) return args.bad("--replays must be 0..100, got '" + std::string(*v) + "'");
+      opt.replays = static_cast<int>(*n);
     } else if (arg == "--seed" || arg == "--max-cases" || arg == "-j" || arg == "--fresh-probe-every") {
       const auto n = parse_number(*v);
       if (!n) return args.bad(std::string(arg) + " must be a non-negative integer, got '" + std::string(*v) + "'");
@@ -113,6 +153,17 @@ int run_fuzz_command(int argc, char** argv) {
     }
   }
   if (!have_broker) return args.bad("--broker HOST:PORT is required");
+  // Reproducers are replayed by the scenario runner (Qt), on this thread once the workers
+  // have stopped: each run starts the broker afresh and stops it after the scenario.
+  int qargc = 1;
+  char qname[] = "mqtt-harness";
+  char* qargv[] = {qname, nullptr};
+  std::optional<QCoreApplication> app;
+  if (!opt.spawn.empty()) {
+    app.emplace(qargc, qargv);
+    if (qEnvironmentVariableIsEmpty("QT_LOGGING_RULES")) QLoggingCategory::setFilterRules("mqtth.*.debug=false");
+    opt.replay = [&opt](const std::string& file, int times) { return replay_reproducer(opt, file, times); };
+  }
   return mqtth::netfuzz::run_fuzz(opt);
 }
 

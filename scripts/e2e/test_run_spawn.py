@@ -176,8 +176,9 @@ def test_a_recoverable_sanitizer_report_fails_its_scenario_without_a_restart(har
 
 
 def test_a_fuzz_reproducer_replayed_with_spawn_fails_on_the_broker_crash(harness, tmp_path):
-    """The fuzzer finds the stub's planted crash (`{port}` in its --spawn command too); the
-    reproducer it writes, replayed by `run --spawn` on a fresh stub, fails on the crash."""
+    """The fuzzer finds the stub's planted crash (`{port}` in its --spawn command too) and
+    records that its reproducer replays; replayed by `run --spawn` on a fresh stub, the
+    reproducer fails on the crash."""
     out = tmp_path / "fuzz"
     port = free_port()
     fuzz = subprocess.run([str(harness), "fuzz", "--broker", f"127.0.0.1:{port}", "--duration", "60s", "--seed", "1",
@@ -185,7 +186,12 @@ def test_a_fuzz_reproducer_replayed_with_spawn_fails_on_the_broker_crash(harness
                            "--spawn", "--", sys.executable, str(STUB), "{port}"], capture_output=True, text=True,
                           timeout=240)
     assert fuzz.returncode == 1, fuzz.stderr[-2000:]
-    [crash] = [f for f in json.loads((out / "findings.json").read_text())["findings"] if f["class"] == "crash"]
+    summary_json = json.loads((out / "findings.json").read_text())
+    [crash] = [f for f in summary_json["findings"] if f["class"] == "crash"]
+    # The fuzzer replayed it itself (`run --spawn`, per scenario) before writing the findings.
+    assert crash["replay"] == {"loads": True, "error": "", "runs": 1, "failed": 1}
+    assert summary_json["replayed"] == len(summary_json["findings"])
+    assert "reproducer replays 1 of 1 on a fresh broker" in (out / "findings.html").read_text()
     proc = run(harness, out / crash["scenario"], "--json", tmp_path / "r.json",
                "--spawn", "--", sys.executable, STUB, "{port}", timeout=120)
     assert proc.returncode == 1, proc.stderr

@@ -82,6 +82,14 @@ std::string findings_html(const json& summary) {
              "</td><td class=\"num\">" + h(f.value("case_index", json(0))) + " <span class=\"note\">worker " +
              h(f.value("worker", json(0))) + "</span></td><td>" + h(f.value("detail", json("")));
       if (f.value("reproduced", true) == false) out += "<div class=\"note\">not reproduced on a fresh broker</div>";
+      if (f.contains("replay")) {
+        const auto& r = f["replay"];
+        if (!r.value("loads", true))
+          out += "<div class=\"note\">the reproducer does not load: " + h(r.value("error", json(""))) + "</div>";
+        else
+          out += "<div class=\"note\">reproducer replays " + h(r.value("failed", json(0))) + " of " +
+                 h(r.value("runs", json(0))) + " on a fresh broker</div>";
+      }
       if (f.value("cases_before", 0) > 0)
         out += "<div class=\"note\">needs " + h(f["cases_before"]) + " earlier case(s) (clients before_N)</div>";
       if (f.contains("packets_hex") && !f["packets_hex"].empty()) {

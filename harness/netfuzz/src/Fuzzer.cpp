@@ -621,12 +621,21 @@ class Fuzzer {
     const double elapsed = seconds_since(t0);
     const auto cases = std::min<std::uint64_t>(cases_.load(), opt_.max_cases ? opt_.max_cases : cases_.load());
 
+    // Before the replays: they start the command again, maybe on the same port.
+    const bool broker_up = broker_up_.load();
+    broker_.stop();
     json findings = json::array();
-    std::size_t crash_count = 0, spec_count = 0;
+    std::size_t crash_count = 0, spec_count = 0, replayed = 0;
     for (const auto& sig : order_) {
       auto f = groups_[sig].finding;
       f["count"] = groups_[sig].count;
       (f["class"] == "crash" ? crash_count : spec_count)++;
+      if (opt_.replay && broker_.managed() && opt_.replays > 0) {
+        if (opt_.progress) std::fprintf(stderr, "netfuzz: replaying %s\n", f.value("scenario", "").c_str());
+        const auto r = opt_.replay((std::filesystem::path(opt_.out_dir) / f.value("scenario", "")).string(), opt_.replays);
+        f["replay"] = json{{"loads", r.loads}, {"error", r.error}, {"runs", r.runs}, {"failed", r.failed}};
+        ++replayed;
+      }
       findings.push_back(f);
     }
     json summary{{"broker", broker},
@@ -637,7 +646,7 @@ class Fuzzer {
                  {"case_timeouts", case_timeouts_.load()},
                  {"sentinel_answered", sentinel_answered_.load()}, {"probe_pings", probe_pings_.load()},
                  {"fresh_probes", fresh_probes_.load()},
-                 {"broker_starts", broker_.starts()}, {"broker_up", broker_up_.load()},
+                 {"broker_starts", broker_.starts()}, {"broker_up", broker_up}, {"replayed", replayed},
                  {"crash_findings", crash_count}, {"spec_findings", spec_count},
                  {"lenient", lenient_}, {"findings", findings}};
     const auto out_dir = std::filesystem::path(opt_.out_dir);
@@ -649,7 +658,6 @@ class Fuzzer {
     brief["findings_json"] = (out_dir / "findings.json").string();
     brief["findings_html"] = (out_dir / "findings.html").string();
     std::printf("%s\n", brief.dump().c_str());
-    broker_.stop();
     return crash_count > 0 ? 1 : 0;
   }
 

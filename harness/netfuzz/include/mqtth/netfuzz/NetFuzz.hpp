@@ -13,6 +13,7 @@
 #include <mqtt/codec.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -70,6 +71,15 @@ ByteRemoval remove_bytes(std::string_view packet, std::size_t at, std::size_t co
 // parsing stopped (malformed): the byte steps shrink those.
 std::vector<std::string> structural_removals(std::string_view packet, mqtt::Version version);
 
+// What replaying one written reproducer showed (docs/netfuzz.md "Reproducers that
+// reproduce").
+struct ReplayResult {
+  bool loads = true;   // the runner accepts the file
+  std::string error;   // why it does not load
+  int runs = 0;        // times it was run, each against a freshly started broker
+  int failed = 0;      // runs that failed (exit status 1): the bug showed
+};
+
 struct FuzzOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
@@ -86,6 +96,10 @@ struct FuzzOptions {
   int jobs = 1;                // workers, each with its own case and probe connections
   int fresh_probe_every = 256; // cases between fresh-connection probes (per worker)
   bool progress = true;
+  // With `spawn`: replays each reproducer `replays` times against a fresh broker before the
+  // findings are written. Set by the CLI, whose runner needs Qt; unset: no replay.
+  std::function<ReplayResult(const std::string& scenario_file, int times)> replay;
+  int replays = 1;
 };
 
 // Runs the fuzz loop, minimises and writes findings. Returns the exit status:
