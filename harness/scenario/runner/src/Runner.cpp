@@ -145,7 +145,7 @@ void blame_broker(ScenarioOutcome& o, report::BrokerFailure broker, const std::s
   auto& r = o.result;
   report::Failure f;
   f.message = describe_broker_failure(broker, when);
-  f.no_statement = "the broker process failed (not a spec statement)";
+  f.no_statement = "the broker process failed";
   if (r.failure) {
     const auto& own = *r.failure;
     f.consequences.push_back({own.step, own.line, own.message, own.statement});
