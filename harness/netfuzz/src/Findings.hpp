@@ -23,7 +23,7 @@ struct Finding {
 
 // Writes `dir`/finding-N-KIND.yaml, a `send_raw` scenario that `mqtt-harness run` replays
 // (each earlier case on its own client, then the case, then a liveness probe), and returns
-// its file name.
+// its file name. It loads in the scenario loader whatever the cases hold.
 std::string write_reproducer(const std::string& dir, std::size_t n, const std::string& kind,
                              const std::string& signature, mqtt::Version version, const Finding& finding);
 
