@@ -52,6 +52,15 @@ TEST(ExitStatus, errors_beat_failures_and_known_deviations_do_not_count) {
   EXPECT_EQ(exit_status({passed}, true), 2);
 }
 
+// run --spawn: the broker failing when the run stops it fails a run whose scenarios passed.
+TEST(ExitStatus, a_spawned_brokers_failure_outside_any_scenario_fails_the_run) {
+  ScenarioOutcome passed, errored;
+  errored.result.status = mqtth::report::Status::error;
+  EXPECT_EQ(exit_status({passed}, false, {}, false), 0);
+  EXPECT_EQ(exit_status({passed}, false, {}, true), 1);
+  EXPECT_EQ(exit_status({passed, errored}, false, {}, true), 2);
+}
+
 // `key: ~` asks for absence: MQTT-3.1.2-28 (no Response Information), MQTT-3.14.2-2 (no
 // Session Expiry Interval in a server DISCONNECT) are checked this way.
 TEST(SubsetMatch, null_asks_for_an_absent_field) {
