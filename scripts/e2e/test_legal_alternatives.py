@@ -41,7 +41,9 @@ def start_broker(harness, procs, tmp_path, config=None, *args):
 
 def run_json(harness, tmp_path, port, *paths, args=()):
     out = tmp_path / "r.json"
-    proc = run_scenarios(harness, *paths, "-j", "2", "-q", "--broker", f"127.0.0.1:{port}", "--json", out, *args,
+    # -j 4: the scenarios mostly wait on the broker's timers, so four at a time halve a
+    # whole-suite run on two cores (13 of them here) without crowding the broker.
+    proc = run_scenarios(harness, *paths, "-j", "4", "-q", "--broker", f"127.0.0.1:{port}", "--json", out, *args,
                          timeout=SUITE_TIMEOUT)
     assert out.exists(), proc.stderr[-3000:]
     return proc, json.loads(out.read_text())
