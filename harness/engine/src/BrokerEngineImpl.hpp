@@ -67,6 +67,7 @@ struct Message {
   std::string properties;  // raw 5.0 properties forwarded unchanged (see forwarded_properties)
   std::optional<Clock> expires_at;
   std::string origin_client_id;  // for No Local [MQTT-3.8.3-3]
+  Version origin_version = Version::v3_1_1;  // the publisher's (deviation switches)
   std::uint64_t seq = 0;         // engine-wide number, for the QoS 2 delivery invariant
   std::uint8_t qos = 0;
   bool retain = false;
@@ -288,6 +289,9 @@ struct BrokerEngine::Impl {
   mutable std::optional<Clock> cached_deadline;
   mutable bool deadline_stale = true;
 
+  // A deviation switch (testing.deviate) is on for a connection or session of version `v`.
+  bool deviates(Deviation d, Version v) const { return config.deviate.on(d, v); }
+
   void log(ConnectionId id, std::string_view text) {
     if (logger) logger(id, text);
   }
@@ -301,6 +305,7 @@ struct BrokerEngine::Impl {
   void close_for_violation(Connection& conn, std::uint8_t code, std::string_view why, std::string_view spec,
                            Clock now);
   void send_disconnect(Connection& conn, std::uint8_t code, std::string_view text);
+  bool ignores_bad_packet(const Connection& conn, const mqtt::Error& error) const;
 
   // One handler per packet type a client sends, each in the file of its concern; each
   // returns false when it closed the connection.
@@ -403,7 +408,8 @@ struct BrokerEngine::Impl {
   // The in-flight window of a session on its current connection.
   std::size_t window(const Session& s) const {
     std::size_t w = config.max_inflight;
-    if (s.connection && detail::is_v5(s.connection->version))
+    if (s.connection && detail::is_v5(s.connection->version) &&
+        !deviates(Deviation::receive_maximum_ignored, s.connection->version))
       w = std::min<std::size_t>(w, s.connection->client_receive_maximum);
     return w;  // [MQTT-3.3.4-9], [MQTT-4.9.0-1, -2]
   }

@@ -96,6 +96,8 @@ bool BrokerEngine::Impl::on_connect(Connection& conn, const mqtt::ConnectView& c
     if (auto p = c.properties.find(PropertyId::topic_alias_maximum))
       conn.outbound_alias_maximum = static_cast<std::uint16_t>(
           std::min<std::uint32_t>(p->number, config.outbound_topic_alias_maximum));
+    if (conn.outbound_alias_maximum > 0 && deviates(Deviation::outbound_alias_above_client_maximum, version))
+      conn.outbound_alias_maximum = config.outbound_topic_alias_maximum;
   } else {
     expiry = c.clean_start ? 0 : kNeverExpires;  // 3.1.1 persistent sessions
   }
@@ -133,10 +135,17 @@ bool BrokerEngine::Impl::on_connect(Connection& conn, const mqtt::ConnectView& c
     close_connection(old.id, now, publish_old_will);
   }
   bool session_present = false;
+  bool discarded_session = false;
+  bool kept_despite_clean_start = false;
   auto it = sessions.find(client_id);
   if (it != sessions.end() && c.clean_start) {
-    end_session(client_id, now);
-    it = sessions.end();
+    discarded_session = true;
+    if (deviates(Deviation::clean_start_keeps_session, version)) {
+      kept_despite_clean_start = true;
+    } else {
+      end_session(client_id, now);
+      it = sessions.end();
+    }
   }
   Session* session;
   if (it == sessions.end()) {
@@ -146,7 +155,7 @@ bool BrokerEngine::Impl::on_connect(Connection& conn, const mqtt::ConnectView& c
     sessions.emplace(client_id, std::move(fresh));
   } else {
     session = it->second.get();
-    session_present = true;
+    session_present = !kept_despite_clean_start;
     session->will.reset();  // reconnected before the will delay passed [MQTT-3.1.3-9]
     session->will_at.reset();
   }
@@ -166,6 +175,7 @@ bool BrokerEngine::Impl::on_connect(Connection& conn, const mqtt::ConnectView& c
     message->qos = std::min(c.will->qos, config.maximum_qos);
     message->retain = c.will->retain && config.retain_available;
     message->origin_client_id = client_id;
+    message->origin_version = version;
     message->seq = next_message_seq++;
     Will will;
     if (v5) {
@@ -180,6 +190,8 @@ bool BrokerEngine::Impl::on_connect(Connection& conn, const mqtt::ConnectView& c
   // CONNACK [MQTT-3.2.2-2, -3].
   mqtt::ConnackView ack;
   ack.session_present = version == Version::v3_1 ? false : session_present;
+  if (discarded_session && deviates(Deviation::session_present_on_clean_start, version)) ack.session_present = true;
+  if (session_present && deviates(Deviation::session_present_lost, version)) ack.session_present = false;
   ack.reason_code = 0;
   if (v5) {  // raw properties, in this order
     std::string& raw = scratch_packet_properties;
@@ -250,6 +262,7 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::DisconnectView& d,
   // error code a client reports) leaves it to be published (3.1.2.5). 3.1.1: every
   // DISCONNECT discards it (3.1.1: MQTT-3.14.4-3).
   bool publish_will = is_v5(conn.version) && d.reason_code != reason::normal_disconnection;
+  if (deviates(Deviation::will_published_after_disconnect, conn.version)) publish_will = true;
   log(conn.id, "DISCONNECT received");
   close_connection(conn.id, now, publish_will);
   return false;
@@ -274,7 +287,7 @@ void BrokerEngine::Impl::drop_connection(ConnectionId id, Clock now, bool abnorm
   if (!session) return;
   session->connection = nullptr;
   conn->session = nullptr;
-  if (!abnormal) session->will.reset();
+  if (!abnormal || deviates(Deviation::will_not_published, session->version)) session->will.reset();
   for (auto& entry : session->inflight) entry.sent = false;  // resent on resumption [MQTT-4.4.0-1]
   if (session->will) {
     std::uint32_t delay = std::min(session->will->delay_seconds, session->expiry_interval);

@@ -56,8 +56,18 @@ std::size_t BrokerEngine::Impl::route(const MessagePtr& message, Clock now) {
   std::vector<FilterEntry*> matches = std::move(scratch_matches);
   matches.clear();
   filter_tree.match(message->topic, [&](FilterEntry* e) { matches.push_back(e); });
-  for (FilterEntry* matched : matches) {
-    FilterEntry& entry = *matched;
+  const std::size_t lawful_matches = matches.size();
+  if (message->topic.starts_with('$') && config.deviate.any(Deviation::wildcards_match_dollar_topics)) {
+    // Deviation: "#" and "+/..." match the topic as if it did not start with '$'.
+    std::string undollared = message->topic;
+    undollared[0] = '_';
+    filter_tree.match(undollared, [&](FilterEntry* e) {
+      if (!e->shared && (e->match_filter.starts_with('#') || e->match_filter.starts_with('+'))) matches.push_back(e);
+    });
+  }
+  for (std::size_t m = 0; m < matches.size(); ++m) {
+    FilterEntry& entry = *matches[m];
+    const bool deviant_match = m >= lawful_matches;
     if (entry.members.empty()) continue;
     if (entry.shared) {
       // One member of the group gets it, round robin, preferring connected members;
@@ -97,7 +107,10 @@ std::size_t BrokerEngine::Impl::route(const MessagePtr& message, Clock now) {
     for (const Member& member : entry.members) {
       Session* s = member.session;
       const Subscription& sub = *member.subscription;
-      if (sub.options.no_local && s->client_id == message->origin_client_id) continue;  // [MQTT-3.8.3-3]
+      if (deviant_match && !deviates(Deviation::wildcards_match_dollar_topics, s->version)) continue;
+      if (sub.options.no_local && s->client_id == message->origin_client_id &&
+          !deviates(Deviation::no_local_ignored, s->version))
+        continue;  // [MQTT-3.8.3-3]
       if (!may_receive(*s, message->topic)) continue;  // ACL deny_subscribe
       if (config.behaviour.overlapping_subscriptions == OverlappingDelivery::copy_per_subscription) {
         // One copy per matching subscription, each at its own QoS with its own
@@ -114,11 +127,12 @@ std::size_t BrokerEngine::Impl::route(const MessagePtr& message, Clock now) {
       if (s->route_stamp != route_stamp) {
         s->route_stamp = route_stamp;
         s->route_index = targets.size();
-        targets.push_back(Target{s, 0, false, {}});
+        targets.push_back(Target{s, sub.options.qos, false, {}});
       }
       Target& t = targets[s->route_index];
       // Overlapping subscriptions: one copy, highest QoS, every identifier [MQTT-3.3.4-2, -4].
-      t.qos = std::max(t.qos, sub.options.qos);
+      t.qos = deviates(Deviation::overlap_lowest_qos, s->version) ? std::min(t.qos, sub.options.qos)
+                                                                   : std::max(t.qos, sub.options.qos);
       t.retain_as_published = t.retain_as_published || sub.options.retain_as_published;
       if (sub.identifier) t.subscription_ids.push_back(sub.identifier);
     }
@@ -126,10 +140,12 @@ std::size_t BrokerEngine::Impl::route(const MessagePtr& message, Clock now) {
   for (auto& t : targets) {
     Delivery d;
     d.message = message;
-    d.qos = std::min(message->qos, t.qos);  // [MQTT-3.8.4-8]
+    const Version v = t.session->version;
+    d.qos = deviates(Deviation::delivery_above_granted, v) ? message->qos : std::min(message->qos, t.qos);  // [MQTT-3.8.4-8]
     // 3.1.1: RETAIN 0 on forwarded messages (3.1.1: MQTT-3.3.1-9); 5.0: per Retain As
     // Published [MQTT-3.3.1-12, -13].
-    d.retain = is_v5(t.session->version) && t.retain_as_published && message->retain;
+    d.retain = (is_v5(v) && t.retain_as_published && message->retain) ||
+               (message->retain && deviates(Deviation::live_forward_keeps_retain, v));
     d.subscription_ids = std::move(t.subscription_ids);
     d.copy = t.copy;
     enqueue(*t.session, std::move(d), now, /*allow_misbehave=*/true);
@@ -209,7 +225,7 @@ std::optional<std::uint16_t> BrokerEngine::Impl::allocate_packet_id(Session& s) 
 }
 
 void BrokerEngine::Impl::start_inflight(Session& s, Connection& conn, Delivery d, Clock now) {
-  if (expired(d, now)) {  // [MQTT-3.3.2-5]
+  if (expired(d, now) && !deviates(Deviation::message_expiry_ignored, conn.version)) {  // [MQTT-3.3.2-5]
     ++stats.messages_expired;
     return;
   }
@@ -237,9 +253,11 @@ void BrokerEngine::Impl::pump(Session& s, Clock now) {
     e.sent = true;
     ++sent;
     if (e.released) {
-      send_ack<mqtt::Pubrel>(*conn, e.packet_id, 0);  // [MQTT-4.4.0-1]
+      if (!deviates(Deviation::pubrel_not_resent, conn->version))
+        send_ack<mqtt::Pubrel>(*conn, e.packet_id, 0);  // [MQTT-4.4.0-1]
       ++i;
-    } else if (!send_publish(*conn, s, e.delivery, e.packet_id, true, now)) {  // DUP 1 [MQTT-3.3.1-1]
+    } else if (!send_publish(*conn, s, e.delivery, e.packet_id, !deviates(Deviation::resend_without_dup, conn->version),
+                             now)) {  // DUP 1 [MQTT-3.3.1-1]
       s.inflight.erase(s.inflight.begin() + static_cast<std::ptrdiff_t>(i));
       --sent;
     } else {
@@ -265,7 +283,7 @@ void BrokerEngine::Impl::pump(Session& s, Clock now) {
 bool BrokerEngine::Impl::send_publish(Connection& conn, Session& s, const Delivery& d, std::uint16_t packet_id,
                                       bool dup, Clock now) {
   const Message& m = *d.message;
-  if (!dup && expired(d, now)) {
+  if (!dup && expired(d, now) && !deviates(Deviation::message_expiry_ignored, conn.version)) {
     ++stats.messages_expired;
     return false;
   }

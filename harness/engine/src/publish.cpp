@@ -47,13 +47,18 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PublishView& p, Cl
     close_for_violation(conn, reason::retain_not_supported, "retain not available", "MQTT-3.2.2-14", now);
     return false;
   }
+  // The PUBREC answers with the PUBLISH's packet id (3.1.1: MQTT-2.3.1-6; 5.0: MQTT-2.2.1-5).
+  const std::uint16_t pubrec_id = deviates(Deviation::pubrec_wrong_packet_id, conn.version)
+                                      ? static_cast<std::uint16_t>(p.packet_id == 65535 ? 1 : p.packet_id + 1)
+                                      : p.packet_id;
   if (p.qos == 2) {
-    if (session.inbound_qos2.count(p.packet_id)) {
+    const bool repeat = session.inbound_qos2.count(p.packet_id) != 0;
+    if (repeat && !deviates(Deviation::qos2_repeat_forwarded, conn.version)) {
       // A repeat before PUBREL: acknowledge again, do not deliver twice [MQTT-4.3.3-10].
-      send_ack<mqtt::Pubrec>(conn, p.packet_id, 0);
+      send_ack<mqtt::Pubrec>(conn, pubrec_id, 0);
       return true;
     }
-    if (session.inbound_qos2.size() >= config.receive_maximum) {
+    if (!repeat && session.inbound_qos2.size() >= config.receive_maximum) {
       close_for_violation(conn, reason::receive_maximum_exceeded, "more QoS 2 PUBLISH than Receive Maximum",
                           "MQTT-3.3.4-7", now);
       return false;
@@ -71,6 +76,7 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PublishView& p, Cl
   message->qos = p.qos;
   message->retain = p.retain;
   message->origin_client_id = session.client_id;
+  message->origin_version = conn.version;
   message->seq = next_message_seq++;
   if (v5) {
     message->properties = forwarded_properties(p.properties);
@@ -81,17 +87,17 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PublishView& p, Cl
     // 4.3.3 "Method A": own the message now, forward it when PUBREL arrives. Who will
     // be subscribed then is not known yet, so no 0x10; a full retained store is.
     if (p.retain && !retained_would_keep(*message, now)) {
-      send_ack<mqtt::Pubrec>(conn, p.packet_id, refusal(reason::quota_exceeded));
+      send_ack<mqtt::Pubrec>(conn, pubrec_id, refusal(reason::quota_exceeded));
       return true;
     }
     session.inbound_qos2.emplace(p.packet_id, std::move(message));
-    send_ack<mqtt::Pubrec>(conn, p.packet_id, 0);
+    send_ack<mqtt::Pubrec>(conn, pubrec_id, 0);
     return true;
   }
   std::uint8_t code = accept_message(message, now);
   if (p.qos == 1) send_ack<mqtt::Puback>(conn, p.packet_id, code);
   if (p.qos == 2) {
-    send_ack<mqtt::Pubrec>(conn, p.packet_id, code);
+    send_ack<mqtt::Pubrec>(conn, pubrec_id, code);
     if (code < 0x80) session.inbound_qos2.emplace(p.packet_id, nullptr);  // "Method B": forwarded already
   }
   return true;

@@ -85,11 +85,14 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::SubscribeView& sub
       // always, 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11]. With none
       // stored there is nothing to deliver (SUBSCRIBE stores none).
       std::uint8_t handling = subscription.options.retain_handling;
-      if (!shared && !retained.empty() && (handling == 0 || (handling == 1 && is_new)))
+      const bool withheld = handling == 0 && deviates(Deviation::retained_not_sent_on_subscribe, conn.version);
+      if (!shared && !retained.empty() && (handling == 0 || (handling == 1 && is_new)) && !withheld)
         retained_work.push_back({key, granted});
     }
     ack.reason_codes.push_back(code);
   }
+  if (deviates(Deviation::suback_codes_reversed, conn.version))
+    std::reverse(ack.reason_codes.begin(), ack.reason_codes.end());  // breaks [MQTT-3.9.3-1]
   emit(conn, packet);  // [MQTT-3.8.4-1]
   scratch_reason_codes = std::move(ack.reason_codes);
   for (const auto& work : retained_work) deliver_retained(s, work.filter, now);
@@ -109,8 +112,10 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::UnsubscribeView& u
       ack.reason_codes.push_back(reason::no_subscription_existed);
       continue;
     }
-    unindex_subscription(it->first, &s);
-    s.subscriptions.erase(it);
+    if (!deviates(Deviation::unsubscribe_keeps_subscription, conn.version)) {
+      unindex_subscription(it->first, &s);
+      s.subscriptions.erase(it);
+    }
     ack.reason_codes.push_back(reason::success);
   }
   if (!is_v5(conn.version)) ack.reason_codes.clear();  // 3.1.1 UNSUBACK has no payload

@@ -12,7 +12,10 @@ namespace {
 // within one and a half times the Keep Alive [MQTT-3.1.2-22]; nullopt: Keep Alive 0.
 std::optional<Clock> connection_deadline(const Connection& conn, const BrokerConfig& config) {
   if (conn.state == Connection::State::awaiting_connect) return add_ms(conn.opened_at, config.connect_timeout_ms);
-  if (conn.keep_alive_seconds) return add_ms(conn.last_rx, std::uint64_t{conn.keep_alive_seconds} * 1500);
+  if (conn.keep_alive_seconds) {
+    const std::uint64_t per_mille = config.deviate.on(Deviation::keep_alive_doubled, conn.version) ? 2000 : 1500;
+    return add_ms(conn.last_rx, std::uint64_t{conn.keep_alive_seconds} * per_mille);
+  }
   return std::nullopt;
 }
 

@@ -99,6 +99,10 @@ bool BrokerEngine::Impl::on_packet(Connection& conn, mqtt::Bytes bytes, Clock no
   options.version = conn.version == Version::v3_1 ? Version::v3_1_1 : conn.version;
   options.maximum_packet_size = config.maximum_packet_size;
   auto decoded = mqtt::decode(bytes, options);
+  if (!decoded.ok() && conn.state == Connection::State::connected && ignores_bad_packet(conn, decoded.error)) {
+    log(conn.id, "deviation: bad packet dropped, connection kept");
+    return true;
+  }
   if (!decoded.ok()) {
     on_decode_error(conn, decoded.error, bytes, now);
     return false;
@@ -117,6 +121,17 @@ bool BrokerEngine::Impl::on_packet(Connection& conn, mqtt::Bytes bytes, Clock no
     return false;
   }
   return std::visit([&](const auto& p) { return handle(conn, p, now); }, packet);
+}
+
+// Deviation switches that keep a connection open after a packet the codec rejected.
+bool BrokerEngine::Impl::ignores_bad_packet(const Connection& conn, const mqtt::Error& error) const {
+  const Version v = conn.version;
+  if (deviates(Deviation::malformed_ignored, v)) return true;
+  const std::string_view spec = error.spec;
+  if (spec == "MQTT-3.3.1-4") return deviates(Deviation::qos3_publish_ignored, v);
+  if (spec == (is_v5(v) ? "MQTT-3.8.3-5" : "MQTT-3.8.3-4")) return deviates(Deviation::subscribe_reserved_bits_ignored, v);
+  if (spec == "MQTT-3.3.2-8") return deviates(Deviation::topic_alias_zero_accepted, v);
+  return false;
 }
 
 bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PingreqView&, Clock) {
@@ -168,7 +183,9 @@ bool BrokerEngine::Impl::emit(Connection& conn, const mqtt::PacketView& packet) 
     log(conn.id, "internal: packet could not be encoded, not sent");
     return false;
   }
-  if (is_v5(conn.version) && size.value > conn.client_maximum_packet_size) return false;
+  if (is_v5(conn.version) && size.value > conn.client_maximum_packet_size &&
+      !deviates(Deviation::maximum_packet_size_ignored, conn.version))
+    return false;
   std::string& bytes = output_for(conn.id);
   std::size_t start = bytes.size();
   bytes.resize(start + size.value);

@@ -258,6 +258,23 @@ void load_behaviour(const YAML::Node& node, BrokerConfig& c) {
   });
 }
 
+// testing.deviate: statement ids of engine::deviation_table(); each turns on every row
+// with that id (one per version the id names it in).
+void load_deviations(const YAML::Node& node, const std::string& key, BrokerConfig& c) {
+  std::vector<YAML::Node> items;  // one id may be written without brackets
+  if (node.IsScalar()) items.push_back(node);
+  else if (node.IsSequence()) for (const auto& item : node) items.push_back(item);
+  else throw Failure{line_of(node), key, "expected a list of statement ids, got " + describe(node)};
+  for (const auto& item : items) {
+    const std::string id = string_field(item, key + "[]");
+    const auto rows = engine::deviations_for(id);
+    if (rows.empty())
+      throw Failure{line_of(item), key,
+                    "no deviation switch breaks '" + id + "' (docs/mutants.md lists the statements that have one)"};
+    for (const auto* row : rows) c.deviate.enable(*row);
+  }
+}
+
 void load_testing(const YAML::Node& node, BrokerConfig& c) {
   for_each_key(node, "testing", [&](const std::string& k, const YAML::Node& v, const std::string& key) {
     if (k == "misbehave") {
@@ -269,6 +286,7 @@ void load_testing(const YAML::Node& node, BrokerConfig& c) {
       c.misbehave = *mode;
     } else if (k == "misbehave_every") c.misbehave_every = unsigned_field<std::uint32_t>(v, key, 1);
     else if (k == "track_deliveries") c.track_deliveries = bool_field(v, key);
+    else if (k == "deviate") load_deviations(v, key, c);
     else return false;
     return true;
   });

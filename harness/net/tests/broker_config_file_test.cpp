@@ -314,3 +314,37 @@ TEST_F(BrokerConfigFileOnDisk, paho_interop_config_in_docs_loads) {
   ASSERT_TRUE(r.config.max_keep_alive.has_value());
   EXPECT_EQ(*r.config.max_keep_alive, 60u);  // client_test5's test_server_keep_alive expects 60
 }
+
+// testing.deviate (docs/mutants.md): an id turns on every row of the deviation table
+// that has it, each only for the version the id names that statement in.
+TEST(BrokerConfigFile, deviate_turns_on_the_statement_for_the_versions_it_names) {
+  using mqtth::engine::Deviation;
+  using mqtt::Version;
+  const auto r = parse("testing:\n  deviate: [MQTT-3.3.1-1, MQTT-3.1.2-24]\n");
+  ASSERT_TRUE(r.ok()) << r.error->to_string();
+  EXPECT_TRUE(r.config.deviate.on(Deviation::resend_without_dup, Version::v3_1_1));
+  EXPECT_TRUE(r.config.deviate.on(Deviation::resend_without_dup, Version::v5));
+  // MQTT-3.1.2-24: the 3.1.1 keep-alive rule, the 5.0 Maximum Packet Size rule.
+  EXPECT_TRUE(r.config.deviate.on(Deviation::keep_alive_doubled, Version::v3_1_1));
+  EXPECT_FALSE(r.config.deviate.on(Deviation::keep_alive_doubled, Version::v5));
+  EXPECT_TRUE(r.config.deviate.on(Deviation::maximum_packet_size_ignored, Version::v5));
+  EXPECT_FALSE(r.config.deviate.on(Deviation::maximum_packet_size_ignored, Version::v3_1_1));
+  EXPECT_TRUE(r.config.deviate.on(Deviation::keep_alive_doubled, Version::v3_1));  // 3.1 counts as 3.1.1
+  EXPECT_FALSE(r.config.deviate.on(Deviation::empty_retained_kept, Version::v5));
+}
+
+TEST(BrokerConfigFile, deviate_takes_one_id_without_brackets) {
+  const auto r = parse("testing:\n  deviate: MQTT-4.7.2-1\n");
+  ASSERT_TRUE(r.ok()) << r.error->to_string();
+  EXPECT_TRUE(r.config.deviate.on(mqtth::engine::Deviation::wildcards_match_dollar_topics, mqtt::Version::v5));
+}
+
+TEST(BrokerConfigFile, no_deviation_by_default) {
+  EXPECT_TRUE(parse("").config.deviate.empty());
+}
+
+TEST(BrokerConfigFile, deviate_with_an_id_no_switch_breaks_names_its_line) {
+  const auto message = expect_error("testing:\n  deviate:\n    - MQTT-3.3.1-1\n    - MQTT-9.9.9-9\n", 4, "testing.deviate");
+  EXPECT_NE(message.find("MQTT-9.9.9-9"), std::string::npos) << message;
+  expect_error("testing:\n  deviate: {a: 1}\n", 2, "testing.deviate");
+}

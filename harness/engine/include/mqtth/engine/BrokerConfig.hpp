@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "mqtth/engine/Deviations.hpp"
+
 namespace mqtth::engine {
 
 // Test-only broken behaviour, used by the harness's own tests to prove that the QoS
@@ -173,6 +175,9 @@ struct BrokerConfig {
   // Keep, per session, the ids of QoS 2 messages delivered, so check_invariants() can
   // prove no QoS 2 message reached a session twice. Costs memory: for tests and fuzzing.
   bool track_deliveries = false;
+  // Statements the broker breaks on purpose (`testing.deviate`, Deviations.hpp), so the
+  // harness can show its scenarios notice (`mqtt-harness mutants`, docs/mutants.md).
+  Deviations deviate;
 };
 
 }  // namespace mqtth::engine

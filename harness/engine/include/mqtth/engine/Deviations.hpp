@@ -1,0 +1,91 @@
+// Deviation switches: the embedded broker breaking one MQTT statement on purpose, so the
+// harness can show that the scenarios citing that statement notice (`mqtt-harness
+// mutants`, docs/mutants.md). Test-only; off unless a config lists them under
+// `testing: {deviate: [MQTT-x.y.z-n, ...]}`.
+//
+// ONE table lists them all: the statement id, the protocol versions it holds that id in,
+// and what the broker does instead. The config-file parser, the docs and the mutants
+// command read this table. Each Deviation is a small named branch at the engine check it
+// weakens (grep for the enumerator). Statement ids differ between versions (MQTT-3.1.2-24
+// is the 3.1.1 keep-alive rule and the 5.0 Maximum Packet Size rule), so one id may name
+// two rows, one per version, each with its own deviation.
+#pragma once
+
+#include <mqtt/codec.hpp>
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace mqtth::engine {
+
+enum class Deviation : std::uint8_t {
+  session_present_on_clean_start,   // CONNACK
+  session_present_lost,
+  clean_start_keeps_session,        // sessions
+  pubrec_wrong_packet_id,           // QoS 1/2 flows
+  resend_without_dup,
+  qos2_repeat_forwarded,
+  pubrel_not_resent,
+  receive_maximum_ignored,
+  empty_retained_kept,              // retained messages
+  empty_retained_stored,
+  retained_not_sent_on_subscribe,
+  live_forward_keeps_retain,
+  wildcards_match_dollar_topics,    // routing and subscriptions
+  overlap_lowest_qos,
+  delivery_above_granted,
+  no_local_ignored,
+  suback_codes_reversed,
+  unsubscribe_keeps_subscription,
+  will_not_published,               // wills
+  will_published_after_disconnect,
+  keep_alive_doubled,               // keep alive
+  qos3_publish_ignored,             // malformed packets
+  subscribe_reserved_bits_ignored,
+  malformed_ignored,
+  outbound_alias_above_client_maximum,  // 5.0 properties
+  topic_alias_zero_accepted,
+  maximum_packet_size_ignored,
+  message_expiry_ignored,
+};
+inline constexpr std::size_t kDeviationCount = static_cast<std::size_t>(Deviation::message_expiry_ignored) + 1;
+
+// Which protocol versions a row applies to (3.1 connections count as 3.1.1).
+enum DeviationVersions : std::uint8_t { kV311 = 1, kV5 = 2, kBothVersions = 3 };
+
+struct DeviationInfo {
+  std::string_view statement;  // "MQTT-3.3.1-1": the statement the broker breaks
+  std::uint8_t versions;       // DeviationVersions: where the id names that statement
+  Deviation deviation;
+  std::string_view name;       // the enumerator's name
+  std::string_view area;       // "CONNACK", "QoS 1/2", "retained", ...
+  std::string_view instead;    // what the broker does instead, one sentence
+};
+
+// Every row, in the order of docs/mutants.md.
+std::span<const DeviationInfo> deviation_table();
+// The rows whose statement is `id` (none: an unknown id).
+std::vector<const DeviationInfo*> deviations_for(std::string_view id);
+bool applies_to(const DeviationInfo& row, mqtt::Version v);
+
+// The switches a broker config turned on, per version.
+class Deviations {
+ public:
+  // Turns on `row` for every version it applies to, or only for `only` when given.
+  void enable(const DeviationInfo& row);
+  void enable(const DeviationInfo& row, mqtt::Version only);
+  bool on(Deviation d, mqtt::Version v) const {
+    const auto bit = std::uint64_t{1} << static_cast<unsigned>(d);
+    return ((v == mqtt::Version::v5 ? v5_ : v311_) & bit) != 0;
+  }
+  bool any(Deviation d) const { return on(d, mqtt::Version::v3_1_1) || on(d, mqtt::Version::v5); }
+  bool empty() const { return v311_ == 0 && v5_ == 0; }
+
+ private:
+  std::uint64_t v311_ = 0;
+  std::uint64_t v5_ = 0;
+};
+
+}  // namespace mqtth::engine
