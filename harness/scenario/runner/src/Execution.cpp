@@ -122,7 +122,7 @@ void Execution::start() {
   started_ = true;
   clock_.start();
   if (!context_.broker) {
-    broker_ = new net::BrokerServer(engine::BrokerConfig{}, this);
+    broker_ = new net::BrokerServer(context_.embedded ? *context_.embedded : engine::BrokerConfig{}, this);
     if (!broker_->listen(QHostAddress::LocalHost, 0)) {
       error("cannot start the embedded broker: " + broker_->errorString().toStdString());
       return;

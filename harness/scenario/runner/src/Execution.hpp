@@ -40,6 +40,7 @@
 #include <mqtt/json.hpp>
 
 #include "ClientState.hpp"
+#include "mqtth/engine/BrokerConfig.hpp"
 #include "mqtth/fault/FaultRule.hpp"
 #include "mqtth/ledger/Ledger.hpp"
 #include "mqtth/report/Report.hpp"
@@ -79,6 +80,7 @@ struct RecordedPacket {
 
 struct ExecContext {
   std::optional<Endpoint> broker;  // nullopt: start an embedded broker for this scenario
+  const engine::BrokerConfig* embedded = nullptr;  // its config; nullptr: the defaults
   Prefix prefix;                   // identity without --broker
   std::uint32_t ledger_run = 1;
   // Route every client through its own FaultProxy (also done when the scenario has a

@@ -271,7 +271,7 @@ std::optional<std::string> Runner::probe(const std::vector<scenario::Scenario>& 
   std::string host = settings_.broker ? settings_.broker->host : "127.0.0.1";
   quint16 port = settings_.broker ? settings_.broker->port : 0;
   if (!settings_.broker) {
-    auto* server = new net::BrokerServer(engine::BrokerConfig{}, &scope);
+    auto* server = new net::BrokerServer(settings_.embedded, &scope);
     if (!server->listen(QHostAddress::LocalHost, 0))
       return fatal_ = "cannot start the embedded broker: " + server->errorString().toStdString();
     port = server->port();
@@ -475,6 +475,7 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
       auto context_for = [this, i, scenario_run, &sc, &note_rewrite](unsigned k) {
         ExecContext ctx;
         ctx.broker = settings_.broker;
+        ctx.embedded = &settings_.embedded;
         // Per scenario, so scenarios of one run never share sessions or retained messages.
         ctx.prefix = prefixFor(i, k);
         ctx.on_topic_rewrite = [&note_rewrite, i](const TopicRewrite& rw) { note_rewrite(i, rw); };

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "mqtth/engine/BrokerConfig.hpp"
 #include "mqtth/report/Report.hpp"
 #include "mqtth/runner/Options.hpp"
 #include "mqtth/runner/Prefix.hpp"
@@ -29,6 +30,7 @@ class SpawnedBroker;
 
 struct RunSettings {
   std::optional<Endpoint> broker;  // nullopt: embedded broker per scenario
+  engine::BrokerConfig embedded;   // the embedded broker's config (`mqtt-harness mutants` sets deviations)
   Profile profile;                 // features and known deviations
   std::uint64_t seed = 0;
   unsigned jobs = 1;
