@@ -1,0 +1,111 @@
+// `mqtt-harness mutants` without its event loop (docs/mutants.md): which mutants exist
+// (one per row of engine::deviation_table() and protocol version), which scenarios each
+// one runs, the accepted survivors (mutants/accepted.yaml), verdicts, the mutation score
+// and the JSON / HTML reports. The command (harness/cli/cmd_mutants.cpp) runs the
+// scenarios with runner::Runner against an embedded broker that has the deviation on.
+#pragma once
+
+#include <mqtt/codec.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mqtth/engine/BrokerConfig.hpp"
+#include "mqtth/engine/Deviations.hpp"
+#include "mqtth/report/Report.hpp"
+#include "mqtth/scenario/Scenario.hpp"
+
+namespace mqtth::mutants {
+
+// One deviation row under one protocol version: the broker breaks `row->statement` for
+// connections of that version only.
+struct Mutant {
+  const engine::DeviationInfo* row = nullptr;
+  mqtt::Version version = mqtt::Version::v5;  // v3_1_1 or v5
+  std::string protocol() const;               // "3.1.1" or "5"
+  std::string id() const;                     // "MQTT-3.3.1-1 [5]"
+  // The embedded broker's config: the defaults with this one deviation on.
+  engine::BrokerConfig broker_config() const;
+};
+
+// The deviation table as the Markdown table of docs/mutants.md (`mutants --list`); a test
+// fails when the docs' copy differs.
+std::string table_markdown();
+
+// Every mutant, in table order, 3.1.1 before 5 within a row.
+std::vector<Mutant> all_mutants();
+// The mutants whose statement is one of `ids` (all when empty); unknown ids are returned
+// in `unknown`.
+std::vector<Mutant> select_mutants(const std::vector<std::string>& ids, std::vector<std::string>* unknown);
+
+// The scenario checks `statement`: it is in the scenario's `spec:` or a step's `spec:`
+// (any_of alternatives included), for the scenario's version.
+bool cites(const scenario::Scenario& s, std::string_view statement);
+// The scenario runs under `version` (3.1 scenarios count as 3.1.1).
+bool runs_under(const scenario::Scenario& s, mqtt::Version version);
+// Scenario files (paths relative to the scenario folder, matched as path suffixes) run
+// for every applicable mutant besides the citing ones: a deviation that breaks ordinary
+// traffic shows there too.
+const std::vector<std::string_view>& smoke_files();
+bool is_smoke(const scenario::Scenario& s);
+
+// A surviving mutant accepted with its reason (mutants/accepted.yaml).
+struct Accepted {
+  std::string statement;
+  std::optional<std::string> protocol;  // nullopt: both versions
+  std::string reason;
+  int line = 0;
+  bool matches(const Mutant& m) const;
+};
+struct AcceptedList {
+  std::vector<Accepted> entries;
+  std::optional<std::string> error;  // "FILE:LINE: what is wrong"
+  const Accepted* find(const Mutant& m) const;
+};
+// Strict like the other loaders: unknown keys, a statement no mutant breaks, a missing
+// reason or protocol other than 3.1.1 / 5 are errors naming FILE:LINE.
+AcceptedList parse_accepted(std::string_view yaml, const std::string& file);
+AcceptedList load_accepted(const std::string& path);
+
+enum class Verdict { killed, survived, accepted, not_applicable, error };
+std::string_view to_string(Verdict);
+
+// A scenario that failed against the mutant, and the statement its failure named.
+struct Kill {
+  std::string scenario;
+  std::string file;
+  std::string statement;  // "" when the failure names none
+  bool smoke = false;     // a smoke scenario, not one citing the statement
+};
+
+struct MutantResult {
+  Mutant mutant;
+  Verdict verdict = Verdict::not_applicable;
+  std::vector<std::string> scenarios;  // the runs made (scenario names)
+  std::vector<Kill> kills;
+  std::vector<std::string> errors;     // runs that ended as errors (scenario: message)
+  std::string accepted_reason;
+  double duration_ms = 0;
+};
+
+// The verdict from the outcome of the runs: killed when a run failed; else error when a
+// run ended in error; else accepted when listed, survived otherwise. No runs: not_applicable.
+Verdict decide(const MutantResult& r, const AcceptedList& accepted);
+
+struct Score {
+  int killed = 0, survived = 0, accepted = 0, not_applicable = 0, errors = 0;
+  // killed / (killed + survived + accepted): the share of applicable mutants the suite kills.
+  double percent() const;
+};
+Score score(const std::vector<MutantResult>& results, std::optional<mqtt::Version> version = std::nullopt);
+
+// 0 every applicable mutant killed or accepted; 1 a survivor not accepted; 2 an error.
+int exit_status(const std::vector<MutantResult>& results);
+
+report::Json to_json(const std::vector<MutantResult>& results, double duration_ms);
+// One self-contained page: per-version scores and a table sortable by any column.
+std::string to_html(const std::vector<MutantResult>& results, double duration_ms);
+
+}  // namespace mqtth::mutants
