@@ -81,6 +81,7 @@ MODES = {
     "queue_qos0_offline": ({"behaviour": {"queue_qos0_offline": True}}, {}, []),
     "server_keep_alive_60": ({"limits": {"server_keep_alive": 60}}, {
         "keepalive/timeout_closes_silent_client.yaml [5]": "Server Keep Alive",
+        "keepalive/timeout_not_later_than_one_and_a_half_keep_alive.yaml [5]": "Server Keep Alive",
         "faults/blackhole_link_ends_by_keep_alive.yaml [5]": "Server Keep Alive"}, []),
     "all_at_once": ({"behaviour": {"qos2_forward_on": "pubrel", "grant_qos_at_most": 1,
                                    "overlapping_subscriptions": "copy_per_subscription", "dollar_topic_publish": "refuse",
