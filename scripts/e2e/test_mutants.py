@@ -1,0 +1,110 @@
+"""`mqtt-harness mutants` (docs/mutants.md): the embedded broker with one deviation switch
+on must make the scenarios citing that statement fail.
+
+* Mutants of a few statements are killed by the suite, each by a failure that names the
+  statement the mutant breaks.
+* A mutant whose statement no scenario cites is "not applicable".
+* A deliberately blunted scenario (a copy with its key expectation removed) lets its mutant
+  survive: exit status 1; listed in an accepted-survivors file with a reason: exit 0.
+* `testing.deviate` in a broker config: an id without a switch is an error naming the line.
+"""
+import json
+import subprocess
+
+import yaml
+
+from conftest import REPO
+
+SUITE = REPO / "scenarios"
+TIMEOUT = 300
+
+
+def mutants(harness, *args, cwd=REPO):
+    return subprocess.run([str(harness), "mutants", *map(str, args)], capture_output=True, text=True,
+                          timeout=TIMEOUT, cwd=cwd)
+
+
+def report(path):
+    return {m["id"]: m for m in json.loads(path.read_text())["mutants"]}
+
+
+def test_mutants_of_cited_statements_are_killed_naming_the_statement(harness, tmp_path):
+    out = tmp_path / "m.json"
+    proc = mutants(harness, SUITE, "--only", "MQTT-3.3.1-9", "--only", "MQTT-4.7.2-1", "--only", "MQTT-3.1.2-24",
+                   "-j", "2", "--json", out, "--html", tmp_path / "m.html")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    got = report(out)
+    # MQTT-3.3.1-9 is the live-forward RETAIN rule in 3.1.1, retained-on-subscribe in 5.0;
+    # MQTT-3.1.2-24 the keep-alive rule in 3.1.1, Maximum Packet Size in 5.0.
+    assert set(got) == {"MQTT-3.3.1-9 [3.1.1]", "MQTT-3.3.1-9 [5]", "MQTT-4.7.2-1 [3.1.1]", "MQTT-4.7.2-1 [5]",
+                        "MQTT-3.1.2-24 [3.1.1]", "MQTT-3.1.2-24 [5]"}
+    for mid, m in got.items():
+        assert m["verdict"] == "killed", (mid, m)
+        statement = mid.split()[0]
+        assert any(k["statement"] == statement and not k["smoke"] for k in m["kills"]), (mid, m["kills"])
+    assert got["MQTT-3.1.2-24 [3.1.1]"]["deviation"] == "keep_alive_doubled"
+    assert got["MQTT-3.1.2-24 [5]"]["deviation"] == "maximum_packet_size_ignored"
+    summary = json.loads(out.read_text())["summary"]
+    assert summary["killed"] == 6 and summary["survived"] == 0 and summary["score_percent"] == 100.0
+    assert "MQTT-4.7.2-1" in (tmp_path / "m.html").read_text()
+    assert "killed" in proc.stderr and "score 100.0 %" in proc.stderr
+
+
+def blunted_copy(tmp_path):
+    """retain/live_forward_has_retain_0.yaml without its `retain: false` expectation."""
+    doc = yaml.safe_load((SUITE / "retain/live_forward_has_retain_0.yaml").read_text())
+    expectation = doc["steps"][-1]["expect_packet"]
+    assert expectation.pop("retain") is False
+    folder = tmp_path / "blunted"
+    folder.mkdir()
+    (folder / "live_forward.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return folder
+
+
+def test_a_blunted_scenario_lets_its_mutant_survive_and_the_exit_status_says_so(harness, tmp_path):
+    folder = blunted_copy(tmp_path)
+    out = tmp_path / "m.json"
+    proc = mutants(harness, folder, "--only", "MQTT-3.3.1-9", "--json", out, "--accepted", tmp_path / "absent.yaml")
+    assert proc.returncode == 2 and "absent.yaml" in proc.stderr, proc.stderr[-2000:]  # a named file must exist
+
+    empty = tmp_path / "none.yaml"
+    empty.write_text("accepted: []\n")
+    proc = mutants(harness, folder, "--only", "MQTT-3.3.1-9", "--json", out, "--accepted", empty)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    got = report(out)
+    assert got["MQTT-3.3.1-9 [3.1.1]"]["verdict"] == "survived"
+    # In 5.0 the id is the Retain Handling 0 rule, which the copy does not cite.
+    assert got["MQTT-3.3.1-9 [5]"]["verdict"] == "not applicable"
+    assert got["MQTT-3.3.1-9 [5]"]["scenarios"] == []
+
+    accepted = tmp_path / "accepted.yaml"
+    accepted.write_text('accepted:\n  - {statement: MQTT-3.3.1-9, protocol: "3.1.1", reason: the copy is blunted on purpose}\n')
+    proc = mutants(harness, folder, "--only", "MQTT-3.3.1-9", "--json", out, "--accepted", accepted)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = report(out)
+    assert got["MQTT-3.3.1-9 [3.1.1]"]["verdict"] == "accepted"
+    assert got["MQTT-3.3.1-9 [3.1.1]"]["accepted_reason"] == "the copy is blunted on purpose"
+
+    # The original scenario, with its expectation, kills the same mutant.
+    proc = mutants(harness, SUITE / "retain/live_forward_has_retain_0.yaml", "--only", "MQTT-3.3.1-9", "--json", out,
+                   "--accepted", empty)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert report(out)["MQTT-3.3.1-9 [3.1.1]"]["verdict"] == "killed"
+
+
+def test_unknown_ids_and_bad_accepted_files_are_errors(harness, tmp_path):
+    proc = mutants(harness, SUITE, "--only", "MQTT-9.9.9-9")
+    assert proc.returncode == 2 and "MQTT-9.9.9-9" in proc.stderr
+    bad = tmp_path / "accepted.yaml"
+    bad.write_text("accepted:\n  - {statement: MQTT-3.3.1-1}\n")
+    proc = mutants(harness, SUITE, "--only", "MQTT-3.3.1-1", "--accepted", bad)
+    assert proc.returncode == 2 and f"{bad}:2:" in proc.stderr and "reason" in proc.stderr
+
+
+def test_broker_config_deviate_with_an_unknown_id_names_the_line(harness, tmp_path):
+    config = tmp_path / "broker.yaml"
+    config.write_text("testing:\n  deviate:\n    - MQTT-3.3.1-1\n    - MQTT-9.9.9-9\n")
+    proc = subprocess.run([str(harness), "broker", "--listen", "127.0.0.1:0", "--config", str(config)],
+                          capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 2, proc.stderr
+    assert f"{config}:4: testing.deviate:" in proc.stderr and "MQTT-9.9.9-9" in proc.stderr
