@@ -400,6 +400,7 @@ struct BrokerEngine::Impl {
                       Clock now);
   // Stores (retain) and routes a message a client published; the 5.0 PUBACK/PUBREC code.
   std::uint8_t accept_message(const MessagePtr& message, Clock now);
+  std::string forward_properties(const mqtt::PropertiesView& props, Version v) const;
 
   // --- deliver.cpp ----------------------------------------------------------------------
   std::size_t route(const MessagePtr& message, Clock now);

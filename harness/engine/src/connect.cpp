@@ -56,7 +56,7 @@ bool BrokerEngine::Impl::on_connect(Connection& conn, const mqtt::ConnectView& c
     if (version == Version::v3_1) return refuse(0x02, 0x02, "3.1 requires a client identifier");
     if (!v5 && !c.clean_start)
       return refuse(0x02, 0x02, "empty client identifier needs clean session [MQTT-3.1.3-8]");
-    client_id = assign_client_id();  // [MQTT-3.1.3-6]
+    client_id = deviates(Deviation::empty_client_id_shared, version) ? "mqtth-0" : assign_client_id();  // [MQTT-3.1.3-6]
     assigned = true;
   } else if (version == Version::v3_1 && client_id.size() > 23) {
     return refuse(0x02, 0x02, "3.1 client identifiers are at most 23 bytes");
@@ -96,6 +96,8 @@ bool BrokerEngine::Impl::on_connect(Connection& conn, const mqtt::ConnectView& c
     if (auto p = c.properties.find(PropertyId::topic_alias_maximum))
       conn.outbound_alias_maximum = static_cast<std::uint16_t>(
           std::min<std::uint32_t>(p->number, config.outbound_topic_alias_maximum));
+    if (conn.outbound_alias_maximum == 0 && deviates(Deviation::outbound_alias_without_client_maximum, version))
+      conn.outbound_alias_maximum = config.outbound_topic_alias_maximum;
     if (conn.outbound_alias_maximum > 0 && deviates(Deviation::outbound_alias_above_client_maximum, version))
       conn.outbound_alias_maximum = config.outbound_topic_alias_maximum;
   } else {
@@ -156,8 +158,10 @@ bool BrokerEngine::Impl::on_connect(Connection& conn, const mqtt::ConnectView& c
   } else {
     session = it->second.get();
     session_present = !kept_despite_clean_start;
-    session->will.reset();  // reconnected before the will delay passed [MQTT-3.1.3-9]
-    session->will_at.reset();
+    if (!deviates(Deviation::will_delay_not_cancelled, version)) {
+      session->will.reset();  // reconnected before the will delay passed [MQTT-3.1.3-9]
+      session->will_at.reset();
+    }
   }
   session->connection = &conn;
   session->version = version;
@@ -174,12 +178,14 @@ bool BrokerEngine::Impl::on_connect(Connection& conn, const mqtt::ConnectView& c
     message->payload = std::string(c.will->payload);
     message->qos = std::min(c.will->qos, config.maximum_qos);
     message->retain = c.will->retain && config.retain_available;
+    if (deviates(Deviation::will_retain_dropped, version)) message->retain = false;  // breaks 3.1.2-15 (3.1.1: -17)
+    if (deviates(Deviation::will_retained_anyway, version)) message->retain = config.retain_available;
     message->origin_client_id = client_id;
     message->origin_version = version;
     message->seq = next_message_seq++;
     Will will;
     if (v5) {
-      message->properties = forwarded_properties(c.will->properties);
+      message->properties = forward_properties(c.will->properties, version);
       if (auto p = c.will->properties.find(PropertyId::message_expiry_interval)) will.expiry_seconds = p->number;
       if (auto p = c.will->properties.find(PropertyId::will_delay_interval)) will.delay_seconds = p->number;
     }
@@ -203,15 +209,16 @@ bool BrokerEngine::Impl::on_connect(Connection& conn, const mqtt::ConnectView& c
     if (!config.retain_available) put_number(PropertyId::retain_available, 0);
     if (config.maximum_packet_size < mqtt::kMaxPacketSize)
       put_number(PropertyId::maximum_packet_size, config.maximum_packet_size);
-    if (assigned)  // [MQTT-3.2.2-16]
+    if (assigned && !deviates(Deviation::assigned_client_id_not_sent, version))  // [MQTT-3.2.2-16]
       mqtt::append_property(raw, {.id = PropertyId::assigned_client_identifier, .value = client_id});
     if (config.max_topic_alias > 0) put_number(PropertyId::topic_alias_maximum, config.max_topic_alias);
     if (!config.wildcard_subscription_available) put_number(PropertyId::wildcard_subscription_available, 0);
     if (!config.subscription_identifiers_available) put_number(PropertyId::subscription_identifier_available, 0);
     if (!config.shared_subscription_available) put_number(PropertyId::shared_subscription_available, 0);
     if (server_keep_alive) put_number(PropertyId::server_keep_alive, *server_keep_alive);
-    if (auto p = c.properties.find(PropertyId::request_response_information);
-        p && p->number == 1 && !config.response_information_prefix.empty())  // [MQTT-3.1.2-28]
+    const auto requested = c.properties.find(PropertyId::request_response_information);
+    if (((requested && requested->number == 1) || deviates(Deviation::response_information_unrequested, version)) &&
+        !config.response_information_prefix.empty())  // [MQTT-3.1.2-28]
       mqtt::append_property(raw, {.id = PropertyId::response_information,
                                   .value = config.response_information_prefix + client_id});
     ack.properties = mqtt::PropertiesView(raw);
@@ -242,6 +249,7 @@ void BrokerEngine::Impl::refuse_connect(Connection& conn, Version version, std::
 }
 
 bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::ConnectView&, Clock now) {
+  if (deviates(Deviation::second_connect_ignored, conn.version)) return true;
   close_for_violation(conn, reason::protocol_error, "second CONNECT", "MQTT-3.1.0-2", now);
   return false;
 }

@@ -144,7 +144,8 @@ std::size_t BrokerEngine::Impl::route(const MessagePtr& message, Clock now) {
     d.qos = deviates(Deviation::delivery_above_granted, v) ? message->qos : std::min(message->qos, t.qos);  // [MQTT-3.8.4-8]
     // 3.1.1: RETAIN 0 on forwarded messages (3.1.1: MQTT-3.3.1-9); 5.0: per Retain As
     // Published [MQTT-3.3.1-12, -13].
-    d.retain = (is_v5(v) && t.retain_as_published && message->retain) ||
+    d.retain = (is_v5(v) && t.retain_as_published && message->retain &&
+                !deviates(Deviation::retain_as_published_ignored, v)) ||
                (message->retain && deviates(Deviation::live_forward_keeps_retain, v));
     d.subscription_ids = std::move(t.subscription_ids);
     d.copy = t.copy;
@@ -309,7 +310,9 @@ bool BrokerEngine::Impl::send_publish(Connection& conn, Session& s, const Delive
                                     .number = static_cast<std::uint32_t>(std::min<Clock>((left_ms + 999) / 1000, 0xFFFFFFFF))});
       }
       raw += m.properties;
+      const bool withhold_ids = deviates(Deviation::subscription_ids_not_sent, conn.version);
       for (std::uint32_t id : d.subscription_ids) {  // [MQTT-3.3.4-3]
+        if (withhold_ids) break;
         mqtt::append_property(raw, {.id = PropertyId::subscription_identifier, .number = id});
       }
       if (alias.alias != 0) {

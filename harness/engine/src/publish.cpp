@@ -79,7 +79,7 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PublishView& p, Cl
   message->origin_version = conn.version;
   message->seq = next_message_seq++;
   if (v5) {
-    message->properties = forwarded_properties(p.properties);
+    message->properties = forward_properties(p.properties, conn.version);
     if (auto e = p.properties.find(PropertyId::message_expiry_interval)) message->expires_at = add_seconds(now, e->number);
   }
   // [MQTT-3.3.4-1], [MQTT-4.3.2-4], [MQTT-4.3.3-8]
@@ -106,6 +106,8 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PublishView& p, Cl
 std::uint8_t BrokerEngine::Impl::accept_message(const MessagePtr& message, Clock now) {
   std::uint8_t code = 0;
   if (message->retain && !store_retained(message, now)) code = refusal(reason::quota_exceeded);
+  if (!message->retain && deviates(Deviation::non_retained_replaces_retained, message->origin_version))
+    if (auto it = retained.find(message->topic); it != retained.end()) it->second = message;
   std::size_t matched = route(message, now);
   if (code == 0 && matched == 0 && config.behaviour.no_matching_subscribers_code) code = reason::no_matching_subscribers;
   return code;
@@ -148,6 +150,34 @@ std::string detail::forwarded_properties(const mqtt::PropertiesView& props) {
         break;
     }
   }
+  return raw;
+}
+
+// forwarded_properties, through the deviation switches that drop or reorder some.
+std::string BrokerEngine::Impl::forward_properties(const mqtt::PropertiesView& props, Version v) const {
+  if (config.deviate.empty()) return forwarded_properties(props);
+  auto dropped = [&](PropertyId id) {
+    switch (id) {
+      case PropertyId::user_property: return deviates(Deviation::user_properties_dropped, v);
+      case PropertyId::response_topic: return deviates(Deviation::response_topic_dropped, v);
+      case PropertyId::correlation_data: return deviates(Deviation::correlation_data_dropped, v);
+      case PropertyId::content_type: return deviates(Deviation::content_type_dropped, v);
+      case PropertyId::payload_format_indicator: return deviates(Deviation::payload_format_dropped, v);
+      default: return false;
+    }
+  };
+  std::string raw;
+  std::vector<std::string> user_properties;  // each encoded on its own, for reordering
+  for (const auto& p : mqtt::PropertiesView(forwarded_properties(props))) {
+    if (dropped(p.id)) continue;
+    if (p.id == PropertyId::user_property && deviates(Deviation::user_properties_reordered, v)) {
+      user_properties.emplace_back();
+      mqtt::append_property(user_properties.back(), p);
+      continue;
+    }
+    mqtt::append_property(raw, p);
+  }
+  for (auto it = user_properties.rbegin(); it != user_properties.rend(); ++it) raw += *it;
   return raw;
 }
 

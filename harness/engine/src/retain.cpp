@@ -11,6 +11,7 @@ using namespace detail;
 bool BrokerEngine::Impl::store_retained(const MessagePtr& message, Clock now) {
   if (!retained_would_keep(*message, now)) return false;
   if (!config.retain_available) return true;
+  if (deviates(Deviation::retain_ignored, message->origin_version)) return true;
   if (message->payload.empty() && !deviates(Deviation::empty_retained_stored, message->origin_version)) {
     if (!deviates(Deviation::empty_retained_kept, message->origin_version)) retained.erase(message->topic);
     return true;

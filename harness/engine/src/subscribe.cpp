@@ -36,6 +36,8 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::SubscribeView& sub
   mqtt::PacketView packet(std::in_place_type<mqtt::SubackView>);
   auto& ack = std::get<mqtt::SubackView>(packet);
   ack.packet_id = sub.packet_id;  // [MQTT-3.8.4-2]
+  if (deviates(Deviation::suback_wrong_packet_id, conn.version))
+    ack.packet_id = static_cast<std::uint16_t>(sub.packet_id == 65535 ? 1 : sub.packet_id + 1);
   ack.reason_codes = std::move(scratch_reason_codes);
   ack.reason_codes.clear();
   struct RetainedWork {
@@ -86,7 +88,9 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::SubscribeView& sub
       // stored there is nothing to deliver (SUBSCRIBE stores none).
       std::uint8_t handling = subscription.options.retain_handling;
       const bool withheld = handling == 0 && deviates(Deviation::retained_not_sent_on_subscribe, conn.version);
-      if (!shared && !retained.empty() && (handling == 0 || (handling == 1 && is_new)) && !withheld)
+      const bool wanted = handling == 0 || (handling == 1 && (is_new || deviates(Deviation::retain_handling_1_resends, conn.version))) ||
+                          (handling == 2 && deviates(Deviation::retain_handling_2_sends, conn.version));
+      if (!shared && !retained.empty() && wanted && !withheld)
         retained_work.push_back({key, granted});
     }
     ack.reason_codes.push_back(code);
@@ -104,10 +108,16 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::UnsubscribeView& u
   mqtt::PacketView packet(std::in_place_type<mqtt::UnsubackView>);  // as SUBACK
   auto& ack = std::get<mqtt::UnsubackView>(packet);
   ack.packet_id = unsub.packet_id;  // [MQTT-3.10.4-5]
+  if (deviates(Deviation::unsuback_wrong_packet_id, conn.version))
+    ack.packet_id = static_cast<std::uint16_t>(unsub.packet_id == 65535 ? 1 : unsub.packet_id + 1);
+  bool removed_any = false;
   ack.reason_codes = std::move(scratch_reason_codes);
   ack.reason_codes.clear();
   for (std::string_view filter : unsub.filters) {
     auto it = s.subscriptions.find(filter);  // exact comparison [MQTT-3.10.4-1]
+    if (it == s.subscriptions.end() && deviates(Deviation::unsubscribe_matches_loosely, conn.version))
+      it = std::find_if(s.subscriptions.begin(), s.subscriptions.end(),
+                        [&](const auto& entry) { return mqtt::topic_matches(entry.first, filter); });
     if (it == s.subscriptions.end()) {
       ack.reason_codes.push_back(reason::no_subscription_existed);
       continue;
@@ -116,7 +126,12 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::UnsubscribeView& u
       unindex_subscription(it->first, &s);
       s.subscriptions.erase(it);
     }
+    removed_any = true;
     ack.reason_codes.push_back(reason::success);
+  }
+  if (!removed_any && deviates(Deviation::unsuback_only_when_removed, conn.version)) {
+    scratch_reason_codes = std::move(ack.reason_codes);
+    return true;
   }
   if (!is_v5(conn.version)) ack.reason_codes.clear();  // 3.1.1 UNSUBACK has no payload
   emit(conn, packet);  // [MQTT-3.10.4-4]

@@ -135,6 +135,7 @@ bool BrokerEngine::Impl::ignores_bad_packet(const Connection& conn, const mqtt::
 }
 
 bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PingreqView&, Clock) {
+  if (deviates(Deviation::pingresp_not_sent, conn.version)) return true;
   emit(conn, mqtt::PacketView(mqtt::PingrespView{}));  // [MQTT-3.12.4-1]
   return true;
 }
@@ -173,6 +174,14 @@ void BrokerEngine::Impl::send_disconnect(Connection& conn, std::uint8_t code, st
   if (!config.behaviour.disconnect_before_close) return;
   mqtt::DisconnectView d;
   d.reason_code = code;
+  if (deviates(Deviation::disconnect_with_session_expiry, conn.version)) {  // breaks [MQTT-3.14.2-2]
+    std::string& raw = scratch_packet_properties;
+    raw.clear();
+    mqtt::append_property(raw, {.id = PropertyId::session_expiry_interval, .number = 0});
+    d.properties = mqtt::PropertiesView(raw);
+    emit(conn, mqtt::PacketView(d));
+    return;
+  }
   emit_with_reason_string(conn, d, text);
 }
 

@@ -49,8 +49,34 @@ enum class Deviation : std::uint8_t {
   topic_alias_zero_accepted,
   maximum_packet_size_ignored,
   message_expiry_ignored,
+  suback_wrong_packet_id,           // acknowledgements (second batch)
+  unsuback_wrong_packet_id,
+  unsuback_only_when_removed,
+  unsubscribe_matches_loosely,
+  pingresp_not_sent,
+  second_connect_ignored,           // CONNECT and CONNACK
+  empty_client_id_shared,
+  assigned_client_id_not_sent,
+  response_information_unrequested,
+  outbound_alias_without_client_maximum,
+  subscription_ids_not_sent,        // forwarded PUBLISH
+  user_properties_dropped,
+  user_properties_reordered,
+  response_topic_dropped,
+  correlation_data_dropped,
+  content_type_dropped,
+  payload_format_dropped,
+  retain_ignored,                   // retained messages
+  non_retained_replaces_retained,
+  retain_as_published_ignored,
+  retain_handling_1_resends,
+  retain_handling_2_sends,
+  will_retain_dropped,              // wills
+  will_retained_anyway,
+  will_delay_not_cancelled,
+  disconnect_with_session_expiry,   // server DISCONNECT
 };
-inline constexpr std::size_t kDeviationCount = static_cast<std::size_t>(Deviation::message_expiry_ignored) + 1;
+inline constexpr std::size_t kDeviationCount = static_cast<std::size_t>(Deviation::disconnect_with_session_expiry) + 1;
 
 // Which protocol versions a row applies to (3.1 connections count as 3.1.1).
 enum DeviationVersions : std::uint8_t { kV311 = 1, kV5 = 2, kBothVersions = 3 };
