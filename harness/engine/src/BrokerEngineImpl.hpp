@@ -55,6 +55,9 @@ inline Clock add_seconds(Clock now, std::uint32_t seconds) { return add_ms(now, 
 
 inline bool is_v5(Version v) { return v == Version::v5; }
 
+// The packet id a deviation switch answers with instead of `id`: the next one, never 0.
+inline std::uint16_t wrong_packet_id(std::uint16_t id) { return static_cast<std::uint16_t>(id == 65535 ? 1 : id + 1); }
+
 // Application-message properties the Server forwards unchanged (publish.cpp).
 std::string forwarded_properties(const mqtt::PropertiesView& props);
 

@@ -48,9 +48,8 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PublishView& p, Cl
     return false;
   }
   // The PUBREC answers with the PUBLISH's packet id (3.1.1: MQTT-2.3.1-6; 5.0: MQTT-2.2.1-5).
-  const std::uint16_t pubrec_id = deviates(Deviation::pubrec_wrong_packet_id, conn.version)
-                                      ? static_cast<std::uint16_t>(p.packet_id == 65535 ? 1 : p.packet_id + 1)
-                                      : p.packet_id;
+  const std::uint16_t pubrec_id =
+      deviates(Deviation::pubrec_wrong_packet_id, conn.version) ? wrong_packet_id(p.packet_id) : p.packet_id;
   if (p.qos == 2) {
     const bool repeat = session.inbound_qos2.count(p.packet_id) != 0;
     if (repeat && !deviates(Deviation::qos2_repeat_forwarded, conn.version)) {

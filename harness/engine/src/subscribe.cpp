@@ -36,8 +36,7 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::SubscribeView& sub
   mqtt::PacketView packet(std::in_place_type<mqtt::SubackView>);
   auto& ack = std::get<mqtt::SubackView>(packet);
   ack.packet_id = sub.packet_id;  // [MQTT-3.8.4-2]
-  if (deviates(Deviation::suback_wrong_packet_id, conn.version))
-    ack.packet_id = static_cast<std::uint16_t>(sub.packet_id == 65535 ? 1 : sub.packet_id + 1);
+  if (deviates(Deviation::suback_wrong_packet_id, conn.version)) ack.packet_id = wrong_packet_id(sub.packet_id);
   ack.reason_codes = std::move(scratch_reason_codes);
   ack.reason_codes.clear();
   struct RetainedWork {
@@ -87,9 +86,10 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::SubscribeView& sub
       // always, 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11]. With none
       // stored there is nothing to deliver (SUBSCRIBE stores none).
       std::uint8_t handling = subscription.options.retain_handling;
-      const bool withheld = handling == 0 && deviates(Deviation::retained_not_sent_on_subscribe, conn.version);
-      const bool wanted = handling == 0 || (handling == 1 && (is_new || deviates(Deviation::retain_handling_1_resends, conn.version))) ||
-                          (handling == 2 && deviates(Deviation::retain_handling_2_sends, conn.version));
+      const Version v = conn.version;
+      const bool withheld = handling == 0 && deviates(Deviation::retained_not_sent_on_subscribe, v);
+      const bool wanted = handling == 0 || (handling == 1 && (is_new || deviates(Deviation::retain_handling_1_resends, v))) ||
+                          (handling == 2 && deviates(Deviation::retain_handling_2_sends, v));
       if (!shared && !retained.empty() && wanted && !withheld)
         retained_work.push_back({key, granted});
     }
@@ -108,8 +108,7 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::UnsubscribeView& u
   mqtt::PacketView packet(std::in_place_type<mqtt::UnsubackView>);  // as SUBACK
   auto& ack = std::get<mqtt::UnsubackView>(packet);
   ack.packet_id = unsub.packet_id;  // [MQTT-3.10.4-5]
-  if (deviates(Deviation::unsuback_wrong_packet_id, conn.version))
-    ack.packet_id = static_cast<std::uint16_t>(unsub.packet_id == 65535 ? 1 : unsub.packet_id + 1);
+  if (deviates(Deviation::unsuback_wrong_packet_id, conn.version)) ack.packet_id = wrong_packet_id(unsub.packet_id);
   bool removed_any = false;
   ack.reason_codes = std::move(scratch_reason_codes);
   ack.reason_codes.clear();
