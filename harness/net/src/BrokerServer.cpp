@@ -1,16 +1,25 @@
 #include "mqtth/net/BrokerServer.hpp"
 
+#include <QSocketNotifier>
 #include <QTcpServer>
-#include <QTcpSocket>
 #include <QTimer>
 
 #include <algorithm>
+#include <array>
 #include <climits>
+#include <functional>
 #include <string_view>
+#include <utility>
 
 #include <cerrno>
+#include <cstring>
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 Q_LOGGING_CATEGORY(lcBroker, "mqtth.broker", QtInfoMsg)
 
@@ -23,53 +32,56 @@ constexpr int kListenBacklog = 1024;
 // A socket the engine asked to close gets this long to flush its last bytes (e.g. a
 // DISCONNECT 0x81) and for the peer to close its side, then it is aborted.
 constexpr int kCloseFlushTimeoutMs = 5000;
+// Ready descriptors taken from epoll per wake; more stay ready and wake the loop again,
+// so timers and accepts are not starved by a storm of traffic.
+constexpr int kMaxEventsPerWake = 256;
+// Bytes read from one connection per wake; a peer that sends more is served again after
+// the connections that became ready behind it (level-triggered epoll re-queues it).
+constexpr std::size_t kMaxReadPerWake = 1024 * 1024;
 
-// Writes as much of `data` as the kernel takes right now, straight to the socket's
-// descriptor, and returns how many bytes went out (0 on EAGAIN or error: the caller queues
-// the rest in QTcpSocket, and a real error surfaces through Qt as a disconnect).
-//
-// Why not just QTcpSocket::write(): it copies every write into a ring-buffer chunk of
-// 32 KiB that the socket then keeps for its whole life, which alone breaks the budget of
-// 10 KiB per idle connection (docs/broker-server.md, measured with heaptrack). Only
-// used while Qt's own write buffer is empty, so byte order is kept.
-qint64 sendNow(QTcpSocket* socket, const char* data, qint64 size) {
-  const qintptr fd = socket->socketDescriptor();
-  if (fd < 0) return 0;
-  qint64 sent = 0;
-  while (sent < size) {
-    const ssize_t n = ::send(int(fd), data + sent, std::size_t(size - sent), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      sent += n;
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      break;
-    }
-  }
-  return sent;
-}
+// Takes accepted descriptors before Qt wraps them in a QTcpSocket: the broker does the
+// connection I/O itself (see BrokerServer.hpp for why).
+class Acceptor : public QTcpServer {
+ public:
+  Acceptor(std::function<void(int)> onAccepted, QObject* parent)
+      : QTcpServer(parent), onAccepted_(std::move(onAccepted)) {}
+
+ protected:
+  void incomingConnection(qintptr descriptor) override { onAccepted_(int(descriptor)); }
+
+ private:
+  std::function<void(int)> onAccepted_;
+};
 
 }  // namespace
 
 BrokerServer::BrokerServer(engine::BrokerConfig config, QObject* parent)
     : QObject(parent),
       engine_(std::move(config)),
-      server_(new QTcpServer(this)),
-      timer_(new QTimer(this)) {
+      server_(new Acceptor([this](int fd) { accept(fd); }, this)),
+      timer_(new QTimer(this)),
+      epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+      readBuffer_(64 * 1024) {
   clock_.start();
   server_->setListenBacklogSize(kListenBacklog);
+  if (epoll_ < 0) qFatal("mqtth.broker: epoll_create1 failed: %s", std::strerror(errno));
+  readyNotifier_ = new QSocketNotifier(epoll_, QSocketNotifier::Read, this);
+  connect(readyNotifier_, &QSocketNotifier::activated, this, &BrokerServer::onReady);
   timer_->setSingleShot(true);
   // Keep-alive is judged at 1.5x the interval (MQTT-3.1.2-24 in 3.1.1, MQTT-3.1.2-22 in
   // 5.0); a coarse timer's 5% slack is harmless, but precise costs nothing with one timer.
   timer_->setTimerType(Qt::PreciseTimer);
-  connect(server_, &QTcpServer::newConnection, this, &BrokerServer::acceptPending);
   connect(timer_, &QTimer::timeout, this, &BrokerServer::onTimer);
   engine_.set_logger([](engine::ConnectionId id, std::string_view line) {
     qCDebug(lcBroker).noquote() << "conn" << id << QString::fromUtf8(line.data(), qsizetype(line.size()));
   });
 }
 
-BrokerServer::~BrokerServer() { close(); }
+BrokerServer::~BrokerServer() {
+  close();
+  delete readyNotifier_;  // before its descriptor goes
+  ::close(epoll_);
+}
 
 bool BrokerServer::listen(const QHostAddress& address, quint16 port) {
   if (!server_->listen(address, port)) {
@@ -85,55 +97,153 @@ bool BrokerServer::listen(const QHostAddress& address, quint16 port) {
 void BrokerServer::close() {
   server_->close();
   timer_->stop();
-  // Forget the engine's connections first so the disconnected() that abort() emits does
-  // not feed the engine (and publish wills) while the broker is going away.
-  sockets_.clear();
-  const auto children = server_->findChildren<QTcpSocket*>(Qt::FindDirectChildrenOnly);
-  for (QTcpSocket* socket : children) {
-    socket->disconnect(this);
-    socket->abort();
-    socket->deleteLater();
+  // No will processing and no signals: this is the end of the broker's life.
+  for (auto& [id, connection] : connections_) {
+    ::epoll_ctl(epoll_, EPOLL_CTL_DEL, connection.fd, nullptr);
+    ::close(connection.fd);
   }
+  connections_.clear();
 }
 
 bool BrokerServer::isListening() const { return server_->isListening(); }
 quint16 BrokerServer::port() const { return server_->isListening() ? server_->serverPort() : 0; }
 QHostAddress BrokerServer::address() const { return server_->serverAddress(); }
 QString BrokerServer::errorString() const { return server_->errorString(); }
-int BrokerServer::connectionCount() const { return int(sockets_.size()); }
-
-void BrokerServer::acceptPending() {
-  while (QTcpSocket* socket = server_->nextPendingConnection()) {  // parent: server_
-    // MQTT is request/response with small packets: Nagle would add latency to every ack.
-    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    const engine::ConnectionId id = engine_.open(nowMs());
-    sockets_.insert(id, socket);
-    connect(socket, &QTcpSocket::readyRead, this, [this, socket, id] { onReadyRead(socket, id); });
-    connect(socket, &QTcpSocket::disconnected, this, [this, socket, id] { onDisconnected(socket, id); });
-    connect(socket, &QTcpSocket::errorOccurred, this, [socket, id](QAbstractSocket::SocketError) {
-      qCDebug(lcBroker).noquote() << "conn" << id << "socket error:" << socket->errorString();
-    });
-    emit clientConnected(id);
-    flushEngine();  // the engine may refuse it at once (max_connections)
-  }
+int BrokerServer::connectionCount() const {
+  return int(std::count_if(connections_.begin(), connections_.end(),
+                           [](const auto& entry) { return entry.second.engineOwned; }));
 }
 
-void BrokerServer::onReadyRead(QTcpSocket* socket, engine::ConnectionId id) {
-  if (!sockets_.contains(id)) {
-    socket->readAll();  // the engine closed it; drop what is still arriving
+void BrokerServer::accept(int fd) {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  // MQTT is request/response with small packets: Nagle would add latency to every ack.
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  const engine::ConnectionId id = engine_.open(nowMs());
+  // Level-triggered: a descriptor joins epoll's ready list when its bytes arrive, so
+  // epoll_wait() hands connections out in the order their data came in.
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.u64 = id;
+  if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &event) != 0) {
+    qCWarning(lcBroker).noquote() << "conn" << id << "cannot watch the socket:" << std::strerror(errno);
+    ::close(fd);
+    engine_.closed(id, nowMs());
+    flushEngine();
     return;
   }
-  const QByteArray data = socket->readAll();
-  engine_.receive(id, std::string_view(data.constData(), std::size_t(data.size())), nowMs());
-  flushEngine();
+  connections_.emplace(id, Connection{fd, true, {}});
+  emit clientConnected(id);
+  flushEngine();  // the engine may refuse it at once (max_connections)
 }
 
-void BrokerServer::onDisconnected(QTcpSocket* socket, engine::ConnectionId id) {
-  const bool engineKnew = sockets_.remove(id);
-  if (engineKnew) engine_.closed(id, nowMs());  // loss without DISCONNECT -> will (engine decides)
-  socket->deleteLater();
+void BrokerServer::onReady() {
+  std::array<epoll_event, kMaxEventsPerWake> events;
+  int n;
+  do {
+    n = ::epoll_wait(epoll_, events.data(), int(events.size()), 0);
+  } while (n < 0 && errno == EINTR);
+  for (int i = 0; i < n; ++i) {
+    const engine::ConnectionId id = events[std::size_t(i)].data.u64;
+    const std::uint32_t ready = events[std::size_t(i)].events;
+    // An earlier event of this batch may have closed it (write overflow, lost peer).
+    if (!connections_.contains(id)) continue;
+    if (ready & EPOLLOUT) writePending(id);
+    if (!connections_.contains(id)) continue;
+    if (ready & (EPOLLIN | EPOLLHUP | EPOLLERR)) readFrom(id);
+  }
+}
+
+void BrokerServer::readFrom(engine::ConnectionId id) {
+  std::size_t total = 0;
+  while (total < kMaxReadPerWake) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return;
+    const ssize_t n = ::recv(it->second.fd, readBuffer_.data(), readBuffer_.size(), 0);
+    if (n > 0) {
+      total += std::size_t(n);
+      // A connection the engine closed is only waiting for the peer's FIN: drop its bytes.
+      if (!it->second.engineOwned) continue;
+      engine_.receive(id, std::string_view(readBuffer_.data(), std::size_t(n)), nowMs());
+      flushEngine();
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    // 0: the peer closed (a half-close ends the connection too, as with QTcpSocket);
+    // below 0: reset or another error.
+    if (n < 0) qCDebug(lcBroker).noquote() << "conn" << id << "socket error:" << std::strerror(errno);
+    lost(id);
+    return;
+  }
+}
+
+void BrokerServer::lost(engine::ConnectionId id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  const bool engineOwned = it->second.engineOwned;
+  drop(it);
+  if (engineOwned) engine_.closed(id, nowMs());  // loss without DISCONNECT -> will (engine decides)
   emit clientDisconnected(id);
-  if (engineKnew) flushEngine();
+  if (engineOwned) flushEngine();
+}
+
+void BrokerServer::drop(std::unordered_map<engine::ConnectionId, Connection>::iterator it) {
+  ::epoll_ctl(epoll_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+  ::close(it->second.fd);
+  connections_.erase(it);
+}
+
+void BrokerServer::watchWritable(Connection& connection, engine::ConnectionId id, bool writable) {
+  epoll_event event{};
+  event.events = EPOLLIN | (writable ? EPOLLOUT : 0u);
+  event.data.u64 = id;
+  ::epoll_ctl(epoll_, EPOLL_CTL_MOD, connection.fd, &event);
+}
+
+void BrokerServer::sendOrQueue(Connection& connection, engine::ConnectionId id, std::string_view bytes) {
+  std::size_t sent = 0;
+  // Only while nothing is queued, so byte order is kept.
+  while (connection.pending.empty() && sent < bytes.size()) {
+    const ssize_t n = ::send(connection.fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += std::size_t(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      break;
+    } else {
+      // A broken connection: epoll reports it as EPOLLERR/EPOLLHUP and readFrom() tells
+      // the engine; what the peer can no longer read is dropped.
+      return;
+    }
+  }
+  if (sent == bytes.size()) return;
+  if (connection.pending.empty()) watchWritable(connection, id, true);
+  connection.pending.append(bytes.substr(sent));
+}
+
+void BrokerServer::writePending(engine::ConnectionId id) {
+  auto it = connections_.find(id);
+  Connection& connection = it->second;
+  std::size_t sent = 0;
+  while (sent < connection.pending.size()) {
+    const ssize_t n = ::send(connection.fd, connection.pending.data() + sent, connection.pending.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += std::size_t(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      break;
+    } else {
+      sent = connection.pending.size();  // broken: readFrom() will see the error
+    }
+  }
+  connection.pending.erase(0, sent);
+  if (!connection.pending.empty()) return;
+  std::string().swap(connection.pending);  // an idle connection keeps no buffer
+  watchWritable(connection, id, false);
+  if (!connection.engineOwned) ::shutdown(connection.fd, SHUT_WR);  // the close it was waiting for
 }
 
 void BrokerServer::onTimer() {
@@ -141,44 +251,40 @@ void BrokerServer::onTimer() {
   flushEngine();
 }
 
-void BrokerServer::closeSocket(QTcpSocket* socket, engine::ConnectionId id) {
-  sockets_.remove(id);
+void BrokerServer::closeConnection(Connection& connection, engine::ConnectionId id) {
+  connection.engineOwned = false;
   emit closingConnection(id);
-  if (socket->bytesToWrite() == 0 && socket->socketDescriptor() >= 0) {
-    // Lingering close: send FIN now, keep reading (and dropping, see onReadyRead) until the
-    // peer closes too. Closing outright while the peer's bytes are still arriving makes
-    // the kernel answer with RST, which can destroy our last packet (the DISCONNECT 0x81
-    // that explains the close, MQTT-4.13.1-1) before the peer has read it.
-    ::shutdown(int(socket->socketDescriptor()), SHUT_WR);
-  } else {
-    // disconnectFromHost() waits for Qt's write buffer to drain, then closes.
-    socket->disconnectFromHost();
-  }
-  if (socket->state() != QAbstractSocket::UnconnectedState)
-    QTimer::singleShot(kCloseFlushTimeoutMs, socket, [socket] { socket->abort(); });
+  // Lingering close: send FIN once the queued bytes are out (writePending() does it if
+  // some are still queued), keep reading and dropping until the peer closes too.
+  // Closing outright while the peer's bytes are still arriving makes the kernel answer
+  // with RST, which can destroy our last packet (the DISCONNECT 0x81 that explains the
+  // close, MQTT-4.13.1-1) before the peer has read it.
+  if (connection.pending.empty()) ::shutdown(connection.fd, SHUT_WR);
+  QTimer::singleShot(kCloseFlushTimeoutMs, this, [this, id] {
+    if (connections_.contains(id)) lost(id);
+  });
 }
 
 void BrokerServer::flushEngine() {
-  // Writing or closing can emit disconnected() synchronously, which may call into the
-  // engine again; loop until the engine has nothing left instead of recursing.
+  // Writing or closing can find a connection lost, which calls into the engine again;
+  // loop until the engine has nothing left instead of recursing.
   while (engine_.has_output()) {
     for (engine::Output& out : engine_.take_output()) {
-      QTcpSocket* socket = sockets_.value(out.connection, nullptr);
-      if (!socket) continue;  // already gone: the engine hears of it via closed()
+      auto it = connections_.find(out.connection);
+      if (it == connections_.end() || !it->second.engineOwned) continue;  // the engine hears of it via closed()
+      Connection& connection = it->second;
       if (!out.bytes.empty()) {
-        const qint64 size = qint64(out.bytes.size());
-        const qint64 sent = socket->bytesToWrite() == 0 ? sendNow(socket, out.bytes.data(), size) : 0;
-        if (sent < size) socket->write(out.bytes.data() + sent, size - sent);
-        if (socket->bytesToWrite() > maxPendingWrite_) {
+        sendOrQueue(connection, out.connection, std::string_view(out.bytes.data(), out.bytes.size()));
+        if (qint64(connection.pending.size()) > maxPendingWrite_) {
           qCWarning(lcBroker).noquote() << "conn" << out.connection << "not reading:"
-                                        << socket->bytesToWrite() << "bytes unsent; aborting";
-          sockets_.remove(out.connection);
+                                        << connection.pending.size() << "bytes unsent; aborting";
+          drop(it);
           engine_.closed(out.connection, nowMs());
-          socket->abort();
+          emit clientDisconnected(out.connection);
           continue;
         }
       }
-      if (out.close) closeSocket(socket, out.connection);
+      if (out.close) closeConnection(connection, out.connection);
     }
   }
   if (const auto deadline = engine_.next_deadline()) {

@@ -1,15 +1,22 @@
-// BrokerServer: the embedded reference broker's Qt shell -- a QTcpServer around the
-// sans-I/O engine::BrokerEngine (harness/engine).
+// BrokerServer: the embedded reference broker's shell -- a listening QTcpServer and
+// Linux epoll around the sans-I/O engine::BrokerEngine (harness/engine).
 //
 // The shell owns sockets, the clock and one timer; the engine owns every protocol
-// decision. One event loop, no threads, nothing blocks:
+// decision. One Qt event loop, no threads, nothing blocks:
 //   accept      -> engine.open(now)
-//   readyRead   -> engine.receive(id, bytes, now)
-//   disconnected/socket error -> engine.closed(id, now)
+//   readable    -> engine.receive(id, bytes, now)
+//   peer close/reset -> engine.closed(id, now)
 //   timer       -> engine.advance(now); the single QTimer is re-armed at
 //                  engine.next_deadline() after every call into the engine
 // and after each call the engine's take_output() is written to the right socket; an
 // output marked `close` closes that socket once its bytes are flushed.
+//
+// Connections are plain non-blocking descriptors in one epoll instance, which the event
+// loop watches through one QSocketNotifier. epoll's ready list keeps the order in which
+// connections became readable, so packets of different connections are handled in the
+// order they arrived; Qt's dispatcher, with a QTcpSocket per connection, hands ready
+// sockets out in its own order (docs/broker-server.md, "The paho interoperability
+// suite"). Linux only.
 //
 // The clock is a QElapsedTimer (monotonic milliseconds since the server was made), so
 // wall-clock jumps never fire or delay keep-alive, will-delay or expiry timers.
@@ -23,15 +30,18 @@
 #include <mqtth/engine/BrokerEngine.hpp>
 
 #include <QElapsedTimer>
-#include <QHash>
 #include <QHostAddress>
 #include <QLoggingCategory>
 #include <QObject>
 
 #include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
 
+class QSocketNotifier;
 class QTcpServer;
-class QTcpSocket;
 class QTimer;
 
 Q_DECLARE_LOGGING_CATEGORY(lcBroker)
@@ -82,21 +92,40 @@ class BrokerServer : public QObject {
   void closingConnection(quint64 connection);
 
  private:
-  void acceptPending();
-  void onReadyRead(QTcpSocket* socket, engine::ConnectionId id);
-  void onDisconnected(QTcpSocket* socket, engine::ConnectionId id);
+  struct Connection {
+    int fd = -1;
+    // False once the engine asked to close it: its late bytes and its loss never reach
+    // the engine; the shell only waits for the peer's FIN (lingering close).
+    bool engineOwned = true;
+    std::string pending;  // bytes the kernel did not take yet, sent on EPOLLOUT
+  };
+  using Connections = std::unordered_map<engine::ConnectionId, Connection>;
+
+  void accept(int fd);
+  // Handles the connections epoll reports ready, in the order it reports them.
+  void onReady();
+  void readFrom(engine::ConnectionId id);
+  void writePending(engine::ConnectionId id);
+  // Sends now what the kernel takes; queues the rest and watches for EPOLLOUT.
+  void sendOrQueue(Connection& connection, engine::ConnectionId id, std::string_view bytes);
+  void watchWritable(Connection& connection, engine::ConnectionId id, bool writable);
+  // The peer closed or reset, or the close timeout ran out: closes the descriptor, tells
+  // the engine if it still owned the connection, emits clientDisconnected.
+  void lost(engine::ConnectionId id);
+  void drop(Connections::iterator it);  // closes the descriptor and forgets it, no signal
   void onTimer();
   // Writes everything the engine queued and re-arms the deadline timer.
   void flushEngine();
-  void closeSocket(QTcpSocket* socket, engine::ConnectionId id);
+  void closeConnection(Connection& connection, engine::ConnectionId id);
 
   engine::BrokerEngine engine_;
   QElapsedTimer clock_;
-  QTcpServer* server_ = nullptr;  // child of this
+  QTcpServer* server_ = nullptr;  // child of this; accepts, then hands the descriptor over
   QTimer* timer_ = nullptr;       // child of this
-  // Connections the engine still knows. A socket being closed at the engine's request
-  // is removed first, so its late readyRead/disconnected never reach the engine.
-  QHash<engine::ConnectionId, QTcpSocket*> sockets_;
+  int epoll_ = -1;
+  QSocketNotifier* readyNotifier_ = nullptr;  // on epoll_
+  Connections connections_;  // every open connection, including those being closed
+  std::vector<char> readBuffer_;  // shared by all connections: one recv() at a time
   qint64 maxPendingWrite_ = 16 * 1024 * 1024;
 };
 
