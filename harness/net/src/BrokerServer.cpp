@@ -8,6 +8,7 @@
 #include <array>
 #include <climits>
 #include <functional>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -52,6 +53,26 @@ class Acceptor : public QTcpServer {
  private:
   std::function<void(int)> onAccepted_;
 };
+
+// Sends as much of `bytes` as the kernel takes now and returns how many went out, or
+// nothing when the connection is broken: epoll then reports EPOLLERR/EPOLLHUP and
+// readFrom() tells the engine.
+std::optional<std::size_t> sendAvailable(int fd, std::string_view bytes) {
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += std::size_t(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      break;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return sent;
+}
 
 }  // namespace
 
@@ -203,20 +224,10 @@ void BrokerServer::watchWritable(Connection& connection, engine::ConnectionId id
 
 void BrokerServer::sendOrQueue(Connection& connection, engine::ConnectionId id, std::string_view bytes) {
   std::size_t sent = 0;
-  // Only while nothing is queued, so byte order is kept.
-  while (connection.pending.empty() && sent < bytes.size()) {
-    const ssize_t n = ::send(connection.fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += std::size_t(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      break;
-    } else {
-      // A broken connection: epoll reports it as EPOLLERR/EPOLLHUP and readFrom() tells
-      // the engine; what the peer can no longer read is dropped.
-      return;
-    }
+  if (connection.pending.empty()) {  // otherwise behind the queue, so byte order is kept
+    const auto n = sendAvailable(connection.fd, bytes);
+    if (!n) return;  // what the peer can no longer read is dropped
+    sent = *n;
   }
   if (sent == bytes.size()) return;
   if (connection.pending.empty()) watchWritable(connection, id, true);
@@ -224,22 +235,9 @@ void BrokerServer::sendOrQueue(Connection& connection, engine::ConnectionId id, 
 }
 
 void BrokerServer::writePending(engine::ConnectionId id) {
-  auto it = connections_.find(id);
-  Connection& connection = it->second;
-  std::size_t sent = 0;
-  while (sent < connection.pending.size()) {
-    const ssize_t n = ::send(connection.fd, connection.pending.data() + sent, connection.pending.size() - sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += std::size_t(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      break;
-    } else {
-      sent = connection.pending.size();  // broken: readFrom() will see the error
-    }
-  }
-  connection.pending.erase(0, sent);
+  Connection& connection = connections_.at(id);
+  const auto sent = sendAvailable(connection.fd, connection.pending);
+  connection.pending.erase(0, sent.value_or(connection.pending.size()));
   if (!connection.pending.empty()) return;
   std::string().swap(connection.pending);  // an idle connection keeps no buffer
   watchWritable(connection, id, false);
