@@ -36,9 +36,15 @@ constexpr int kCloseFlushTimeoutMs = 5000;
 // Ready descriptors taken from epoll per wake; more stay ready and wake the loop again,
 // so timers and accepts are not starved by a storm of traffic.
 constexpr int kMaxEventsPerWake = 256;
-// Bytes read from one connection per wake; a peer that sends more is served again after
-// the connections that became ready behind it (level-triggered epoll re-queues it).
+// Bytes read from one connection per wake; a peer that sends more is served again on the
+// next wake, so one flood does not starve the other connections and the timers.
 constexpr std::size_t kMaxReadPerWake = 1024 * 1024;
+// Edge-triggered: a descriptor joins epoll's ready list when new bytes arrive (or it
+// becomes writable while EPOLLOUT is asked for) and leaves it when epoll_wait() reports
+// it, so the list is in arrival order. Level-triggered epoll would put every reported
+// descriptor back at the list's head end, and bytes arriving on it while the shell is
+// still busy would then be taken before older bytes of other connections.
+constexpr std::uint32_t kWatched = EPOLLIN | EPOLLET;
 
 // Takes accepted descriptors before Qt wraps them in a QTcpSocket: the broker does the
 // connection I/O itself (see BrokerServer.hpp for why).
@@ -81,6 +87,7 @@ BrokerServer::BrokerServer(engine::BrokerConfig config, QObject* parent)
       engine_(std::move(config)),
       server_(new Acceptor([this](int fd) { accept(fd); }, this)),
       timer_(new QTimer(this)),
+      resumeReading_(new QTimer(this)),
       epoll_(::epoll_create1(EPOLL_CLOEXEC)),
       readBuffer_(64 * 1024) {
   clock_.start();
@@ -88,6 +95,8 @@ BrokerServer::BrokerServer(engine::BrokerConfig config, QObject* parent)
   if (epoll_ < 0) qFatal("mqtth.broker: epoll_create1 failed: %s", std::strerror(errno));
   readyNotifier_ = new QSocketNotifier(epoll_, QSocketNotifier::Read, this);
   connect(readyNotifier_, &QSocketNotifier::activated, this, &BrokerServer::onReady);
+  resumeReading_->setSingleShot(true);
+  connect(resumeReading_, &QTimer::timeout, this, &BrokerServer::onReady);
   timer_->setSingleShot(true);
   // Keep-alive is judged at 1.5x the interval (MQTT-3.1.2-24 in 3.1.1, MQTT-3.1.2-22 in
   // 5.0); a coarse timer's 5% slack is harmless, but precise costs nothing with one timer.
@@ -141,10 +150,8 @@ void BrokerServer::accept(int fd) {
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   const engine::ConnectionId id = engine_.open(nowMs());
-  // Level-triggered: a descriptor joins epoll's ready list when its bytes arrive, so
-  // epoll_wait() hands connections out in the order their data came in.
   epoll_event event{};
-  event.events = EPOLLIN;
+  event.events = kWatched;
   event.data.u64 = id;
   if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &event) != 0) {
     qCWarning(lcBroker).noquote() << "conn" << id << "cannot watch the socket:" << std::strerror(errno);
@@ -159,6 +166,9 @@ void BrokerServer::accept(int fd) {
 }
 
 void BrokerServer::onReady() {
+  // Bytes left unread on the last wake arrived before anything epoll reports now.
+  for (const engine::ConnectionId id : std::exchange(unread_, {}))
+    if (connections_.contains(id)) readFrom(id);
   std::array<epoll_event, kMaxEventsPerWake> events;
   int n;
   do {
@@ -173,6 +183,8 @@ void BrokerServer::onReady() {
     if (!connections_.contains(id)) continue;
     if (ready & (EPOLLIN | EPOLLHUP | EPOLLERR)) readFrom(id);
   }
+  // Edge-triggered epoll will not report those bytes again: wake up for them.
+  if (!unread_.empty()) resumeReading_->start();
 }
 
 void BrokerServer::readFrom(engine::ConnectionId id) {
@@ -197,6 +209,7 @@ void BrokerServer::readFrom(engine::ConnectionId id) {
     lost(id);
     return;
   }
+  unread_.push_back(id);
 }
 
 void BrokerServer::lost(engine::ConnectionId id) {
@@ -217,7 +230,7 @@ void BrokerServer::drop(std::unordered_map<engine::ConnectionId, Connection>::it
 
 void BrokerServer::watchWritable(Connection& connection, engine::ConnectionId id, bool writable) {
   epoll_event event{};
-  event.events = EPOLLIN | (writable ? EPOLLOUT : 0u);
+  event.events = kWatched | (writable ? std::uint32_t(EPOLLOUT) : 0u);
   event.data.u64 = id;
   ::epoll_ctl(epoll_, EPOLL_CTL_MOD, connection.fd, &event);
 }

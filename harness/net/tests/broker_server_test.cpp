@@ -311,6 +311,24 @@ class BrokerServerTest : public QObject {
     }
   }
 
+  // More bytes at once than the shell reads from one connection per wake (1 MiB): every
+  // packet is still answered, in order, and the rest of the loop is not held up.
+  void a_burst_larger_than_one_read_is_handled_completely() {
+    auto server = startServer();
+    QVERIFY(server);
+    auto client = connectClient(*server);
+    QVERIFY(client);
+    client->write(connectV311());
+    QByteArray reply;
+    QVERIFY(waitForBytes(*client, reply, 4));
+    QCOMPARE(quint8(reply[0]), quint8(0x20));
+    reply.remove(0, 4);
+    constexpr int kPings = 600000;  // 1.2 MB of PINGREQ (3.12)
+    client->write(QByteArray::fromHex("c000").repeated(kPings));
+    QVERIFY(QTest::qWaitFor([&] { reply += client->readAll(); return reply.size() >= 2 * kPings; }, 60000));
+    QCOMPARE(reply, QByteArray::fromHex("d000").repeated(kPings));  // PINGRESP (3.13)
+  }
+
   void close_stops_listening_and_drops_every_connection() {
     auto server = startServer();
     QVERIFY(server);

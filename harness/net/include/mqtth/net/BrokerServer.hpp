@@ -104,6 +104,8 @@ class BrokerServer : public QObject {
   void accept(int fd);
   // Handles the connections epoll reports ready, in the order it reports them.
   void onReady();
+  // Reads until the socket is empty, the peer is gone or kMaxReadPerWake; in the last
+  // case the connection goes into unread_.
   void readFrom(engine::ConnectionId id);
   void writePending(engine::ConnectionId id);
   // Sends now what the kernel takes; queues the rest and watches for EPOLLOUT.
@@ -122,9 +124,11 @@ class BrokerServer : public QObject {
   QElapsedTimer clock_;
   QTcpServer* server_ = nullptr;  // child of this; accepts, then hands the descriptor over
   QTimer* timer_ = nullptr;       // child of this
+  QTimer* resumeReading_ = nullptr;  // child of this; 0 ms, while unread_ is not empty
   int epoll_ = -1;
   QSocketNotifier* readyNotifier_ = nullptr;  // on epoll_
   Connections connections_;  // every open connection, including those being closed
+  std::vector<engine::ConnectionId> unread_;  // stopped at kMaxReadPerWake, in order
   std::vector<char> readBuffer_;  // shared by all connections: one recv() at a time
   qint64 maxPendingWrite_ = 16 * 1024 * 1024;
 };
