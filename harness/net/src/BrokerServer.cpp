@@ -127,6 +127,8 @@ bool BrokerServer::listen(const QHostAddress& address, quint16 port) {
 void BrokerServer::close() {
   server_->close();
   timer_->stop();
+  resumeReading_->stop();
+  unread_.clear();
   // No will processing and no signals: this is the end of the broker's life.
   for (auto& [id, connection] : connections_) {
     ::epoll_ctl(epoll_, EPOLL_CTL_DEL, connection.fd, nullptr);
