@@ -209,7 +209,7 @@ void Execution::onUnaskedRefusal(Client& c, const std::string& client_id, std::u
                               "'): CONNACK " + connack_code_text(c.version, code) +
                               (verdict.statement.empty() ? "" : " [" + verdict.statement + "]") + ": " + verdict.reason;
   if (verdict.status == report::Status::failed)
-    fail(message, "a successful CONNACK", "CONNACK " + connack_code_text(c.version, code), {verdict.statement});
+    fail(message, "a successful CONNACK", "CONNACK " + connack_code_text(c.version, code), Citation{verdict.statement, {}, {}});
   else if (verdict.status == report::Status::skipped)
     skip(message);
   else
