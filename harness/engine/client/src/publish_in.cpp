@@ -243,6 +243,7 @@ void ClientSession::Impl::resend_arrived(std::uint16_t id) {
 }
 
 std::size_t ClientSession::report_resends_missing(TimeMs now) { return impl_->report_resends_missing(now); }
+std::size_t ClientSession::resends_owed() const noexcept { return impl_->owed_resends.size(); }
 
 std::size_t ClientSession::Impl::report_resends_missing(TimeMs now) {
   std::size_t reported = 0;

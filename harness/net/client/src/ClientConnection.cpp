@@ -133,6 +133,12 @@ void ClientConnection::onErrorOccurred() {
   }
 }
 
+std::size_t ClientConnection::reportResendsMissing() {
+  const std::size_t reported = session_.report_resends_missing(now());
+  afterSessionCall();
+  return reported;
+}
+
 void ClientConnection::onTimer() {
   session_.advance(now());
   afterSessionCall();

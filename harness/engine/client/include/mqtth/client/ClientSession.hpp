@@ -325,6 +325,8 @@ class ClientSession {
   // BrokerViolation [MQTT-4.4.0-1], reported once. The session cannot know when "enough
   // time" has passed (the spec sets no deadline), so the caller decides; returns the count.
   std::size_t report_resends_missing(TimeMs now);
+  // How many such flows the broker still owes on this connection (0 once reported).
+  std::size_t resends_owed() const noexcept;
   // The network connection ended. Emits ConnectionClosed once. `client_cause` non-empty
   // (static text, e.g. "client abort") says the client closed it itself without the session
   // asking (abort, reconnect); otherwise the session's own close request, or the broker.

@@ -60,6 +60,8 @@ class ClientConnection : public QObject {
   void ping();
   // Writes pending output now instead of at the end of this event-loop turn.
   void flush();
+  // ClientSession::report_resends_missing() now, its violations dispatched as signals.
+  std::size_t reportResendsMissing();
 
   // While a WriteBatch is alive, commands schedule no flush of their own; when the last
   // one ends, everything they produced goes out in one write, in the same loop turn. For
