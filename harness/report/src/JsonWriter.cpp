@@ -68,6 +68,13 @@ Json to_json(const ledger::StreamResult& r) {
   j["qos_mismatch"] = r.qos_mismatch;
   j["unexpected"] = r.unexpected;
   j["waived"] = r.waived;
+  // The verdict's statement (docs/reports.md "Verdicts"), and what follows from a deviation
+  // reported elsewhere (its statement in `cause`).
+  j["statement"] = r.statement;
+  j["see_also"] = r.see_also;
+  j["cause"] = r.cause;
+  j["lost_consequence"] = r.lost_consequence;
+  j["duplicated_consequence"] = r.duplicated_consequence;
   return j;
 }
 
@@ -418,6 +425,11 @@ std::optional<RunReport> from_json(const Json& j, std::string* error) {
         rd.get(dj, dp, "qos_mismatch", d.qos_mismatch, false);
         rd.get(dj, dp, "unexpected", d.unexpected, false);
         rd.get(dj, dp, "waived", d.waived, false);
+        rd.get(dj, dp, "statement", d.statement, false);
+        rd.strings(dj, dp, "see_also", d.see_also);
+        rd.get(dj, dp, "cause", d.cause, false);
+        rd.get(dj, dp, "lost_consequence", d.lost_consequence, false);
+        rd.get(dj, dp, "duplicated_consequence", d.duplicated_consequence, false);
         s.deliveries.push_back(std::move(d));
       }
     }

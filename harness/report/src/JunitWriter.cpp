@@ -63,7 +63,7 @@ std::string failure_text(const ScenarioResult& s) {
     if (c.verdict == "held") continue;
     text += "cut " + c.client + " " + c.direction + " after " + c.packet + " #" + std::to_string(c.nth) + ": " +
             c.verdict + " (lost " + std::to_string(c.lost) + ", duplicated " + std::to_string(c.duplicated) + ") " +
-            c.message + "\n";
+            (c.statement.empty() ? "" : "[" + c.statement + "] ") + c.message + "\n";
   }
   return text;
 }

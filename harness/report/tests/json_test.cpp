@@ -86,6 +86,23 @@ TEST(JsonReport, delivery_row_has_design_keys_in_order) {
   EXPECT_EQ(d.at("verdict"), "violated");
 }
 
+TEST(JsonReport, delivery_row_has_the_verdicts_statement_and_its_consequences) {
+  const Json j = to_json(sample_report());
+  const Json& scenarios = j.at("scenarios");
+  const Json d = scenarios.at(1).at("deliveries").at(0);
+  EXPECT_EQ(d.at("statement"), "MQTT-3.2.2-3");
+  EXPECT_EQ(d.at("see_also"), Json::array({"MQTT-4.6.0-5"}));
+  EXPECT_EQ(d.at("cause"), "MQTT-3.2.2-3");
+  EXPECT_EQ(d.at("lost_consequence"), 2);
+  EXPECT_EQ(d.at("duplicated_consequence"), 0);
+  // A row that held names nothing.
+  const Json held = scenarios.at(0).at("deliveries").at(0);
+  EXPECT_EQ(held.at("statement"), "");
+  EXPECT_EQ(held.at("see_also"), Json::array());
+  EXPECT_EQ(held.at("cause"), "");
+  // Read back: round_trips_through_from_json.
+}
+
 TEST(JsonReport, coverage_per_version) {
   const Json c = to_json(sample_report()).at("coverage");
   // Held: the passed 3.1.1 scenario's 4.3.2-1 and 4.6.0-6 (both broker-observable in 3.1.1).
@@ -213,6 +230,12 @@ TEST(JsonReport, exploration_rows_are_written_only_when_present_and_read_back) {
   EXPECT_NE(html.find("pcap: <code>out/1-v5-x--sub--conn2.pcap</code>"), std::string::npos);
   const std::string xml = to_junit_xml(r);
   EXPECT_NE(xml.find("cut sub to_broker after PUBREC #1: violated"), std::string::npos);
+  // The scenario's failure text (the passed scenario 0 has none) is not where this row goes;
+  // a failed scenario's <failure> text lists each cut run that did not hold with its statement.
+  r.scenarios[1].exploration = {held, bad};
+  EXPECT_NE(to_junit_xml(r).find("cut sub to_broker after PUBREC #1: violated (lost 1, duplicated 0) [MQTT-4.5.0-1] "
+                                 "exactly_once violated"),
+            std::string::npos);
 }
 
 // `run --spawn`: the broker's crash in a scenario's failure, its leak at the end in the run.

@@ -84,7 +84,11 @@ inline RunReport sample_report() {
   bad.duplicated = 0;
   bad.reordered = 1;
   bad.verdict = ledger::Verdict::violated;
-  bad.reason = "2 lost exactly once";
+  bad.reason = "2 lost, the consequence of a deviation reported where it happened [MQTT-3.2.2-3]; 1 reordered";
+  bad.statement = "MQTT-3.2.2-3";
+  bad.see_also = {"MQTT-4.6.0-5"};
+  bad.cause = "MQTT-3.2.2-3";
+  bad.lost_consequence = 2;
   failed.deliveries.push_back(bad);
   failed.foreign.push_back(ledger::ForeignCounts{"sub", 2, 1, 0});
   r.scenarios.push_back(failed);
