@@ -5,8 +5,10 @@
   PUBCOMP, PINGRESP) but forwards nothing, keeps no session, and never closes a connection
   whatever it receives. Many scenarios fail against it, each for a rule it breaks.
 - Relay: a byte-for-byte TCP relay in front of a real broker that breaks one rule: it clears
-  CONNACK's Session Present bit (so a session the broker keeps looks lost), and/or sends a
-  stray SUBACK (a packet id nobody asked for) right after the first CONNACK of a connection.
+  CONNACK's Session Present bit (so a session the broker keeps looks lost); sends a stray
+  SUBACK (a packet id nobody asked for) right after the first CONNACK of a connection, or
+  after each PINGRESP; sends a QoS 2 PUBLISH again right after its PUBREL; or drops every
+  PUBLISH with DUP 1 (so a resumed session's re-sends never arrive).
 
 Both listen on 127.0.0.1 on a free port, serve each connection on its own thread, and stop
 everything they started in stop(). Packets are framed by an independent reader
@@ -200,17 +202,28 @@ class LaxBroker(_Server):
 class Relay(_Server):
     """A relay to `upstream` that breaks one rule on the broker's side."""
 
-    def __init__(self, upstream: tuple[str, int], clear_session_present: bool = False, stray_suback: bool = False):
+    def __init__(self, upstream: tuple[str, int], clear_session_present: bool = False, stray_suback: bool = False,
+                 stray_suback_on_pingresp: bool = False, publish_after_pubrel: bool = False,
+                 drop_resends: bool = False):
         self.upstream = upstream
         self.clear_session_present = clear_session_present
         self.stray_suback = stray_suback
+        self.stray_suback_on_pingresp = stray_suback_on_pingresp
+        self.publish_after_pubrel = publish_after_pubrel
+        self.drop_resends = drop_resends
         super().__init__()
+
+    @staticmethod
+    def _stray_suback(v5: bool) -> bytes:
+        # SUBACK for packet id 0x7777, which no SUBSCRIBE used.
+        return w.packet(0x90, b"\x77\x77" + (b"\x00" if v5 else b"") + b"\x00")
 
     def serve(self, conn: socket.socket) -> None:
         up = socket.create_connection(self.upstream, timeout=5)
         self._track(up)
         try:
-            down_buf, first_connack = bytearray(), True
+            down_buf, first_connack, v5 = bytearray(), True, False
+            qos2_publishes: dict[bytes, bytes] = {}  # packet id -> the broker's QoS 2 PUBLISH
             while not self._stopping.is_set():
                 ready, _, _ = select.select([conn, up], [], [], 0.2)
                 if conn in ready:
@@ -224,15 +237,25 @@ class Relay(_Server):
                         return
                     down_buf += data
                     for frame in take_frames(down_buf):
-                        out = frame
-                        if frame[0] >> 4 == w.CONNACK:
+                        out, kind = frame, frame[0] >> 4
+                        if kind == w.CONNACK:
+                            v5 = len(frame) > 4
                             if self.clear_session_present:
                                 _, i = w.read_varint(frame, 1)
                                 out = frame[:i] + bytes([frame[i] & 0xFE]) + frame[i + 1:]
                             if self.stray_suback and first_connack:
-                                # SUBACK for packet id 0x7777, which no SUBSCRIBE used.
-                                out += w.packet(0x90, b"\x77\x77" + (b"\x00" if len(frame) > 4 else b"") + b"\x00")
+                                out += self._stray_suback(v5)
                             first_connack = False
+                        elif kind == w.PINGRESP and self.stray_suback_on_pingresp:
+                            out += self._stray_suback(v5)
+                        elif kind == w.PUBLISH and self.drop_resends and frame[0] & 0x08:
+                            continue
+                        elif kind == w.PUBLISH and self.publish_after_pubrel and (frame[0] >> 1) & 3 == 2:
+                            body = body_of(frame)
+                            topic_len = struct.unpack("!H", body[:2])[0]
+                            qos2_publishes[body[2 + topic_len:4 + topic_len]] = frame
+                        elif kind == w.PUBREL and self.publish_after_pubrel:
+                            out += qos2_publishes.pop(body_of(frame)[:2], b"")
                         conn.sendall(out)
         finally:
             up.close()

@@ -190,6 +190,151 @@ def test_a_non_fatal_violation_while_waiting_for_something_else_is_the_root_caus
 
 
 # --------------------------------------------------------------------------------------
+# The ledger counts what follows from a deviation as its consequence
+
+def delivery_row(scenario: dict) -> dict:
+    [row] = scenario["deliveries"]
+    return row
+
+
+# LOST_SESSION, checked by the ledger: the message published while the subscriber was away
+# is owed to its session.
+OWED_WHILE_AWAY = LOST_SESSION.replace(
+    "  - expect_packet: {client: sub, type: PUBLISH, topic: \"rc/a\", payload: kept, within: 1s, spec: MQTT-4.5.0-1}\n",
+    "  - expect_delivery: {publisher: pub, subscriber: sub, guarantee: at_least_once, within: 1s}\n")
+
+
+@pytest.mark.parametrize("protocol,statement", [("3.1.1", "MQTT-3.2.2-2"), ("5", "MQTT-3.2.2-3")])
+def test_a_message_owed_to_a_lost_session_is_lost_as_its_consequence(harness, lax, tmp_path, protocol, statement):
+    # The lax broker forwards nothing and answers Session Present 0: the owed message is
+    # lost with the session, so the delivery row names Session Present, not MQTT-4.5.0-1.
+    assert OWED_WHILE_AWAY != LOST_SESSION
+    f = write(tmp_path / "owed.yaml", OWED_WHILE_AWAY)
+    proc = run_scenarios(harness, f, "--protocol", protocol, "--broker", f"127.0.0.1:{lax.port}",
+                         "--json", tmp_path / "r.json")
+    assert proc.returncode == 1, proc.stderr
+    s = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+    assert (s["failure"]["step"], s["failure"]["statement"]) == (6, statement)
+    assert [(c["step"], c["statement"]) for c in s["failure"]["consequences"]] == [(7, statement)]
+    row = delivery_row(s)
+    assert (row["sent"], row["lost"], row["lost_consequence"], row["duplicated_consequence"]) == (1, 1, 1, 0), row
+    assert (row["verdict"], row["statement"], row["cause"], row["see_also"]) == ("violated", statement, statement, [])
+    assert row["reason"] == f"1 lost, the consequence of a deviation reported where it happened [{statement}]"
+
+
+QOS2_ONCE = """\
+name: A QoS 2 message is delivered once
+spec: [MQTT-4.3.3-2]
+protocols: [3.1.1, 5]
+timeout: 5s
+clients:
+  sub: {}
+  pub: {}
+steps:
+  - connect: sub
+  - subscribe: {client: sub, filter: "once/#", qos: 2}
+  - connect: pub
+  - publish: {client: pub, topic: "once/a", qos: 2, payload: once}
+  - expect_delivery: {publisher: pub, subscriber: sub, guarantee: exactly_once, within: 2s}
+"""
+
+
+# The client session reports the PUBLISH re-sent after PUBREL (3.1.1 MQTT-4.3.3-1, 5.0
+# MQTT-4.3.3-6); the second delivery it makes is not a new exactly-once duplicate (3.1.1
+# MQTT-4.3.3-2, 5.0 MQTT-4.3.3-10) but that violation's consequence.
+@pytest.mark.parametrize("protocol,statement", [("3.1.1", "MQTT-4.3.3-1"), ("5", "MQTT-4.3.3-6")])
+def test_a_duplicate_made_by_a_publish_after_pubrel_is_its_consequence(
+        harness, procs, embedded_broker, tmp_path, protocol, statement):
+    host, port = embedded_broker
+    f = write(tmp_path / "once.yaml", QOS2_ONCE)
+    with fake_brokers.Relay((host, port), publish_after_pubrel=True) as relay:
+        proc = run_scenarios(harness, f, "--protocol", protocol, "--broker", f"127.0.0.1:{relay.port}",
+                             "--json", tmp_path / "r.json")
+    assert proc.returncode == 1, proc.stderr
+    s = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+    assert s["failure"]["statement"] == statement, s["failure"]
+    assert "after it had sent PUBREL" in s["failure"]["message"]
+    assert [(c["step"], c["statement"]) for c in s["failure"]["consequences"]] == [(5, statement)]
+    row = delivery_row(s)
+    assert (row["delivered"], row["duplicated"], row["duplicated_consequence"], row["lost_consequence"]) == \
+        (1, 1, 1, 0), row
+    assert (row["statement"], row["cause"]) == (statement, statement)
+
+
+# The subscriber withholds one PUBACK, then resumes its session: the broker owes the PUBLISH
+# again (MQTT-4.4.0-1). The scenario ends right after the reconnect.
+RESUMED = """\
+name: A resumed session re-sends an unacknowledged QoS 1 message
+spec: [MQTT-4.4.0-1]
+protocols: [3.1.1, 5]
+timeout: 5s
+clients:
+  sub: {client_id: resume-sub, clean_start: false, session_expiry: 60}
+  pub: {}
+steps:
+  - connect: sub
+  - subscribe: {client: sub, filter: "resume/#", qos: 1}
+  - misbehave: {client: sub, withhold: PUBACK, count: 1}
+  - connect: pub
+  - publish: {client: pub, topic: "resume/a", qos: 1, payload: unacked}
+  - expect_packet: {client: sub, type: PUBLISH, topic: "resume/a", within: 2s}
+  - reconnect: {client: sub, expect: {session_present: true}}
+"""
+
+
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+def test_a_resumed_session_that_never_re_sends_is_mqtt_4_4_0_1(harness, procs, embedded_broker, tmp_path, protocol):
+    host, port = embedded_broker
+    f = write(tmp_path / "resume.yaml", RESUMED)
+    # The embedded broker re-sends: the scenario passes (no false failure at its end).
+    proc = run_scenarios(harness, f, "--protocol", protocol, "--broker", f"{host}:{port}", "--json", tmp_path / "ok.json")
+    assert proc.returncode == 0, proc.stderr
+    # Behind a relay that drops every PUBLISH with DUP 1 the re-send never arrives.
+    with fake_brokers.Relay((host, port), drop_resends=True) as relay:
+        proc = run_scenarios(harness, f, "--protocol", protocol, "--broker", f"127.0.0.1:{relay.port}",
+                             "--json", tmp_path / "r.json")
+    assert proc.returncode == 1, proc.stderr
+    s = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+    assert s["failure"]["statement"] == "MQTT-4.4.0-1", s["failure"]
+    assert "without re-sending anything for packet id" in s["failure"]["message"]
+    assert all(st["status"] == "passed" for st in s["steps"])
+    # Judged once the broker had its second after the CONNACK, not before.
+    assert s["duration_ms"] >= 1000
+
+
+# A client that wrote raw bytes on its session still reports what the broker breaks later:
+# the session knows the answers to the packets it wrote raw (here the PINGRESP).
+RAW_PING = """\
+name: A PINGREQ written raw is answered
+spec: [MQTT-3.12.4-1]
+protocols: [3.1.1, 5]
+timeout: 5s
+clients:
+  c: {}
+steps:
+  - connect: c
+  - send_raw: {client: c, hex: "c0 00"}
+  - expect_packet: {client: c, type: PINGRESP, within: 2s}
+  - sleep: 200ms
+"""
+
+
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+def test_a_violation_after_a_raw_write_on_the_session_is_reported(harness, procs, embedded_broker, tmp_path, protocol):
+    host, port = embedded_broker
+    f = write(tmp_path / "ping.yaml", RAW_PING)
+    proc = run_scenarios(harness, f, "--protocol", protocol, "--broker", f"{host}:{port}")
+    assert proc.returncode == 0, proc.stderr
+    with fake_brokers.Relay((host, port), stray_suback_on_pingresp=True) as relay:
+        proc = run_scenarios(harness, f, "--protocol", protocol, "--broker", f"127.0.0.1:{relay.port}",
+                             "--json", tmp_path / "r.json")
+    assert proc.returncode == 1, proc.stderr
+    s = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+    assert s["failure"]["statement"] == "MQTT-3.8.4-2", s["failure"]
+    assert "SUBACK for packet id 30583" in s["failure"]["message"]
+
+
+# --------------------------------------------------------------------------------------
 # Known deviations match the primary statement only (triage H12)
 
 def test_known_deviation_matches_the_failures_statement_not_the_scenarios_spec(harness, lax, tmp_path):

@@ -64,8 +64,13 @@ struct ClientState {
   // loses a persistent session is charged with the loss.
   bool session_may_be_absent = true;
   std::optional<std::uint32_t> previous_session_expiry;
-  // send_raw wrote on the session's connection: the session no longer knows everything
-  // the broker answers to, so its non-fatal violations are not findings.
+  // The broker resumed the session (Session Present 1) at this time (ms since the scenario
+  // started) and still owes re-sends of flows left unfinished [MQTT-4.4.0-1]; unset once
+  // judged (Execution::checkResumedFlows) or when that connection ends.
+  std::optional<double> resumed_at_ms;
+  // send_raw wrote on the session's connection: a broker that does not close afterwards is
+  // judged by the close-after-violation rule. (The session itself knows the answers to the
+  // packets written raw, ClientSession::send_raw, so its findings stay findings.)
   bool raw_on_session = false;
   // Raw mode: send_raw on a client without a connection opens a bare TCP link that
   // never sends CONNECT.

@@ -72,7 +72,11 @@ std::optional<mqtt::Properties> Execution::stepProperties(const Client& c, const
 // Construction and start
 
 Execution::Execution(const scenario::Scenario& scenario, ExecContext context, QObject* parent)
-    : QObject(parent), scenario_(scenario), context_(std::move(context)), ledger_(context_.ledger_run) {
+    : QObject(parent),
+      scenario_(scenario),
+      context_(std::move(context)),
+      // The scenario's version picks the statement ids the ledger's verdicts name.
+      ledger_(context_.ledger_run, scenario.protocol) {
   result_.name = scenario.name;
   result_.file = scenario.file;
   result_.protocol = std::string(mqtt::to_string(scenario.protocol));
@@ -162,6 +166,16 @@ void Execution::start() {
 void Execution::runNextStep() {
   if (finished_) return;
   if (step_index_ >= scenario_.steps.size()) {
+    if (const auto due = resumedFlowsDueMs()) {
+      const double now = elapsedMs();
+      if (*due > now && *due - now < static_cast<double>(remainingMs())) {
+        // A session resumed near the end still has its chance to re-send.
+        QTimer::singleShot(static_cast<int>(*due - now) + 1, this, &Execution::runNextStep);
+        return;
+      }
+      for (auto& c : clients_) checkResumedFlows(*c, true);
+      if (finished_) return;
+    }
     if (!noted_.empty()) {
       // Every step passed, but the broker deviated on the way: that is the failure.
       failWith(std::nullopt);
@@ -435,7 +449,6 @@ Citation Execution::citeViolation(std::string_view spec, std::vector<std::string
 }
 
 void Execution::onEvent(Client& c, const ev::BrokerViolation& e) {
-  if (!e.fatal && c.raw_on_session) return;  // e.g. a PUBCOMP answering a raw PUBREL
   std::string where = e.packet_type ? " in " + type_name(*e.packet_type) : std::string();
   std::string spec = e.spec.empty() ? std::string() : std::string(e.spec);
   std::string message = "broker violation" + (spec.empty() ? std::string() : " [" + spec + "]") + where +
@@ -476,11 +489,13 @@ void Execution::checkSessionPresent(Client& c, const ev::ConnackReceived& e) {
   }
   const bool stated = expect && *expect && (*expect)->session_present.has_value();
   if (should_exist && !e.session_present && !stated) {
+    Citation citation = cite(Check::session_present_resumed, scenario_, connect_step);
+    // What the lost session owed (messages the subscriber had not received, re-sends of the
+    // publisher) is this deviation's consequence in the ledger, not a loss of its own.
+    ledger_.session_lost(c.ledger_id, citation.statement);
     noteDeviation("CONNACK Session Present 0 for client " + c.name +
                       ", but the broker should hold its session (Clean Start 0 after a session that persists)",
-                  "Session Present 1", "Session Present 0", cite(Check::session_present_resumed, scenario_, connect_step));
-    // TODO(citations): once the ledger has Ledger::session_lost, call it here so that what the
-    // session owed is counted as this deviation's consequence.
+                  "Session Present 1", "Session Present 0", std::move(citation));
   }
   // The session from now on.
   rec.owner = &c;
@@ -494,6 +509,20 @@ void Execution::checkSessionPresent(Client& c, const ev::ConnackReceived& e) {
   } else {
     rec.persistent = !clean_start;
   }
+}
+
+void Execution::checkResumedFlows(Client& c, bool chance_over) {
+  if (finished_ || !c.resumed_at_ms || !c.conn) return;
+  if (!chance_over && elapsedMs() - *c.resumed_at_ms < static_cast<double>(kResendChanceMs)) return;
+  c.resumed_at_ms.reset();
+  c.conn->reportResendsMissing();  // each one a BrokerViolation: noted (onEvent)
+}
+
+std::optional<double> Execution::resumedFlowsDueMs() const {
+  std::optional<double> due;
+  for (const auto& c : clients_)
+    if (c->resumed_at_ms) due = std::max(due.value_or(0.0), *c->resumed_at_ms + static_cast<double>(kResendChanceMs));
+  return due;
 }
 
 void Execution::noteSessionClosed(Client& c) {

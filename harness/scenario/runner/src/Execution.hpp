@@ -61,6 +61,11 @@ struct PacketRecord;
 
 namespace mqtth::runner {
 
+// How long after its CONNACK a broker that resumed a session (Session Present 1) has to
+// re-send the flows it left unfinished before the harness calls them missing
+// [MQTT-4.4.0-1]. The spec sets no deadline; brokers re-send right after the CONNACK.
+inline constexpr std::int64_t kResendChanceMs = 1000;
+
 // One cut of a fault-point exploration: the link of `client` is cut (RST, both sides)
 // right after the nth packet of `type` travelling `direction`, counted over the whole run
 // (all of the client's connections). The cut fires once.
@@ -187,6 +192,13 @@ class Execution : public QObject {
   // cause"): a session lost is noted as a deviation.
   void checkSessionPresent(Client& c, const client::event::ConnackReceived& e);
   void noteSessionClosed(Client& c);
+  // A resumed session's re-sends [MQTT-4.4.0-1] (docs/reports.md "Root cause first"): the
+  // spec sets no deadline, so the broker has had its chance kResendChanceMs after its
+  // CONNACK, or when `chance_over` (an expect_delivery window ended, the scenario's last
+  // step passed with no time left). A flow still not resumed then is a deviation.
+  void checkResumedFlows(Client& c, bool chance_over);
+  // When the last pending resumed session is judged (nullopt: none pending).
+  std::optional<double> resumedFlowsDueMs() const;
   void error(std::string message);
   // The scenario cannot run on this broker (e.g. a CONNECT refused as the spec allows):
   // status skipped with `reason`.

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 
 #include "ExecutionText.hpp"
 #include "mqtth/report/Spec.hpp"
@@ -75,29 +74,6 @@ std::optional<Citation> cite_finding(std::string_view id, std::vector<std::strin
   if (id.empty() || !report::find_statement(spec_version(scenario), id)) return std::nullopt;
   std::erase_if(see_also, [&](const std::string& s) { return !report::find_statement(spec_version(scenario), s); });
   return Citation{std::string(id), std::move(see_also), {}};
-}
-
-std::string statement_in(std::string_view text, const scenario::Scenario& scenario) {
-  const std::string_view label = is_v5(scenario) ? "5.0 MQTT-" : "3.1.1 MQTT-";
-  auto id_at = [&](std::size_t pos) {
-    std::size_t end = pos + 5;
-    while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '.' || text[end] == '-'))
-      ++end;
-    while (end > pos + 5 && (text[end - 1] == '.' || text[end - 1] == '-')) --end;
-    return std::string(text.substr(pos, end - pos));
-  };
-  if (const auto at = text.find(label); at != std::string_view::npos) {
-    std::string id = id_at(at + label.size() - 5);
-    if (report::find_statement(spec_version(scenario), id)) return id;
-  }
-  for (std::size_t pos = text.find("MQTT-"); pos != std::string_view::npos; pos = text.find("MQTT-", pos + 5)) {
-    // An id labelled with the other version is not this version's, even when it exists here.
-    const std::string_view before = text.substr(0, pos);
-    if (before.ends_with(is_v5(scenario) ? "3.1.1 " : "5.0 ")) continue;
-    std::string id = id_at(pos);
-    if (report::find_statement(spec_version(scenario), id)) return id;
-  }
-  return "";
 }
 
 std::vector<std::string> steps_without_statement(const scenario::Scenario& scenario) {

@@ -85,18 +85,6 @@ TEST(FailureStatement, a_findings_own_id_counts_only_when_it_is_a_statement_of_t
   EXPECT_FALSE(cite_finding("", {}, v5));
 }
 
-TEST(FailureStatement, the_statement_a_ledger_reason_names_for_the_version) {
-  const auto v311 = make(mqtt::Version::v3_1_1, {});
-  const auto v5 = make(mqtt::Version::v5, {});
-  const std::string both = "2 duplicate(s) exactly once (QoS 2, 3.1.1 MQTT-4.3.3-2 / 5.0 MQTT-4.3.3-10)";
-  EXPECT_EQ(statement_in(both, v311), "MQTT-4.3.3-2");
-  EXPECT_EQ(statement_in(both, v5), "MQTT-4.3.3-10");
-  // 4.3.3-2 exists in 5.0 too, but labelled 3.1.1 it is not 5.0's.
-  EXPECT_EQ(statement_in("reordered (3.1.1 MQTT-4.3.3-2)", v5), "");
-  EXPECT_EQ(statement_in("1 lost exactly once [MQTT-4.5.0-1]", v5), "MQTT-4.5.0-1");
-  EXPECT_EQ(statement_in("2 lost at least once (QoS 1, section 4.3.2)", v311), "");
-}
-
 TEST(FailureStatement, every_default_is_a_broker_observable_statement_of_its_version) {
   for (const CheckInfo& c : checks()) {
     EXPECT_EQ(&check_info(c.check), &c);

@@ -74,11 +74,6 @@ Citation cite(Check check, const scenario::Scenario& scenario, const scenario::S
 std::optional<Citation> cite_finding(std::string_view id, std::vector<std::string> see_also,
                                      const scenario::Scenario& scenario);
 
-// The statement a finding's text names for the scenario's version: an id labelled with the
-// version ("3.1.1 MQTT-4.3.3-2 / 5.0 MQTT-4.3.3-10"), else the first id in the text that is
-// a statement of the version; "" when there is none (e.g. a ledger verdict's reason).
-std::string statement_in(std::string_view text, const scenario::Scenario& scenario);
-
 // The steps of `scenario` one of whose checks would fail naming no statement (rules 2-4 give
 // nothing): "file:line: kind (check)". The suite lint expects none.
 std::vector<std::string> steps_without_statement(const scenario::Scenario& scenario);
