@@ -451,7 +451,7 @@ def test_cut_runs_that_do_not_hold_keep_statement_trace_and_pcap(harness, procs,
     with fake_brokers.Relay((host, port), clear_session_present=True) as relay:
         proc = run_scenarios(harness, SCENARIOS / "faults/explore_qos1_subscriber_persistent.yaml", "--protocol", "5",
                              "--broker", f"127.0.0.1:{relay.port}", "--pcap", caps, "--json", tmp_path / "r.json",
-                             timeout=300)
+                             "--junit", tmp_path / "r.xml", timeout=300)
     assert proc.returncode == 1, proc.stderr
     s = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
     rows = s["exploration"]
@@ -459,6 +459,16 @@ def test_cut_runs_that_do_not_hold_keep_statement_trace_and_pcap(harness, procs,
     bad = [r for r in rows if r["verdict"] != "held"]
     assert held and bad, [(r["packet"], r["nth"], r["verdict"]) for r in rows]
     assert s["failure"]["statement"] == "MQTT-3.2.2-3"
+    # Each cut run listed in the failure (up to five) with its own statement, here all the same
+    # one: no see-also beside the primary.
+    listed = re.findall(r"(?:sub|pub) to_(?:broker|client) after [A-Z]+ #\d+: \w+ \(lost \d+, duplicated \d+\)( \[[^]]+\])?",
+                        s["failure"]["message"])
+    assert len(listed) == min(5, len(bad)) and set(listed) == {" [MQTT-3.2.2-3]"}, s["failure"]["message"]
+    assert "see_also" not in s["failure"]
+    xml = (tmp_path / "r.xml").read_text()
+    for r in bad:
+        assert f"cut {r['client']} {r['direction']} after {r['packet']} #{r['nth']}: {r['verdict']} " \
+               f"(lost {r['lost']}, duplicated {r['duplicated']}) [MQTT-3.2.2-3] " in xml
     kept = set()
     for r in bad:
         assert r["statement"] == "MQTT-3.2.2-3", r

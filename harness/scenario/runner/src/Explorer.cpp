@@ -3,6 +3,7 @@
 #include <QDir>
 #include <QFile>
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 
@@ -171,7 +172,8 @@ void Explorer::conclude() {
     for (std::size_t i = 0; i < bad.size() && i < 5; ++i)
       list += std::string(i ? "; " : "") + bad[i]->client + " " + bad[i]->direction + " after " + bad[i]->packet + " #" +
               std::to_string(bad[i]->nth) + ": " + bad[i]->verdict + " (lost " + std::to_string(bad[i]->lost) +
-              ", duplicated " + std::to_string(bad[i]->duplicated) + ")";
+              ", duplicated " + std::to_string(bad[i]->duplicated) + ")" +
+              (bad[i]->statement.empty() ? "" : " [" + bad[i]->statement + "]");
     if (bad.size() > 5) list += "; ...";
     f.message = scenario_.file + ":" + std::to_string(f.line) + ": fault-point exploration: " + std::to_string(bad.size()) +
                 " of " + std::to_string(result_.exploration.size()) + " cut points did not hold the delivery guarantee: " + list;
@@ -184,6 +186,11 @@ void Explorer::conclude() {
       f.see_also = first_bad_->see_also;
       f.no_statement = first_bad_->no_statement;
       f.last_packets = first_bad_->last_packets;
+      // The other cut runs' own statements, each once (their rows say which run broke which).
+      for (const report::CutPoint* row : bad)
+        if (!row->statement.empty() && row->statement != f.statement &&
+            std::find(f.see_also.begin(), f.see_also.end(), row->statement) == f.see_also.end())
+          f.see_also.push_back(row->statement);
     } else {
       f.no_statement = "the cut runs that did not hold ended without a failure of their own";
     }
