@@ -8,7 +8,9 @@ scenario names stayed text: the page has exactly one <script> element, ours.
 
 Skips only when Chromium is not installed (scripts/setup.sh installs it).
 """
+import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -131,3 +133,51 @@ def test_html_report_dom_keeps_hostile_names_as_text_and_script_runs_clean(sampl
     assert dom.count("<script") == 1, "a scenario name was parsed as markup"
     assert "alert(1)&lt;/script&gt;" in dom
     assert "Uncaught" not in err, err
+
+
+def test_long_json_and_hex_wrap_inside_the_window(tmp_path):
+    # Packets whose hex and decoded JSON run to thousands of characters without a space, and
+    # a failure message and topic as long: the page must not grow wider than its window
+    # (docs/reports.md: long JSON and hex wrap inside their cells).
+    sample = tmp_path / "sample.json"
+    subprocess.run([report_tool(), "--sample", "--json", sample], check=True, timeout=60)
+    report = json.loads(sample.read_text())
+    long_hex, long_text = "ab" * 3000, "x" * 3000
+    packets = 0
+    for s in report["scenarios"]:
+        failure = s.get("failure") or {}
+        for p in s.get("packets", []) + failure.get("last_packets", []):
+            p["hex"] = long_hex
+            p["decoded"] = {"type": "PUBLISH", "topic": long_text}
+            packets += 1
+        for d in s.get("deliveries", []):
+            d["topic"] = long_text
+        if failure:
+            failure["message"] += " " + long_text
+    assert packets >= 2
+    long_json = tmp_path / "long.json"
+    long_json.write_text(json.dumps(report))
+    page = tmp_path / "long.html"
+    subprocess.run([report_tool(), long_json, "--html", page], check=True, timeout=60)
+    # The report in a 1280 px frame (the report with ordinary strings fits in it; at 800 px
+    # its 12-column delivery table alone does not); every <details> opened, so collapsed
+    # traces count too.
+    probe = tmp_path / "probe.html"
+    probe.write_text(f"""<!doctype html><html><body style="margin:0">
+<iframe id="r" src="{page.name}" style="width:1280px;height:800px;border:0"></iframe>
+<script>
+document.getElementById("r").onload = () => {{
+  const doc = document.getElementById("r").contentDocument;
+  doc.querySelectorAll("details").forEach(d => d.open = true);
+  const root = doc.documentElement;
+  document.body.setAttribute("data-widths", root.scrollWidth + " " + root.clientWidth);
+}};
+</script></body></html>""")
+    proc = run_chromium(["--allow-file-access-from-files", "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
+                        tmp_path)
+    dom = proc.stdout.decode("utf-8", "replace")
+    m = re.search(r'data-widths="(\d+) (\d+)"', dom)
+    assert m, f"the probe measured nothing (exit {proc.returncode}): {proc.stderr.decode()[-2000:]}"
+    scroll_width, window_width = map(int, m.groups())
+    assert window_width <= 1280
+    assert scroll_width <= window_width, f"the page is {scroll_width} px wide in a {window_width} px window"

@@ -527,7 +527,8 @@ def test_a_pasted_scenario_name_with_its_protocol_suffix_selects_it(harness, tmp
     ("name: p\nknown_deviations:\n  - scenario: x\n    statement: MQTT-1.5.3-1\n    reason: r\n    severity: high\n",
      6, "unknown key `severity` in a known deviation"),
     ("name: p\nprotocols: [3.1.1, 6]\n", 2, "`protocols`: expected 3.1.1 or 5, got '6'"),
-], ids=["feature", "feature-per-version", "deviation-entry", "protocols"])
+    ("name: p\nfeaturs:\n  wills: true\n", 2, "unknown key `featurs`"),
+], ids=["feature", "feature-per-version", "deviation-entry", "protocols", "top-level"])
 def test_an_unknown_profile_key_exits_2_naming_file_and_line(harness, tmp_path, text, line, what):
     profile = write(tmp_path / "p.yaml", text)
     proc = run(harness, plain(tmp_path), "--profile", profile)
