@@ -96,6 +96,13 @@ def test_every_failure_against_a_lax_broker_names_one_statement_of_its_version(h
     # A malformed packet the broker does not close on names the close rule of its version.
     assert scenario_of(report, "malformed/publish_qos3.yaml", "3.1.1")["failure"]["statement"] == "MQTT-4.8.0-1"
     assert scenario_of(report, "malformed/publish_qos3.yaml", "5")["failure"]["statement"] == "MQTT-4.13.1-1"
+    # A malformed SUBSCRIBE written raw that the broker answers instead of closing: the
+    # SUBACK is no answer to nothing (MQTT-3.8.4-2); the failure is the missing close, which
+    # 3.1.1 MQTT-1.5.3-2 itself demands (the step's spec:), and 5.0 MQTT-4.13.1-1.
+    for protocol, statement in (("3.1.1", "MQTT-1.5.3-2"), ("5", "MQTT-4.13.1-1")):
+        failure = scenario_of(report, "malformed/subscribe_filter_with_null_character.yaml", protocol)["failure"]
+        assert (failure["statement"], failure["step"]) == (statement, 3), failure
+        assert "the broker did not close the connection" in failure["message"], failure
     # A step's own spec: wins over the scenario's list.
     assert scenario_of(report, "connect/reserved_flag_set.yaml", "3.1.1")["failure"]["statement"] == "MQTT-3.1.2-3"
     # connect expect: {session_present: true} that comes back false.

@@ -128,6 +128,7 @@ struct ClientSession::Impl {
   std::uint32_t broker_maximum_packet_size = mqtt::kMaxPacketSize;
   std::optional<std::string> assigned_client_id;
   std::vector<detail::RawSent> raw_sent;             // send_raw() packets not answered yet
+  bool raw_unreadable = false;                       // send_raw() wrote bytes that are no whole packet
   std::vector<std::uint16_t> owed_resends;            // inbound flows the resumed session owes (4.4)
   std::vector<std::string> inbound_aliases;          // alias -> topic, this connection [MQTT-3.3.2-7]
   std::vector<std::string> outbound_aliases;         // alias -> topic we mapped on this connection

@@ -187,6 +187,7 @@ void ClientSession::Impl::reset_connection() {
   next_auto_alias = 1;
   pending_acks.clear();  // SUBSCRIBE/UNSUBSCRIBE are not re-sent on a new connection
   raw_sent.clear();      // answers come on the connection the packets went out on
+  raw_unreadable = false;
   owed_resends.clear();  // recomputed at the next Session Present 1
   out.clear();
 }

@@ -32,16 +32,23 @@ std::optional<mqtt::PacketType> request_of(mqtt::PacketType answer) {
 }  // namespace
 
 // Reads every whole packet in `bytes` that decodes completely (a protocol error still leaves
-// a complete packet, mqtt::parsed_completely); malformed bytes teach nothing.
+// a complete packet, mqtt::parsed_completely); malformed bytes teach nothing but are noted
+// (wrote_unreadable_raw()).
 void ClientSession::Impl::note_raw(mqtt::Bytes bytes) {
   mqtt::DecodeOptions decode_options;
   decode_options.version = wire_version();
   while (!bytes.empty()) {
     const auto frame = mqtt::peek_frame(bytes);
-    if (frame.status != mqtt::FrameInfo::Status::complete) return;
+    if (frame.status != mqtt::FrameInfo::Status::complete) {
+      raw_unreadable = true;
+      return;
+    }
     const auto decoded = mqtt::decode(bytes.first(frame.size), decode_options);
     bytes = bytes.subspan(frame.size);
-    if (!decoded.ok() && !mqtt::parsed_completely(decoded.error)) continue;
+    if (!decoded.ok() && !mqtt::parsed_completely(decoded.error)) {
+      raw_unreadable = true;
+      continue;
+    }
     RawSent r;
     if (!decoded.ok() && decoded.error.code == mqtt::Errc::protocol_error) {
       r.refusable = true;
@@ -89,6 +96,8 @@ std::optional<RawSent> ClientSession::Impl::take_raw_answered(mqtt::PacketType a
   }
   return std::nullopt;
 }
+
+bool ClientSession::wrote_unreadable_raw() const noexcept { return impl_->raw_unreadable; }
 
 bool ClientSession::Impl::raw_request_uses(std::uint16_t packet_id) const {
   return std::any_of(raw_sent.begin(), raw_sent.end(), [packet_id](const RawSent& r) {

@@ -705,6 +705,21 @@ TEST(ClientFindingsFlow, answers_to_raw_pubrec_and_pubrel_are_not_answers_to_not
   EXPECT_EQ(h.violations()[0].finding, Finding::pubcomp_without_pubrel);
 }
 
+TEST(ClientFindingsFlow, raw_bytes_that_are_no_whole_packet_are_noted_until_the_connection_ends) {
+  Harness h;
+  h.connected(false);
+  h.session.send_raw(hex("c0 00"), h.now);  // PINGREQ: readable
+  EXPECT_FALSE(h.session.wrote_unreadable_raw());
+  h.session.send_raw(hex("82 08 00 01 00 03 61 00 62 01"), h.now);  // SUBSCRIBE, U+0000 in the filter
+  EXPECT_TRUE(h.session.wrote_unreadable_raw());
+  h.session.transport_closed(1);
+  h.connect(h.options(false));
+  h.feed(h.connack(false));
+  EXPECT_FALSE(h.session.wrote_unreadable_raw());
+  h.session.send_raw(hex("82 05 00 02"), h.now);  // the frame's body never comes
+  EXPECT_TRUE(h.session.wrote_unreadable_raw());
+}
+
 TEST(ClientFindingsFlow, answers_to_raw_packets_are_forgotten_with_the_connection) {
   Harness h;
   h.connected(false);

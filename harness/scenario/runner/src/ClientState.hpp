@@ -65,7 +65,7 @@ struct ClientState {
   bool session_may_be_absent = true;
   std::optional<std::uint32_t> previous_session_expiry;
   // The broker resumed the session (Session Present 1) at this time (ms since the scenario
-  // started) and still owes re-sends of flows left unfinished [MQTT-4.4.0-1]; unset once
+  // started) and still owed re-sends of flows left unfinished [MQTT-4.4.0-1]; unset once
   // judged (Execution::checkResumedFlows) or when that connection ends.
   std::optional<double> resumed_at_ms;
   // send_raw wrote on the session's connection: a broker that does not close afterwards is

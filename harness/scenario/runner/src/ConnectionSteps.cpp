@@ -348,24 +348,14 @@ void Execution::onEvent(Client& c, const ev::ConnackReceived& e) {
     if (!c.healing) c.granted.clear();
   }
   c.resumed_at_ms.reset();
-  if (e.reason_code < 0x80 && e.session_present && c.conn && c.conn->session().resends_owed() > 0) {
-    const double at = elapsedMs();
-    c.resumed_at_ms = at;
-    Client* cp = &c;
-    QTimer::singleShot(static_cast<int>(kResendChanceMs), this, [this, cp, at] {
-      if (cp->resumed_at_ms == at) {
-        checkResumedFlows(*cp, false);
-        evaluateSoon();
-      }
-    });
-  }
+  if (e.reason_code < 0x80 && e.session_present && c.conn && c.conn->session().resends_owed() > 0)
+    c.resumed_at_ms = elapsedMs();
   if (c.healing) onHealed(c, e);
 }
 
 void Execution::onEvent(Client& c, const ev::ConnectionClosed& e) {
   c.closes.push_back({e.by_client, e.disconnect_reason, std::string(e.cause)});
-  // Judged only if the broker had its chance on this connection; the next one starts anew.
-  checkResumedFlows(c, false);
+  // Not judged: the connection ended while a step still ran (the next one starts anew).
   c.resumed_at_ms.reset();
   noteSessionClosed(c);
   if (cutRun() && cut_fired_ && !e.by_client && c.name == context_.cut->client) onCutLinkClosed(c);

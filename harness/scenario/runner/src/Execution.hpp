@@ -193,9 +193,10 @@ class Execution : public QObject {
   void checkSessionPresent(Client& c, const client::event::ConnackReceived& e);
   void noteSessionClosed(Client& c);
   // A resumed session's re-sends [MQTT-4.4.0-1] (docs/reports.md "Root cause first"): the
-  // spec sets no deadline, so the broker has had its chance kResendChanceMs after its
-  // CONNACK, or when `chance_over` (an expect_delivery window ended, the scenario's last
-  // step passed with no time left). A flow still not resumed then is a deviation.
+  // spec sets no deadline, so the broker has had its chance when a step ends at least
+  // kResendChanceMs after its CONNACK, or when `chance_over` (an expect_delivery window
+  // ended; the scenario's last step passed and the rest of that time is waited out, or
+  // does not fit). A flow still not resumed then is a deviation.
   void checkResumedFlows(Client& c, bool chance_over);
   // When the last pending resumed session is judged (nullopt: none pending).
   std::optional<double> resumedFlowsDueMs() const;

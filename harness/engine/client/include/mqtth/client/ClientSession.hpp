@@ -309,6 +309,10 @@ class ClientSession {
   // had to refuse is reported as that [MQTT-4.8.0-1 / 5.0 MQTT-4.13.1-1].
   void send_raw(mqtt::Bytes bytes, TimeMs now);
   void send_raw(std::string_view bytes, TimeMs now);
+  // Whether send_raw() wrote, on this connection, bytes that are no whole packet the codec
+  // can read (malformed on purpose): the broker's answer to them, if any, cannot be told from
+  // an answer to nothing, so a caller may not take such findings at face value.
+  bool wrote_unreadable_raw() const noexcept;
   // Encodes `packet` with the connection's version and writes it. No state change (no
   // packet id bookkeeping). Errors: not_connected, encode_failed.
   CommandResult send_packet(const mqtt::Packet& packet, TimeMs now);
