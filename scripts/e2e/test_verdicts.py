@@ -309,6 +309,21 @@ def test_a_resumed_session_that_never_re_sends_is_mqtt_4_4_0_1(harness, procs, e
     assert s["duration_ms"] >= 1000
 
 
+def test_a_step_that_waits_for_the_re_send_itself_names_its_own_statement(harness, procs, embedded_broker, tmp_path):
+    # The runner's own re-send check never runs while a step waits: this step's statement
+    # (here the DUP flag of a re-delivery) is the failure, not the generic MQTT-4.4.0-1.
+    host, port = embedded_broker
+    f = write(tmp_path / "resume.yaml", RESUMED + "  - expect_packet: {client: sub, type: PUBLISH, topic: \"resume/a\", "
+                                                   "dup: true, within: 2s, spec: MQTT-3.3.1-1}\n")
+    with fake_brokers.Relay((host, port), drop_resends=True) as relay:
+        proc = run_scenarios(harness, f, "--protocol", "5", "--broker", f"127.0.0.1:{relay.port}",
+                             "--json", tmp_path / "r.json")
+    assert proc.returncode == 1, proc.stderr
+    s = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+    assert (s["failure"]["step"], s["failure"]["statement"]) == (8, "MQTT-3.3.1-1"), s["failure"]
+    assert "consequences" not in s["failure"]
+
+
 # A client that wrote raw bytes on its session still reports what the broker breaks later:
 # the session knows the answers to the packets it wrote raw (here the PINGRESP).
 RAW_PING = """\
