@@ -204,6 +204,19 @@ def delivery_row(scenario: dict) -> dict:
     return row
 
 
+def passes_direct_fails_behind_relay(harness, broker, tmp_path, scenario: Path, protocol: str, **relay_rule) -> dict:
+    """Runs `scenario` on the embedded broker (it must pass: no false failure), then behind a
+    fake_brokers.Relay that breaks `relay_rule` (it must fail); the failed run's report entry."""
+    host, port = broker
+    proc = run_scenarios(harness, scenario, "--protocol", protocol, "--broker", f"{host}:{port}")
+    assert proc.returncode == 0, proc.stderr
+    with fake_brokers.Relay((host, port), **relay_rule) as relay:
+        proc = run_scenarios(harness, scenario, "--protocol", protocol, "--broker", f"127.0.0.1:{relay.port}",
+                             "--json", tmp_path / "r.json")
+    assert proc.returncode == 1, proc.stderr
+    return json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+
+
 # LOST_SESSION, checked by the ledger: the message published while the subscriber was away
 # is owed to its session.
 OWED_WHILE_AWAY = LOST_SESSION.replace(
@@ -252,13 +265,8 @@ steps:
 @pytest.mark.parametrize("protocol,statement", [("3.1.1", "MQTT-4.3.3-1"), ("5", "MQTT-4.3.3-6")])
 def test_a_duplicate_made_by_a_publish_after_pubrel_is_its_consequence(
         harness, procs, embedded_broker, tmp_path, protocol, statement):
-    host, port = embedded_broker
     f = write(tmp_path / "once.yaml", QOS2_ONCE)
-    with fake_brokers.Relay((host, port), publish_after_pubrel=True) as relay:
-        proc = run_scenarios(harness, f, "--protocol", protocol, "--broker", f"127.0.0.1:{relay.port}",
-                             "--json", tmp_path / "r.json")
-    assert proc.returncode == 1, proc.stderr
-    s = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+    s = passes_direct_fails_behind_relay(harness, embedded_broker, tmp_path, f, protocol, publish_after_pubrel=True)
     assert s["failure"]["statement"] == statement, s["failure"]
     assert "after it had sent PUBREL" in s["failure"]["message"]
     assert [(c["step"], c["statement"]) for c in s["failure"]["consequences"]] == [(5, statement)]
@@ -291,17 +299,10 @@ steps:
 
 @pytest.mark.parametrize("protocol", ["3.1.1", "5"])
 def test_a_resumed_session_that_never_re_sends_is_mqtt_4_4_0_1(harness, procs, embedded_broker, tmp_path, protocol):
-    host, port = embedded_broker
+    # The embedded broker re-sends (no false failure at the scenario's end); behind a relay
+    # that drops every PUBLISH with DUP 1 the re-send never arrives.
     f = write(tmp_path / "resume.yaml", RESUMED)
-    # The embedded broker re-sends: the scenario passes (no false failure at its end).
-    proc = run_scenarios(harness, f, "--protocol", protocol, "--broker", f"{host}:{port}", "--json", tmp_path / "ok.json")
-    assert proc.returncode == 0, proc.stderr
-    # Behind a relay that drops every PUBLISH with DUP 1 the re-send never arrives.
-    with fake_brokers.Relay((host, port), drop_resends=True) as relay:
-        proc = run_scenarios(harness, f, "--protocol", protocol, "--broker", f"127.0.0.1:{relay.port}",
-                             "--json", tmp_path / "r.json")
-    assert proc.returncode == 1, proc.stderr
-    s = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+    s = passes_direct_fails_behind_relay(harness, embedded_broker, tmp_path, f, protocol, drop_resends=True)
     assert s["failure"]["statement"] == "MQTT-4.4.0-1", s["failure"]
     assert "without re-sending anything for packet id" in s["failure"]["message"]
     assert all(st["status"] == "passed" for st in s["steps"])
@@ -312,14 +313,9 @@ def test_a_resumed_session_that_never_re_sends_is_mqtt_4_4_0_1(harness, procs, e
 def test_a_step_that_waits_for_the_re_send_itself_names_its_own_statement(harness, procs, embedded_broker, tmp_path):
     # The runner's own re-send check never runs while a step waits: this step's statement
     # (here the DUP flag of a re-delivery) is the failure, not the generic MQTT-4.4.0-1.
-    host, port = embedded_broker
     f = write(tmp_path / "resume.yaml", RESUMED + "  - expect_packet: {client: sub, type: PUBLISH, topic: \"resume/a\", "
                                                    "dup: true, within: 2s, spec: MQTT-3.3.1-1}\n")
-    with fake_brokers.Relay((host, port), drop_resends=True) as relay:
-        proc = run_scenarios(harness, f, "--protocol", "5", "--broker", f"127.0.0.1:{relay.port}",
-                             "--json", tmp_path / "r.json")
-    assert proc.returncode == 1, proc.stderr
-    s = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+    s = passes_direct_fails_behind_relay(harness, embedded_broker, tmp_path, f, "5", drop_resends=True)
     assert (s["failure"]["step"], s["failure"]["statement"]) == (8, "MQTT-3.3.1-1"), s["failure"]
     assert "consequences" not in s["failure"]
 
@@ -343,15 +339,8 @@ steps:
 
 @pytest.mark.parametrize("protocol", ["3.1.1", "5"])
 def test_a_violation_after_a_raw_write_on_the_session_is_reported(harness, procs, embedded_broker, tmp_path, protocol):
-    host, port = embedded_broker
     f = write(tmp_path / "ping.yaml", RAW_PING)
-    proc = run_scenarios(harness, f, "--protocol", protocol, "--broker", f"{host}:{port}")
-    assert proc.returncode == 0, proc.stderr
-    with fake_brokers.Relay((host, port), stray_suback_on_pingresp=True) as relay:
-        proc = run_scenarios(harness, f, "--protocol", protocol, "--broker", f"127.0.0.1:{relay.port}",
-                             "--json", tmp_path / "r.json")
-    assert proc.returncode == 1, proc.stderr
-    s = json.loads((tmp_path / "r.json").read_text())["scenarios"][0]
+    s = passes_direct_fails_behind_relay(harness, embedded_broker, tmp_path, f, protocol, stray_suback_on_pingresp=True)
     assert s["failure"]["statement"] == "MQTT-3.8.4-2", s["failure"]
     assert "SUBACK for packet id 30583" in s["failure"]["message"]
 
