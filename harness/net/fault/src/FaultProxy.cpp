@@ -111,6 +111,8 @@ ProxyConnection::ProxyConnection(FaultProxy* proxy, int id, QTcpSocket* client)
   for (int i = 0; i < 2; ++i) {
     pumps_[i].timer = new QTimer(this);
     pumps_[i].timer->setSingleShot(true);
+    // A coarse timer may fire up to 5 % early; a pump woken early only re-arms itself.
+    pumps_[i].timer->setTimerType(Qt::PreciseTimer);
     connect(pumps_[i].timer, &QTimer::timeout, this, [this, i] { pump(i); });
   }
   if (!proxy_->pcap_dir_.isEmpty()) {
@@ -280,7 +282,9 @@ void ProxyConnection::onPacket(int i, std::vector<std::uint8_t> packet) {
           qint64 by = a.rule.by.count();
           if (a.rule.jitter.count() > 0)
             by += std::uniform_int_distribution<qint64>(0, a.rule.jitter.count())(a.random);
-          release = std::max(release, t + by);
+          // now() counts whole elapsed milliseconds, so the packet arrived up to 1 ms
+          // after t: the extra millisecond keeps the hold at least `by`, as docs/faults.md says.
+          release = std::max(release, t + by + 1);
           delayed = true;
         }
         break;
