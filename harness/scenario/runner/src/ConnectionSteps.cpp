@@ -281,16 +281,7 @@ ExpectProbe Execution::probe(const Client& c, const scenario::ExpectConnackStep&
 void Execution::doExpectConnack(Client& c, const scenario::ExpectConnackStep& s) {
   Client* cp = &c;
   const auto* step = &s;
-  wait(
-      [this, cp, step]() -> std::optional<bool> {
-        const auto p = probe(*cp, *step, {});
-        if (p.state == ExpectProbe::State::waiting) return std::nullopt;
-        take(*cp, p);
-        if (p.state == ExpectProbe::State::holds) return true;
-        fail(p.why, "CONNACK as expected", cp->received[*p.packet].match.dump());
-        return std::nullopt;
-      },
-      s.within, [this, cp] { fail("no CONNACK arrived", "CONNACK", receivedSummary(*cp, std::nullopt)); });
+  wait(settleOnProbe(cp, step, [] { return std::string("CONNACK as expected"); }), s.within, [this, cp] { fail("no CONNACK arrived", "CONNACK", receivedSummary(*cp, std::nullopt)); });
 }
 
 ExpectProbe Execution::probe(const Client& c, const scenario::ExpectDisconnectStep& s, const ExpectClaims& claims) const {
@@ -319,16 +310,8 @@ ExpectProbe Execution::probe(const Client& c, const scenario::ExpectDisconnectSt
 void Execution::doExpectDisconnect(Client& c, const scenario::ExpectDisconnectStep& s) {
   Client* cp = &c;
   const auto* step = &s;
-  wait(
-      [this, cp, step]() -> std::optional<bool> {
-        const auto p = probe(*cp, *step, {});
-        if (p.state == ExpectProbe::State::waiting) return std::nullopt;
-        take(*cp, p);
-        if (p.state == ExpectProbe::State::holds) return true;
-        fail(p.why, "DISCONNECT " + hex_byte(*step->reason_code) + " and close", p.why);
-        return std::nullopt;
-      },
-      s.within, [this, cp, step] {
+  // Refuted only when a reason code was expected (probe of ExpectDisconnectStep).
+  wait(settleOnProbe(cp, step, [step] { return "DISCONNECT " + hex_byte(*step->reason_code) + " and close"; }), s.within, [this, cp, step] {
         const auto& e = *step;
         // After bytes the scenario wrote raw (a malformed packet, a protocol error), staying
         // open is the broker's failure to close (Statements.hpp close_after_violation).

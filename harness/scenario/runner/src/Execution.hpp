@@ -256,6 +256,20 @@ class Execution : public QObject {
   ExpectProbe probe(const Client& c, const scenario::ExpectDisconnectStep& s, const ExpectClaims& claims) const;  // ConnectionSteps.cpp
   // Consumes what a probe found (a close also consumes the broker's DISCONNECT before it).
   void take(Client& c, const ExpectProbe& p);
+  // The wait() check of a standalone expect_* step that settles on its first finding: it
+  // takes what the probe found and holds, or fails with `expected` (a text made only when
+  // the step fails) against the refuting packet (or, for a close, the probe's reason).
+  template <class Step, class ExpectedText>
+  std::function<std::optional<bool>()> settleOnProbe(Client* cp, const Step* step, ExpectedText expected) {
+    return [this, cp, step, expected]() -> std::optional<bool> {
+      const auto p = probe(*cp, *step, {});
+      if (p.state == ExpectProbe::State::waiting) return std::nullopt;
+      take(*cp, p);
+      if (p.state == ExpectProbe::State::holds) return true;
+      fail(p.why, expected(), p.packet ? cp->received[*p.packet].match.dump() : p.why);
+      return std::nullopt;
+    };
+  }
   void doAnyOf(const scenario::AnyOfStep& s);
 
   // --- connection steps (ConnectionSteps.cpp) ------------------------------------------

@@ -153,16 +153,7 @@ void Execution::doExpectNoPacket(Client& c, const scenario::ExpectNoPacketStep& 
 void Execution::doExpectSuback(Client& c, const scenario::ExpectSubackStep& s) {
   Client* cp = &c;
   const auto* step = &s;
-  wait(
-      [this, cp, step]() -> std::optional<bool> {
-        const auto p = probe(*cp, *step, {});
-        if (p.state == ExpectProbe::State::waiting) return std::nullopt;
-        take(*cp, p);
-        if (p.state == ExpectProbe::State::holds) return true;
-        fail(p.why, suback_codes_text(step->reason_codes), cp->received[*p.packet].match.dump());
-        return std::nullopt;
-      },
-      s.within, [this, cp] { fail("no SUBACK arrived", "SUBACK", receivedSummary(*cp, std::nullopt), Check::suback_missing); });
+  wait(settleOnProbe(cp, step, [step] { return suback_codes_text(step->reason_codes); }), s.within, [this, cp] { fail("no SUBACK arrived", "SUBACK", receivedSummary(*cp, std::nullopt), Check::suback_missing); });
 }
 
 // ---------------------------------------------------------------------------------------
