@@ -12,7 +12,7 @@ packages=(
   qt6-base-dev libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev libmosquitto-dev
   # real peers and tools for the end-to-end tests
-  mosquitto mosquitto-clients python3-paho-mqtt python3-pytest python3-jsonschema python3-yaml
+  mosquitto mosquitto-clients python3-paho-mqtt python3-pytest python3-pytest-xdist python3-jsonschema python3-yaml
   tshark libxml2-utils xxd chromium nodejs
   # third-party brokers for the end-to-end suite (docs/brokers.md); aedes comes from npm below
   rabbitmq-server

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests (default build and ASan+UBSan build), fuzz-corpus replay and
 # a short libFuzzer smoke run, and the pytest end-to-end suite. Installs what is missing
-# first. Exits non-zero when anything fails. Sized for a 2-core machine (< 30 minutes).
-#   MQTTH_SKIP_ASAN=1 / MQTTH_SKIP_FUZZ=1 / MQTTH_SKIP_E2E=1 skip a stage (local use only).
+# first. Exits non-zero when anything fails. Sized for a 2-core machine (< 40 minutes).
+#   MQTTH_SKIP_ASAN=1 / MQTTH_SKIP_FUZZ=1 / MQTTH_SKIP_E2E=1 skip a stage (local use only);
+#   MQTTH_E2E_WORKERS=N sets the pytest-xdist workers of the end-to-end stage (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -39,6 +40,6 @@ fi
 if [ "${MQTTH_SKIP_E2E:-0}" != 1 ]; then
   stage "end-to-end tests (pytest)"
   MQTT_HARNESS="$root/build/default/harness/cli/mqtt-harness" \
-    /usr/bin/python3 -m pytest -q -rfE -p no:cacheprovider scripts/e2e
+    /usr/bin/python3 -m pytest -q -rfE -p no:cacheprovider -n "${MQTTH_E2E_WORKERS:-2}" --dist loadfile scripts/e2e
 fi
 stage "all tests passed"
