@@ -10,6 +10,7 @@ import selectors
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import time
 
@@ -471,6 +472,7 @@ def test_decode_agrees_with_wiresharks_mqtt_dissector_on_mosquitto_traffic(harne
     assert len(streams) >= 10  # 5 connections, both directions
     seen_kinds = set()
     versions = {}  # tcp stream -> --protocol, from the CONNECT the client sent
+    per_direction = {}  # (tcp stream, direction) -> our packets, checked against tshark's
     # Sorted, so each connection's to_broker direction (with the CONNECT) comes first.
     for (stream, direction), data in sorted(streams.items()):
         if direction == "to_client":
@@ -487,6 +489,7 @@ def test_decode_agrees_with_wiresharks_mqtt_dissector_on_mosquitto_traffic(harne
             versions[stream] = "5" if ours[0]["protocol_version"] == 5 else "3.1.1"
         dissected = theirs.get((stream, direction), [])
         assert len(ours) == len(dissected), (stream, direction, ours, dissected)
+        per_direction[(stream, direction)] = ours
         for i, (packet, fields) in enumerate(zip(ours, dissected)):
             kind = compare(packet, fields, f"stream {stream} {direction} packet {i}: {packet}")
             seen_kinds.add((kind, packet.get("qos"), "properties" in packet))
@@ -498,9 +501,95 @@ def test_decode_agrees_with_wiresharks_mqtt_dissector_on_mosquitto_traffic(harne
         consumed = sum(len(bytes.fromhex(h)) for h in encoded.stdout.decode().split())
         assert bytes.fromhex("".join(encoded.stdout.decode().split())) == data[:consumed]
 
+    # decode --pcap reassembles the capture itself (the kernel's loopback frames, Ethernet
+    # link type) and finds the same packets per connection and direction, each with its
+    # connection numbered as tshark numbers tcp.stream.
+    r = run(harness, "decode", "--pcap", pcap)
+    assert r.returncode in (0, 1), r.stderr
+    from_capture = {}
+    for line in lines(r.stdout):
+        key = (line.pop("stream"), "to_broker" if line.pop("from") == "client" else "to_client")
+        assert line.pop("server").endswith(f":{port}")
+        for annotation in ("client", "frame", "time"):  # a truncation found at the end has no frame
+            line.pop(annotation, None)
+        from_capture.setdefault(key, []).append(line)
+    for key, ours in per_direction.items():
+        got = from_capture.get(key, [])
+        if got and "truncated" in got[-1].get("error", ""):  # as above: cut by the capture's end
+            got = got[:-1]
+        assert got == ours, (key, got, ours)
+    assert set(from_capture) == set(per_direction)
+
     # The capture held what the test is about: QoS 0/1/2 PUBLISH in both versions, acks.
     kinds = {k for k, _, _ in seen_kinds}
     assert {"CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP", "SUBSCRIBE",
             "SUBACK", "DISCONNECT"} <= kinds
     assert {q for k, q, _ in seen_kinds if k == "PUBLISH"} == {0, 1, 2}
     assert ("PUBLISH", 2, True) in seen_kinds
+
+
+# --------------------------------------------------------------------------------------
+# decode --pcap on a capture written here byte by byte (pcap format, raw IPv4 link type)
+
+
+def pcap_file(path, frames):
+    """frames: (src, sport, dst, dport, seq, flags, payload); IPv4 and TCP headers by hand
+    (RFC 791/793), checksums left 0 (the reader does not check them)."""
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101)]  # LINKTYPE_RAW
+    for i, (src, sport, dst, dport, seq, flags, payload) in enumerate(frames):
+        tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, flags, 65535, 0, 0)
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), i, 0, 64, 6, 0,
+                         socket.inet_aton(src), socket.inet_aton(dst))
+        frame = ip + tcp + payload
+        out.append(struct.pack("<IIII", 1700000000, i, len(frame), len(frame)) + frame)
+    path.write_bytes(b"".join(out))
+    return path
+
+
+SYN, ACK, PSH = 0x02, 0x10, 0x08
+
+
+def test_decode_pcap_reassembles_out_of_order_and_repeated_segments_and_names_a_malformed_packet(harness, tmp_path):
+    connect = bytes.fromhex("100d00044d5154540502003c000000")  # 5.0, no properties, empty client id
+    connack = bytes.fromhex("20 03 00 00 00".replace(" ", ""))
+    qos3_publish = bytes.fromhex("36 05 00 01 74 00 01".replace(" ", ""))  # QoS bits 11
+    c, s = ("10.1.1.1", 50000), ("10.1.1.2", 1883)
+    frames = [
+        (*c, *s, 999, SYN, b""),
+        (*c, *s, 1008, ACK | PSH, connect[8:]),   # the CONNECT's second half first
+        (*c, *s, 1000, ACK | PSH, connect[:8]),
+        (*c, *s, 1000, ACK | PSH, connect[:8]),   # and its first half twice
+        (*s, *c, 5000, SYN | ACK, b""),
+        (*s, *c, 5001, ACK | PSH, connack),
+        (*c, *s, 1000 + len(connect), ACK | PSH, qos3_publish),
+        ("10.1.1.1", 50001, "10.1.1.2", 80, 1, ACK | PSH, b"GET / HTTP/1.0\r\n\r\n"),  # not MQTT
+    ]
+    r = run(harness, "decode", "--pcap", pcap_file(tmp_path / "c.pcap", frames))
+    assert r.returncode == 1, r.stderr
+    out = lines(r.stdout)
+    assert [(p["stream"], p["from"], p.get("type")) for p in out] == \
+        [(0, "client", "CONNECT"), (0, "server", "CONNACK"), (0, "client", None)]
+    assert out[0]["protocol_version"] == 5 and out[0]["frame"] == 3  # complete once the hole is filled
+    assert out[0]["client"] == "10.1.1.1:50000" and out[0]["server"] == "10.1.1.2:1883"
+    error = out[2]
+    assert error["spec"] == "MQTT-3.3.1-4" and error["offset"] == len(connect), error
+    assert "2 TCP connections, 1 MQTT, 2 packets decoded" in r.stderr.decode(), r.stderr
+
+
+def test_decode_pcap_reports_bytes_the_capture_misses_and_port_decodes_a_connection_joined_midway(harness, tmp_path):
+    pingreq = bytes.fromhex("c000")
+    c, s = ("10.1.1.1", 50000), ("10.1.1.2", 1883)
+    # No SYN, no CONNECT: the capture started inside the connection; segment 1002..1003 lost.
+    frames = [(*c, *s, 1000, ACK | PSH, pingreq), (*c, *s, 1004, ACK | PSH, pingreq)]
+    path = pcap_file(tmp_path / "mid.pcap", frames)
+    quiet = run(harness, "decode", "--pcap", path)
+    assert quiet.returncode == 0 and quiet.stdout == b"", quiet.stdout
+    assert "--port N" in quiet.stderr.decode()
+    r = run(harness, "decode", "--pcap", path, "--port", "1883")
+    assert r.returncode == 1
+    out = lines(r.stdout)
+    assert out[0]["type"] == "PINGREQ" and out[0]["from"] == "client"
+    assert out[1]["code"] == "capture_gap" and out[1]["offset"] == 2, out[1]
+    assert "misses 2 bytes at offset 2" in out[1]["error"]
+    bad = run(harness, "decode", "--pcap", tmp_path / "none.pcap")
+    assert bad.returncode == 2 and b"none.pcap" in bad.stderr
