@@ -214,6 +214,23 @@ def test_disconnect_before_close_on_a_protocol_error(broker_with, connect, setti
     assert [(p.type, p.body[:1]) for p in seen] == ([(wire.DISCONNECT, b"\x82")] if setting == "true" else [])
 
 
+# --- behaviour.strict_clients: MQTT-3.3.4-6 binds the client and names no server reaction --
+
+@pytest.mark.parametrize("setting", ["true", "false"])
+def test_strict_clients_closes_on_a_client_publish_with_a_subscription_identifier(broker_with, connect, setting):
+    address = broker_with(f"behaviour:\n  strict_clients: {setting}\n")
+    sub = subscribed(address, connect, "sub", [("s/t", 0)], wire.V5)
+    pub = connect(address, "pub")
+    sub_id = bytes([0x0B, 0x07])  # Subscription Identifier 7, only a server may send it
+    pub.send(wire.packet(0x30, wire.utf8("s/t") + wire.properties(sub_id) + b"x"))
+    if setting == "true":
+        seen = pub.wait_closed(timeout=10)
+        assert [p.type for p in seen] == [wire.DISCONNECT] and seen[0].body[0] == 0x82, seen
+        assert b"MQTT-3.3.4-6" in seen[0].body
+    else:
+        assert [m["payload"] for m in publishes(until_pingresp(sub), wire.V5)] == [b"x"]
+
+
 # --- behaviour.queue_qos0_offline: session state "optionally" holds QoS 0 -----------------
 
 @pytest.mark.parametrize("queue, expected", [("false", [b"one"]), ("true", [b"zero", b"one"])])

@@ -16,8 +16,13 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PublishView& p, Cl
   std::string_view topic = p.topic;
   if (v5) {
     if (auto alias = p.properties.find(PropertyId::topic_alias)) {
-      if (alias->number == 0 || alias->number > config.max_topic_alias) {
-        close_for_violation(conn, reason::topic_alias_invalid, "topic alias out of range", "MQTT-3.3.2-8", now);
+      if (alias->number == 0) {
+        close_for_violation(conn, reason::topic_alias_invalid, "topic alias 0", "MQTT-3.3.2-8", now);
+        return false;
+      }
+      if (alias->number > config.max_topic_alias) {
+        close_for_violation(conn, reason::topic_alias_invalid, "topic alias above the Topic Alias Maximum in CONNACK",
+                            "MQTT-3.3.2-9", now);
         return false;
       }
       std::size_t index = alias->number - 1;
@@ -33,6 +38,11 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PublishView& p, Cl
         topic = conn.topic_aliases[index];
       }
     }
+  }
+  if (v5 && config.behaviour.strict_clients && p.properties.find(PropertyId::subscription_identifier)) {
+    close_for_violation(conn, reason::protocol_error, "a client PUBLISH carries a Subscription Identifier", "MQTT-3.3.4-6",
+                        now);
+    return false;
   }
   if (topic.empty()) {
     close_for_violation(conn, v5 ? reason::protocol_error : reason::topic_name_invalid, "empty topic name",

@@ -349,3 +349,31 @@ TEST(BrokerBehaviour, seeded_random_sessions_keep_invariants_with_every_alternat
   config.max_keep_alive = 5;
   expect_random_sessions_keep_invariants(config, 30, 400);
 }
+
+// --- strict_clients: a client obligation with no server reaction in the spec ---------------
+
+TEST(BrokerBehaviour, strict_clients_refuses_a_client_publish_with_a_subscription_identifier_MQTT_3_3_4_6) {
+  for (const bool strict : {true, false}) {
+    BrokerConfig config;
+    config.behaviour.strict_clients = strict;
+    Net net(config);
+    auto sub = net.subscriber(Version::v5, "sub", "s/t", 0);
+    auto pub = net.connect(Version::v5, "pub");
+    auto p = make_publish("s/t", "x");
+    p.properties.add_number(PropertyId::subscription_identifier, 7);
+    net.send(pub, p);
+    if (strict) {
+      const auto d = net.take_one<mqtt::Disconnect>(pub);
+      EXPECT_EQ(d.reason_code, 0x82);
+      EXPECT_NE(reason_string(d.properties).value_or("").find("MQTT-3.3.4-6"), std::string::npos);
+      EXPECT_TRUE(net.closed(pub));
+      EXPECT_TRUE(net.take(sub).empty());
+    } else {
+      EXPECT_FALSE(net.closed(pub));
+      // Routed; the subscriber's copy carries no identifier (its subscription has none).
+      const auto got = net.take_one<mqtt::Publish>(sub);
+      EXPECT_EQ(got.payload, "x");
+      EXPECT_FALSE(got.properties.find(PropertyId::subscription_identifier));
+    }
+  }
+}

@@ -253,6 +253,7 @@ void load_behaviour(const YAML::Node& node, BrokerConfig& c) {
     else if (k == "reason_strings") b.reason_strings = bool_field(v, key);
     else if (k == "disconnect_before_close") b.disconnect_before_close = bool_field(v, key);
     else if (k == "queue_qos0_offline") b.queue_qos0_offline = bool_field(v, key);
+    else if (k == "strict_clients") b.strict_clients = bool_field(v, key);
     else return false;
     return true;
   });

@@ -85,6 +85,7 @@ behaviour:
   reason_strings: false
   disconnect_before_close: false
   queue_qos0_offline: true
+  strict_clients: false
 testing:
   misbehave: dup-qos2
   misbehave_every: 3
@@ -138,6 +139,7 @@ testing:
   EXPECT_FALSE(c.behaviour.reason_strings);
   EXPECT_FALSE(c.behaviour.disconnect_before_close);
   EXPECT_TRUE(c.behaviour.queue_qos0_offline);
+  EXPECT_FALSE(c.behaviour.strict_clients);
   EXPECT_EQ(c.misbehave, Misbehave::dup_qos2);
   EXPECT_EQ(c.misbehave_every, 3u);
   EXPECT_TRUE(c.track_deliveries);
@@ -158,6 +160,7 @@ TEST(BrokerConfigFile, behaviour_defaults_are_the_engines) {
   EXPECT_EQ(r.config.behaviour.overlapping_subscriptions, defaults.overlapping_subscriptions);
   EXPECT_TRUE(r.config.behaviour.no_matching_subscribers_code);
   EXPECT_FALSE(r.config.behaviour.queue_qos0_offline);
+  EXPECT_TRUE(r.config.behaviour.strict_clients);
 }
 
 TEST(BrokerConfigFile, behaviour_choice_outside_its_names_lists_them) {

@@ -97,6 +97,10 @@ struct BrokerBehaviour {
   // 3.1.1 3.1.2.4 / 5.0 4.1: "optionally, QoS 0 messages pending transmission" belong to
   // the session state: true queues QoS 0 messages for an offline session too.
   bool queue_qos0_offline = false;
+  // A client obligation whose breach the spec gives the server no reaction for (5.0
+  // MQTT-3.3.4-6: a client PUBLISH carries no Subscription Identifier): true ends the
+  // connection with 0x82 Protocol Error, as a strict server may; false ignores the property.
+  bool strict_clients = true;
 };
 
 struct BrokerConfig {
