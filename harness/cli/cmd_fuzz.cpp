@@ -30,7 +30,7 @@ constexpr const char* kUsage =
     "usage: mqtt-harness fuzz --broker HOST:PORT [--spawn -- CMD ARGS...] [--duration 10m]\n"
     "                         [--seed N] [--protocol 3.1.1|5] [--out DIR] [-j N]\n"
     "                         [--max-cases N] [--case-timeout 500ms] [--probe-timeout 2s]\n"
-    "                         [--fresh-probe-every N] [--replays N] [--quiet]\n"
+    "                         [--fresh-probe-every N] [--replays N] [--stateful] [--quiet]\n"
     "\n"
     "Sends generated and mutated MQTT packet sequences to a live broker, one TCP connection\n"
     "per case, and reports crashes, hangs and spec violations (docs/netfuzz.md).\n"
@@ -52,6 +52,9 @@ constexpr const char* kUsage =
     "  --fresh-probe-every N  cases between fresh-connection probes per worker (default 256)\n"
     "  --replays N          with --spawn: run each reproducer N times (default 1, 0: never) with\n"
     "                       `run --spawn` before writing the findings, which record `replays N of M`\n"
+    "  --stateful           every case holds 2-4 connections (subscriber, publisher, takeover,\n"
+    "                       session resume, refused CONNECT) driving subscription, will, session\n"
+    "                       and QoS-flow state; reproducers are multi-client scenarios\n"
     "  --quiet              no progress lines on stderr\n"
     "\n"
     "Prints a summary JSON line on stdout (also in findings.json and findings.html). Exit status:\n"
@@ -106,6 +109,7 @@ int run_fuzz_command(int argc, char** argv) {
       break;
     }
     if (arg == "--quiet") { opt.progress = false; continue; }
+    if (arg == "--stateful") { opt.stateful = true; continue; }
     static constexpr std::string_view kValueOptions[] = {"--broker", "--duration", "--case-timeout", "--probe-timeout",
                                                          "--seed", "--max-cases", "-j", "--fresh-probe-every", "--replays",
                                                          "--protocol", "--out"};

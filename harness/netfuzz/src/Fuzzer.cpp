@@ -42,6 +42,16 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
+// PINGRESPs among the whole packets of `bytes` (what a broker sent on one connection).
+std::size_t count_pingresps(const std::string& bytes) {
+  mqtt::Framer framer;
+  framer.feed(bytes);
+  std::size_t n = 0;
+  for (auto f = framer.next(); f.status == mqtt::FrameInfo::Status::complete; f = framer.next())
+    if (!f.packet.empty() && (static_cast<std::uint8_t>(f.packet[0]) >> 4) == 13) ++n;
+  return n;
+}
+
 // One case as it ran: kept in a short history so a crash or hang noticed later can be
 // replayed on a fresh broker and attributed to the case that caused it.
 struct Ran {
@@ -109,63 +119,14 @@ class Fuzzer {
   // A crash/hang outcome here is a suspicion; `confirm_and_attribute` decides.
   Outcome run(Worker& w, const Case& c, bool fresh, bool defer = false) {
     Outcome out;
-    mqtt::Version version = opt_.version;
-    bool connect_decodes = false;
-    {
-      // The broker answers in the version the CONNECT asked for.
-      const auto& first = c.packets.empty() ? std::string() : c.packets.front();
-      auto d = mqtt::decode(first, {});
-      if (d.ok() && std::holds_alternative<mqtt::ConnectView>(d.value)) {
-        version = std::get<mqtt::ConnectView>(d.value).protocol_version;
-        connect_decodes = true;
-      }
-    }
-    const auto frames = frame_stream(c.packets, version);
-    // Spec: the first rule the stream breaks, and how many PINGREQs precede it.
-    std::optional<std::size_t> violation;
-    std::string violation_spec, violation_detail, violation_packet, violation_lenient;
-    std::size_t pings_before = 0;
-    for (std::size_t i = 0; i < frames.size(); ++i) {
-      const auto& f = frames[i];
-      if (f.error) {
-        violation = i;
-        violation_spec = std::string(f.error.spec);
-        violation_detail = std::string(mqtt::to_string(f.error.code)) + ": " + std::string(f.error.message);
-        violation_packet = f.type_name;
-        if (auto why = lenient_on_receipt(version, f.type_name, f.error)) violation_lenient = *why;
-        break;
-      }
-      if (i == 0 && f.type != mqtt::PacketType::connect) {
-        violation = i; violation_spec = "MQTT-3.1.0-1"; violation_detail = "first packet is not CONNECT";
-        violation_packet = f.type_name;
-        break;
-      }
-      if (i > 0 && f.type == mqtt::PacketType::connect) {
-        violation = i; violation_spec = "MQTT-3.1.0-2"; violation_detail = "second CONNECT";
-        violation_packet = f.type_name;
-        break;
-      }
-      if (f.type == mqtt::PacketType::pingreq) ++pings_before;
-    }
-
-    // The case: all bytes at once, then a half-close. A broker that read everything sees
-    // end-of-stream and closes, so the case ends at once instead of after a quiet period,
-    // and everything it sent in answer arrives before that close.
-    Received got;
-    bool connected = false;
-    const int fd = connect_case(address_, opt_.probe_timeout_ms);
-    if (fd >= 0) {
-      connected = true;
-      Fd guard(fd);
-      std::string all;
-      for (const auto& p : c.packets) all += p;
-      // MSG_MORE holds the bytes until the shutdown, which then sends them with the FIN in
-      // one segment: the broker reads the case and its end in one go.
-      send_all(fd, all, opt_.case_timeout_ms, MSG_MORE);
-      ::shutdown(fd, SHUT_WR);
-      got = receive(fd, opt_.case_timeout_ms, [](const std::string&) { return false; });
-      if (got.timed_out) ++case_timeouts_;
-    }
+    // What each connection sent and got; the liveness oracle looks at the main one (the
+    // only one, or in a stateful case the one that carried the last packet).
+    std::vector<Conversation> conversations;
+    if (c.stateful()) conversations = exchange_stateful(c);
+    else conversations.push_back(exchange(c.packets));
+    const auto& main = conversations.back();
+    const Received& got = main.got;
+    const bool connected = main.connected;
 
     // Spawned broker: exit or sanitizer report.
     if (broker_.managed()) {
@@ -212,9 +173,162 @@ class Fuzzer {
       return out;
     }
 
+    // Spec, connection by connection.
+    for (const auto& conversation : conversations)
+      if (judge(conversation.packets, conversation.got.bytes, out)) return out;
+    return out;
+  }
+
+  // What one connection of a case sent and what came back.
+  struct Conversation {
+    std::vector<std::string> packets;
+    Received got;
+    bool connected = false;
+  };
+
+  // The one-connection case: all bytes at once, then a half-close.
+  Conversation exchange(const std::vector<std::string>& packets) {
+    Conversation conversation;
+    conversation.packets = packets;
+    Received& got = conversation.got;
+    bool& connected = conversation.connected;
+    // The case: all bytes at once, then a half-close. A broker that read everything sees
+    // end-of-stream and closes, so the case ends at once instead of after a quiet period,
+    // and everything it sent in answer arrives before that close.
+    const int fd = connect_case(address_, opt_.probe_timeout_ms);
+    if (fd >= 0) {
+      connected = true;
+      Fd guard(fd);
+      std::string all;
+      for (const auto& p : packets) all += p;
+      // MSG_MORE holds the bytes until the shutdown, which then sends them with the FIN in
+      // one segment: the broker reads the case and its end in one go.
+      send_all(fd, all, opt_.case_timeout_ms, MSG_MORE);
+      ::shutdown(fd, SHUT_WR);
+      got = receive(fd, opt_.case_timeout_ms, [](const std::string&) { return false; });
+      if (got.timed_out) ++case_timeouts_;
+    }
+
+    return conversation;
+  }
+
+  // A stateful case (docs/netfuzz.md "Stateful cases"): each connection is opened at its
+  // first packet and half-closed where the case closes it (an empty packet), waiting for
+  // the broker's close; a turn that ends with a PINGREQ before the next packet goes on
+  // another connection waits for its PINGRESP, so the broker has processed the turn first
+  // (its effects on the other connections, deliveries and takeovers, happen in case order).
+  // At the end every connection still open is half-closed and read to the broker's close.
+  // A packet for a connection the broker has closed (a takeover, a refusal, a protocol
+  // error) goes on a new TCP connection, as the runner's send_raw does on a closed link,
+  // so the reproducer does what the run did. One conversation per TCP connection, the one
+  // that carried the last packet last.
+  std::vector<Conversation> exchange_stateful(const Case& c) {
+    struct Link { Conversation conversation; int fd = -1; bool opened = false, done = false, closed_by_case = false; std::size_t pingreqs = 0; };
+    std::array<Link, Case::kMaxConnections> links;
+    std::vector<Conversation> finished;
+    const std::string pingreq("\xC0\x00", 2);
+    auto read_into = [&](Link& l, int timeout_ms, auto enough) {
+      auto r = receive(l.fd, timeout_ms, [&](const std::string& more) { return enough(l.conversation.got.bytes + more); });
+      l.conversation.got.bytes += r.bytes;
+      l.conversation.got.closed = r.closed;
+      l.conversation.got.timed_out = r.timed_out;
+      if (r.closed) l.done = true;
+    };
+    auto close_link = [&](Link& l) {
+      l.closed_by_case = true;
+      if (l.fd < 0) return;
+      if (!l.done) {
+        ::shutdown(l.fd, SHUT_WR);
+        read_into(l, opt_.case_timeout_ms, [](const std::string&) { return false; });
+        if (l.conversation.got.timed_out) ++case_timeouts_;
+      }
+      ::close(l.fd);
+      l.fd = -1;
+      l.done = true;
+    };
+    for (std::size_t i = 0; i < c.packets.size(); ++i) {
+      auto& l = links[c.connection[i] % Case::kMaxConnections];
+      const auto& p = c.packets[i];
+      if (p.empty()) { close_link(l); continue; }
+      if (l.fd >= 0 && !l.done) read_into(l, 0, [](const std::string&) { return false; });  // closed meanwhile?
+      if (l.opened && l.done && !l.closed_by_case) {
+        if (l.fd >= 0) ::close(l.fd);
+        finished.push_back(std::move(l.conversation));
+        l = Link{};
+      }
+      l.conversation.packets.push_back(p);
+      if (!l.opened) {
+        l.opened = true;
+        l.fd = connect_probe(address_, opt_.probe_timeout_ms);
+        l.conversation.connected = l.fd >= 0;
+      }
+      if (l.fd < 0 || l.done) continue;  // not even connected
+      send_all(l.fd, p, opt_.case_timeout_ms);
+      if (p == pingreq) ++l.pingreqs;
+      const bool turn_ends = i + 1 == c.packets.size() || c.connection[i + 1] != c.connection[i];
+      if (turn_ends && p == pingreq && i + 1 < c.packets.size()) {
+        read_into(l, opt_.case_timeout_ms, [&](const std::string& bytes) { return count_pingresps(bytes) >= l.pingreqs; });
+      }
+    }
+    for (auto& l : links) if (l.fd >= 0 && !l.done) ::shutdown(l.fd, SHUT_WR);
+    for (auto& l : links) close_link(l);
+    std::vector<Conversation> out = std::move(finished);
+    const std::uint8_t main = c.packets.empty() ? 0 : [&] {
+      for (std::size_t i = c.packets.size(); i-- > 0;)
+        if (!c.packets[i].empty()) return c.connection[i];
+      return c.connection.back();
+    }();
+    for (const auto k : c.connections())
+      if (k != main) out.push_back(std::move(links[k % Case::kMaxConnections].conversation));
+    out.push_back(std::move(links[main % Case::kMaxConnections].conversation));
+    return out;
+  }
+
+  // The spec oracle on one connection: `packets` sent, `received` what came back. True
+  // when it set a finding or a lenient reason in `out`.
+  bool judge(const std::vector<std::string>& packets, const std::string& received, Outcome& out) {
+    mqtt::Version version = opt_.version;
+    bool connect_decodes = false;
+    {
+      // The broker answers in the version the CONNECT asked for.
+      const auto& first = packets.empty() ? std::string() : packets.front();
+      auto d = mqtt::decode(first, {});
+      if (d.ok() && std::holds_alternative<mqtt::ConnectView>(d.value)) {
+        version = std::get<mqtt::ConnectView>(d.value).protocol_version;
+        connect_decodes = true;
+      }
+    }
+    const auto frames = frame_stream(packets, version);
+    // Spec: the first rule the stream breaks, and how many PINGREQs precede it.
+    std::optional<std::size_t> violation;
+    std::string violation_spec, violation_detail, violation_packet, violation_lenient;
+    std::size_t pings_before = 0;
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      const auto& f = frames[i];
+      if (f.error) {
+        violation = i;
+        violation_spec = std::string(f.error.spec);
+        violation_detail = std::string(mqtt::to_string(f.error.code)) + ": " + std::string(f.error.message);
+        violation_packet = f.type_name;
+        if (auto why = lenient_on_receipt(version, f.type_name, f.error)) violation_lenient = *why;
+        break;
+      }
+      if (i == 0 && f.type != mqtt::PacketType::connect) {
+        violation = i; violation_spec = "MQTT-3.1.0-1"; violation_detail = "first packet is not CONNECT";
+        violation_packet = f.type_name;
+        break;
+      }
+      if (i > 0 && f.type == mqtt::PacketType::connect) {
+        violation = i; violation_spec = "MQTT-3.1.0-2"; violation_detail = "second CONNECT";
+        violation_packet = f.type_name;
+        break;
+      }
+      if (f.type == mqtt::PacketType::pingreq) ++pings_before;
+    }
+
     // Spec: what the broker sent must decode.
     mqtt::Framer framer;
-    framer.feed(got.bytes);
+    framer.feed(received);
     std::size_t pingresps = 0;
     for (;;) {
       auto f = framer.next();
@@ -232,7 +346,7 @@ class Fuzzer {
         if (!connect_decodes && !f.packet.empty() && (f.packet[0] >> 4) == 2) continue;
         if (forwarded_unaltered(packet_type_name(f.packet), err)) {
           out.lenient = "forwarded unaltered: " + std::string(err.spec.empty() ? err.message : err.spec);
-          return out;
+          return true;
         }
       }
       out.kind = "spec_invalid_bytes";
@@ -241,7 +355,7 @@ class Fuzzer {
       out.spec = std::string(err.spec);
       out.detail = "broker sent bytes the codec rejects: " + std::string(mqtt::to_string(err.code)) + " at offset " +
                    std::to_string(err.offset) + ": " + std::string(err.message);
-      return out;
+      return true;
     }
     // Spec: after a packet it must reject, the broker must close (3.1.1 4.8, 5.0 4.13):
     // a PINGRESP to a PINGREQ sent after it means it carried on.
@@ -255,7 +369,7 @@ class Fuzzer {
       out.detail = "broker kept the connection after packet " + std::to_string(*violation) + " (" + violation_detail +
                    ") and answered a later PINGREQ";
     }
-    return out;
+    return !out.kind.empty() || !out.lenient.empty();
   }
 
   // No liveness proof: a spawned broker that exits within 500 ms crashed, else a hang.
@@ -326,11 +440,22 @@ class Fuzzer {
       auto [o, at] = replay(w, seq, !before.empty());
       return o.kind == kind && at == seq.size() - 1;
     };
+    // Whole connections of a stateful case (the last first), then single packets (and
+    // closes: a connection then stays open to the end of the case), then connections
+    // again: one that carried a packet the case needed may be left with packets it does not.
+    auto drop_connections = [&] {
+      const auto used = c.connections();
+      for (auto k = used.rbegin(); c.stateful() && k != used.rend() && c.connections().size() > 1; ++k) {
+        Case t = c.without_connection(*k);
+        if (same(t)) c = std::move(t);
+      }
+    };
+    drop_connections();
     for (std::size_t i = c.packets.size(); i-- > 0 && c.packets.size() > 1;) {
-      Case t = c;
-      t.packets.erase(t.packets.begin() + static_cast<std::ptrdiff_t>(i));
+      Case t = c.without(i);
       if (same(t)) c = std::move(t);
     }
+    drop_connections();
     // Parts (structural_removals: a property, a subscription, a payload ... dropped and the
     // packet re-encoded), last packet first, until no removal keeps the finding. Packets
     // after a CONNECT are read in the version it declares, as the broker reads them.
@@ -531,7 +656,7 @@ class Fuzzer {
     for (std::uint64_t i = 0; !stop_.load(); ++i) {
       if (opt_.max_cases && cases_.fetch_add(1) >= opt_.max_cases) break;
       const std::uint64_t index = i * jobs + static_cast<std::uint64_t>(id);
-      Case c = generate_case(opt_.seed, index, opt_.version);
+      Case c = generate_case(opt_.seed, index, opt_.version, opt_.stateful);
       Outcome o;
       std::uint64_t epoch = 0;
       {
@@ -647,6 +772,7 @@ class Fuzzer {
                  {"sentinel_answered", sentinel_answered_.load()}, {"probe_pings", probe_pings_.load()},
                  {"fresh_probes", fresh_probes_.load()},
                  {"broker_starts", broker_.starts()}, {"broker_up", broker_up}, {"replayed", replayed},
+                 {"stateful", opt_.stateful},
                  {"crash_findings", crash_count}, {"spec_findings", spec_count},
                  {"lenient", lenient_}, {"findings", findings}};
     const auto out_dir = std::filesystem::path(opt_.out_dir);

@@ -2,6 +2,7 @@
 // field mutations, sequence mutations and byte-level mutations, all driven by Rng.
 #include "mqtth/netfuzz/NetFuzz.hpp"
 
+#include "Mutations.hpp"
 #include "Oracles.hpp"
 
 #include <algorithm>
@@ -33,6 +34,8 @@ constexpr std::array<std::string_view, 22> kTopics = {
     "\xEF\xBF\xBF",        // U+FFFF non-character (allowed, SHOULD NOT)
     "fz/\xF0\x9F\x98\x80"  // 4-byte sequence
 };
+
+}  // namespace
 
 std::string pick_topic(Rng& rng, bool valid_only) {
   if (valid_only) {
@@ -66,6 +69,8 @@ mqtt::Property random_property(Rng& rng) {
   p.value = rng.chance(50) ? pick_topic(rng, false) : random_bytes(rng, 8);
   return p;
 }
+
+namespace {
 
 mqtt::Properties maybe_properties(Rng& rng, Version v, std::vector<std::string>& notes, const char* where) {
   mqtt::Properties props;
@@ -224,6 +229,8 @@ void mutate_remaining_length(Rng& rng, std::string& packet, std::vector<std::str
   packet.replace(1, len_bytes, varint);
 }
 
+}  // namespace
+
 void mutate_bytes(Rng& rng, std::string& packet, std::vector<std::string>& notes) {
   if (packet.empty()) return;
   switch (rng.below(6)) {
@@ -259,9 +266,8 @@ void mutate_bytes(Rng& rng, std::string& packet, std::vector<std::string>& notes
   }
 }
 
-}  // namespace
-
-Case generate_case(std::uint64_t seed, std::uint64_t index, Version version) {
+Case generate_case(std::uint64_t seed, std::uint64_t index, Version version, bool stateful) {
+  if (stateful) return generate_stateful_case(seed, index, version);
   Rng rng(seed * 0x100000001B3ULL ^ (index + 1) * 0x9E3779B97F4A7C15ULL);
   Case out;
   std::vector<mqtt::Packet> packets;

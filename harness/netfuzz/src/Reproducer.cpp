@@ -7,13 +7,56 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 namespace mqtth::netfuzz {
 namespace {
 
-void write_case(std::ostream& f, const std::string& client, const Case& c) {
-  for (const auto& p : c.packets)
+const std::string kPingreq("\xC0\x00", 2);
+
+// The client that carries connection `k` of a case written under `base`: `base` itself for
+// a one-connection case, `base`_cK for a stateful one.
+std::string client_of(const std::string& base, const Case& c, std::uint8_t k) {
+  return c.stateful() ? base + "_c" + std::to_string(k) : base;
+}
+
+// The case's packets as send_raw steps, each connection on its own client, closed where
+// the run closed it (docs/netfuzz.md "Stateful cases"): an empty packet is a half-close,
+// and with `close_at_end` every connection still open is half-closed after the last
+// packet, as the fuzz run ends a case. Where a stateful case's turn ends with a PINGREQ,
+// the run waited for its PINGRESP (or the broker's close) before the next connection's
+// turn; so does the scenario.
+void write_case(std::ostream& f, const std::string& base, const Case& c, bool close_at_end) {
+  std::set<std::uint8_t> opened, closed;
+  for (std::size_t i = 0; i < c.packets.size(); ++i) {
+    const auto& p = c.packets[i];
+    const auto client = client_of(base, c, c.connection_of(i));
+    if (p.empty()) {
+      // A close of a connection that minimisation left without packets: nothing to close.
+      if (opened.count(c.connection_of(i)) && !closed.count(c.connection_of(i)))
+        f << "  - disconnect: {client: " << client << ", half_close: true}\n";
+      closed.insert(c.connection_of(i));
+      continue;
+    }
+    opened.insert(c.connection_of(i));
     f << "  - send_raw: {client: " << client << ", hex: \"" << mqtt::to_hex(p, " ") << "\"}  # " << packet_type_name(p) << "\n";
+    if (c.stateful() && p == kPingreq && i + 1 < c.packets.size() && c.connection_of(i + 1) != c.connection_of(i))
+      f << "  - any_of: {within: 2s, branches: [{steps: [{expect_packet: {client: " << client
+        << ", type: PINGRESP}}]}, {steps: [{expect_disconnect: {client: " << client << "}}]}]}\n";
+  }
+  if (!close_at_end) return;
+  for (const auto k : c.connections())
+    if (opened.count(k) && !closed.count(k)) f << "  - disconnect: {client: " << client_of(base, c, k) << ", half_close: true}\n";
+}
+
+void list_clients(std::ostream& f, const std::string& base, const Case& c) {
+  if (!c.stateful()) {
+    f << "  " << base << ": {}\n";
+    return;
+  }
+  std::set<std::uint8_t> listed;
+  for (std::size_t i = 0; i < c.packets.size(); ++i)
+    if (!c.packets[i].empty() && listed.insert(c.connection_of(i)).second) f << "  " << client_of(base, c, c.connection_of(i)) << ": {}\n";
 }
 
 }  // namespace
@@ -27,17 +70,25 @@ std::string write_reproducer(const std::string& dir, std::size_t n, const std::s
     << "# signature: " << signature << "\n";
   if (!fd.before.empty())
     f << "# The cases on clients before_1.. ran first (on their own they do not reproduce it).\n";
+  if (fd.last.stateful())
+    f << "# A stateful case: connection K of the case is client raw_cK (docs/netfuzz.md \"Stateful cases\").\n";
   f << "name: \"netfuzz finding " << n << " (" << kind << ")\"\n";
   f << "protocol: " << mqtt::to_string(version) << "\n";
   f << "timeout: 10s\n";
   f << "clients:\n";
-  for (std::size_t i = 0; i < fd.before.size(); ++i) f << "  before_" << i + 1 << ": {}\n";
-  f << "  raw: {}\n  probe: {}\n";
+  for (std::size_t i = 0; i < fd.before.size(); ++i) list_clients(f, "before_" + std::to_string(i + 1), fd.before[i]);
+  if (!fd.last.stateful() || fd.last.packets.empty()) f << "  raw: {}\n";
+  else list_clients(f, "raw", fd.last);
+  f << "  probe: {}\n";
   f << "steps:\n";
-  for (std::size_t i = 0; i < fd.before.size(); ++i) write_case(f, "before_" + std::to_string(i + 1), fd.before[i]);
-  write_case(f, "raw", fd.last);
-  // A case minimised to no packet has no link for the broker to close.
-  if (kind == "spec_accepted_malformed" && !fd.last.packets.empty())
+  // The earlier cases ended before the next one started: each connection closed.
+  for (std::size_t i = 0; i < fd.before.size(); ++i) write_case(f, "before_" + std::to_string(i + 1), fd.before[i], true);
+  // The case itself: a spec finding's connection stays open for the check below.
+  const bool spec_kind = kind.rfind("spec_", 0) == 0;
+  write_case(f, "raw", fd.last, !spec_kind);
+  // A case minimised to no packet has no link for the broker to close; in a stateful case
+  // the finding names no connection.
+  if (kind == "spec_accepted_malformed" && !fd.last.packets.empty() && !fd.last.stateful())
     f << "  # A broker must close the connection after a malformed packet (5.0: DISCONNECT 0x81 first).\n"
       << "  - expect_disconnect: {client: raw, within: 2s}\n";
   f << "  # Liveness: a fresh connection still gets CONNACK and PINGRESP.\n"

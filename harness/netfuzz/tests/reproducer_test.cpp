@@ -43,7 +43,7 @@ const std::string kConnect("\x10\x0d\x00\x04MQTT\x05\x02\x00\x00\x00\x00\x00", 1
 const std::string kPingreq("\xc0\x00", 2);
 
 TEST_F(Reproducer, earlier_cases_then_the_case_then_the_liveness_probe) {
-  const auto loaded = written("crash", Finding{{Case{{kConnect}, {}}, Case{{kConnect, kPingreq}, {}}}, Case{{kConnect}, {}}});
+  const auto loaded = written("crash", Finding{{Case{{kConnect}, {}, {}}, Case{{kConnect, kPingreq}, {}, {}}}, Case{{kConnect}, {}, {}}});
   ASSERT_TRUE(loaded.ok()) << loaded.errors.front().to_string();
   EXPECT_EQ(step_kinds(loaded.scenarios.at(0)),
             (std::vector<std::string>{"send_raw", "send_raw", "send_raw", "send_raw", "send_raw", "expect_connack",
@@ -51,7 +51,7 @@ TEST_F(Reproducer, earlier_cases_then_the_case_then_the_liveness_probe) {
 }
 
 TEST_F(Reproducer, a_malformed_case_expects_the_broker_to_close_it) {
-  const auto loaded = written("spec_accepted_malformed", Finding{{}, Case{{kConnect, kPingreq}, {}}});
+  const auto loaded = written("spec_accepted_malformed", Finding{{}, Case{{kConnect, kPingreq}, {}, {}}});
   ASSERT_TRUE(loaded.ok()) << loaded.errors.front().to_string();
   EXPECT_EQ(step_kinds(loaded.scenarios.at(0)),
             (std::vector<std::string>{"send_raw", "send_raw", "expect_disconnect", "send_raw", "expect_connack",

@@ -2,6 +2,8 @@
 
 #include <QTcpSocket>
 
+#include <sys/socket.h>
+
 namespace mqtth::client {
 
 RawConnection::RawConnection(mqtt::Version version, QObject* parent) : QObject(parent), version_(version) {
@@ -54,6 +56,7 @@ void RawConnection::abort() {
 // Detaches and deletes the socket; nothing more is emitted for this connection.
 void RawConnection::dropSocket() {
   connected_ = false;
+  halfClosePending_ = false;
   pending_.clear();
   if (!socket_) return;
   QTcpSocket* old = socket_;
@@ -73,6 +76,21 @@ void RawConnection::onConnected() {
     pending_.clear();
   }
   emit connected();
+  if (halfClosePending_ && socket_) halfClose();
+}
+
+void RawConnection::halfClose() {
+  if (!socket_) return;
+  if (!connected_) {
+    halfClosePending_ = true;
+    return;
+  }
+  halfClosePending_ = false;
+  // Qt buffers writes; the FIN must follow the last byte, not overtake it. Loopback takes
+  // everything at once; the wait only bounds a peer that stopped reading.
+  while (socket_->bytesToWrite() > 0 && socket_->waitForBytesWritten(1000)) {
+  }
+  ::shutdown(static_cast<int>(socket_->socketDescriptor()), SHUT_WR);
 }
 
 void RawConnection::onReadyRead() {

@@ -171,6 +171,10 @@ void Execution::doReconnect(Client& c, const scenario::ReconnectStep& s) {
 }
 
 void Execution::doDisconnect(Client& c, const scenario::DisconnectStep& s) {
+  if (s.half_close) {
+    halfCloseRaw(c);
+    return;
+  }
   if (c.raw && c.raw->isOpen()) {
     dropRaw(c);
     completeStep();
@@ -198,6 +202,31 @@ void Execution::doDisconnect(Client& c, const scenario::DisconnectStep& s) {
          return std::nullopt;
        },
        std::nullopt, [this] { fail("the connection did not close after DISCONNECT", {}, {}, Check::harness); });
+}
+
+// The way `mqtt-harness fuzz` ends a connection (docs/netfuzz.md): FIN after the last
+// byte, so the broker reads everything and sees end-of-stream; its close ends the step. A
+// broker that keeps the half-closed link open is not a failure here (the fuzzer counts it
+// as a case timeout): after 2 s the link is reset and the scenario goes on.
+void Execution::halfCloseRaw(Client& c) {
+  if (!c.raw || !c.raw->isOpen()) {
+    completeStep();  // the broker closed it already
+    return;
+  }
+  const std::size_t closes_before = c.closes.size();
+  c.raw->halfClose();
+  Client* cp = &c;
+  wait([cp, closes_before]() -> std::optional<bool> {
+         if (cp->closes.size() > closes_before || !cp->raw || !cp->raw->isOpen()) {
+           cp->closes_consumed = cp->closes.size();  // asked for by the half-close: no broker disconnect
+           return true;
+         }
+         return std::nullopt;
+       },
+       scenario::Duration(2000), [this, cp] {
+         dropRaw(*cp);
+         completeStep();
+       });
 }
 
 void Execution::onUnaskedRefusal(Client& c, const std::string& client_id, std::uint8_t code) {

@@ -240,6 +240,7 @@ class Execution : public QObject {
   // Raw mode: the client's RawConnection (created on first use) connects to its target.
   void openRaw(Client& c);
   void onRawPacket(Client& c, const client::RawPacket& packet);
+  void halfCloseRaw(Client& c);
   void dropRaw(Client& c);  // closes and deletes the raw link, silently
   // The client's unconsumed packets (of `type`), for failure messages.
   std::string receivedSummary(const Client& c, std::optional<mqtt::PacketType> type) const;

@@ -68,6 +68,7 @@ std::optional<StepAction> parse_connect_like(StepInput& in) {
 constexpr KeySpec kDisconnectKeys[] = {
     kClientKey,
     {"abrupt", ValueType::boolean, false, "false", "close TCP without DISCONNECT (the will fires)"},
+    {"half_close", ValueType::boolean, false, "false", "a send_raw link: shut its sending side only (TCP FIN, no DISCONNECT), read what the broker still sends and wait up to 2 s for its close, as `mqtt-harness fuzz` ends a connection"},
     {"reason_code", ValueType::reason_code, false, "0x00", "the DISCONNECT's reason code (5.0)"},
     {"properties", ValueType::properties, false, {}, "the DISCONNECT's properties (5.0)"},
 };
@@ -87,8 +88,12 @@ std::optional<StepAction> parse_disconnect(StepInput& in) {
       d.reason_code = p.reason_code(x, "reason_code");
     }
     if (auto x = in.get("properties")) d.properties = p.properties(x, in.ctx);
-    if (d.abrupt && (d.reason_code || !d.properties.empty()))
-      p.error(in.value, "disconnect: an abrupt disconnect sends no DISCONNECT, so it cannot carry reason_code or properties");
+    if (auto x = in.get("half_close")) {
+      if (auto b = p.boolean(x, "half_close")) d.half_close = *b;
+    }
+    if (d.abrupt && d.half_close) p.error(in.value, "disconnect: give abrupt or half_close, not both");
+    if ((d.abrupt || d.half_close) && (d.reason_code || !d.properties.empty()))
+      p.error(in.value, "disconnect: an abrupt or half-closing disconnect sends no DISCONNECT, so it cannot carry reason_code or properties");
   }
   p.require_opened(in.key, d.client, in.ctx);
   return d;
@@ -152,7 +157,7 @@ constexpr StepDescriptor kReconnect{
     {"step_reconnect", "", kReconnectKeys}, StepShorthand::client, false,
     "{client: sub, after: 100ms, expect: {session_present: true}}", parse_connect_like};
 constexpr StepDescriptor kDisconnect{
-    "disconnect", StepKind::disconnect, "Sends DISCONNECT and closes, or (`abrupt`) closes TCP without DISCONNECT",
+    "disconnect", StepKind::disconnect, "Sends DISCONNECT and closes, or (`abrupt`) closes TCP without DISCONNECT, or (`half_close`, a send_raw link) shuts its sending side and waits for the broker's close",
     {"step_disconnect", "", kDisconnectKeys}, StepShorthand::client, false,
     "{client: pub, reason_code: 0x04, properties: {session_expiry_interval: 0}}", parse_disconnect};
 constexpr StepDescriptor kExpectConnack{

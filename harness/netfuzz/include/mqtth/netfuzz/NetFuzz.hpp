@@ -34,16 +34,45 @@ class Rng {
   std::uint64_t state_;
 };
 
-// One case: the raw packets sent on one connection, in order. `mutations` says what was
-// done to the valid session the case started from (for the finding report).
+// One case: the raw packets sent, in order. `mutations` says what was done to the valid
+// session the case started from (for the finding report).
+//
+// A stateful case (docs/netfuzz.md "Stateful cases") spreads its packets over up to
+// kMaxConnections connections: packet i goes on connection `connection[i]`, opened at its
+// first packet; an empty packet is that connection's close where the run closed it (a
+// half-close, then the broker's close is waited for). `connection` empty: one connection.
 struct Case {
+  static constexpr std::uint8_t kMaxConnections = 4;
   std::vector<std::string> packets;
   std::vector<std::string> mutations;
+  std::vector<std::uint8_t> connection;
+
+  bool stateful() const { return !connection.empty(); }
+  std::uint8_t connection_of(std::size_t i) const { return stateful() ? connection[i] : 0; }
+  // The case without packet i (its connection entry goes with it).
+  Case without(std::size_t i) const;
+  // The case without every packet (and close) of connection `k`.
+  Case without_connection(std::uint8_t k) const;
+  // The connections it uses, in the order they are first used.
+  std::vector<std::uint8_t> connections() const;
 };
 
 // Case number `index` of the run with `seed`: a pure function of (seed, index, version),
-// so a case can be regenerated from its number.
-Case generate_case(std::uint64_t seed, std::uint64_t index, mqtt::Version version);
+// so a case can be regenerated from its number. `stateful`: a multi-connection case
+// (generate_stateful_case) instead of a one-connection one.
+Case generate_case(std::uint64_t seed, std::uint64_t index, mqtt::Version version, bool stateful = false);
+
+// A stateful case: 2-4 connections (a subscriber, a publisher, a takeover of the
+// subscriber's client id while it is connected, a reconnect that resumes its session,
+// a refused CONNECT carrying every optional part) and a sequence over subscription state
+// (plain, wildcard, shared, `$` topics, retained set and cleared), wills with delay and
+// expiry, session expiry, QoS 1/2 flows left half done, unsubscribe while in flight; any
+// packet type (server-to-client ones and reserved types included) sent before CONNECT,
+// on a live session, after a takeover and on a resumed session; size extremes (0 and
+// 65535 bytes) on length-bearing fields. Where the next packet goes on another
+// connection, the current one's turn ends with a PINGREQ the executor waits for, so the
+// broker sees the turns in order. Deterministic in (seed, index, version).
+Case generate_stateful_case(std::uint64_t seed, std::uint64_t index, mqtt::Version version);
 
 // The valid opening every probe uses: CONNECT (clean, client id `client_id`) + PINGREQ.
 std::string probe_bytes(mqtt::Version version, const std::string& client_id);
@@ -95,6 +124,7 @@ struct FuzzOptions {
   std::uint64_t max_cases = 0; // 0: until duration
   int jobs = 1;                // workers, each with its own case and probe connections
   int fresh_probe_every = 256; // cases between fresh-connection probes (per worker)
+  bool stateful = false;       // multi-connection cases (generate_stateful_case)
   bool progress = true;
   // With `spawn`: replays each reproducer `replays` times against a fresh broker before the
   // findings are written. Set by the CLI, whose runner needs Qt; unset: no replay.

@@ -141,6 +141,7 @@ struct ReconnectStep {
 struct DisconnectStep {
   std::string client;
   bool abrupt = false;                      // true: close TCP without DISCONNECT
+  bool half_close = false;                  // true: a send_raw link's write side only; wait for the broker's close
   std::optional<std::uint8_t> reason_code;  // 5.0 DISCONNECT reason code (e.g. 0x04 with will)
   Json properties = Json::object();         // e.g. session_expiry_interval
   bool operator==(const DisconnectStep&) const = default;

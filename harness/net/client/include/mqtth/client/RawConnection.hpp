@@ -55,6 +55,10 @@ class RawConnection : public QObject {
   void write(std::string_view bytes);
   // Closes at once (no FIN handshake, no closed()): the caller knows it did this.
   void abort();
+  // Shuts the sending side once everything written has gone out (TCP FIN; at once when
+  // connected, else right after the pending bytes): the broker reads all of it, then sees
+  // end-of-stream. Reading goes on; closed() follows when the broker closes its side.
+  void halfClose();
 
   bool isOpen() const { return socket_ != nullptr; }  // connecting or connected
   bool isConnected() const { return connected_; }
@@ -94,6 +98,7 @@ class RawConnection : public QObject {
   std::optional<std::uint8_t> lastDisconnect_;
   bool connected_ = false;
   bool unframable_ = false;
+  bool halfClosePending_ = false;  // halfClose() before the connection was up
   QElapsedTimer clock_;
 };
 
