@@ -91,14 +91,14 @@ class StatefulBuilder {
     connect(publisher_first ? kSubscriber : kPublisher);
     const auto steps = 4 + rng_.below(10);
     for (std::uint32_t i = 0; i < steps; ++i) action();
-    // The sentinel: on the last connection used when it is still open, else on the
-    // publisher, which the case never closes.
-    const std::uint8_t last = out_.connection.empty() ? kPublisher : out_.connection.back();
-    put(conns_[last].closed || conns_[last].taken_over ? kPublisher : last, kPingreq);
     if (rng_.chance(10)) {
       auto& p = out_.packets[rng_.below(static_cast<std::uint32_t>(out_.packets.size()))];
       if (!p.empty()) mutate_bytes(rng_, p, out_.mutations);
     }
+    // The sentinel: on the last connection used when it is still open, else on the
+    // publisher, which the case never closes.
+    const std::uint8_t last = out_.connection.empty() ? kPublisher : out_.connection.back();
+    put(conns_[last].closed || conns_[last].taken_over ? kPublisher : last, kPingreq);
     return std::move(out_);
   }
 
@@ -147,7 +147,9 @@ class StatefulBuilder {
     mqtt::Connect c;
     c.protocol_name = "MQTT";
     c.protocol_version = v_;
+    // At 65535 bytes the ids stay distinct (the subscriber's is not the publisher's).
     c.client_id = field(Field::client_id, client_id, 'c');
+    if (c.client_id.size() == kMaxTwoByteLength) c.client_id.replace(c.client_id.size() - client_id.size(), client_id.size(), client_id);
     c.keep_alive = static_cast<std::uint16_t>(rng_.chance(90) ? 60 : 0);
     return c;
   }
