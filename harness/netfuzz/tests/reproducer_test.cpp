@@ -45,9 +45,25 @@ const std::string kPingreq("\xc0\x00", 2);
 TEST_F(Reproducer, earlier_cases_then_the_case_then_the_liveness_probe) {
   const auto loaded = written("crash", Finding{{Case{{kConnect}, {}, {}}, Case{{kConnect, kPingreq}, {}, {}}}, Case{{kConnect}, {}, {}}});
   ASSERT_TRUE(loaded.ok()) << loaded.errors.front().to_string();
+  // Each connection half-closed where the fuzz run closed it: after its case's packets.
   EXPECT_EQ(step_kinds(loaded.scenarios.at(0)),
-            (std::vector<std::string>{"send_raw", "send_raw", "send_raw", "send_raw", "send_raw", "expect_connack",
-                                      "expect_packet"}));
+            (std::vector<std::string>{"send_raw", "disconnect", "send_raw", "send_raw", "disconnect", "send_raw",
+                                      "disconnect", "send_raw", "expect_connack", "expect_packet"}));
+}
+
+// A stateful case: one client per connection, the wait at the end of a turn, the closes
+// where the case made them and at its end.
+TEST_F(Reproducer, a_stateful_case_is_a_multi_client_scenario) {
+  Case c{{kConnect, kPingreq, kConnect, "", kPingreq}, {}, {0, 0, 1, 0, 1}};
+  const auto loaded = written("crash", Finding{{}, c});
+  ASSERT_TRUE(loaded.ok()) << loaded.errors.front().to_string();
+  const auto& s = loaded.scenarios.at(0);
+  EXPECT_EQ(step_kinds(s), (std::vector<std::string>{"send_raw", "send_raw", "any_of", "send_raw", "disconnect",
+                                                     "send_raw", "disconnect", "send_raw", "expect_connack",
+                                                     "expect_packet"}));
+  std::vector<std::string> clients;
+  for (const auto& client : s.clients) clients.push_back(client.name);
+  EXPECT_EQ(clients, (std::vector<std::string>{"raw_c0", "raw_c1", "probe"}));
 }
 
 TEST_F(Reproducer, a_malformed_case_expects_the_broker_to_close_it) {

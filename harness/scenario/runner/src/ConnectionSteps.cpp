@@ -209,6 +209,11 @@ void Execution::doDisconnect(Client& c, const scenario::DisconnectStep& s) {
 // broker that keeps the half-closed link open is not a failure here (the fuzzer counts it
 // as a case timeout): after 2 s the link is reset and the scenario goes on.
 void Execution::halfCloseRaw(Client& c) {
+  if (c.conn && c.conn->isSocketOpen()) {
+    fail("disconnect half_close: client " + c.name + " has a session connection; half_close ends a send_raw link", {}, {},
+         Check::harness);
+    return;
+  }
   if (!c.raw || !c.raw->isOpen()) {
     completeStep();  // the broker closed it already
     return;

@@ -93,7 +93,8 @@ std::optional<StepAction> parse_disconnect(StepInput& in) {
     }
     if (d.abrupt && d.half_close) p.error(in.value, "disconnect: give abrupt or half_close, not both");
     if ((d.abrupt || d.half_close) && (d.reason_code || !d.properties.empty()))
-      p.error(in.value, "disconnect: an abrupt or half-closing disconnect sends no DISCONNECT, so it cannot carry reason_code or properties");
+      p.error(in.value, std::string("disconnect: ") + (d.abrupt ? "an abrupt" : "a half-closing") +
+                            " disconnect sends no DISCONNECT, so it cannot carry reason_code or properties");
   }
   p.require_opened(in.key, d.client, in.ctx);
   return d;
