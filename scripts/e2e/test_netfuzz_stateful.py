@@ -15,7 +15,7 @@ from conftest import REPO, free_port, wait_for_port, run_scenarios
 from test_netfuzz import crash_or_hang_findings, run_fuzz
 
 STUB = REPO / "harness/netfuzz/tests/stateful_broker_stub.py"
-# Seed 1 reaches the planted crash at case 109 with -j 1 (a subscriber, a publisher, a takeover).
+# Seed 1 reaches the planted crash at case 64 with -j 1 (a subscriber, a publisher, a takeover).
 SEED, MAX_CASES = "1", "130"
 
 

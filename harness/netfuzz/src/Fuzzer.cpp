@@ -253,6 +253,10 @@ class Fuzzer {
       l.done = true;
     };
     for (std::size_t i = 0; i < c.packets.size(); ++i) {
+      if (c.connection[i] == Case::kClock) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(Case::pause_ms(c.packets[i])));
+        continue;
+      }
       auto& l = links[c.connection[i] % Case::kMaxConnections];
       const auto& p = c.packets[i];
       if (p.empty()) { close_link(l); continue; }
@@ -279,10 +283,11 @@ class Fuzzer {
     for (auto& l : links) if (l.fd >= 0 && !l.done) ::shutdown(l.fd, SHUT_WR);
     for (auto& l : links) close_link(l);
     std::vector<Conversation> out = std::move(finished);
-    const std::uint8_t main = c.packets.empty() ? 0 : [&] {
+    const std::uint8_t main = [&] {
       for (std::size_t i = c.packets.size(); i-- > 0;)
-        if (!c.packets[i].empty()) return c.connection[i];
-      return c.connection.back();
+        if (!c.packets[i].empty() && c.connection[i] != Case::kClock) return c.connection[i];
+      const auto used = c.connections();
+      return used.empty() ? std::uint8_t{0} : used.back();
     }();
     for (const auto k : c.connections())
       if (k != main) out.push_back(std::move(links[k % Case::kMaxConnections].conversation));

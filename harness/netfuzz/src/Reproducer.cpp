@@ -30,6 +30,10 @@ void write_case(std::ostream& f, const std::string& base, const Case& c, bool cl
   std::set<std::uint8_t> opened, closed;
   for (std::size_t i = 0; i < c.packets.size(); ++i) {
     const auto& p = c.packets[i];
+    if (c.connection_of(i) == Case::kClock) {
+      f << "  - sleep: " << Case::pause_ms(p) << "ms  # the case's pause (expiry, will delay)\n";
+      continue;
+    }
     const auto client = client_of(base, c, c.connection_of(i));
     if (p.empty()) {
       // A close of a connection that minimisation left without packets: nothing to close.
@@ -56,7 +60,7 @@ void list_clients(std::ostream& f, const std::string& base, const Case& c) {
   }
   std::set<std::uint8_t> listed;
   for (std::size_t i = 0; i < c.packets.size(); ++i)
-    if (!c.packets[i].empty() && listed.insert(c.connection_of(i)).second) f << "  " << client_of(base, c, c.connection_of(i)) << ": {}\n";
+    if (!c.packets[i].empty() && c.connection_of(i) != Case::kClock && listed.insert(c.connection_of(i)).second) f << "  " << client_of(base, c, c.connection_of(i)) << ": {}\n";
 }
 
 }  // namespace

@@ -34,8 +34,18 @@ Case Case::without_connection(std::uint8_t k) const {
 std::vector<std::uint8_t> Case::connections() const {
   std::vector<std::uint8_t> out;
   for (std::size_t i = 0; i < packets.size(); ++i)
-    if (std::find(out.begin(), out.end(), connection_of(i)) == out.end()) out.push_back(connection_of(i));
+    if (connection_of(i) != kClock && std::find(out.begin(), out.end(), connection_of(i)) == out.end())
+      out.push_back(connection_of(i));
   return out;
+}
+
+int Case::pause_ms(const std::string& entry) {
+  int ms = 0;
+  for (const char ch : entry) {
+    if (ch < '0' || ch > '9' || ms > 10000) break;  // minimisation may cut digits, never adds any
+    ms = ms * 10 + (ch - '0');
+  }
+  return std::min(ms, 10000);
 }
 
 namespace {
@@ -90,15 +100,27 @@ class StatefulBuilder {
     connect(publisher_first ? kPublisher : kSubscriber);
     connect(publisher_first ? kSubscriber : kPublisher);
     const auto steps = 4 + rng_.below(10);
-    for (std::uint32_t i = 0; i < steps; ++i) action();
+    // One case in a hundred waits once, 1.1-2.5 s, somewhere in the middle: long enough
+    // for the 1-2 s message expiry, will delay and session expiry the case sets to run
+    // out (3.3.2.3.3, 3.1.3.2.2, 3.1.2.11.2). Rare: a pause costs a worker as much time as
+    // a hundred cases.
+    const auto pause_at = rng_.chance(1) ? rng_.below(steps) : steps;
+    for (std::uint32_t i = 0; i < steps; ++i) {
+      if (i == pause_at) {
+        const auto ms = 1100 + rng_.below(1400);
+        note("pause " + std::to_string(ms) + " ms");
+        put(Case::kClock, std::to_string(ms));
+      }
+      action();
+    }
     if (rng_.chance(10)) {
-      auto& p = out_.packets[rng_.below(static_cast<std::uint32_t>(out_.packets.size()))];
-      if (!p.empty()) mutate_bytes(rng_, p, out_.mutations);
+      const auto at = rng_.below(static_cast<std::uint32_t>(out_.packets.size()));
+      if (!out_.packets[at].empty() && out_.connection[at] != Case::kClock) mutate_bytes(rng_, out_.packets[at], out_.mutations);
     }
     // The sentinel: on the last connection used when it is still open, else on the
     // publisher, which the case never closes.
     const std::uint8_t last = out_.connection.empty() ? kPublisher : out_.connection.back();
-    put(conns_[last].closed || conns_[last].taken_over ? kPublisher : last, kPingreq);
+    put(last == Case::kClock || conns_[last].closed || conns_[last].taken_over ? kPublisher : last, kPingreq);
     return std::move(out_);
   }
 
@@ -120,12 +142,12 @@ class StatefulBuilder {
   void put(std::uint8_t k, std::string bytes) {
     if (!out_.connection.empty()) {
       const auto prev = out_.connection.back();
-      if (prev != k && !conns_[prev].closed && out_.packets.back() != kPingreq) push(prev, kPingreq);
+      if (prev != k && prev != Case::kClock && !conns_[prev].closed && out_.packets.back() != kPingreq) push(prev, kPingreq);
     }
     push(k, std::move(bytes));
   }
   void push(std::uint8_t k, std::string bytes) {
-    conns_[k].used = true;
+    if (k != Case::kClock) conns_[k].used = true;
     out_.packets.push_back(std::move(bytes));
     out_.connection.push_back(k);
   }

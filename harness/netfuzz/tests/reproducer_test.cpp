@@ -66,6 +66,17 @@ TEST_F(Reproducer, a_stateful_case_is_a_multi_client_scenario) {
   EXPECT_EQ(clients, (std::vector<std::string>{"raw_c0", "raw_c1", "probe"}));
 }
 
+// A pause of the case is a sleep step, not a client.
+TEST_F(Reproducer, a_pause_is_a_sleep) {
+  Case c{{kConnect, kPingreq, "1200", kConnect}, {}, {0, 0, Case::kClock, 1}};
+  const auto loaded = written("crash", Finding{{}, c});
+  ASSERT_TRUE(loaded.ok()) << loaded.errors.front().to_string();
+  EXPECT_EQ(step_kinds(loaded.scenarios.at(0)),
+            (std::vector<std::string>{"send_raw", "send_raw", "any_of", "sleep", "send_raw", "disconnect", "disconnect",
+                                      "send_raw", "expect_connack", "expect_packet"}));
+  EXPECT_EQ(loaded.scenarios.at(0).clients.size(), 3u);
+}
+
 TEST_F(Reproducer, a_malformed_case_expects_the_broker_to_close_it) {
   const auto loaded = written("spec_accepted_malformed", Finding{{}, Case{{kConnect, kPingreq}, {}, {}}});
   ASSERT_TRUE(loaded.ok()) << loaded.errors.front().to_string();

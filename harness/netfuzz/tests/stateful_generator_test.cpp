@@ -81,6 +81,7 @@ TEST_P(StatefulGenerator, reaches_every_packet_type_in_every_connection_state) {
     for (std::size_t p = 0; p < c.packets.size(); ++p) {
       const auto k = c.connection[p];
       const auto& bytes = c.packets[p];
+      if (k == Case::kClock) continue;
       if (bytes.empty()) { closed[k] = true; continue; }
       const int type = static_cast<std::uint8_t>(bytes[0]) >> 4;
       seen.insert({type, state[k]});
@@ -111,7 +112,7 @@ TEST_P(StatefulGenerator, refused_connects_carry_every_optional_part) {
     for (const auto& bytes : generate_stateful_case(5, i, v).packets) {
       if (bytes.size() < 10 || (static_cast<std::uint8_t>(bytes[0]) >> 4) != 1) continue;
       const auto name = bytes.find("\x00\x04MQTT", 0, 6);
-      if (name == std::string::npos) continue;
+      if (name == std::string::npos || bytes.size() < name + 8) continue;
       const auto level = static_cast<std::uint8_t>(bytes[name + 6]);
       const auto flags = static_cast<std::uint8_t>(bytes[name + 7]);
       const bool every_part = (flags & 0xC4) == 0xC4;  // user name, password, will (3.1.2.3)
@@ -120,7 +121,8 @@ TEST_P(StatefulGenerator, refused_connects_carry_every_optional_part) {
       if (level != expected_level) { reasons.insert("protocol level"); continue; }
       // 3.1.1: the client id follows the keep alive; a codec may refuse to decode it empty
       // without clean session, so the bytes are read here.
-      if (v != Version::v5 && bytes.compare(name + 10, 2, std::string("\x00\x00", 2)) == 0 && !(flags & 0x02))
+      if (v != Version::v5 && bytes.size() >= name + 12 && bytes.compare(name + 10, 2, std::string("\x00\x00", 2)) == 0 &&
+          !(flags & 0x02))
         reasons.insert("empty client id");
       const auto connect = as_connect(bytes, v);
       if (!connect) continue;
@@ -166,6 +168,33 @@ TEST_P(StatefulGenerator, pushes_length_bearing_fields_to_65535_bytes) {
   std::vector<std::string> expected = {"client id", "password", "will payload", "will topic", "topic name", "payload", "topic filter"};
   if (v == Version::v5) expected.push_back("user property");
   for (const auto& field : expected) EXPECT_TRUE(extreme.count(field)) << field << " never 65535 bytes";
+}
+
+// Now and then a case pauses, long enough for 1 s expiry intervals to run out, and no
+// longer than a few seconds; the pause is read from its digits (minimisation may cut some).
+TEST_P(StatefulGenerator, some_cases_pause_for_expiry) {
+  std::size_t pauses = 0;
+  for (std::uint64_t i = 0; i < kCases; ++i) {
+    const auto c = generate_stateful_case(11, i, GetParam());
+    for (std::size_t p = 0; p < c.packets.size(); ++p) {
+      if (c.connection[p] != Case::kClock) continue;
+      ++pauses;
+      EXPECT_GE(Case::pause_ms(c.packets[p]), 1100) << c.packets[p];
+      EXPECT_LE(Case::pause_ms(c.packets[p]), 2500) << c.packets[p];
+      ASSERT_GT(p, 0u);
+      // The turn before ends with its PINGREQ, unless its connection is closed: by the case
+      // (an empty entry) or by the broker (a refused CONNECT).
+      const auto& before = c.packets[p - 1];
+      const bool closed = before.empty() || (static_cast<std::uint8_t>(before[0]) >> 4) == 1;
+      EXPECT_TRUE(closed || before == std::string("\xC0\x00", 2)) << "the turn before a pause does not end with its PINGREQ";
+    }
+  }
+  EXPECT_GT(pauses, kCases / 200);
+  EXPECT_LT(pauses, kCases / 40);
+  EXPECT_EQ(Case::pause_ms("1500"), 1500);
+  EXPECT_EQ(Case::pause_ms("15x0"), 15);
+  EXPECT_EQ(Case::pause_ms(""), 0);
+  EXPECT_EQ(Case::pause_ms("99999999"), 10000);
 }
 
 TEST(StatefulCase, dropping_a_connection_drops_its_packets_and_its_close) {

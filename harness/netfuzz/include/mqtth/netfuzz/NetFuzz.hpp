@@ -40,9 +40,12 @@ class Rng {
 // A stateful case (docs/netfuzz.md "Stateful cases") spreads its packets over up to
 // kMaxConnections connections: packet i goes on connection `connection[i]`, opened at its
 // first packet; an empty packet is that connection's close where the run closed it (a
-// half-close, then the broker's close is waited for). `connection` empty: one connection.
+// half-close, then the broker's close is waited for). An entry on `kClock` is no packet
+// but a pause: its bytes are the milliseconds to wait, in decimal (time for expiry and
+// will delay to pass). `connection` empty: one connection.
 struct Case {
   static constexpr std::uint8_t kMaxConnections = 4;
+  static constexpr std::uint8_t kClock = 0xFF;
   std::vector<std::string> packets;
   std::vector<std::string> mutations;
   std::vector<std::uint8_t> connection;
@@ -53,8 +56,10 @@ struct Case {
   Case without(std::size_t i) const;
   // The case without every packet (and close) of connection `k`.
   Case without_connection(std::uint8_t k) const;
-  // The connections it uses, in the order they are first used.
+  // The connections it uses, in the order they are first used (the clock is none).
   std::vector<std::uint8_t> connections() const;
+  // The pause entry `i` stands for, when connection[i] is kClock (digits only; 0 if none).
+  static int pause_ms(const std::string& entry);
 };
 
 // Case number `index` of the run with `seed`: a pure function of (seed, index, version),
@@ -66,7 +71,7 @@ Case generate_case(std::uint64_t seed, std::uint64_t index, mqtt::Version versio
 // subscriber's client id while it is connected, a reconnect that resumes its session,
 // a refused CONNECT carrying every optional part) and a sequence over subscription state
 // (plain, wildcard, shared, `$` topics, retained set and cleared), wills with delay and
-// expiry, session expiry, QoS 1/2 flows left half done, unsubscribe while in flight; any
+// expiry, session expiry, now and then a pause (kClock) for those to run out, QoS 1/2 flows left half done, unsubscribe while in flight; any
 // packet type (server-to-client ones and reserved types included) sent before CONNECT,
 // on a live session, after a takeover and on a resumed session; size extremes (0 and
 // 65535 bytes) on length-bearing fields. Where the next packet goes on another
