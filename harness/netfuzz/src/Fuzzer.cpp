@@ -214,9 +214,10 @@ class Fuzzer {
 
   // A stateful case (docs/netfuzz.md "Stateful cases"): each connection is opened at its
   // first packet and half-closed where the case closes it (an empty packet), waiting for
-  // the broker's close; a turn that ends with a PINGREQ before the next packet goes on
-  // another connection waits for its PINGRESP, so the broker has processed the turn first
-  // (its effects on the other connections, deliveries and takeovers, happen in case order).
+  // the broker's close; where the next entry goes on another connection (or is a pause)
+  // the turn ends with a PINGREQ whose PINGRESP is awaited, so the broker has processed the
+  // turn first (its effects on the other connections, deliveries and takeovers, happen in
+  // case order).
   // At the end every connection still open is half-closed and read to the broker's close.
   // A packet for a connection the broker has closed (a takeover, a refusal, a protocol
   // error) goes on a new TCP connection, as the runner's send_raw does on a closed link,
@@ -252,14 +253,8 @@ class Fuzzer {
       l.fd = -1;
       l.done = true;
     };
-    for (std::size_t i = 0; i < c.packets.size(); ++i) {
-      if (c.connection[i] == Case::kClock) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(Case::pause_ms(c.packets[i])));
-        continue;
-      }
-      auto& l = links[c.connection[i] % Case::kMaxConnections];
-      const auto& p = c.packets[i];
-      if (p.empty()) { close_link(l); continue; }
+    // Writes `p` on link `l`; a link the broker closed is replaced by a new connection.
+    auto send_on = [&](Link& l, const std::string& p) {
       if (l.fd >= 0 && !l.done) read_into(l, 0, [](const std::string&) { return false; });  // closed meanwhile?
       if (l.opened && l.done && !l.closed_by_case) {
         if (l.fd >= 0) ::close(l.fd);
@@ -272,11 +267,25 @@ class Fuzzer {
         l.fd = connect_probe(address_, opt_.probe_timeout_ms);
         l.conversation.connected = l.fd >= 0;
       }
-      if (l.fd < 0 || l.done) continue;  // not even connected
+      if (l.fd < 0 || l.done) return false;  // not even connected
       send_all(l.fd, p, opt_.case_timeout_ms);
       if (p == pingreq) ++l.pingreqs;
-      const bool turn_ends = i + 1 == c.packets.size() || c.connection[i + 1] != c.connection[i];
-      if (turn_ends && p == pingreq && i + 1 < c.packets.size()) {
+      return true;
+    };
+    for (std::size_t i = 0; i < c.packets.size(); ++i) {
+      if (c.connection[i] == Case::kClock) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(Case::pause_ms(c.packets[i])));
+        continue;
+      }
+      auto& l = links[c.connection[i] % Case::kMaxConnections];
+      const auto& p = c.packets[i];
+      if (p.empty()) { close_link(l); continue; }
+      if (!send_on(l, p)) continue;
+      // The end of a turn: a PINGREQ (unless the turn ended with one) and its PINGRESP. It
+      // belongs to the execution, not to the case, so minimisation cannot take it away
+      // and the reproducer does the same (Reproducer.cpp).
+      if (i + 1 < c.packets.size() && c.connection[i + 1] != c.connection[i]) {
+        if (p != pingreq && !send_on(l, pingreq)) continue;
         read_into(l, opt_.case_timeout_ms, [&](const std::string& bytes) { return count_pingresps(bytes) >= l.pingreqs; });
       }
     }

@@ -23,9 +23,9 @@ std::string client_of(const std::string& base, const Case& c, std::uint8_t k) {
 // The case's packets as send_raw steps, each connection on its own client, closed where
 // the run closed it (docs/netfuzz.md "Stateful cases"): an empty packet is a half-close,
 // and with `close_at_end` every connection still open is half-closed after the last
-// packet, as the fuzz run ends a case. Where a stateful case's turn ends with a PINGREQ,
-// the run waited for its PINGRESP (or the broker's close) before the next connection's
-// turn; so does the scenario.
+// packet, as the fuzz run ends a case. Where a stateful case's turn ends (the next entry
+// is on another connection or a pause), the run sent a PINGREQ (unless the turn ended with
+// one) and waited for its PINGRESP or the broker's close; so does the scenario.
 void write_case(std::ostream& f, const std::string& base, const Case& c, bool close_at_end) {
   std::set<std::uint8_t> opened, closed;
   for (std::size_t i = 0; i < c.packets.size(); ++i) {
@@ -44,8 +44,10 @@ void write_case(std::ostream& f, const std::string& base, const Case& c, bool cl
     }
     opened.insert(c.connection_of(i));
     f << "  - send_raw: {client: " << client << ", hex: \"" << mqtt::to_hex(p, " ") << "\"}  # " << packet_type_name(p) << "\n";
-    if (c.stateful() && p == kPingreq && i + 1 < c.packets.size() && c.connection_of(i + 1) != c.connection_of(i))
-      f << "  - any_of: {within: 2s, branches: [{steps: [{expect_packet: {client: " << client
+    if (!c.stateful() || i + 1 == c.packets.size() || c.connection_of(i + 1) == c.connection_of(i)) continue;
+    if (p != kPingreq)
+      f << "  - send_raw: {client: " << client << ", hex: \"" << mqtt::to_hex(kPingreq, " ") << "\"}  # PINGREQ: end of turn\n";
+    f << "  - any_of: {within: 2s, branches: [{steps: [{expect_packet: {client: " << client
         << ", type: PINGRESP}}]}, {steps: [{expect_disconnect: {client: " << client << "}}]}]}\n";
   }
   if (!close_at_end) return;

@@ -74,9 +74,9 @@ Case generate_case(std::uint64_t seed, std::uint64_t index, mqtt::Version versio
 // expiry, session expiry, now and then a pause (kClock) for those to run out, QoS 1/2 flows left half done, unsubscribe while in flight; any
 // packet type (server-to-client ones and reserved types included) sent before CONNECT,
 // on a live session, after a takeover and on a resumed session; size extremes (0 and
-// 65535 bytes) on length-bearing fields. Where the next packet goes on another
-// connection, the current one's turn ends with a PINGREQ the executor waits for, so the
-// broker sees the turns in order. Deterministic in (seed, index, version).
+// 65535 bytes) on length-bearing fields. Where the next entry goes on another connection
+// the executor ends the turn with a PINGREQ and waits for its PINGRESP, so the broker sees
+// the turns in order. Deterministic in (seed, index, version).
 Case generate_stateful_case(std::uint64_t seed, std::uint64_t index, mqtt::Version version);
 
 // The valid opening every probe uses: CONNECT (clean, client id `client_id`) + PINGREQ.
