@@ -39,7 +39,7 @@ std::string step_summary(const scenario::Step& step) {
           text += " " + s.client + " " + type_name(s.type);
         } else if constexpr (std::is_same_v<S, scenario::AnyOfStep>) {
           text += " of " + std::to_string(s.branches.size()) + " alternatives";
-        } else {
+        } else if constexpr (requires { s.client; }) {
           text += " " + s.client;
         }
       },
@@ -218,6 +218,12 @@ void Execution::beginStep(const scenario::Step& step) {
       step.action);
 }
 
+void Execution::runStep(Client*, const scenario::AcceptConnectionStep&) { error("accept_connection is a step of role: server"); }
+void Execution::runStep(Client*, const scenario::ClientCommandStep&) { error("client_command is a step of role: server"); }
+void Execution::runStep(Client*, const scenario::ExpectClientReceivedStep&) {
+  error("expect_client_received is a step of role: server");
+}
+void Execution::runStep(Client*, const scenario::SendAckStep&) { error("send_ack is a step of role: server"); }
 void Execution::runStep(Client* c, const scenario::ConnectStep& s) { doConnect(*c, s.overrides, s.expect, s.within); }
 void Execution::runStep(Client* c, const scenario::ReconnectStep& s) { doReconnect(*c, s); }
 void Execution::runStep(Client* c, const scenario::DisconnectStep& s) {
