@@ -223,6 +223,7 @@ void Execution::runStep(Client*, const scenario::ClientCommandStep&) { error("cl
 void Execution::runStep(Client*, const scenario::ExpectClientReceivedStep&) {
   error("expect_client_received is a step of role: server");
 }
+void Execution::runStep(Client*, const scenario::ExpectClientEventStep&) { error("expect_client_event is a step of role: server"); }
 void Execution::runStep(Client*, const scenario::SendAckStep&) { error("send_ack is a step of role: server"); }
 void Execution::runStep(Client* c, const scenario::ConnectStep& s) { doConnect(*c, s.overrides, s.expect, s.within); }
 void Execution::runStep(Client* c, const scenario::ReconnectStep& s) { doReconnect(*c, s); }

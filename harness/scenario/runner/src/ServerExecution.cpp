@@ -20,6 +20,10 @@ namespace {
 
 constexpr std::size_t kOutputKeep = 64 * 1024;
 constexpr std::size_t kLastPackets = 12;
+// A breach the spec gives no statement id: it names none rather than the scenario's.
+// What the client application was told (adapter protocol) is no wire rule of the spec.
+constexpr std::string_view kAdapterReport = "no statement: what the client application reported (docs/clients.md)";
+constexpr std::string_view kNoneNumbered = "no statement: the spec numbers no rule for this";
 
 std::string substitute(std::string word, const std::string& key, const std::string& value) {
   for (auto pos = word.find(key); pos != std::string::npos; pos = word.find(key, pos + value.size()))
@@ -297,7 +301,7 @@ void ServerExecution::onReadyRead(Link& link) {
     if (frame.status == mqtt::FrameInfo::Status::error) {
       record(report::Direction::to_broker, "MALFORMED", nullptr, {});
       fail("the client sent bytes that are not an MQTT packet: " + std::string(frame.error.message),
-           std::string(frame.error.spec));
+           std::string(frame.error.spec), frame.error.spec.empty() ? std::string(kNoneNumbered) : std::string());
       return;
     }
     const std::string_view raw(reinterpret_cast<const char*>(frame.packet.data()), frame.packet.size());
@@ -306,7 +310,7 @@ void ServerExecution::onReadyRead(Link& link) {
       record(report::Direction::to_broker, "MALFORMED", nullptr, raw);
       fail("the client sent a packet the codec refuses (" + std::string(mqtt::to_string(decoded.error.code)) + " at byte " +
                std::to_string(decoded.error.offset) + "): " + std::string(decoded.error.message),
-           std::string(decoded.error.spec));
+           std::string(decoded.error.spec), decoded.error.spec.empty() ? std::string(kNoneNumbered) : std::string());
       return;
     }
     if (const auto* c = std::get_if<mqtt::ConnectView>(&decoded.value)) link.version = c->protocol_version;
@@ -315,7 +319,8 @@ void ServerExecution::onReadyRead(Link& link) {
     record(report::Direction::to_broker, type_name(type), json, raw);
     const auto breaches = obligations_.client_sent(decoded.value, elapsedMs());
     if (!breaches.empty()) {
-      fail(breaches.front().message, breaches.front().statement);
+      const auto& breach = breaches.front();
+      fail(breach.message, breach.statement, breach.statement.empty() ? std::string(kNoneNumbered) : std::string());
       return;
     }
     link.received.push_back({type, std::move(json), false});
@@ -345,7 +350,10 @@ void ServerExecution::onClientOutput() {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     // `received TOPIC QOS PAYLOAD` (docs/clients.md "Adapter protocol"); other lines are
     // kept as output only.
-    if (!line.starts_with("received ")) continue;
+    if (!line.starts_with("received ")) {
+      app_events_.push_back({std::move(line), false});
+      continue;
+    }
     const auto topic_end = line.find(' ', 9);
     if (topic_end == std::string::npos || topic_end + 2 > line.size()) continue;
     AppMessage m;
@@ -435,7 +443,10 @@ void ServerExecution::run(const scenario::AcceptConnectionStep& s) {
           }
         return false;
       },
-      s.within, [this, s] { fail("the client under test opened no connection within " + ms_text((s.within ? *s.within : scenario_.timeout).count()), {}, {}); });
+      s.within, [this, s] {
+        fail("the client under test opened no connection within " + ms_text((s.within ? *s.within : scenario_.timeout).count()),
+             {}, "the client under test did not connect (its output may say why)");
+      });
 }
 
 void ServerExecution::run(const scenario::SendRawStep& s) {
@@ -603,7 +614,28 @@ void ServerExecution::run(const scenario::ExpectClientReceivedStep& s) {
         fail("the client application received " + std::to_string(n) + " of " + std::to_string(s.count) + " message(s) on '" +
              s.topic + "'" + (s.payload ? " '" + *s.payload + "'" : "") + " within " +
              ms_text((s.within ? *s.within : scenario_.timeout).count()) + "; its adapter reported " +
-             (got.empty() ? std::string("none") : got));
+             (got.empty() ? std::string("none") : got),
+             {}, std::string(kAdapterReport));
+      });
+}
+
+void ServerExecution::run(const scenario::ExpectClientEventStep& s) {
+  auto is_event = [s](const AppEvent& e) { return !e.taken && e.line.substr(0, e.line.find(' ')) == s.event; };
+  wait(
+      [this, is_event] {
+        auto it = std::find_if(app_events_.begin(), app_events_.end(), is_event);
+        if (it == app_events_.end()) return false;
+        it->taken = true;
+        return true;
+      },
+      s.within,
+      [this, s] {
+        std::string got;
+        for (const auto& e : app_events_)
+          if (!e.taken) got += (got.empty() ? "'" : ", '") + e.line + "'";
+        fail("the client under test's adapter reported no '" + s.event + "' within " +
+                 ms_text((s.within ? *s.within : scenario_.timeout).count()) + "; it reported " + (got.empty() ? "nothing" : got),
+             {}, std::string(kAdapterReport));
       });
 }
 

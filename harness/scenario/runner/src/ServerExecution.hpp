@@ -108,6 +108,7 @@ class ServerExecution : public QObject {
   void run(const scenario::ClientCommandStep& s);
   void run(const scenario::ExpectClientReceivedStep& s);
   void run(const scenario::SendAckStep& s);
+  void run(const scenario::ExpectClientEventStep& s);
 
   const scenario::Scenario& scenario_;
   ServerContext context_;
@@ -120,6 +121,11 @@ class ServerExecution : public QObject {
   std::string output_;       // the client's stdout and stderr (last 64 KiB), for the report
   std::string stdout_line_;  // an incomplete stdout line
   std::vector<AppMessage> app_received_;
+  struct AppEvent {  // every other adapter output line
+    std::string line;
+    bool taken = false;
+  };
+  std::vector<AppEvent> app_events_;
   std::vector<std::unique_ptr<Link>> links_;
   Link* current_ = nullptr;
   // The decode JSON of the last PUBLISH, PUBREL and SUBSCRIBE an expect_packet took (send_ack).

@@ -114,6 +114,29 @@ std::optional<StepAction> parse_send_ack(StepInput& in) {
   return a;
 }
 
+// ---- expect_client_event -----------------------------------------------------------------
+
+constexpr KeySpec kExpectEventKeys[] = {
+    {"event", ValueType::text, true, {}, "the first word of an adapter output line: connected, refused, closed, error"},
+    {"within", ValueType::duration, false, kWithinDefault, "how long to wait"},
+};
+
+std::optional<StepAction> parse_expect_event(StepInput& in) {
+  Parser& p = in.p;
+  ExpectClientEventStep e;
+  auto x = in.get("event");
+  if (!x) return std::nullopt;
+  auto t = p.text(x, "event");
+  if (!t) return std::nullopt;
+  if (t->empty() || t->find(' ') != std::string::npos) {
+    p.error(x, "expect_client_event: the event is one word, e.g. connected");
+    return std::nullopt;
+  }
+  e.event = *t;
+  e.within = in.within();
+  return e;
+}
+
 constexpr StepDescriptor kAccept{
     "accept_connection", StepKind::accept_connection,
     "role: server: waits for the client under test to open a connection to the harness (its first, or its next)",
@@ -134,8 +157,15 @@ constexpr StepDescriptor kSendAck{
     "role: server: acknowledges the client's last PUBLISH, PUBREL or SUBSCRIBE with its packet id",
     {"step_send_ack", "", kSendAckKeys}, StepShorthand::none, false, "{client: raw, type: PUBACK}", parse_send_ack};
 
+constexpr StepDescriptor kExpectEvent{
+    "expect_client_event", StepKind::expect_client_event,
+    "role: server: waits until the client under test's adapter reports an event (connected, refused, closed ...)",
+    {"step_expect_client_event", "", kExpectEventKeys}, StepShorthand::none, false, "{event: connected, within: 2s}",
+    parse_expect_event};
+
 }  // namespace
 
+const StepDescriptor& expect_client_event_step() { return kExpectEvent; }
 const StepDescriptor& send_ack_step() { return kSendAck; }
 const StepDescriptor& accept_connection_step() { return kAccept; }
 const StepDescriptor& client_command_step() { return kClientCommand; }
@@ -147,6 +177,7 @@ bool server_role_step(StepKind kind) {
     case StepKind::client_command:
     case StepKind::expect_client_received:
     case StepKind::send_ack:
+    case StepKind::expect_client_event:
     case StepKind::send_raw:  // send_raw and send_packet
     case StepKind::expect_packet:
     case StepKind::expect_no_packet:

@@ -52,6 +52,7 @@ const StepDescriptor& accept_connection_step();
 const StepDescriptor& client_command_step();
 const StepDescriptor& expect_client_received_step();
 const StepDescriptor& send_ack_step();
+const StepDescriptor& expect_client_event_step();
 // Whether a scenario with `role: server` can hold a step of `kind`: the steps that act on
 // the harness's own side of a link (the rest drive a client session of the harness).
 bool server_role_step(StepKind kind);

@@ -8,7 +8,7 @@
 namespace mqtth::scenario {
 
 namespace {
-constexpr std::size_t kStepKinds = static_cast<std::size_t>(StepKind::send_ack) + 1;
+constexpr std::size_t kStepKinds = static_cast<std::size_t>(StepKind::expect_client_event) + 1;
 static_assert(std::variant_size_v<StepAction> == kStepKinds, "StepAction has one alternative per StepKind, in order");
 
 const auto& table() {
@@ -20,7 +20,7 @@ const auto& table() {
       &steps::expect_connack_step(), &steps::expect_suback_step(),    &steps::any_of_step(),
       &steps::sleep_step(),          &steps::fault_step(),            &steps::misbehave_step(),
       &steps::accept_connection_step(), &steps::client_command_step(), &steps::expect_client_received_step(),
-      &steps::send_ack_step(),
+      &steps::send_ack_step(),          &steps::expect_client_event_step(),
   });
   return descriptors;
 }

@@ -370,6 +370,14 @@ struct SendAckStep {
   bool operator==(const SendAckStep&) const = default;
 };
 
+// Wait until the adapter has reported an event line (its first word: connected, refused,
+// closed, ...) not taken by an earlier expect_client_event.
+struct ExpectClientEventStep {
+  std::string event;
+  std::optional<Duration> within;
+  bool operator==(const ExpectClientEventStep&) const = default;
+};
+
 struct Step;
 
 // One alternative of an any_of step: expectation steps (expect_packet, expect_no_packet,
@@ -397,7 +405,7 @@ enum class StepKind : std::uint8_t {
   connect, reconnect, disconnect, subscribe, unsubscribe, publish, send_raw, expect_packet,
   expect_no_packet, expect_delivery, expect_disconnect, expect_connack, expect_suback, sleep,
   fault, misbehave, any_of, accept_connection, client_command, expect_client_received,
-  send_ack
+  send_ack, expect_client_event
 };
 // The YAML key of the kind's step descriptor (Format.hpp), e.g. "expect_packet".
 std::string_view step_kind_name(StepKind);
@@ -407,7 +415,7 @@ using StepAction = std::variant<ConnectStep, ReconnectStep, DisconnectStep, Subs
                                 ExpectNoPacketStep, ExpectDeliveryStep, ExpectDisconnectStep,
                                 ExpectConnackStep, ExpectSubackStep, SleepStep, FaultStep,
                                 MisbehaveStep, AnyOfStep, AcceptConnectionStep, ClientCommandStep,
-                                ExpectClientReceivedStep, SendAckStep>;  // same order as StepKind
+                                ExpectClientReceivedStep, SendAckStep, ExpectClientEventStep>;  // same order as StepKind
 
 struct Step {
   StepAction action;
