@@ -40,41 +40,11 @@ std::string tail(const std::string& text, std::size_t lines) {
   return text.substr(pos == 0 ? 0 : pos + 1);
 }
 
-std::string step_summary(const scenario::Step& step) {
-  std::string text(scenario::step_kind_name(step.kind()));
-  std::visit(
-      [&](const auto& s) {
-        using S = std::decay_t<decltype(s)>;
-        if constexpr (std::is_same_v<S, scenario::ClientCommandStep>) text += " " + s.command;
-        else if constexpr (std::is_same_v<S, scenario::ExpectClientReceivedStep>) text += " " + s.topic;
-        else if constexpr (std::is_same_v<S, scenario::ExpectPacketStep>) text += " " + s.client + " " + type_name(s.type);
-        else if constexpr (std::is_same_v<S, scenario::SleepStep>) text += " " + ms_text(s.duration.count());
-        else if constexpr (requires { s.client; }) text += " " + s.client;
-      },
-      step.action);
-  return text;
-}
-
 }  // namespace
 
 ServerExecution::ServerExecution(const scenario::Scenario& scenario, ServerContext context, QObject* parent)
     : QObject(parent), scenario_(scenario), context_(std::move(context)), obligations_(scenario.protocol) {
-  result_.name = scenario.name;
-  result_.file = scenario.file;
-  result_.protocol = std::string(mqtt::to_string(scenario.protocol));
-  result_.spec = scenario.spec;
-  for (const auto& step : scenario.steps)
-    if (!step.spec.empty() && std::find(result_.spec.begin(), result_.spec.end(), step.spec) == result_.spec.end())
-      result_.spec.push_back(step.spec);
-  for (std::size_t i = 0; i < scenario.steps.size(); ++i) {
-    report::StepResult sr;
-    sr.index = static_cast<int>(i + 1);
-    sr.line = scenario.steps[i].where.line;
-    sr.kind = std::string(scenario::step_kind_name(scenario.steps[i].kind()));
-    sr.summary = step_summary(scenario.steps[i]);
-    sr.status = report::Status::skipped;
-    result_.steps.push_back(std::move(sr));
-  }
+  result_ = planned_result(scenario);
   auto timer = [this](auto slot) {
     auto* t = new QTimer(this);
     t->setSingleShot(true);
