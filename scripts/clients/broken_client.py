@@ -147,12 +147,14 @@ class Client:
             if body[1] != 0:
                 say("refused %d" % body[1])
                 return True
-            self.connected = True
-            say("connected %d" % (body[0] & 1))
+            # The session's state is settled before the application hears "connected" (it
+            # may publish at once, from the other thread).
             if not (body[0] & 1):
                 self.unacked.clear()
             for pid, (qos, topic, payload) in sorted(self.unacked.items()):
                 self.send(self.publish_bytes(qos, topic, payload, pid, not NO_DUP))
+            self.connected = True
+            say("connected %d" % (body[0] & 1))
         elif kind == 3:  # PUBLISH
             qos = (first >> 1) & 3
             if qos == 3:  # malformed [MQTT-3.3.1-4]: close
