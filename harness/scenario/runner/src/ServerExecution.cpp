@@ -22,8 +22,8 @@ constexpr std::size_t kOutputKeep = 64 * 1024;
 constexpr std::size_t kLastPackets = 12;
 // A breach the spec gives no statement id: it names none rather than the scenario's.
 // What the client application was told (adapter protocol) is no wire rule of the spec.
-constexpr std::string_view kAdapterReport = "no statement: what the client application reported (docs/clients.md)";
-constexpr std::string_view kNoneNumbered = "no statement: the spec numbers no rule for this";
+constexpr std::string_view kAdapterReport = "what the client application reported (docs/clients.md), no wire rule";
+constexpr std::string_view kNoneNumbered = "the spec numbers no rule for this";
 
 std::string substitute(std::string word, const std::string& key, const std::string& value) {
   for (auto pos = word.find(key); pos != std::string::npos; pos = word.find(key, pos + value.size()))
@@ -173,7 +173,7 @@ void ServerExecution::fail(std::string message, std::string statement, std::stri
     f.statement = statement;
     failure_spec_ = {statement};
   } else {
-    f.no_statement = no_statement.empty() ? "no statement: the spec numbers no rule for this check" : no_statement;
+    f.no_statement = no_statement.empty() ? "the spec numbers no rule for this check" : no_statement;
   }
   f.message = std::move(message);
   if (!output_.empty()) f.actual = "the client's last output:\n" + tail(output_, 12);
