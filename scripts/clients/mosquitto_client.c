@@ -1,33 +1,19 @@
 /* mqtt-harness client adapter for libmosquitto (libmosquitto-dev 2.0).
  *
- * build: cc -O1 -o mosquitto_client mosquitto_client.c -lmosquitto
+ * build: cc -O1 -o mosquitto_client mosquitto_client.c -lmosquitto -lpthread (adapter_lines.h beside it)
  * usage: mosquitto_client HOST PORT
  *
  * Speaks the adapter protocol of docs/clients.md: one command per stdin line, one event per
  * stdout line. The client under test is libmosquitto's own: its network thread
  * (mosquitto_loop_start), its reconnects (after 1 s), its in-flight store and re-sends.
  */
+#include "adapter_lines.h"
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-#include <stdarg.h>
-static void say(const char *fmt, ...) {
-  va_list ap;
-  pthread_mutex_lock(&out_lock);
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  putchar('\n');
-  fflush(stdout);
-  pthread_mutex_unlock(&out_lock);
-}
 
 static void on_connect(struct mosquitto *m, void *u, int rc, int flags, const mosquitto_property *p) {
   (void)m; (void)u; (void)p;
@@ -43,21 +29,6 @@ static void on_message(struct mosquitto *m, void *u, const struct mosquitto_mess
 static void on_disconnect(struct mosquitto *m, void *u, int rc, const mosquitto_property *p) {
   (void)m; (void)u; (void)rc; (void)p;
   say("closed");
-}
-
-/* The value of KEY=VALUE among the words after "connect", or `fallback`. */
-static const char *option(char *line, const char *key, const char *fallback, char *buf, size_t size) {
-  size_t n = strlen(key);
-  for (char *w = strchr(line, ' '); w; w = strchr(w + 1, ' ')) {
-    if (strncmp(w + 1, key, n) == 0 && w[1 + n] == '=') {
-      size_t len = strcspn(w + 2 + n, " ");
-      if (len >= size) len = size - 1;
-      memcpy(buf, w + 2 + n, len);
-      buf[len] = '\0';
-      return buf;
-    }
-  }
-  return fallback;
 }
 
 int main(int argc, char **argv) {

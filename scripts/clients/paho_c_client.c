@@ -1,12 +1,13 @@
 /* mqtt-harness client adapter for Eclipse Paho C (libpaho-mqtt-dev 1.3, async API).
  *
- * build: cc -O1 -o paho_c_client paho_c_client.c -lpaho-mqtt3as
+ * build: cc -O1 -o paho_c_client paho_c_client.c -lpaho-mqtt3as (adapter_lines.h beside it)
  * usage: paho_c_client HOST PORT
  *
  * Speaks the adapter protocol of docs/clients.md: one command per stdin line, one event per
  * stdout line. The client under test is Paho's own: its threads, its automatic reconnect
  * (after 1 s), its in-flight store (in memory) and its re-sends.
  */
+#include "adapter_lines.h"
 #include <MQTTAsync.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -14,20 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static MQTTAsync client;
 static int v5;
-
-static void say(const char *fmt, ...) {
-  va_list ap;
-  pthread_mutex_lock(&out_lock);
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  putchar('\n');
-  fflush(stdout);
-  pthread_mutex_unlock(&out_lock);
-}
 
 /* After an automatic reconnect Paho C calls only this (no onSuccess): Session Present is not
  * passed here, so the event has no SP field. */
@@ -67,20 +56,6 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
   MQTTAsync_freeMessage(&m);
   MQTTAsync_free(topic);
   return 1;
-}
-
-static const char *option(char *line, const char *key, const char *fallback, char *buf, size_t size) {
-  size_t n = strlen(key);
-  for (char *w = strchr(line, ' '); w; w = strchr(w + 1, ' ')) {
-    if (strncmp(w + 1, key, n) == 0 && w[1 + n] == '=') {
-      size_t len = strcspn(w + 2 + n, " ");
-      if (len >= size) len = size - 1;
-      memcpy(buf, w + 2 + n, len);
-      buf[len] = '\0';
-      return buf;
-    }
-  }
-  return fallback;
 }
 
 int main(int argc, char **argv) {
