@@ -5,7 +5,8 @@
   declares namespace mqtth::<basename of F>; the codec's are codec/include/mqtt/ and
   codec/json/include/mqtt/ (namespace mqtt).
 - Every other header is private: in a src/, tests/, tools/ or bench/ folder, or in
-  harness/cli/ (the executable) or fuzz/.
+  harness/cli/ (the executable), fuzz/, or scripts/clients/ (the client adapters: C
+  programs outside the C++ layers, docs/clients.md).
 - No two public headers have the same include path.
 Prints one line per violation and exits 1 if there is any.
 
@@ -45,7 +46,7 @@ for name in files:
             problems.append(f"{name}: include path {include_path} is also {public[include_path]}")
         public[include_path] = name
     elif not ({"src", "tests", "tools", "bench"} & set(parts[:-1]) or parts[0] == "fuzz"
-              or name.startswith("harness/cli/")):
+              or name.startswith("harness/cli/") or name.startswith("scripts/clients/")):
         problems.append(f"{name}: neither public (include/mqtth/<module>/) nor private (src/, tests/)")
 
 for p in problems:

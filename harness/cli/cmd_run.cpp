@@ -253,6 +253,7 @@ int run_command(int argc, char** argv) {
   settings.explore_all = opt.explore.has_value();
   if (opt.explore_max_runs) settings.explore_max_runs = *opt.explore_max_runs;
   settings.spawn = opt.spawn;
+  settings.client_command = opt.client;
   settings.restart = opt.restart;
   if (!opt.quiet)
     settings.on_progress = [](const std::string& line) {
@@ -273,6 +274,10 @@ int run_command(int argc, char** argv) {
   std::string broker = opt.broker ? common::format_host_port(opt.broker->host, opt.broker->port) : "embedded";
   std::string command;
   for (const auto& word : opt.spawn) command += (command.empty() ? "" : " ") + word;
+  if (!opt.client.empty()) {
+    broker = "played by the harness for the client under test:";
+    for (const auto& word : opt.client) broker += " " + word;
+  }
   if (!opt.spawn.empty())
     broker += " (spawned: " + command + "; restart " + std::string(runner::to_string(opt.restart)) + ")";
   std::fprintf(stderr, "mqtt-harness run: %zu scenario(s), broker %s%s, seed %llu, -j %u\n", scenarios.size(),

@@ -72,6 +72,8 @@ std::vector<Mutant> select_mutants(const std::vector<std::string>& ids, std::vec
 }
 
 bool runs_under(const scenario::Scenario& s, mqtt::Version version) {
+  // A role: server scenario plays the broker itself: no broker mutant can reach it.
+  if (s.role == scenario::Role::server) return false;
   const bool v5 = s.protocol == mqtt::Version::v5;
   return v5 == (version == mqtt::Version::v5);
 }

@@ -72,6 +72,7 @@ Json schema_of(ValueType type, const MappingSpec* mapping) {
                       fault_connections_name(FaultConnections::all)});
     case ValueType::variable_name: return Json{{"type", "string"}};
     case ValueType::explore_mode: return enum_of({"cut_points"});
+    case ValueType::role: return enum_of({role_name(Role::client), role_name(Role::server)});
     case ValueType::explore: return Json{{"anyOf", {enum_of({"cut_points"}), ref(explore_keys().name)}}};
     case ValueType::spec_ids:
       return Json{{"anyOf",

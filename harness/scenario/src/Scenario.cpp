@@ -35,6 +35,8 @@ std::string_view guarantee_name(Guarantee g) {
   return "";
 }
 
+std::string_view role_name(Role r) { return r == Role::server ? "server" : "client"; }
+
 std::string_view fault_connections_name(FaultConnections c) {
   switch (c) {
     case FaultConnections::current: return "current";

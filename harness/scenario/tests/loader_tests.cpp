@@ -167,6 +167,46 @@ TEST(ScenarioLoader, full_example_loads_into_the_exact_model_for_each_matrix_ver
 
 // Durations are the project's one grammar (mqtth/common/Duration.hpp): a bare number is
 // seconds, m and min are minutes, a YAML number works as well as a string.
+TEST(ScenarioLoader, role_server_loads_its_steps_with_the_version_in_commands) {
+  auto r = load_string(R"(name: n
+protocols: [3.1.1, 5]
+role: server
+clients: {client: {}}
+steps:
+  - client_command: {command: "connect protocol={protocol} clean=0"}
+  - accept_connection: client
+  - expect_packet: {client: client, type: CONNECT, clean_start: false}
+  - send_packet: {client: client, packet: {type: CONNACK, session_present: true, reason_code: 0}}
+  - expect_client_event: {event: connected}
+  - send_ack: {client: client, type: PUBACK}
+  - expect_client_received: {topic: t/a, qos: 1, payload: hi, count: 2, within: 3s}
+)", "mem.yaml");
+  ASSERT_TRUE(r.ok()) << errors_text(r);
+  ASSERT_EQ(r.scenarios.size(), 2u);
+  const Scenario& s = r.scenarios[1];
+  EXPECT_EQ(r.scenarios[0].role, Role::server);
+  EXPECT_EQ(s.role, Role::server);
+  EXPECT_EQ(action<ClientCommandStep>(r.scenarios[0], 0).command, "connect protocol=3.1.1 clean=0");
+  EXPECT_EQ(action<ClientCommandStep>(s, 0).command, "connect protocol=5 clean=0");
+  EXPECT_EQ(action<AcceptConnectionStep>(s, 1).client, "client");
+  EXPECT_EQ(action<AcceptConnectionStep>(s, 1).within, std::nullopt);
+  // CONNACK 5.0: 20 03 01 00 00 (Session Present, Success, no properties).
+  EXPECT_EQ(action<SendRawStep>(s, 3).bytes, (std::vector<std::uint8_t>{0x20, 0x03, 0x01, 0x00, 0x00}));
+  EXPECT_EQ(action<ExpectClientEventStep>(s, 4).event, "connected");
+  EXPECT_EQ(action<SendAckStep>(s, 5).type, PacketType::puback);
+  EXPECT_EQ(action<SendAckStep>(s, 5).reason_code, std::nullopt);
+  const auto& e = action<ExpectClientReceivedStep>(s, 6);
+  EXPECT_EQ(e.topic, "t/a");
+  EXPECT_EQ(e.qos, std::optional<std::uint8_t>(1));
+  EXPECT_EQ(e.payload, std::optional<std::string>("hi"));
+  EXPECT_EQ(e.count, 2u);
+  EXPECT_EQ(e.within, 3s);
+  // A scenario without `role:` is a broker scenario.
+  auto plain = load_string("name: p\nprotocol: 5\nsteps:\n  - sleep: 1s\n", "p.yaml");
+  ASSERT_TRUE(plain.ok()) << errors_text(plain);
+  EXPECT_EQ(plain.scenarios[0].role, Role::client);
+}
+
 TEST(ScenarioLoader, durations_take_the_common_grammar) {
   auto r = load_string(R"(name: n
 protocol: 5

@@ -17,37 +17,6 @@ namespace mqtth::runner {
 using scenario::StepKind;
 namespace ev = client::event;
 
-namespace {
-
-std::string step_summary(const scenario::Step& step) {
-  std::string text = std::string(scenario::step_kind_name(step.kind()));
-  std::visit(
-      [&](const auto& s) {
-        using S = std::decay_t<decltype(s)>;
-        if constexpr (std::is_same_v<S, scenario::SleepStep>) {
-          text += " " + ms_text(s.duration.count());
-        } else if constexpr (std::is_same_v<S, scenario::ExpectDeliveryStep>) {
-          text += " " + s.publisher + " -> " + s.subscriber + " " +
-                  std::string(scenario::guarantee_name(s.guarantee)) + (s.ordered ? " ordered" : "");
-        } else if constexpr (std::is_same_v<S, scenario::PublishStep>) {
-          text += " " + s.client + " " + s.topic + " qos" + std::to_string(s.qos) +
-                  (s.count > 1 ? " x" + std::to_string(s.count) : "") + (s.retain ? " retain" : "");
-        } else if constexpr (std::is_same_v<S, scenario::SubscribeStep>) {
-          text += " " + s.client;
-          for (const auto& sub : s.subscriptions) text += " " + sub.filter + " qos" + std::to_string(sub.qos);
-        } else if constexpr (std::is_same_v<S, scenario::ExpectPacketStep>) {
-          text += " " + s.client + " " + type_name(s.type);
-        } else if constexpr (std::is_same_v<S, scenario::AnyOfStep>) {
-          text += " of " + std::to_string(s.branches.size()) + " alternatives";
-        } else {
-          text += " " + s.client;
-        }
-      },
-      step.action);
-  return text;
-}
-
-}  // namespace
 
 std::optional<mqtt::Properties> properties_from_json(const mqtt::Json& json, std::string* error) {
   if (json.is_null() || (json.is_object() && json.empty())) return mqtt::Properties{};
@@ -77,23 +46,7 @@ Execution::Execution(const scenario::Scenario& scenario, ExecContext context, QO
       context_(std::move(context)),
       // The scenario's version picks the statement ids the ledger's verdicts name.
       ledger_(context_.ledger_run, scenario.protocol) {
-  result_.name = scenario.name;
-  result_.file = scenario.file;
-  result_.protocol = std::string(mqtt::to_string(scenario.protocol));
-  // What the scenario checks: its spec: and its steps' (a step's id held when the scenario passed).
-  result_.spec = scenario.spec;
-  for (const auto& step : scenario.steps)
-    if (!step.spec.empty() && std::find(result_.spec.begin(), result_.spec.end(), step.spec) == result_.spec.end())
-      result_.spec.push_back(step.spec);
-  for (std::size_t i = 0; i < scenario.steps.size(); ++i) {
-    report::StepResult sr;
-    sr.index = static_cast<int>(i + 1);
-    sr.line = scenario.steps[i].where.line;
-    sr.kind = std::string(scenario::step_kind_name(scenario.steps[i].kind()));
-    sr.summary = step_summary(scenario.steps[i]);
-    sr.status = report::Status::skipped;
-    result_.steps.push_back(std::move(sr));
-  }
+  result_ = planned_result(scenario);
   step_timer_ = new QTimer(this);
   step_timer_->setSingleShot(true);
   connect(step_timer_, &QTimer::timeout, this, &Execution::onStepDeadline);
@@ -218,6 +171,13 @@ void Execution::beginStep(const scenario::Step& step) {
       step.action);
 }
 
+void Execution::runStep(Client*, const scenario::AcceptConnectionStep&) { error("accept_connection is a step of role: server"); }
+void Execution::runStep(Client*, const scenario::ClientCommandStep&) { error("client_command is a step of role: server"); }
+void Execution::runStep(Client*, const scenario::ExpectClientReceivedStep&) {
+  error("expect_client_received is a step of role: server");
+}
+void Execution::runStep(Client*, const scenario::ExpectClientEventStep&) { error("expect_client_event is a step of role: server"); }
+void Execution::runStep(Client*, const scenario::SendAckStep&) { error("send_ack is a step of role: server"); }
 void Execution::runStep(Client* c, const scenario::ConnectStep& s) { doConnect(*c, s.overrides, s.expect, s.within); }
 void Execution::runStep(Client* c, const scenario::ReconnectStep& s) { doReconnect(*c, s); }
 void Execution::runStep(Client* c, const scenario::DisconnectStep& s) {

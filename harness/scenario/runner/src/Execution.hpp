@@ -158,6 +158,12 @@ class Execution : public QObject {
   void runStep(Client* c, const scenario::FaultStep& s);
   void runStep(Client* c, const scenario::MisbehaveStep& s);
   void runStep(Client* c, const scenario::AnyOfStep& s);
+  // The steps of role: server (ServerExecution.hpp) mean nothing here: a scenario error.
+  void runStep(Client* c, const scenario::AcceptConnectionStep& s);
+  void runStep(Client* c, const scenario::ClientCommandStep& s);
+  void runStep(Client* c, const scenario::ExpectClientReceivedStep& s);
+  void runStep(Client* c, const scenario::SendAckStep& s);
+  void runStep(Client* c, const scenario::ExpectClientEventStep& s);
   // check: nullopt pending, true done (failures call fail() themselves and return nullopt).
   void wait(std::function<std::optional<bool>()> check, std::optional<scenario::Duration> within,
             std::function<void()> on_deadline);

@@ -2,6 +2,7 @@
 // durations and packet types are written in step summaries and failure messages.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -12,6 +13,7 @@
 #include <mqtt/hex.hpp>
 #include <mqtth/common/Duration.hpp>
 
+#include "mqtth/report/Report.hpp"
 #include "mqtth/runner/Statements.hpp"
 #include "mqtth/scenario/Scenario.hpp"
 
@@ -39,6 +41,63 @@ inline std::string step_client(const scenario::StepAction& action) {
         else return "";
       },
       action);
+}
+
+// One line per step for reports: its kind and what it acts on ("publish pub t/a qos1 x3").
+inline std::string step_summary(const scenario::Step& step) {
+  std::string text = std::string(scenario::step_kind_name(step.kind()));
+  std::visit(
+      [&](const auto& s) {
+        using S = std::decay_t<decltype(s)>;
+        if constexpr (std::is_same_v<S, scenario::SleepStep>) {
+          text += " " + ms_text(s.duration.count());
+        } else if constexpr (std::is_same_v<S, scenario::ExpectDeliveryStep>) {
+          text += " " + s.publisher + " -> " + s.subscriber + " " +
+                  std::string(scenario::guarantee_name(s.guarantee)) + (s.ordered ? " ordered" : "");
+        } else if constexpr (std::is_same_v<S, scenario::PublishStep>) {
+          text += " " + s.client + " " + s.topic + " qos" + std::to_string(s.qos) +
+                  (s.count > 1 ? " x" + std::to_string(s.count) : "") + (s.retain ? " retain" : "");
+        } else if constexpr (std::is_same_v<S, scenario::SubscribeStep>) {
+          text += " " + s.client;
+          for (const auto& sub : s.subscriptions) text += " " + sub.filter + " qos" + std::to_string(sub.qos);
+        } else if constexpr (std::is_same_v<S, scenario::ExpectPacketStep>) {
+          text += " " + s.client + " " + type_name(s.type);
+        } else if constexpr (std::is_same_v<S, scenario::ClientCommandStep>) {
+          text += " " + s.command;
+        } else if constexpr (std::is_same_v<S, scenario::ExpectClientReceivedStep>) {
+          text += " " + s.topic;
+        } else if constexpr (std::is_same_v<S, scenario::ExpectClientEventStep>) {
+          text += " " + s.event;
+        } else if constexpr (std::is_same_v<S, scenario::AnyOfStep>) {
+          text += " of " + std::to_string(s.branches.size()) + " alternatives";
+        } else if constexpr (requires { s.client; }) {
+          text += " " + s.client;
+        }
+      },
+      step.action);
+  return text;
+}
+
+// A scenario's result before it runs: every step listed, skipped until it runs. What the
+// scenario checks is its spec: and its steps' (a step's id held when the scenario passed).
+inline report::ScenarioResult planned_result(const scenario::Scenario& scenario) {
+  report::ScenarioResult r;
+  r.name = scenario.name;
+  r.file = scenario.file;
+  r.protocol = std::string(mqtt::to_string(scenario.protocol));
+  r.spec = scenario.spec;
+  for (const auto& step : scenario.steps)
+    if (!step.spec.empty() && std::find(r.spec.begin(), r.spec.end(), step.spec) == r.spec.end()) r.spec.push_back(step.spec);
+  for (std::size_t i = 0; i < scenario.steps.size(); ++i) {
+    report::StepResult sr;
+    sr.index = static_cast<int>(i + 1);
+    sr.line = scenario.steps[i].where.line;
+    sr.kind = std::string(scenario::step_kind_name(scenario.steps[i].kind()));
+    sr.summary = step_summary(scenario.steps[i]);
+    sr.status = report::Status::skipped;
+    r.steps.push_back(std::move(sr));
+  }
+  return r;
 }
 
 // Whether a SUBACK's codes are the expected ones, one by one: the same code, or with

@@ -39,6 +39,7 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
     return result;
   };
   bool spawn = false;
+  bool client = false;
   std::optional<std::string> restart;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
@@ -119,13 +120,16 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
       o.shard = *shard;
     } else if (arg == "--spawn") {
       spawn = true;
+    } else if (arg == "--client") {
+      client = true;
     } else if (arg == "--restart") {
       if (!value(v)) return fail("--restart needs per-scenario or on-crash");
       if (v != "per-scenario" && v != "on-crash") return fail("--restart: expected per-scenario or on-crash, got '" + v + "'");
       restart = v;
     } else if (arg == "--") {
-      // After --spawn, `--` starts the broker's command; otherwise it ends the options.
-      for (++i; i < args.size(); ++i) (spawn ? o.spawn : o.paths).push_back(args[i]);
+      // After --spawn (--client), `--` starts the broker's (client's) command; otherwise it
+      // ends the options.
+      for (++i; i < args.size(); ++i) (spawn ? o.spawn : client ? o.client : o.paths).push_back(args[i]);
     } else if (!arg.empty() && arg[0] == '-' && arg != "-") {
       return fail("unknown option '" + args[i] + "' (see mqtt-harness run --help)");
     } else {
@@ -133,6 +137,14 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
     }
   }
   if (!o.help && o.paths.empty()) return fail("no scenario file or folder given (see mqtt-harness run --help)");
+  if (client && o.client.empty()) return fail("--client needs the client's command after '--' (the last arguments)");
+  if (client && (spawn || o.broker))
+    return fail("--client plays the broker for a client under test: it takes no --broker or --spawn");
+  if (client) {
+    const bool has_port = std::any_of(o.client.begin(), o.client.end(),
+                                      [](const std::string& w) { return w.find("{port}") != std::string::npos; });
+    if (!has_port) return fail("--client: the command must say where to connect with {port} (and {host}: 127.0.0.1)");
+  }
   if (spawn && o.spawn.empty()) return fail("--spawn needs the broker's command after '--' (the last arguments)");
   if (restart && !spawn) return fail("--restart needs --spawn (it says when the runner restarts the broker it started)");
   if (restart) o.restart = *restart == "per-scenario" ? RestartPolicy::per_scenario : RestartPolicy::on_crash;
@@ -189,6 +201,11 @@ options:
                       scenario that was running. It is restarted after a crash
                       (on-crash, the default) or around every scenario (per-scenario:
                       leaks attributed exactly). Runs one scenario at a time
+  --client -- CMD ARGS...
+                      test an MQTT client instead of a broker: run only `role: server`
+                      scenarios; for each, listen on a free 127.0.0.1 port, start CMD
+                      ({host} and {port} in it replaced) and play the broker side
+                      (docs/clients.md: the adapter protocol on its stdin and stdout)
   -q, --quiet         no per-scenario progress lines on stderr
 
 exit status: 0 all passed (skipped and known deviations do not count), 1 a scenario

@@ -14,6 +14,7 @@
 #include "mqtth/net/BrokerServer.hpp"
 #include "Execution.hpp"
 #include "Explorer.hpp"
+#include "ServerExecution.hpp"
 #include "SpawnedBroker.hpp"
 
 namespace mqtth::runner {
@@ -262,7 +263,9 @@ std::optional<std::string> Runner::probe(const std::vector<scenario::Scenario>& 
   probes_.clear();
   warnings_.clear();
   std::set<mqtt::Version> versions;
-  for (const auto& s : scenarios) versions.insert(s.protocol == mqtt::Version::v3_1 ? mqtt::Version::v3_1_1 : s.protocol);
+  // The server role plays the broker itself: there is no broker to probe for it.
+  for (const auto& s : scenarios)
+    if (s.role == scenario::Role::client && settings_.client_command.empty()) versions.insert(s.protocol == mqtt::Version::v3_1 ? mqtt::Version::v3_1_1 : s.protocol);
   if (versions.empty()) return std::nullopt;
   if (spawned_ && !spawned_->running())
     if (auto why = spawned_->start()) return fatal_ = *why;
@@ -370,6 +373,16 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
   std::deque<std::size_t> queue;
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
     const auto& s = scenarios[i];
+    if ((s.role == scenario::Role::server) != !settings_.client_command.empty()) {
+      skip(i, s.role == scenario::Role::server
+                  ? "role: server: needs the client under test (run --client -- CMD..., docs/clients.md)"
+                  : "run --client runs role: server scenarios only");
+      continue;
+    }
+    if (s.role == scenario::Role::server) {
+      queue.push_back(i);
+      continue;
+    }
     const Probe* p = probe_for(s.protocol);
     if (p && p->skip_reason) {
       skip(i, *p->skip_reason);
@@ -492,7 +505,14 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
       std::function<report::ScenarioResult&()> result_of;
       std::function<std::vector<std::string>()> spec_of;
       std::function<void()> start;
-      if (explore) {
+      if (sc.role == scenario::Role::server) {
+        auto* exec = new ServerExecution(sc, ServerContext{settings_.client_command}, &loop);
+        unit = exec;
+        result_of = [exec]() -> report::ScenarioResult& { return exec->result(); };
+        spec_of = [exec] { return exec->failure_spec(); };
+        start = [exec] { exec->start(); };
+        QObject::connect(exec, &ServerExecution::finished, &loop, [&, unit, result_of, spec_of, i] { on_done(unit, result_of(), spec_of(), i); });
+      } else if (explore) {
         std::vector<std::string> clients = sc.explore ? sc.explore->clients : std::vector<std::string>{};
         const unsigned max_runs = sc.explore && sc.explore->max_runs ? sc.explore->max_runs : settings_.explore_max_runs;
         auto* ex = new Explorer(sc, context_for, clients, std::max(1u, max_runs), settings_.on_progress, &loop);

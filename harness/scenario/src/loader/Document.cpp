@@ -5,6 +5,7 @@
 #include "loader/Parser.hpp"
 #include "loader/Scalars.hpp"
 #include "mqtth/report/Spec.hpp"
+#include "steps/StepFamilies.hpp"
 
 namespace mqtth::scenario {
 
@@ -28,6 +29,7 @@ constexpr KeySpec kScenarioKeys[] = {
     {"clients", ValueType::clients, false, {}, "client name -> settings"},
     {"steps", ValueType::steps, true, {}, "the list of steps"},
     {"explore", ValueType::explore, false, {}, "cut_points, or {mode: cut_points, clients: [names], max_runs: N}: fault-point exploration"},
+    {"role", ValueType::role, false, "client", "server: the harness plays the broker for a client under test (`run --client`, docs/clients.md)"},
 };
 constexpr MappingSpec kScenario{"scenario", "a scenario file", kScenarioKeys, kProtocolChoice};
 
@@ -154,6 +156,9 @@ std::optional<Scenario> Parser::parse_version(const YAML::Node& root, Version v,
     }
   }
   if (auto n = get(root, "requires")) parse_requires(n, s);
+  if (auto n = get(root, "role")) {
+    if (auto r = named(n, "role", {Role::client, Role::server}, role_name)) s.role = *r;
+  }
   if (auto n = get(root, "clients")) parse_clients(n);
   s.clients = clients_;
   if (auto n = get(root, "explore")) parse_explore(n, s);
@@ -166,9 +171,37 @@ std::optional<Scenario> Parser::parse_version(const YAML::Node& root, Version v,
       std::vector<std::string> path;
       parse_steps(n, s.steps, path);
     }
+    if (s.role == Role::server) check_server_role(n, s);
   }
   if (!errors.empty()) return std::nullopt;
   return s;
+}
+
+// A server-role scenario scripts one client under test: one declared client (the name of its
+// link), no settings for it (the client under test chooses its CONNECT), and only the steps
+// that act on the harness's side of a link.
+void Parser::check_server_role(const YAML::Node& steps, const Scenario& s) {
+  auto at = [](SourceLocation where) {
+    YAML::Mark m;
+    m.line = where.line - 1;
+    m.column = where.column - 1;
+    return m;
+  };
+  if (clients_.size() != 1)
+    error(steps, "role: server scripts one client under test: declare exactly one client (the name of its link), got " +
+                     std::to_string(clients_.size()));
+  for (const auto& c : clients_) {
+    ClientSpec plain;
+    plain.name = plain.client_id = c.name;
+    plain.where = c.where;
+    if (!(c == plain))
+      error(at(c.where), "role: server: client '" + c.name + "' takes no settings (the client under test chooses its CONNECT)");
+  }
+  if (s.explore) error(steps, "role: server: explore is not supported yet (docs/clients.md \"Not done yet\")");
+  for (const auto& step : s.steps)
+    if (!steps::server_role_step(step.kind()))
+      error(at(step.where), std::string(step_kind_name(step.kind())) +
+                                ": not a step of role: server (it drives a client of the harness; docs/clients.md lists the steps)");
 }
 
 void Parser::parse_vars(const YAML::Node& n) {

@@ -171,6 +171,7 @@ class Parser {
   void parse_requires(const YAML::Node& n, Scenario& s);
   void parse_clients(const YAML::Node& n);
   void parse_explore(const YAML::Node& n, Scenario& s);
+  void check_server_role(const YAML::Node& steps, const Scenario& s);
   std::optional<ClientSpec> parse_client(const std::string& name, const YAML::Node& key, const YAML::Node& n);
   std::optional<WillSpec> parse_will(const YAML::Node& n);
   void parse_steps(const YAML::Node& list, std::vector<Step>& out, std::vector<std::string>& repeat_path);

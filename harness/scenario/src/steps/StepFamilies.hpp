@@ -47,5 +47,14 @@ const StepDescriptor& sleep_step();
 const StepDescriptor& fault_step();
 const StepDescriptor& misbehave_step();
 std::span<const MappingSpec* const> fault_param_keys();  // fault_cut ... fault_reorder
+// ServerRoleSteps.cpp (role: server, docs/clients.md)
+const StepDescriptor& accept_connection_step();
+const StepDescriptor& client_command_step();
+const StepDescriptor& expect_client_received_step();
+const StepDescriptor& send_ack_step();
+const StepDescriptor& expect_client_event_step();
+// Whether a scenario with `role: server` can hold a step of `kind`: the steps that act on
+// the harness's own side of a link (the rest drive a client session of the harness).
+bool server_role_step(StepKind kind);
 
 }  // namespace mqtth::scenario::steps

@@ -8,7 +8,7 @@
 namespace mqtth::scenario {
 
 namespace {
-constexpr std::size_t kStepKinds = static_cast<std::size_t>(StepKind::any_of) + 1;
+constexpr std::size_t kStepKinds = static_cast<std::size_t>(StepKind::expect_client_event) + 1;
 static_assert(std::variant_size_v<StepAction> == kStepKinds, "StepAction has one alternative per StepKind, in order");
 
 const auto& table() {
@@ -19,6 +19,8 @@ const auto& table() {
       &steps::expect_no_packet_step(), &steps::expect_delivery_step(), &steps::expect_disconnect_step(),
       &steps::expect_connack_step(), &steps::expect_suback_step(),    &steps::any_of_step(),
       &steps::sleep_step(),          &steps::fault_step(),            &steps::misbehave_step(),
+      &steps::accept_connection_step(), &steps::client_command_step(), &steps::expect_client_received_step(),
+      &steps::send_ack_step(),          &steps::expect_client_event_step(),
   });
   return descriptors;
 }
@@ -90,6 +92,7 @@ std::string_view value_type_name(ValueType type) {
     case ValueType::fault_connections: return "current, next or all";
     case ValueType::variable_name: return "variable name";
     case ValueType::explore_mode: return "cut_points";
+    case ValueType::role: return "client or server";
     case ValueType::explore: return "exploration";
     case ValueType::spec_ids: return "statement ids";
     case ValueType::spec_id: return "statement id";

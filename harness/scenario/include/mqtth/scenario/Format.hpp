@@ -50,6 +50,7 @@ enum class ValueType : std::uint8_t {
   fault_connections, // current, next, all
   variable_name,     // letters, digits, _
   explore_mode,      // cut_points
+  role,              // client or server (`role:`)
   explore,           // cut_points or the explore mapping
   spec_ids,          // statement ids: a list, or a list per version
   spec_id,           // one statement id, or one per version

@@ -332,6 +332,53 @@ struct MisbehaveStep {
   bool operator==(const MisbehaveStep&) const = default;
 };
 
+// ---- role: server (docs/clients.md): the harness plays the broker for a client under test.
+
+// Wait for the client under test to open a TCP connection to the harness's listener (its
+// first, or the next one after a link was closed); the step's client names that link.
+struct AcceptConnectionStep {
+  std::string client;
+  std::optional<Duration> within;
+  bool operator==(const AcceptConnectionStep&) const = default;
+};
+
+// One line written to the stdin of the client under test's adapter (docs/clients.md
+// "Adapter protocol"), e.g. "publish t/a 1 hello".
+struct ClientCommandStep {
+  std::string command;
+  bool operator==(const ClientCommandStep&) const = default;
+};
+
+// Wait until the adapter has reported `count` messages (not counted by an earlier
+// expect_client_received) as received by the client application: stdout lines
+// `received TOPIC QOS PAYLOAD`. Unset fields are not checked.
+struct ExpectClientReceivedStep {
+  std::string topic;
+  std::optional<std::uint8_t> qos;
+  std::optional<std::string> payload;
+  std::uint32_t count = 1;
+  std::optional<Duration> within;
+  bool operator==(const ExpectClientReceivedStep&) const = default;
+};
+
+// Acknowledge what the client under test sent, with its packet id: PUBACK or PUBREC the
+// last PUBLISH an expect_packet took from it, PUBCOMP its last PUBREL, SUBACK its last
+// SUBSCRIBE (one code per filter: `reason_code`, else the QoS each asked for).
+struct SendAckStep {
+  std::string client;
+  PacketType type{};
+  std::optional<std::uint8_t> reason_code;
+  bool operator==(const SendAckStep&) const = default;
+};
+
+// Wait until the adapter has reported an event line (its first word: connected, refused,
+// closed, ...) not taken by an earlier expect_client_event.
+struct ExpectClientEventStep {
+  std::string event;
+  std::optional<Duration> within;
+  bool operator==(const ExpectClientEventStep&) const = default;
+};
+
 struct Step;
 
 // One alternative of an any_of step: expectation steps (expect_packet, expect_no_packet,
@@ -358,7 +405,8 @@ struct AnyOfStep {
 enum class StepKind : std::uint8_t {
   connect, reconnect, disconnect, subscribe, unsubscribe, publish, send_raw, expect_packet,
   expect_no_packet, expect_delivery, expect_disconnect, expect_connack, expect_suback, sleep,
-  fault, misbehave, any_of
+  fault, misbehave, any_of, accept_connection, client_command, expect_client_received,
+  send_ack, expect_client_event
 };
 // The YAML key of the kind's step descriptor (Format.hpp), e.g. "expect_packet".
 std::string_view step_kind_name(StepKind);
@@ -367,7 +415,8 @@ using StepAction = std::variant<ConnectStep, ReconnectStep, DisconnectStep, Subs
                                 UnsubscribeStep, PublishStep, SendRawStep, ExpectPacketStep,
                                 ExpectNoPacketStep, ExpectDeliveryStep, ExpectDisconnectStep,
                                 ExpectConnackStep, ExpectSubackStep, SleepStep, FaultStep,
-                                MisbehaveStep, AnyOfStep>;  // same order as StepKind
+                                MisbehaveStep, AnyOfStep, AcceptConnectionStep, ClientCommandStep,
+                                ExpectClientReceivedStep, SendAckStep, ExpectClientEventStep>;  // same order as StepKind
 
 struct Step {
   StepAction action;
@@ -397,6 +446,12 @@ struct Exploration {
   bool operator==(const Exploration&) const = default;
 };
 
+// Which side of the protocol the harness plays. `client` (the default): its clients drive a
+// broker. `server`: it listens and scripts the broker side for a client under test, which
+// `mqtt-harness run --client -- CMD` starts (docs/clients.md).
+enum class Role : std::uint8_t { client, server };
+std::string_view role_name(Role);
+
 struct Scenario {
   std::string name;              // with " [3.1.1]" / " [5]" appended for a protocols matrix
   std::string file;              // path as given to the loader
@@ -407,6 +462,7 @@ struct Scenario {
   Duration timeout{10000};       // whole scenario; also the default `within` of waits
   std::vector<Feature> requires_features;  // `requires:`
   std::optional<Exploration> explore;      // `explore:`
+  Role role = Role::client;                // `role:`
   std::string description;
   std::vector<ClientSpec> clients;  // declaration order
   std::vector<Step> steps;

@@ -50,6 +50,9 @@ struct RunOptions {
   // (every `{port}` in it becomes the port it listens on); empty: not spawned.
   std::vector<std::string> spawn;
   RestartPolicy restart = RestartPolicy::on_crash;
+  // --client -- CMD...: the client under test for `role: server` scenarios (docs/clients.md);
+  // `{host}` and `{port}` in it become the harness's listening address.
+  std::vector<std::string> client;
   bool help = false;
   bool quiet = false;                      // -q: no per-scenario progress lines
 };

@@ -46,6 +46,9 @@ struct RunSettings {
   std::vector<std::string> spawn;
   RestartPolicy restart = RestartPolicy::on_crash;
   std::chrono::milliseconds stop_grace{10000};
+  // run --client -- CMD...: the client under test, started per `role: server` scenario
+  // (docs/clients.md). Set: only role: server scenarios run; unset: they are skipped.
+  std::vector<std::string> client_command;
   // Exploration progress lines (stderr in the CLI); unset: silent.
   std::function<void(const std::string&)> on_progress;
   // Called on the event loop thread as each scenario ends (progress output).
