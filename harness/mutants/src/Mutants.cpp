@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "mqtth/report/Spec.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -14,14 +16,12 @@ namespace {
 
 std::string_view protocol_name(mqtt::Version v) { return v == mqtt::Version::v5 ? "5" : "3.1.1"; }
 
-bool steps_cite(const std::vector<scenario::Step>& steps, std::string_view statement) {
+void collect_step_statements(const std::vector<scenario::Step>& steps, std::set<std::string>* out) {
   for (const auto& step : steps) {
-    if (step.spec == statement) return true;
+    if (!step.spec.empty()) out->insert(step.spec);
     if (const auto* any = std::get_if<scenario::AnyOfStep>(&step.action))
-      for (const auto& branch : any->branches)
-        if (steps_cite(branch.steps, statement)) return true;
+      for (const auto& branch : any->branches) collect_step_statements(branch.steps, out);
   }
-  return false;
 }
 
 }  // namespace
@@ -76,8 +76,32 @@ bool runs_under(const scenario::Scenario& s, mqtt::Version version) {
   return v5 == (version == mqtt::Version::v5);
 }
 
+std::set<std::string> cited_statements(const scenario::Scenario& s) {
+  std::set<std::string> out(s.spec.begin(), s.spec.end());
+  collect_step_statements(s.steps, &out);
+  return out;
+}
+
 bool cites(const scenario::Scenario& s, std::string_view statement) {
-  return std::find(s.spec.begin(), s.spec.end(), statement) != s.spec.end() || steps_cite(s.steps, statement);
+  return cited_statements(s).count(std::string(statement)) > 0;
+}
+
+CitedWithoutMutant cited_without_mutant(const std::vector<scenario::Scenario>& scenarios, mqtt::Version version) {
+  const auto spec_version = version == mqtt::Version::v5 ? report::SpecVersion::v5 : report::SpecVersion::v3_1_1;
+  std::set<std::string> cited;
+  for (const auto& s : scenarios)
+    if (runs_under(s, version))
+      for (const auto& id : cited_statements(s))
+        if (const auto* st = report::find_statement(spec_version, id); st && st->broker_observable()) cited.insert(id);
+  CitedWithoutMutant out;
+  out.version = version;
+  out.cited.assign(cited.begin(), cited.end());
+  for (const auto& id : out.cited) {
+    const auto rows = engine::deviations_for(id);
+    if (std::none_of(rows.begin(), rows.end(), [&](const engine::DeviationInfo* row) { return engine::applies_to(*row, version); }))
+      out.missing.push_back(id);
+  }
+  return out;
 }
 
 const std::vector<std::string_view>& smoke_files() {
