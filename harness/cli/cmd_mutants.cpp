@@ -33,7 +33,7 @@ using mqtth::cli::ArgReader;
 
 constexpr const char* kUsage =
     "usage: mqtt-harness mutants [PATH...] [--only ID]... [-j N] [--json F] [--html F]\n"
-    "                            [--accepted F] [--quiet] [--list] [--list-missing]\n"
+    "                            [--accepted F] [--smoke] [--quiet] [--list] [--list-missing]\n"
     "\n"
     "Runs, for each mutant of the embedded broker (one deviation switch on: a statement it\n"
     "breaks on purpose, docs/mutants.md), the scenarios under PATH (default scenarios) that\n"
@@ -42,6 +42,7 @@ constexpr const char* kUsage =
     "applicable (no scenario cites the statement).\n"
     "\n"
     "  --only ID      only the mutants of statement ID (MQTT-x.y.z-n); repeatable\n"
+    "  --smoke        only a fixed subset, one deviation per area (CI-sized, under 2 minutes)\n"
     "  -j N           scenarios run at once per mutant (1..64, default 1)\n"
     "  --json F       the JSON report\n"
     "  --html F       the HTML report (a sortable table)\n"
@@ -64,6 +65,7 @@ struct Options {
   std::optional<std::string> json_file, html_file, accepted_file;
   bool quiet = false;
   bool list_missing = false;
+  bool smoke = false;
 };
 
 // "3.1.1: 35 of 98 cited broker-observable statements have a mutant"
@@ -104,6 +106,10 @@ int mutants_command(int argc, char** argv) {
     if (arg == "--list") {
       std::fputs(mutants::table_markdown().c_str(), stdout);
       return 0;
+    }
+    if (arg == "--smoke") {
+      opt.smoke = true;
+      continue;
     }
     if (arg == "--list-missing") {
       opt.list_missing = true;
@@ -146,7 +152,8 @@ int mutants_command(int argc, char** argv) {
     }
   }
   std::vector<std::string> unknown;
-  const auto selected = mutants::select_mutants(opt.only, &unknown);
+  if (opt.smoke && !opt.only.empty()) return args.bad("--smoke and --only exclude each other");
+  const auto selected = opt.smoke ? mutants::smoke_mutants() : mutants::select_mutants(opt.only, &unknown);
   for (const auto& id : unknown)
     std::fprintf(stderr, "mqtt-harness mutants: --only %s: no mutant breaks this statement (docs/mutants.md lists them)\n",
                  id.c_str());

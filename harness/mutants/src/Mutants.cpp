@@ -54,6 +54,24 @@ std::vector<Mutant> all_mutants() {
   return out;
 }
 
+const std::vector<engine::Deviation>& smoke_deviations() {
+  using D = engine::Deviation;
+  static const std::vector<D> list = {
+      D::session_present_lost,          D::resend_without_dup,     D::qos2_repeat_forwarded,
+      D::retained_not_sent_on_subscribe, D::wildcards_match_dollar_topics, D::suback_codes_reversed,
+      D::unsubscribe_keeps_subscription, D::will_not_published,    D::qos3_publish_ignored,
+      D::subscription_ids_not_sent,     D::puback_not_sent,        D::refused_connack_session_present};
+  return list;
+}
+
+std::vector<Mutant> smoke_mutants() {
+  std::vector<Mutant> out;
+  const auto& wanted = smoke_deviations();
+  for (const auto& m : all_mutants())
+    if (std::find(wanted.begin(), wanted.end(), m.row->deviation) != wanted.end()) out.push_back(m);
+  return out;
+}
+
 std::vector<Mutant> select_mutants(const std::vector<std::string>& ids, std::vector<std::string>* unknown) {
   const auto all = all_mutants();
   if (ids.empty()) return all;

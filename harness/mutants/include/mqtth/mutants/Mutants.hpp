@@ -37,6 +37,10 @@ std::string table_markdown();
 
 // Every mutant, in table order, 3.1.1 before 5 within a row.
 std::vector<Mutant> all_mutants();
+// `mutants --smoke`: a fixed CI-sized subset, one deviation per area of the suite (both
+// versions where it has rows), chosen for short scenarios (no keep-alive or expiry waits).
+const std::vector<engine::Deviation>& smoke_deviations();
+std::vector<Mutant> smoke_mutants();
 // The mutants whose statement is one of `ids` (all when empty); unknown ids are returned
 // in `unknown`.
 std::vector<Mutant> select_mutants(const std::vector<std::string>& ids, std::vector<std::string>* unknown);
