@@ -135,6 +135,37 @@ def test_accepted_survivors_are_read_beside_the_scenarios_and_never_run(harness,
     assert {Path(sc["file"]).name for sc in json.loads((tmp_path / "r.json").read_text())["scenarios"]} == {"live_forward.yaml"}
 
 
+def test_run_with_a_mutants_report_counts_only_killed_statements_as_proven(harness, tmp_path):
+    """The run side of "cited, not proven": the mutants report is made by hand here (the
+    mutants side is tested above), naming one killed and one surviving mutant."""
+    scenario = SUITE / "retain/live_forward_has_retain_0.yaml"
+    cited = {v: set(ids) for v, ids in yaml.safe_load(scenario.read_text())["spec"].items()}
+    assert "MQTT-3.3.1-9" in cited["3.1.1"] and "MQTT-3.3.1-12" in cited["5"]
+    m = tmp_path / "m.json"
+    m.write_text(json.dumps({"mutants": [
+        {"statement": "MQTT-3.3.1-9", "protocol": "3.1.1", "verdict": "killed"},
+        {"statement": "MQTT-3.3.1-12", "protocol": "5", "verdict": "survived"}]}))
+    out = tmp_path / "r.json"
+    proc = subprocess.run([str(harness), "run", str(scenario), "--json", str(out), "--html", str(tmp_path / "r.html"),
+                           "--mutants-json", str(m)], capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads(out.read_text())
+    assert r["mutants_report"] == str(m)
+    rows = {(s["version"], s["id"]): s for s in r["statements"] if s["verdict"] in ("held", "violated")}
+    assert rows[("3.1.1", "MQTT-3.3.1-9")]["proven"] is True
+    assert rows[("5", "MQTT-3.3.1-12")]["proven"] is False
+    for v in ("3.1.1", "5"):
+        cov = r["coverage"][v]
+        assert cov["proven"] + cov["cited_not_proven"] == cov["covered"]
+        assert cov["proven"] == (1 if v == "3.1.1" else 0)
+    assert "cited, not proven" in (tmp_path / "r.html").read_text()
+
+    m.write_text("{}")
+    proc = subprocess.run([str(harness), "run", str(scenario), "--mutants-json", str(m)], capture_output=True,
+                          text=True, timeout=TIMEOUT)
+    assert proc.returncode == 2 and str(m) in proc.stderr
+
+
 def test_unknown_ids_and_bad_accepted_files_are_errors(harness, tmp_path):
     proc = mutants(harness, SUITE, "--only", "MQTT-9.9.9-9")
     assert proc.returncode == 2 and "MQTT-9.9.9-9" in proc.stderr
