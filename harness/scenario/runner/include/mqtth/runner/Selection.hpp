@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "mqtth/runner/Options.hpp"
+#include "mqtth/scenario/Loader.hpp"
 
 namespace mqtth::runner {
 
@@ -21,9 +22,7 @@ struct CollectResult {
   std::vector<FoundFile> files;     // sorted by path, no duplicates
   std::vector<std::string> errors;  // "PATH: no such file or folder"
 };
-// The accepted survivors of `mqtt-harness mutants` (docs/mutants.md) live beside the
-// scenarios under this name; a folder search does not take it for a scenario.
-inline constexpr std::string_view kMutantsAcceptedFile = "mutants-accepted.yaml";
+using scenario::kMutantsAcceptedFile;
 // Files are taken as given; folders are searched recursively for `*.yaml` (and `*.yml`),
 // skipping hidden entries (names starting with '.') and kMutantsAcceptedFile.
 CollectResult collect_scenario_files(const std::vector<std::string>& paths);
