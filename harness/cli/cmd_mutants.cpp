@@ -4,7 +4,7 @@
 // survived / accepted / not applicable.
 //
 // Exit status: 0 every applicable mutant killed (or an accepted survivor); 1 a mutant
-// survived that mutants/accepted.yaml does not list; 2 an argument, scenario or accepted
+// survived that scenarios/mutants-accepted.yaml does not list; 2 an argument, scenario or accepted
 // file could not be used, a scenario fails on the un-mutated broker, or a run ended in error.
 #include <QCoreApplication>
 #include <QLoggingCategory>
@@ -21,6 +21,7 @@
 #include "commands.hpp"
 #include "mqtth/mutants/Mutants.hpp"
 #include "mqtth/report/Report.hpp"
+#include "mqtth/report/Spec.hpp"
 #include "mqtth/runner/Runner.hpp"
 #include "mqtth/runner/Selection.hpp"
 #include "mqtth/scenario/Loader.hpp"
@@ -32,7 +33,7 @@ using mqtth::cli::ArgReader;
 
 constexpr const char* kUsage =
     "usage: mqtt-harness mutants [PATH...] [--only ID]... [-j N] [--json F] [--html F]\n"
-    "                            [--accepted F] [--quiet]\n"
+    "                            [--accepted F] [--smoke] [--quiet] [--list] [--list-missing]\n"
     "\n"
     "Runs, for each mutant of the embedded broker (one deviation switch on: a statement it\n"
     "breaks on purpose, docs/mutants.md), the scenarios under PATH (default scenarios) that\n"
@@ -41,19 +42,21 @@ constexpr const char* kUsage =
     "applicable (no scenario cites the statement).\n"
     "\n"
     "  --only ID      only the mutants of statement ID (MQTT-x.y.z-n); repeatable\n"
+    "  --smoke        only a fixed subset, one deviation per area (CI-sized, under 2 minutes)\n"
     "  -j N           scenarios run at once per mutant (1..64, default 1)\n"
     "  --json F       the JSON report\n"
     "  --html F       the HTML report (a sortable table)\n"
-    "  --accepted F   surviving mutants accepted with a reason (default mutants/accepted.yaml\n"
-    "                 when it exists)\n"
+    "  --accepted F   surviving mutants accepted with a reason (default: the first PATH's\n"
+    "                 mutants-accepted.yaml, e.g. scenarios/mutants-accepted.yaml, when it exists)\n"
     "  --quiet        no progress lines on stderr\n"
     "  --list         print the table of deviation switches (Markdown) and exit\n"
+    "  --list-missing print, per version, the broker-observable statements the scenarios\n"
+    "                 under PATH cite that no mutant breaks, and exit\n"
     "\n"
     "Exit status: 0 every applicable mutant killed or accepted, 1 a mutant survived that the\n"
     "accepted file does not list, 2 bad arguments or files, a scenario failing on the\n"
     "un-mutated broker, or a run that ended in error.\n";
 
-constexpr const char* kDefaultAccepted = "mutants/accepted.yaml";
 
 struct Options {
   std::vector<std::string> paths;
@@ -61,7 +64,16 @@ struct Options {
   unsigned jobs = 1;
   std::optional<std::string> json_file, html_file, accepted_file;
   bool quiet = false;
+  bool list_missing = false;
+  bool smoke = false;
 };
+
+// "3.1.1: 35 of 98 cited broker-observable statements have a mutant"
+std::string cited_line(const mutants::CitedWithoutMutant& c) {
+  return (c.version == mqtt::Version::v5 ? std::string("5") : std::string("3.1.1")) + ": " +
+         std::to_string(c.cited.size() - c.missing.size()) + " of " + std::to_string(c.cited.size()) +
+         " cited broker-observable statements have a mutant";
+}
 
 std::string seconds(double ms) {
   char buf[32];
@@ -95,6 +107,14 @@ int mutants_command(int argc, char** argv) {
       std::fputs(mutants::table_markdown().c_str(), stdout);
       return 0;
     }
+    if (arg == "--smoke") {
+      opt.smoke = true;
+      continue;
+    }
+    if (arg == "--list-missing") {
+      opt.list_missing = true;
+      continue;
+    }
     if (arg == "--quiet" || arg == "-q") {
       opt.quiet = true;
       continue;
@@ -122,15 +142,18 @@ int mutants_command(int argc, char** argv) {
   if (opt.paths.empty()) opt.paths.emplace_back("scenarios");
 
   mutants::AcceptedList accepted;
-  if (opt.accepted_file || std::filesystem::exists(kDefaultAccepted)) {
-    accepted = mutants::load_accepted(opt.accepted_file.value_or(kDefaultAccepted));
+  // The accepted survivors live beside the scenarios they were judged against.
+  const auto default_accepted = (std::filesystem::path(opt.paths.front()) / runner::kMutantsAcceptedFile).string();
+  if (opt.accepted_file || std::filesystem::exists(default_accepted)) {
+    accepted = mutants::load_accepted(opt.accepted_file.value_or(default_accepted));
     if (accepted.error) {
       std::fprintf(stderr, "mqtt-harness mutants: %s\n", accepted.error->c_str());
       return 2;
     }
   }
   std::vector<std::string> unknown;
-  const auto selected = mutants::select_mutants(opt.only, &unknown);
+  if (opt.smoke && !opt.only.empty()) return args.bad("--smoke and --only exclude each other");
+  const auto selected = opt.smoke ? mutants::smoke_mutants() : mutants::select_mutants(opt.only, &unknown);
   for (const auto& id : unknown)
     std::fprintf(stderr, "mqtt-harness mutants: --only %s: no mutant breaks this statement (docs/mutants.md lists them)\n",
                  id.c_str());
@@ -151,6 +174,18 @@ int mutants_command(int argc, char** argv) {
   if (all.empty()) {
     std::fprintf(stderr, "mqtt-harness mutants: no scenario file (*.yaml, *.yml) under the given paths\n");
     return 2;
+  }
+
+  const std::vector<mutants::CitedWithoutMutant> cited_coverage = {
+      mutants::cited_without_mutant(all, mqtt::Version::v3_1_1), mutants::cited_without_mutant(all, mqtt::Version::v5)};
+  if (opt.list_missing) {
+    for (const auto& c : cited_coverage) {
+      std::printf("%s; without one:\n", cited_line(c).c_str());
+      const auto sv = c.version == mqtt::Version::v5 ? report::SpecVersion::v5 : report::SpecVersion::v3_1_1;
+      for (const auto& id : c.missing)
+        std::printf("  %-15s %s\n", id.c_str(), std::string(report::find_statement(sv, id)->summary).c_str());
+    }
+    return 0;
   }
 
   // Per mutant, the indexes of its scenarios: the citing ones, then the smoke set.
@@ -266,6 +301,8 @@ int mutants_command(int argc, char** argv) {
     std::fprintf(stderr, "%-5s killed %d, survived %d, accepted %d, not applicable %d, errors %d: score %.1f %%\n", name,
                  s.killed, s.survived, s.accepted, s.not_applicable, s.errors, s.percent());
   }
+  for (const auto& c : cited_coverage)
+    std::fprintf(stderr, "%s (--list-missing names the others)\n", cited_line(c).c_str());
   std::fprintf(stderr, "finished in %s\n", seconds(total_ms).c_str());
   for (const auto& e : accepted.entries)
     for (const auto& r : results)
@@ -280,7 +317,13 @@ int mutants_command(int argc, char** argv) {
       ++write_errors;
     }
   };
-  write(opt.json_file, report::dump_json(mutants::to_json(results, total_ms)) + "\n");
+  auto json = mutants::to_json(results, total_ms);
+  for (const auto& c : cited_coverage) {
+    auto& j = json["by_protocol"][c.version == mqtt::Version::v5 ? "5" : "3.1.1"];
+    j["cited_statements"] = c.cited.size();
+    j["cited_without_mutant"] = c.missing;
+  }
+  write(opt.json_file, report::dump_json(json) + "\n");
   write(opt.html_file, mutants::to_html(results, total_ms));
   if (write_errors > 0) return 2;
   return mutants::exit_status(results);

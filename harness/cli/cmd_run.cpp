@@ -139,6 +139,16 @@ int run_command(int argc, char** argv) {
     }
   }
 
+  std::optional<report::MutantProof> mutant_proof;
+  if (opt.mutants_json_file) {
+    std::string error;
+    mutant_proof = report::load_mutant_proof(*opt.mutants_json_file, &error);
+    if (!mutant_proof) {
+      std::fprintf(stderr, "mqtt-harness run: --mutants-json %s\n", error.c_str());
+      return 2;
+    }
+  }
+
   runner::Profile profile;
   if (opt.profile_file) {
     auto loaded = runner::load_profile(*opt.profile_file);
@@ -317,6 +327,7 @@ int run_command(int argc, char** argv) {
   }
   report::recount(rep);
   rep.broker_failure = runner.broker_failure();
+  rep.mutant_proof = std::move(mutant_proof);
   rep.summary.duration_ms = total_ms;
   rep.broker = broker;
   rep.started_at = started_at;

@@ -7,9 +7,13 @@ on must make the scenarios citing that statement fail.
 * A deliberately blunted scenario (a copy with its key expectation removed) lets its mutant
   survive: exit status 1; listed in an accepted-survivors file with a reason: exit 0.
 * `testing.deviate` in a broker config: an id without a switch is an error naming the line.
+* `--smoke` (the CI subset) kills every one of its mutants; `--list-missing` names the
+  cited statements no mutant breaks; the accepted survivors are read from the scenario
+  folder's mutants-accepted.yaml, which `run` does not take for a scenario.
 """
 import json
 import subprocess
+from pathlib import Path
 
 import yaml
 
@@ -90,6 +94,76 @@ def test_a_blunted_scenario_lets_its_mutant_survive_and_the_exit_status_says_so(
                    "--accepted", empty)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert report(out)["MQTT-3.3.1-9 [3.1.1]"]["verdict"] == "killed"
+
+
+def test_smoke_subset_kills_every_one_of_its_mutants(harness, tmp_path):
+    out = tmp_path / "m.json"
+    proc = mutants(harness, SUITE, "--smoke", "-j", "2", "--json", out)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    got = report(out)
+    assert len(got) >= 20 and {m["protocol"] for m in got.values()} == {"3.1.1", "5"}
+    assert len({m["area"] for m in got.values()}) >= 7  # a deviation from most areas of the suite
+    for mid, m in got.items():
+        assert m["verdict"] == "killed", (mid, m)
+        assert any(not k["smoke"] for k in m["kills"]), (mid, m["kills"])  # a citing scenario, not the smoke set
+    assert json.loads(out.read_text())["summary"]["duration_ms"] < 120_000
+
+
+def test_list_missing_names_cited_statements_without_a_mutant(harness):
+    proc = mutants(harness, SUITE, "--list-missing")
+    assert proc.returncode == 0, proc.stderr
+    sections = proc.stdout.split("5: ")
+    v311, v5 = sections[0], sections[1]
+    assert v311.startswith("3.1.1: ") and "cited broker-observable statements have a mutant" in v311
+    # MQTT-3.3.2-3 (delivered topic matches the filter) is cited in both versions and has no mutant;
+    # MQTT-3.3.1-1 (DUP on a resend) has one in both.
+    assert "  MQTT-3.3.2-3 " in v311 and "  MQTT-3.3.2-3 " in v5
+    assert "MQTT-3.3.1-1 " not in proc.stdout
+
+
+def test_accepted_survivors_are_read_beside_the_scenarios_and_never_run(harness, tmp_path):
+    folder = blunted_copy(tmp_path)
+    (folder / "mutants-accepted.yaml").write_text(
+        'accepted:\n  - {statement: MQTT-3.3.1-9, protocol: "3.1.1", reason: the copy is blunted on purpose}\n')
+    out = tmp_path / "m.json"
+    proc = mutants(harness, folder, "--only", "MQTT-3.3.1-9", "--json", out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert report(out)["MQTT-3.3.1-9 [3.1.1]"]["verdict"] == "accepted"
+    run = subprocess.run([str(harness), "run", str(folder), "--json", str(tmp_path / "r.json")], capture_output=True,
+                         text=True, timeout=TIMEOUT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert {Path(sc["file"]).name for sc in json.loads((tmp_path / "r.json").read_text())["scenarios"]} == {"live_forward.yaml"}
+
+
+def test_run_with_a_mutants_report_counts_only_killed_statements_as_proven(harness, tmp_path):
+    """The run side of "cited, not proven": the mutants report is made by hand here (the
+    mutants side is tested above), naming one killed and one surviving mutant."""
+    scenario = SUITE / "retain/live_forward_has_retain_0.yaml"
+    cited = {v: set(ids) for v, ids in yaml.safe_load(scenario.read_text())["spec"].items()}
+    assert "MQTT-3.3.1-9" in cited["3.1.1"] and "MQTT-3.3.1-12" in cited["5"]
+    m = tmp_path / "m.json"
+    m.write_text(json.dumps({"mutants": [
+        {"statement": "MQTT-3.3.1-9", "protocol": "3.1.1", "verdict": "killed"},
+        {"statement": "MQTT-3.3.1-12", "protocol": "5", "verdict": "survived"}]}))
+    out = tmp_path / "r.json"
+    proc = subprocess.run([str(harness), "run", str(scenario), "--json", str(out), "--html", str(tmp_path / "r.html"),
+                           "--mutants-json", str(m)], capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads(out.read_text())
+    assert r["mutants_report"] == str(m)
+    rows = {(s["version"], s["id"]): s for s in r["statements"] if s["verdict"] in ("held", "violated")}
+    assert rows[("3.1.1", "MQTT-3.3.1-9")]["proven"] is True
+    assert rows[("5", "MQTT-3.3.1-12")]["proven"] is False
+    for v in ("3.1.1", "5"):
+        cov = r["coverage"][v]
+        assert cov["proven"] + cov["cited_not_proven"] == cov["covered"]
+        assert cov["proven"] == (1 if v == "3.1.1" else 0)
+    assert "cited, not proven" in (tmp_path / "r.html").read_text()
+
+    m.write_text("{}")
+    proc = subprocess.run([str(harness), "run", str(scenario), "--mutants-json", str(m)], capture_output=True,
+                          text=True, timeout=TIMEOUT)
+    assert proc.returncode == 2 and str(m) in proc.stderr
 
 
 def test_unknown_ids_and_bad_accepted_files_are_errors(harness, tmp_path):

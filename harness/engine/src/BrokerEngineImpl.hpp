@@ -384,7 +384,10 @@ struct BrokerEngine::Impl {
   ConnectionId open(Clock now);
   bool on_connect(Connection& conn, const mqtt::ConnectView& c, Clock now);
   std::string assign_client_id();
-  void refuse_connect(Connection& conn, Version version, std::uint8_t code, std::string_view why, Clock now);
+  // `level_unknown`: a protocol level the broker does not support, so a deviation switch of
+  // either version applies to it.
+  void refuse_connect(Connection& conn, Version version, std::uint8_t code, std::string_view why, Clock now,
+                      bool level_unknown = false);
   void close_connection(ConnectionId id, Clock now, bool abnormal);
   void drop_connection(ConnectionId id, Clock now, bool abnormal);
   void publish_will(Session& session, Clock now);

@@ -140,6 +140,10 @@ bool BrokerEngine::Impl::on_connect(Connection& conn, const mqtt::ConnectView& c
   bool discarded_session = false;
   bool kept_despite_clean_start = false;
   auto it = sessions.find(client_id);
+  if (it != sessions.end() && !c.clean_start && deviates(Deviation::persistent_session_not_resumed, version)) {
+    end_session(client_id, now);  // Deviation: Clean Start 0 handled as 1, silently
+    it = sessions.end();
+  }
   if (it != sessions.end() && c.clean_start) {
     discarded_session = true;
     if (deviates(Deviation::clean_start_keeps_session, version)) {
@@ -198,6 +202,8 @@ bool BrokerEngine::Impl::on_connect(Connection& conn, const mqtt::ConnectView& c
   ack.session_present = version == Version::v3_1 ? false : session_present;
   if (discarded_session && deviates(Deviation::session_present_on_clean_start, version)) ack.session_present = true;
   if (session_present && deviates(Deviation::session_present_lost, version)) ack.session_present = false;
+  if (!session_present && !c.clean_start && deviates(Deviation::session_present_on_new_session, version))
+    ack.session_present = true;
   ack.reason_code = 0;
   if (v5) {  // raw properties, in this order
     std::string& raw = scratch_packet_properties;
@@ -224,6 +230,7 @@ bool BrokerEngine::Impl::on_connect(Connection& conn, const mqtt::ConnectView& c
     ack.properties = mqtt::PropertiesView(raw);
   }
   emit(conn, mqtt::PacketView(ack));
+  if (deviates(Deviation::connack_sent_twice, version)) emit(conn, mqtt::PacketView(ack));
   if (logger) log(conn.id, "connected: " + client_id + " (" + std::string(mqtt::to_string(version)) + ")");
   pump(*session, now);  // resend in-flight messages, then queued ones [MQTT-4.4.0-1]
   return true;
@@ -238,13 +245,16 @@ std::string BrokerEngine::Impl::assign_client_id() {
 
 // Refuses a CONNECT: CONNACK with the code, then close [MQTT-3.2.2-7].
 void BrokerEngine::Impl::refuse_connect(Connection& conn, Version version, std::uint8_t code, std::string_view why,
-                                        Clock now) {
+                                        Clock now, bool level_unknown) {
   if (logger) log(conn.id, "CONNECT refused: " + std::string(why));
   conn.version = version;
   mqtt::ConnackView ack;
-  ack.session_present = false;  // [MQTT-3.2.2-6]
+  ack.session_present = deviates(Deviation::refused_connack_session_present, version);  // [MQTT-3.2.2-6]
   ack.reason_code = code;
   emit_with_reason_string(conn, ack, is_v5(version) ? why : std::string_view());
+  if (level_unknown ? config.deviate.any(Deviation::refused_connect_kept_open)
+                    : deviates(Deviation::refused_connect_kept_open, version))
+    return;  // breaks 3.2.2-7 (3.1.1: -5)
   close_connection(conn.id, now, false);
 }
 

@@ -138,6 +138,8 @@ std::size_t BrokerEngine::Impl::route(const MessagePtr& message, Clock now) {
     }
   }
   for (auto& t : targets) {
+    // Deviation: the message reaches the first matching session only (breaks 4.5.0-1).
+    if (count > 0 && deviates(Deviation::one_subscriber_only, t.session->version)) break;
     Delivery d;
     d.message = message;
     const Version v = t.session->version;
@@ -158,6 +160,21 @@ std::size_t BrokerEngine::Impl::route(const MessagePtr& message, Clock now) {
 }
 
 void BrokerEngine::Impl::enqueue(Session& s, Delivery d, Clock now, bool allow_misbehave) {
+  if (allow_misbehave && deviates(Deviation::messages_reordered, s.version)) {
+    // Deviation: of two successive messages on one topic the second goes out first
+    // (breaks the per-topic order of 4.6.0); a held message waits for the next one.
+    if (s.held && s.held->message->topic == d.message->topic) {
+      Delivery held = std::move(*s.held);
+      s.held.reset();
+      enqueue(s, std::move(d), now);
+      enqueue(s, std::move(held), now);
+      return;
+    }
+    if (!s.held) {
+      s.held = std::move(d);
+      return;
+    }
+  }
   if (allow_misbehave && config.misbehave != Misbehave::none) {
     switch (config.misbehave) {
       case Misbehave::drop_qos1:
@@ -201,6 +218,7 @@ void BrokerEngine::Impl::enqueue(Session& s, Delivery d, Clock now, bool allow_m
     }
   }
   Connection* conn = s.connection;
+  if (!conn && deviates(Deviation::offline_messages_dropped, s.version)) return;  // breaks 3.1.1 MQTT-3.1.2-5
   if (d.qos == 0 && (conn || !config.behaviour.queue_qos0_offline)) {
     if (conn) send_publish(*conn, s, d, 0, false, now);  // QoS 0 is queued offline only on request
     return;

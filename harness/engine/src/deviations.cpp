@@ -2,6 +2,7 @@
 // the branch that makes each deviation is at the engine check it weakens.
 #include "mqtth/engine/Deviations.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace mqtth::engine {
@@ -156,15 +157,100 @@ constexpr std::array kTable = {
                     "a reconnect before the Will Delay has passed does not cancel the pending will"),
     MQTTH_DEVIATION("MQTT-3.14.2-2", kV5, disconnect_with_session_expiry, "5.0 properties",
                     "a DISCONNECT the broker sends carries a Session Expiry Interval"),
+    // Second slice: one row per statement the suite cites (`mutants --list-missing`).
+    MQTTH_DEVIATION("MQTT-1.5.3-1", kV311, bad_packet_kept_open, "malformed packets",
+                    "a packet with an ill-formed UTF-8 string is dropped and the connection stays open"),
+    MQTTH_DEVIATION("MQTT-1.5.3-2", kV311, bad_packet_kept_open, "malformed packets",
+                    "a packet with U+0000 in a string is dropped and the connection stays open"),
+    MQTTH_DEVIATION("MQTT-1.5.4-1", kV5, bad_packet_kept_open, "malformed packets",
+                    "a packet with an ill-formed UTF-8 string is dropped and the connection stays open"),
+    MQTTH_DEVIATION("MQTT-1.5.4-2", kV5, bad_packet_kept_open, "malformed packets",
+                    "a packet with U+0000 in a string is dropped and the connection stays open"),
+    MQTTH_DEVIATION("MQTT-1.5.7-1", kV5, bad_packet_kept_open, "malformed packets",
+                    "a packet with an ill-formed UTF-8 string pair is dropped and the connection stays open"),
+    MQTTH_DEVIATION("MQTT-2.3.1-1", kV311, bad_packet_kept_open, "malformed packets",
+                    "a SUBSCRIBE, UNSUBSCRIBE or QoS 1/2 PUBLISH with packet id 0 is dropped and the connection stays open"),
+    MQTTH_DEVIATION("MQTT-3.6.1-1", kBothVersions, bad_packet_kept_open, "malformed packets",
+                    "a PUBREL with fixed-header flags other than 0010 is dropped and the connection stays open"),
+    MQTTH_DEVIATION("MQTT-3.8.1-1", kBothVersions, bad_packet_kept_open, "malformed packets",
+                    "a SUBSCRIBE with fixed-header flags other than 0010 is dropped and the connection stays open"),
+    MQTTH_DEVIATION("MQTT-3.10.1-1", kBothVersions, bad_packet_kept_open, "malformed packets",
+                    "an UNSUBSCRIBE with fixed-header flags other than 0010 is dropped and the connection stays open"),
+    MQTTH_DEVIATION("MQTT-3.14.1-1", kBothVersions, bad_packet_kept_open, "malformed packets",
+                    "a DISCONNECT with reserved flags set is dropped and the connection stays open"),
+    MQTTH_DEVIATION("MQTT-3.15.1-1", kV5, bad_packet_kept_open, "malformed packets",
+                    "an AUTH with reserved flags set is dropped and the connection stays open"),
+    MQTTH_DEVIATION("MQTT-3.3.2-2", kBothVersions, bad_packet_kept_open, "malformed packets",
+                    "a PUBLISH whose topic name has a wildcard is dropped and the connection stays open"),
+    MQTTH_DEVIATION("MQTT-4.7.3-1", kBothVersions, bad_packet_kept_open, "malformed packets",
+                    "a PUBLISH or SUBSCRIBE with an empty topic name or filter is dropped and the connection stays open"),
+    MQTTH_DEVIATION("MQTT-3.3.2-14", kV5, bad_packet_kept_open, "malformed packets",
+                    "a PUBLISH whose Response Topic has a wildcard is dropped and the connection stays open"),
+    MQTTH_DEVIATION("MQTT-3.3.4-1", kBothVersions, puback_not_sent, "QoS 1/2",
+                    "a QoS 1 PUBLISH gets no PUBACK"),
+    MQTTH_DEVIATION("MQTT-4.3.2-2", kV311, puback_wrong_packet_id, "QoS 1/2",
+                    "PUBACK carries the PUBLISH's packet id plus one"),
+    MQTTH_DEVIATION("MQTT-4.3.2-4", kV5, puback_wrong_packet_id, "QoS 1/2",
+                    "PUBACK carries the PUBLISH's packet id plus one"),
+    MQTTH_DEVIATION("MQTT-4.3.3-11", kV5, pubcomp_not_sent, "QoS 1/2",
+                    "PUBREL gets no PUBCOMP"),
+    MQTTH_DEVIATION("MQTT-2.3.1-7", kV311, suback_wrong_packet_id, "subscriptions",
+                    "SUBACK carries the SUBSCRIBE's packet id plus one"),
+    MQTTH_DEVIATION("MQTT-2.2.1-6", kV5, suback_wrong_packet_id, "subscriptions",
+                    "SUBACK carries the SUBSCRIBE's packet id plus one"),
+    MQTTH_DEVIATION("MQTT-3.8.4-1", kBothVersions, suback_not_sent, "subscriptions",
+                    "SUBSCRIBE gets no SUBACK (the subscriptions are made)"),
+    MQTTH_DEVIATION("MQTT-3.8.4-5", kV311, suback_first_code_only, "subscriptions",
+                    "SUBACK carries the return code of the first filter only"),
+    MQTTH_DEVIATION("MQTT-3.8.4-6", kV5, suback_first_code_only, "subscriptions",
+                    "SUBACK carries the reason code of the first filter only"),
+    MQTTH_DEVIATION("MQTT-3.11.3-1", kV5, unsuback_codes_reversed, "subscriptions",
+                    "UNSUBACK lists its reason codes in reverse filter order"),
+    MQTTH_DEVIATION("MQTT-4.5.0-1", kBothVersions, one_subscriber_only, "routing",
+                    "a message goes to the first matching session only"),
+    MQTTH_DEVIATION("MQTT-4.6.0-5", kBothVersions, messages_reordered, "routing",
+                    "of two successive messages on a topic the second is forwarded first"),
+    MQTTH_DEVIATION("MQTT-4.6.0-6", kBothVersions, messages_reordered, "routing",
+                    "of two successive messages on a topic the second is forwarded first"),
+    MQTTH_DEVIATION("MQTT-3.2.2-3", kV311, session_present_on_new_session, "CONNACK",
+                    "CONNACK has Session Present 1 for Clean Session 0 without a stored session"),
+    MQTTH_DEVIATION("MQTT-3.2.2-4", kV311, refused_connack_session_present, "CONNACK",
+                    "a refusing CONNACK has Session Present 1"),
+    MQTTH_DEVIATION("MQTT-3.2.2-6", kV5, refused_connack_session_present, "CONNACK",
+                    "a refusing CONNACK has Session Present 1"),
+    MQTTH_DEVIATION("MQTT-3.2.2-5", kV311, refused_connect_kept_open, "CONNACK",
+                    "a refusing CONNACK is not followed by a close: the connection stays open"),
+    MQTTH_DEVIATION("MQTT-3.2.2-7", kV5, refused_connect_kept_open, "CONNACK",
+                    "a refusing CONNACK is not followed by a close: the connection stays open"),
+    MQTTH_DEVIATION("MQTT-3.1.2-2", kBothVersions, refused_connect_kept_open, "CONNACK",
+                    "a refusing CONNACK is not followed by a close: the connection stays open"),
+    MQTTH_DEVIATION("MQTT-3.1.3-8", kV311, refused_connect_kept_open, "CONNACK",
+                    "a refusing CONNACK is not followed by a close: the connection stays open"),
+    MQTTH_DEVIATION("MQTT-3.1.3-9", kV311, refused_connect_kept_open, "CONNACK",
+                    "a refusing CONNACK is not followed by a close: the connection stays open"),
+    MQTTH_DEVIATION("MQTT-4.13.2-1", kV5, refused_connect_kept_open, "CONNACK",
+                    "a refusing CONNACK is not followed by a close: the connection stays open"),
+    MQTTH_DEVIATION("MQTT-3.2.0-2", kV5, connack_sent_twice, "CONNACK",
+                    "an accepted CONNECT gets its CONNACK twice"),
+    MQTTH_DEVIATION("MQTT-3.1.2-4", kV311, persistent_session_not_resumed, "sessions",
+                    "Clean Start 0 discards the stored session and starts a new one (Session Present 0)"),
+    MQTTH_DEVIATION("MQTT-4.1.0-1", kV311, persistent_session_not_resumed, "sessions",
+                    "Clean Start 0 discards the stored session and starts a new one (Session Present 0)"),
+    MQTTH_DEVIATION("MQTT-3.1.2-5", kV5, persistent_session_not_resumed, "sessions",
+                    "Clean Start 0 discards the stored session and starts a new one (Session Present 0)"),
+    MQTTH_DEVIATION("MQTT-3.1.2-23", kV5, persistent_session_not_resumed, "sessions",
+                    "Clean Start 0 discards the stored session and starts a new one (Session Present 0)"),
+    MQTTH_DEVIATION("MQTT-3.1.2-5", kV311, offline_messages_dropped, "sessions",
+                    "messages for a persistent session whose client is offline are dropped, not stored"),
+    MQTTH_DEVIATION("MQTT-3.3.1-7", kV311, retained_qos0_not_stored, "retained",
+                    "a retained PUBLISH at QoS 0 is forwarded but leaves the stored retained message as it was"),
+    MQTTH_DEVIATION("MQTT-3.3.1-8", kV311, retained_on_subscribe_without_retain, "retained",
+                    "retained messages sent on a new subscription have RETAIN 0"),
 };
 
 #undef MQTTH_DEVIATION
 
-std::uint64_t bit(Deviation d) { return std::uint64_t{1} << static_cast<unsigned>(d); }
-
 }  // namespace
-
-static_assert(kDeviationCount <= 64, "Deviations keeps one bit per deviation");
 
 std::span<const DeviationInfo> deviation_table() { return kTable; }
 
@@ -180,13 +266,22 @@ bool applies_to(const DeviationInfo& row, mqtt::Version v) {
 }
 
 void Deviations::enable(const DeviationInfo& row) {
-  if (row.versions & kV311) v311_ |= bit(row.deviation);
-  if (row.versions & kV5) v5_ |= bit(row.deviation);
+  for (auto v : {mqtt::Version::v3_1_1, mqtt::Version::v5}) enable(row, v);
 }
 
 void Deviations::enable(const DeviationInfo& row, mqtt::Version only) {
   if (!applies_to(row, only)) return;
-  (only == mqtt::Version::v5 ? v5_ : v311_) |= bit(row.deviation);
+  const bool v5 = only == mqtt::Version::v5;
+  (v5 ? v5_ : v311_).set(static_cast<std::size_t>(row.deviation));
+  rows_.emplace_back(&row, v5 ? mqtt::Version::v5 : mqtt::Version::v3_1_1);
+}
+
+bool Deviations::on(Deviation d, std::string_view statement, mqtt::Version v) const {
+  if (!on(d, v)) return false;
+  const auto version = v == mqtt::Version::v5 ? mqtt::Version::v5 : mqtt::Version::v3_1_1;
+  return std::any_of(rows_.begin(), rows_.end(), [&](const auto& r) {
+    return r.first->deviation == d && r.first->statement == statement && r.second == version;
+  });
 }
 
 }  // namespace mqtth::engine

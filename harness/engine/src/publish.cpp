@@ -104,7 +104,11 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PublishView& p, Cl
     return true;
   }
   std::uint8_t code = accept_message(message, now);
-  if (p.qos == 1) send_ack<mqtt::Puback>(conn, p.packet_id, code);
+  if (p.qos == 1 && !deviates(Deviation::puback_not_sent, conn.version)) {  // [MQTT-3.3.4-1]
+    // The PUBACK answers with the PUBLISH's packet id (3.1.1: MQTT-4.3.2-2; 5.0: MQTT-4.3.2-4).
+    const bool wrong_id = deviates(Deviation::puback_wrong_packet_id, conn.version);
+    send_ack<mqtt::Puback>(conn, wrong_id ? wrong_packet_id(p.packet_id) : p.packet_id, code);
+  }
   if (p.qos == 2) {
     send_ack<mqtt::Pubrec>(conn, pubrec_id, code);
     if (code < 0x80) session.inbound_qos2.emplace(p.packet_id, nullptr);  // "Method B": forwarded already
@@ -230,7 +234,8 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PubrelView& a, Clo
     held = std::move(it->second);
     s.inbound_qos2.erase(it);
   }
-  send_ack<mqtt::Pubcomp>(conn, a.packet_id, known ? 0 : reason::packet_identifier_not_found);  // [MQTT-4.3.3-11]
+  if (!deviates(Deviation::pubcomp_not_sent, conn.version))
+    send_ack<mqtt::Pubcomp>(conn, a.packet_id, known ? 0 : reason::packet_identifier_not_found);  // [MQTT-4.3.3-11]
   if (held) {
     // "Method A": onward delivery starts now. A message that expired while it waited is
     // dropped; the exchange still completes [MQTT-4.3.3-13].

@@ -12,6 +12,7 @@ bool BrokerEngine::Impl::store_retained(const MessagePtr& message, Clock now) {
   if (!retained_would_keep(*message, now)) return false;
   if (!config.retain_available) return true;
   if (deviates(Deviation::retain_ignored, message->origin_version)) return true;
+  if (message->qos == 0 && deviates(Deviation::retained_qos0_not_stored, message->origin_version)) return true;
   if (message->payload.empty() && !deviates(Deviation::empty_retained_stored, message->origin_version)) {
     if (!deviates(Deviation::empty_retained_kept, message->origin_version)) retained.erase(message->topic);
     return true;
@@ -43,7 +44,8 @@ void BrokerEngine::Impl::deliver_retained(Session& s, const std::string& filter,
       Delivery d;
       d.message = message;
       d.qos = std::min(message->qos, sub->second.options.qos);
-      d.retain = true;  // a retained message sent on subscription keeps RETAIN 1 (3.3.1.3)
+      // A retained message sent on subscription keeps RETAIN 1 (3.3.1.3; 3.1.1: MQTT-3.3.1-8).
+      d.retain = !deviates(Deviation::retained_on_subscribe_without_retain, s.version);
       d.origin = Origin::retained;
       if (sub->second.identifier) d.subscription_ids.push_back(sub->second.identifier);
       enqueue(s, std::move(d), now);

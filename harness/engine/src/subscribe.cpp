@@ -97,7 +97,9 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::SubscribeView& sub
   }
   if (deviates(Deviation::suback_codes_reversed, conn.version))
     std::reverse(ack.reason_codes.begin(), ack.reason_codes.end());  // breaks [MQTT-3.9.3-1]
-  emit(conn, packet);  // [MQTT-3.8.4-1]
+  if (deviates(Deviation::suback_first_code_only, conn.version))  // breaks a code per filter (3.8.4)
+    ack.reason_codes.resize(1);
+  if (!deviates(Deviation::suback_not_sent, conn.version)) emit(conn, packet);  // [MQTT-3.8.4-1]
   scratch_reason_codes = std::move(ack.reason_codes);
   for (const auto& work : retained_work) deliver_retained(s, work.filter, now);
   return true;
@@ -133,6 +135,8 @@ bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::UnsubscribeView& u
     return true;
   }
   if (!is_v5(conn.version)) ack.reason_codes.clear();  // 3.1.1 UNSUBACK has no payload
+  if (deviates(Deviation::unsuback_codes_reversed, conn.version))
+    std::reverse(ack.reason_codes.begin(), ack.reason_codes.end());  // breaks [MQTT-3.11.3-1]
   emit(conn, packet);  // [MQTT-3.10.4-4]
   scratch_reason_codes = std::move(ack.reason_codes);
   return true;

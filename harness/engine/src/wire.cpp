@@ -71,7 +71,7 @@ void BrokerEngine::Impl::on_decode_error(Connection& conn, const mqtt::Error& er
     auto level = peek_connect_level(packet);
     ++stats.protocol_errors;
     if (error.code == mqtt::Errc::unsupported_protocol_version) {
-      refuse_connect(conn, Version::v3_1_1, 0x01, why, now);  // 3.1.1 return code 0x01
+      refuse_connect(conn, Version::v3_1_1, 0x01, why, now, /*level_unknown=*/true);  // 3.1.1 return code 0x01
       return;
     }
     if (error.code == mqtt::Errc::client_identifier_not_valid && level && *level < 5) {
@@ -131,7 +131,7 @@ bool BrokerEngine::Impl::ignores_bad_packet(const Connection& conn, const mqtt::
   if (spec == "MQTT-3.3.1-4") return deviates(Deviation::qos3_publish_ignored, v);
   if (spec == (is_v5(v) ? "MQTT-3.8.3-5" : "MQTT-3.8.3-4")) return deviates(Deviation::subscribe_reserved_bits_ignored, v);
   if (spec == "MQTT-3.3.2-8") return deviates(Deviation::topic_alias_zero_accepted, v);
-  return false;
+  return config.deviate.on(Deviation::bad_packet_kept_open, spec, v);
 }
 
 bool BrokerEngine::Impl::handle(Connection& conn, const mqtt::PingreqView&, Clock) {

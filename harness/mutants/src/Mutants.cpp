@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "mqtth/report/Spec.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -14,14 +16,12 @@ namespace {
 
 std::string_view protocol_name(mqtt::Version v) { return v == mqtt::Version::v5 ? "5" : "3.1.1"; }
 
-bool steps_cite(const std::vector<scenario::Step>& steps, std::string_view statement) {
+void collect_step_statements(const std::vector<scenario::Step>& steps, std::set<std::string>* out) {
   for (const auto& step : steps) {
-    if (step.spec == statement) return true;
+    if (!step.spec.empty()) out->insert(step.spec);
     if (const auto* any = std::get_if<scenario::AnyOfStep>(&step.action))
-      for (const auto& branch : any->branches)
-        if (steps_cite(branch.steps, statement)) return true;
+      for (const auto& branch : any->branches) collect_step_statements(branch.steps, out);
   }
-  return false;
 }
 
 }  // namespace
@@ -54,6 +54,24 @@ std::vector<Mutant> all_mutants() {
   return out;
 }
 
+const std::vector<engine::Deviation>& smoke_deviations() {
+  using D = engine::Deviation;
+  static const std::vector<D> list = {
+      D::session_present_lost,          D::resend_without_dup,     D::qos2_repeat_forwarded,
+      D::retained_not_sent_on_subscribe, D::wildcards_match_dollar_topics, D::suback_codes_reversed,
+      D::unsubscribe_keeps_subscription, D::will_not_published,    D::qos3_publish_ignored,
+      D::subscription_ids_not_sent,     D::puback_not_sent,        D::refused_connack_session_present};
+  return list;
+}
+
+std::vector<Mutant> smoke_mutants() {
+  std::vector<Mutant> out;
+  const auto& wanted = smoke_deviations();
+  for (const auto& m : all_mutants())
+    if (std::find(wanted.begin(), wanted.end(), m.row->deviation) != wanted.end()) out.push_back(m);
+  return out;
+}
+
 std::vector<Mutant> select_mutants(const std::vector<std::string>& ids, std::vector<std::string>* unknown) {
   const auto all = all_mutants();
   if (ids.empty()) return all;
@@ -78,8 +96,32 @@ bool runs_under(const scenario::Scenario& s, mqtt::Version version) {
   return v5 == (version == mqtt::Version::v5);
 }
 
+std::set<std::string> cited_statements(const scenario::Scenario& s) {
+  std::set<std::string> out(s.spec.begin(), s.spec.end());
+  collect_step_statements(s.steps, &out);
+  return out;
+}
+
 bool cites(const scenario::Scenario& s, std::string_view statement) {
-  return std::find(s.spec.begin(), s.spec.end(), statement) != s.spec.end() || steps_cite(s.steps, statement);
+  return cited_statements(s).count(std::string(statement)) > 0;
+}
+
+CitedWithoutMutant cited_without_mutant(const std::vector<scenario::Scenario>& scenarios, mqtt::Version version) {
+  const auto spec_version = version == mqtt::Version::v5 ? report::SpecVersion::v5 : report::SpecVersion::v3_1_1;
+  std::set<std::string> cited;
+  for (const auto& s : scenarios)
+    if (runs_under(s, version))
+      for (const auto& id : cited_statements(s))
+        if (const auto* st = report::find_statement(spec_version, id); st && st->broker_observable()) cited.insert(id);
+  CitedWithoutMutant out;
+  out.version = version;
+  out.cited.assign(cited.begin(), cited.end());
+  for (const auto& id : out.cited) {
+    const auto rows = engine::deviations_for(id);
+    if (std::none_of(rows.begin(), rows.end(), [&](const engine::DeviationInfo* row) { return engine::applies_to(*row, version); }))
+      out.missing.push_back(id);
+  }
+  return out;
 }
 
 const std::vector<std::string_view>& smoke_files() {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -71,6 +72,47 @@ TEST(Mutants, one_per_row_and_version_with_only_that_version_deviating) {
   const auto config = m.broker_config();
   EXPECT_TRUE(config.deviate.on(engine::Deviation::resend_without_dup, Version::v3_1_1));
   EXPECT_FALSE(config.deviate.on(engine::Deviation::resend_without_dup, Version::v5));
+}
+
+// A deviation shared by the rows of several statements is on only for the row enabled.
+TEST(Mutants, a_per_statement_switch_is_on_for_its_own_statement_only) {
+  const auto config = mutant("MQTT-3.6.1-1", Version::v5).broker_config();
+  EXPECT_TRUE(config.deviate.on(engine::Deviation::bad_packet_kept_open, "MQTT-3.6.1-1", Version::v5));
+  EXPECT_FALSE(config.deviate.on(engine::Deviation::bad_packet_kept_open, "MQTT-3.8.1-1", Version::v5));
+  EXPECT_FALSE(config.deviate.on(engine::Deviation::bad_packet_kept_open, "MQTT-3.6.1-1", Version::v3_1_1));
+}
+
+// --list-missing: the broker-observable statements a version's scenarios cite, and those
+// no mutant of that version breaks.
+TEST(Mutants, cited_without_mutant_names_cited_statements_no_row_of_the_version_breaks) {
+  const char* text = R"(name: x
+protocols: [3.1.1, 5]
+spec: {"3.1.1": [MQTT-3.3.1-1, MQTT-3.3.2-3], "5": [MQTT-3.3.1-1, MQTT-3.8.3-3]}
+clients: {c: {}}
+steps:
+  - connect: c
+)";
+  const auto loaded = scenario::load_string(text, "x.yaml");
+  ASSERT_TRUE(loaded.ok()) << loaded.errors.front().to_string();
+  const auto v311 = mutants::cited_without_mutant(loaded.scenarios, Version::v3_1_1);
+  EXPECT_EQ(v311.cited, (std::vector<std::string>{"MQTT-3.3.1-1", "MQTT-3.3.2-3"}));
+  EXPECT_EQ(v311.missing, std::vector<std::string>{"MQTT-3.3.2-3"});
+  // MQTT-3.8.3-3 (No Local) has a 5.0 row only.
+  const auto v5 = mutants::cited_without_mutant(loaded.scenarios, Version::v5);
+  EXPECT_EQ(v5.cited, (std::vector<std::string>{"MQTT-3.3.1-1", "MQTT-3.8.3-3"}));
+  EXPECT_TRUE(v5.missing.empty());
+}
+
+TEST(Mutants, smoke_set_is_every_version_row_of_its_deviations) {
+  const auto smoke = mutants::smoke_mutants();
+  std::set<engine::Deviation> seen;
+  for (const auto& m : smoke) seen.insert(m.row->deviation);
+  EXPECT_EQ(seen.size(), mutants::smoke_deviations().size());  // each has a row
+  std::size_t expected = 0;
+  for (const auto& m : mutants::all_mutants())
+    expected += std::count(mutants::smoke_deviations().begin(), mutants::smoke_deviations().end(), m.row->deviation);
+  EXPECT_EQ(smoke.size(), expected);
+  EXPECT_LT(smoke.size(), mutants::all_mutants().size() / 3);
 }
 
 TEST(Mutants, only_selects_by_statement_and_reports_unknown_ids) {

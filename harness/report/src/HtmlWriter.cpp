@@ -361,6 +361,8 @@ void statement_table(std::string& out, const std::vector<Coverage>& versions) {
         out += "<div class=\"note\">known deviation of profile " + h(row.known_deviation->profile) + ": " +
                h(row.known_deviation->reason) + "</div>";
       if (!row.reason.empty()) out += "<div class=\"note\">skipped: " + h(row.reason) + "</div>";
+      if (row.proven) out += *row.proven ? "<div class=\"note\">proven: a mutant of it was killed</div>"
+                                         : "<div class=\"note\">cited, not proven: no mutant of it was killed</div>";
       for (std::size_t i = 0; i < row.scenarios.size(); ++i) out += (i || row.evidence ? "<br>" : "") + h(row.scenarios[i]);
       out += "</td></tr>\n";
     }
@@ -405,10 +407,13 @@ std::string to_html(const RunReport& r, std::string_view title) {
   }
 
   std::vector<Coverage> versions;
-  for (SpecVersion v : run_versions(r.scenarios)) versions.push_back(coverage(r.scenarios, v));
+  const MutantProof* proof = r.mutant_proof ? &*r.mutant_proof : nullptr;
+  for (SpecVersion v : run_versions(r.scenarios)) versions.push_back(coverage(r.scenarios, v, proof));
   out += "<h2>Spec coverage</h2>\n<table class=\"covsum\"><thead><tr><th>version</th><th>broker-observable "
          "statements checked (held + violated)</th><th>coverage</th><th>held</th><th>violated</th><th>skipped</th>"
-         "<th>not checked</th></tr></thead><tbody>\n";
+         "<th>not checked</th>";
+  if (proof) out += "<th>proven (a mutant killed)</th><th>cited, not proven</th>";
+  out += "</tr></thead><tbody>\n";
   for (const Coverage& c : versions) {
     char width[16];
     std::snprintf(width, sizeof width, "%.1f", c.percent);
@@ -416,9 +421,17 @@ std::string to_html(const RunReport& r, std::string_view title) {
            " / " + std::to_string(c.total) + "</td><td><span class=\"bar\"><i style=\"width:" + width + "%\"></i></span>" +
            fmt_percent(c.percent) + "</td><td class=\"num\">" + std::to_string(c.held) + "</td><td class=\"num\">" +
            std::to_string(c.violated) + "</td><td class=\"num\">" + std::to_string(c.skipped) +
-           "</td><td class=\"num\">" + std::to_string(c.not_checked) + "</td></tr>\n";
+           "</td><td class=\"num\">" + std::to_string(c.not_checked) + "</td>";
+    if (c.has_proof)
+      out += "<td class=\"num\">" + std::to_string(c.proven) + " / " + std::to_string(c.covered) +
+             "</td><td class=\"num\">" + std::to_string(c.cited_not_proven) + "</td>";
+    out += "</tr>\n";
   }
   out += "</tbody></table>\n";
+  if (proof)
+    out += "<p class=\"meta\">Proven: a held or violated statement whose mutant the embedded broker's mutants run "
+           "killed (" + h(proof->source) + ", docs/mutants.md). Cited, not proven: no mutant of it was killed, so a "
+           "green run does not show the scenarios would notice a broker breaking it.</p>\n";
 
   out += "<h2>Scenarios</h2>\n<div class=\"toolbar\"><button data-filter=\"all\" class=\"on\">all</button>"
          "<button data-filter=\"failed\">failed</button><button data-filter=\"error\">error</button>"

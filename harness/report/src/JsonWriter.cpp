@@ -175,7 +175,7 @@ Json to_json(const RunReport& r) {
   Json cov = Json::object();
   Json verdicts = Json::array();
   for (SpecVersion v : run_versions(r.scenarios)) {
-    const Coverage c = coverage(r.scenarios, v);
+    const Coverage c = coverage(r.scenarios, v, r.mutant_proof ? &*r.mutant_proof : nullptr);
     cov[std::string(to_string(v))] = Json{{"covered", c.covered},
                                           {"total", c.total},
                                           {"percent", std::round(c.percent * 10.0) / 10.0},
@@ -184,6 +184,10 @@ Json to_json(const RunReport& r) {
                                           {"skipped", c.skipped},
                                           {"not_checked", c.not_checked},
                                           {"unknown_ids", c.unknown_ids}};
+    if (c.has_proof) {
+      cov[std::string(to_string(v))]["proven"] = c.proven;
+      cov[std::string(to_string(v))]["cited_not_proven"] = c.cited_not_proven;
+    }
     for (const StatementRow& row : c.rows) {
       if (!row.verdict) continue;
       Json sj{{"id", row.statement->id},
@@ -198,6 +202,7 @@ Json to_json(const RunReport& r) {
       if (row.known_deviation)
         sj["known_deviation"] = Json{{"reason", row.known_deviation->reason}, {"profile", row.known_deviation->profile}};
       if (!row.reason.empty()) sj["reason"] = row.reason;
+      if (row.proven) sj["proven"] = *row.proven;
       verdicts.push_back(std::move(sj));
     }
   }
@@ -208,6 +213,7 @@ Json to_json(const RunReport& r) {
   if (!r.started_at.empty()) j["started_at"] = r.started_at;
   if (r.seed) j["seed"] = *r.seed;
   if (r.broker_failure) j["broker_failure"] = broker_failure_json(*r.broker_failure);
+  if (r.mutant_proof) j["mutants_report"] = r.mutant_proof->source;
   return j;
 }
 

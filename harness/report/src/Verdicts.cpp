@@ -2,6 +2,7 @@
 #include "mqtth/report/Verdicts.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <set>
 
 namespace mqtth::report {
@@ -45,7 +46,7 @@ void add_unique(std::vector<std::string>& list, const std::string& value) {
 
 }  // namespace
 
-Coverage coverage(std::span<const ScenarioResult> scenarios, SpecVersion version) {
+Coverage coverage(std::span<const ScenarioResult> scenarios, SpecVersion version, const MutantProof* proof) {
   const auto table = statements(version);
   Coverage c;
   c.version = version;
@@ -111,9 +112,55 @@ Coverage coverage(std::span<const ScenarioResult> scenarios, SpecVersion version
     }
   }
   c.covered = c.held + c.violated;
+  if (proof) {
+    c.has_proof = true;
+    for (StatementRow& row : c.rows) {
+      if (row.verdict != StatementVerdict::held && row.verdict != StatementVerdict::violated) continue;
+      row.proven = proof->proven(version == SpecVersion::v5, row.statement->id);
+      ++(*row.proven ? c.proven : c.cited_not_proven);
+    }
+  }
   c.percent = c.total ? 100.0 * static_cast<double>(c.covered) / static_cast<double>(c.total) : 0.0;
   c.unknown_ids.assign(unknown.begin(), unknown.end());
   return c;
+}
+
+}  // namespace mqtth::report
+
+namespace mqtth::report {
+
+bool MutantProof::proven(bool v5, std::string_view id) const {
+  const auto& killed = v5 ? killed_v5 : killed_v3_1_1;
+  return std::binary_search(killed.begin(), killed.end(), id);
+}
+
+std::optional<MutantProof> load_mutant_proof(const std::string& path, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = path + ": cannot read the mutants report";
+    return std::nullopt;
+  }
+  const Json j = Json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("mutants") || !j["mutants"].is_array()) {
+    *error = path + ": not a `mqtt-harness mutants --json` report (no \"mutants\" list)";
+    return std::nullopt;
+  }
+  MutantProof proof;
+  proof.source = path;
+  for (const Json& m : j["mutants"]) {
+    if (!m.is_object() || !m.value("statement", Json()).is_string() || !m.value("protocol", Json()).is_string() ||
+        !m.value("verdict", Json()).is_string()) {
+      *error = path + ": a mutant without statement, protocol and verdict";
+      return std::nullopt;
+    }
+    if (m["verdict"] != "killed") continue;
+    (m["protocol"] == "5" ? proof.killed_v5 : proof.killed_v3_1_1).push_back(m["statement"].get<std::string>());
+  }
+  for (auto* list : {&proof.killed_v3_1_1, &proof.killed_v5}) {
+    std::sort(list->begin(), list->end());
+    list->erase(std::unique(list->begin(), list->end()), list->end());
+  }
+  return proof;
 }
 
 }  // namespace mqtth::report

@@ -3,7 +3,11 @@
 // then the same run through the JSON, JUnit and HTML writers.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 
 #include "mqtth/report/Report.hpp"
 #include "mqtth/report/Verdicts.hpp"
@@ -253,4 +257,40 @@ TEST(StatementVerdicts, html_table_rows_carry_verdict_and_version_for_the_filter
   EXPECT_EQ(count(page, " data-verdict=\""), 101u);
   EXPECT_EQ(page.find("data-version=\"5\""), std::string::npos);
   EXPECT_EQ(page.find("data-st-version"), std::string::npos);
+}
+
+// `run --mutants-json F`: a held or violated statement is proven only where a mutant of it
+// (of that version) was killed; the rest is "cited, not proven".
+TEST(StatementVerdicts, with_a_mutants_report_covered_statements_split_into_proven_and_not) {
+  const auto path = std::filesystem::temp_directory_path() / ("verdicts_mutants_" + std::to_string(::getpid()) + ".json");
+  std::ofstream(path) << R"({"mutants": [
+      {"statement": "MQTT-3.3.1-3", "protocol": "3.1.1", "verdict": "killed"},
+      {"statement": "MQTT-3.3.1-4", "protocol": "3.1.1", "verdict": "survived"},
+      {"statement": "MQTT-3.3.1-4", "protocol": "5", "verdict": "killed"}]})";
+  std::string error;
+  const auto proof = load_mutant_proof(path.string(), &error);
+  ASSERT_TRUE(proof) << error;
+  RunReport r;
+  r.scenarios = {scenario("A", "3.1.1", Status::passed, {"MQTT-3.3.1-3", "MQTT-3.3.1-4"})};
+  r.mutant_proof = *proof;
+  const Coverage c = coverage(r.scenarios, SpecVersion::v3_1_1, &*r.mutant_proof);
+  EXPECT_TRUE(c.has_proof);
+  EXPECT_EQ(c.covered, 2u);
+  EXPECT_EQ(c.proven, 1u);  // 3.3.1-4's only killed mutant is the 5.0 one
+  EXPECT_EQ(c.cited_not_proven, 1u);
+  const Json j = to_json(r);
+  EXPECT_EQ(j.at("coverage").at("3.1.1").at("proven"), 1);
+  EXPECT_EQ(j.at("coverage").at("3.1.1").at("cited_not_proven"), 1);
+  EXPECT_EQ(j.at("mutants_report"), path.string());
+  EXPECT_NE(to_html(r).find("cited, not proven"), std::string::npos);
+  // Without a report nothing is said about proof.
+  EXPECT_FALSE(coverage(r.scenarios, SpecVersion::v3_1_1).has_proof);
+  RunReport plain;
+  plain.scenarios = r.scenarios;
+  EXPECT_FALSE(to_json(plain).at("coverage").at("3.1.1").contains("proven"));
+
+  std::ofstream(path) << R"({"scenarios": []})";
+  EXPECT_FALSE(load_mutant_proof(path.string(), &error));
+  EXPECT_NE(error.find("mutants"), std::string::npos);
+  std::filesystem::remove(path);
 }

@@ -504,6 +504,9 @@ TEST(ScenarioSuite, find_scenario_files_is_recursive_and_sorted) {
   EXPECT_TRUE(has_bad && has_good);
   EXPECT_EQ(find_scenario_files(kTestDir / "good/full.yaml"), std::vector<fs::path>{kTestDir / "good/full.yaml"});
   EXPECT_TRUE(find_scenario_files(kTestDir / "does-not-exist").empty());
+  // The mutants' accepted survivors live among the scenarios but are none.
+  ASSERT_TRUE(fs::exists(kSuiteDir / kMutantsAcceptedFile));
+  for (const auto& f : find_scenario_files(kSuiteDir)) EXPECT_NE(f.filename(), kMutantsAcceptedFile);
 }
 
 TEST(ScenarioSuite, every_scenario_file_loads_without_errors) {

@@ -84,12 +84,13 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
       if (!parse_unsigned(v, n) || n == 0 || n > 256) return fail("-j: expected 1..256, got '" + v + "'");
       o.jobs = static_cast<unsigned>(n);
     } else if (arg == "--junit" || arg == "--json" || arg == "--html" || arg == "--pcap" ||
-               arg == "--profile") {
+               arg == "--profile" || arg == "--mutants-json") {
       if (!value(v) || v.empty()) return fail(arg + " needs a file name");
       if (arg == "--junit") o.junit_file = v;
       else if (arg == "--json") o.json_file = v;
       else if (arg == "--html") o.html_file = v;
       else if (arg == "--pcap") o.pcap_dir = v;
+      else if (arg == "--mutants-json") o.mutants_json_file = v;
       else o.profile_file = v;
     } else if (arg == "--explore") {
       if (!value(v)) return fail("--explore needs a mode (cut_points)");
@@ -177,6 +178,9 @@ options:
   --junit FILE        write a JUnit XML report
   --json FILE         write the JSON report (docs/reports.md, docs/runner.md)
   --html FILE         write a self-contained HTML report (parent folders are created)
+  --mutants-json FILE the JSON of an `mqtt-harness mutants` run: the reports' coverage
+                      then counts a statement as proven only where its mutant was
+                      killed, and lists the others as cited, not proven
   --pcap DIR          write one pcap file per client connection into DIR, named
                       <n>-v<protocol>-<scenario>--<client>--conn<k>.pcap (tshark reads them
                       as MQTT); the clients then connect through a fault proxy

@@ -115,6 +115,7 @@ CollectResult collect_scenario_files(const std::vector<std::string>& paths) {
         continue;
       }
       const auto ext = it->path().extension().string();
+      if (name == kMutantsAcceptedFile) continue;
       if ((ext == ".yaml" || ext == ".yml") && it->is_regular_file(ec)) found.push_back(it->path().string());
     }
     std::sort(found.begin(), found.end());

@@ -63,7 +63,7 @@ TEST(Selection, folders_are_searched_recursively_for_yaml_sorted) {
   fs::create_directories(root / "b" / "c");
   fs::create_directories(root / ".hidden");
   for (auto p : {root / "b" / "c" / "z.yaml", root / "a.yaml", root / "b" / "x.yml", root / "note.txt",
-                 root / ".hidden" / "h.yaml"})
+                 root / ".hidden" / "h.yaml", root / std::string(kMutantsAcceptedFile)})
     std::ofstream(p) << "x";
   auto r = collect_scenario_files({root.string(), (root / "missing").string()});
   ASSERT_EQ(r.files.size(), 3u);

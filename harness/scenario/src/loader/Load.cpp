@@ -103,7 +103,7 @@ std::vector<std::filesystem::path> find_scenario_files(const std::filesystem::pa
   if (!std::filesystem::is_directory(path, ec)) return out;
   for (auto it = std::filesystem::recursive_directory_iterator(path, std::filesystem::directory_options::skip_permission_denied, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
+    if (!it->is_regular_file(ec) || it->path().filename() == kMutantsAcceptedFile) continue;
     auto ext = it->path().extension().string();
     if (ext == ".yaml" || ext == ".yml") out.push_back(it->path());
   }

@@ -8,11 +8,15 @@
 // command read this table. Each Deviation is a small named branch at the engine check it
 // weakens (grep for the enumerator). Statement ids differ between versions (MQTT-3.1.2-24
 // is the 3.1.1 keep-alive rule and the 5.0 Maximum Packet Size rule), so one id may name
-// two rows, one per version, each with its own deviation.
+// two rows, one per version, each with its own deviation. A few deviations are one branch
+// shared by many rows, each row naming the statement of one check (bad_packet_kept_open:
+// the codec's check that names that statement); Deviations::on(d, statement, v) asks for
+// the row, not just the branch.
 #pragma once
 
 #include <mqtt/codec.hpp>
 
+#include <bitset>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -75,8 +79,26 @@ enum class Deviation : std::uint8_t {
   will_retained_anyway,
   will_delay_not_cancelled,
   disconnect_with_session_expiry,   // server DISCONNECT
+  bad_packet_kept_open,             // per statement: a codec check's close skipped
+  puback_not_sent,                  // QoS 1/2 flows (second slice)
+  puback_wrong_packet_id,
+  pubcomp_not_sent,
+  suback_not_sent,                  // subscriptions (second slice)
+  suback_first_code_only,
+  unsuback_codes_reversed,
+  messages_reordered,               // routing
+  one_subscriber_only,
+  session_present_on_new_session,   // CONNECT / CONNACK / sessions (second slice)
+  refused_connack_session_present,
+  refused_connect_kept_open,
+  persistent_session_not_resumed,
+  offline_messages_dropped,
+  connack_sent_twice,
+  retained_on_subscribe_without_retain,  // retained (second slice)
+  retained_qos0_not_stored,
+  last = retained_qos0_not_stored,
 };
-inline constexpr std::size_t kDeviationCount = static_cast<std::size_t>(Deviation::disconnect_with_session_expiry) + 1;
+inline constexpr std::size_t kDeviationCount = static_cast<std::size_t>(Deviation::last) + 1;
 
 // Which protocol versions a row applies to (3.1 connections count as 3.1.1).
 enum DeviationVersions : std::uint8_t { kV311 = 1, kV5 = 2, kBothVersions = 3 };
@@ -103,15 +125,17 @@ class Deviations {
   void enable(const DeviationInfo& row);
   void enable(const DeviationInfo& row, mqtt::Version only);
   bool on(Deviation d, mqtt::Version v) const {
-    const auto bit = std::uint64_t{1} << static_cast<unsigned>(d);
-    return ((v == mqtt::Version::v5 ? v5_ : v311_) & bit) != 0;
+    return (v == mqtt::Version::v5 ? v5_ : v311_).test(static_cast<std::size_t>(d));
   }
+  // A deviation shared by rows of several statements: on for the row of `statement`.
+  bool on(Deviation d, std::string_view statement, mqtt::Version v) const;
   bool any(Deviation d) const { return on(d, mqtt::Version::v3_1_1) || on(d, mqtt::Version::v5); }
-  bool empty() const { return v311_ == 0 && v5_ == 0; }
+  bool empty() const { return v311_.none() && v5_.none(); }
 
  private:
-  std::uint64_t v311_ = 0;
-  std::uint64_t v5_ = 0;
+  std::bitset<kDeviationCount> v311_;
+  std::bitset<kDeviationCount> v5_;
+  std::vector<std::pair<const DeviationInfo*, mqtt::Version>> rows_;  // what enable() turned on
 };
 
 }  // namespace mqtth::engine

@@ -1,6 +1,6 @@
 // `mqtt-harness mutants` without its event loop (docs/mutants.md): which mutants exist
 // (one per row of engine::deviation_table() and protocol version), which scenarios each
-// one runs, the accepted survivors (mutants/accepted.yaml), verdicts, the mutation score
+// one runs, the accepted survivors (scenarios/mutants-accepted.yaml), verdicts, the mutation score
 // and the JSON / HTML reports. The command (harness/cli/cmd_mutants.cpp) runs the
 // scenarios with runner::Runner against an embedded broker that has the deviation on.
 #pragma once
@@ -8,6 +8,7 @@
 #include <mqtt/codec.hpp>
 
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,10 @@ std::string table_markdown();
 
 // Every mutant, in table order, 3.1.1 before 5 within a row.
 std::vector<Mutant> all_mutants();
+// `mutants --smoke`: a fixed CI-sized subset, one deviation per area of the suite (both
+// versions where it has rows), chosen for short scenarios (no keep-alive or expiry waits).
+const std::vector<engine::Deviation>& smoke_deviations();
+std::vector<Mutant> smoke_mutants();
 // The mutants whose statement is one of `ids` (all when empty); unknown ids are returned
 // in `unknown`.
 std::vector<Mutant> select_mutants(const std::vector<std::string>& ids, std::vector<std::string>* unknown);
@@ -43,15 +48,27 @@ std::vector<Mutant> select_mutants(const std::vector<std::string>& ids, std::vec
 // The scenario checks `statement`: it is in the scenario's `spec:` or a step's `spec:`
 // (any_of alternatives included), for the scenario's version.
 bool cites(const scenario::Scenario& s, std::string_view statement);
+// Every statement the scenario cites (its `spec:` and its steps', any_of included).
+std::set<std::string> cited_statements(const scenario::Scenario& s);
 // The scenario runs under `version` (3.1 scenarios count as 3.1.1).
 bool runs_under(const scenario::Scenario& s, mqtt::Version version);
+// The broker-observable statements (docs/spec/*.tsv) that scenarios of `version` cite,
+// and those of them that no mutant of that version breaks: the part of the suite's
+// coverage a mutation score says nothing about yet (`mutants --list-missing`).
+struct CitedWithoutMutant {
+  mqtt::Version version = mqtt::Version::v5;
+  std::vector<std::string> cited;    // sorted
+  std::vector<std::string> missing;  // sorted, a subset of cited
+};
+CitedWithoutMutant cited_without_mutant(const std::vector<scenario::Scenario>& scenarios, mqtt::Version version);
+
 // Scenario files (paths relative to the scenario folder, matched as path suffixes) run
 // for every applicable mutant besides the citing ones: a deviation that breaks ordinary
 // traffic shows there too.
 const std::vector<std::string_view>& smoke_files();
 bool is_smoke(const scenario::Scenario& s);
 
-// A surviving mutant accepted with its reason (mutants/accepted.yaml).
+// A surviving mutant accepted with its reason (scenarios/mutants-accepted.yaml).
 struct Accepted {
   std::string statement;
   std::optional<std::string> protocol;  // nullopt: both versions

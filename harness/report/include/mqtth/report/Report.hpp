@@ -151,6 +151,19 @@ struct Summary {
   double duration_ms = 0;
 };
 
+// The statements whose mutant the embedded broker's mutants run killed (`mqtt-harness
+// mutants --json F`, docs/mutants.md), per version: `run --mutants-json F` reads it, and
+// the coverage in the reports counts a held or violated statement as *proven* only when
+// it is here; the others are "cited, not proven" (docs/reports.md).
+struct MutantProof {
+  std::string source;                     // the file it was read from
+  std::vector<std::string> killed_v3_1_1;  // sorted statement ids
+  std::vector<std::string> killed_v5;
+  bool proven(bool v5, std::string_view id) const;
+};
+// Reads a `mutants --json` report; nullopt and `error` ("FILE: why") when it is not one.
+std::optional<MutantProof> load_mutant_proof(const std::string& path, std::string* error);
+
 struct RunReport {
   Summary summary;
   std::vector<ScenarioResult> scenarios;
@@ -162,6 +175,7 @@ struct RunReport {
   // `run --spawn`: what went wrong with the broker that belongs to no scenario (its
   // LeakSanitizer report when the run stopped it at the end).
   std::optional<BrokerFailure> broker_failure;
+  std::optional<MutantProof> mutant_proof;  // `run --mutants-json F`
 };
 
 // Counts passed/failed/skipped/errors from the scenarios (duration is left as is).

@@ -46,6 +46,9 @@ struct StatementRow {
   // violated, and every failure naming it is a known deviation: the first one.
   std::optional<KnownDeviation> known_deviation;
   std::string reason;                // skipped: the skip reasons, "; "-separated
+  // With a mutants report: held or violated, and a mutant of it was killed. nullopt
+  // without one, or when the verdict is skipped / not_checked.
+  std::optional<bool> proven;
 };
 
 struct Coverage {
@@ -53,6 +56,9 @@ struct Coverage {
   std::size_t held = 0, violated = 0, skipped = 0, not_checked = 0;  // broker-observable rows
   std::size_t covered = 0;   // held + violated
   std::size_t total = 0;     // broker-observable statements (101 / 200)
+  // With a mutants report only: covered statements with a killed mutant, and the others.
+  bool has_proof = false;
+  std::size_t proven = 0, cited_not_proven = 0;
   double percent = 0;        // 100 * covered / total
   std::vector<StatementRow> rows;            // every statement of the version, file order
   std::vector<std::string> unknown_ids;      // ids cited by scenarios but not in the list
@@ -60,7 +66,8 @@ struct Coverage {
 
 // The verdict of every statement of `version` given the scenarios of a run (only those
 // whose protocol is `version` count).
-Coverage coverage(std::span<const ScenarioResult> scenarios, SpecVersion version);
+// With `proof`, covered statements are split into proven and cited, not proven.
+Coverage coverage(std::span<const ScenarioResult> scenarios, SpecVersion version, const MutantProof* proof = nullptr);
 
 // The versions the run's scenarios used (any status), 3.1.1 first.
 std::vector<SpecVersion> run_versions(std::span<const ScenarioResult> scenarios);

@@ -53,8 +53,12 @@ LoadResult load_file(const std::filesystem::path& file, const LoadOptions& optio
 LoadResult load_string(std::string_view text, const std::string& file_name,
                        const LoadOptions& options = {});
 
-// `path` itself if it is a file; otherwise every *.yaml / *.yml under it, recursively,
-// sorted by path. Nonexistent path: empty.
+// The accepted survivors of `mqtt-harness mutants` (docs/mutants.md) live beside the
+// scenarios under this name; a folder search does not take it for a scenario.
+inline constexpr std::string_view kMutantsAcceptedFile = "mutants-accepted.yaml";
+
+// `path` itself if it is a file; otherwise every *.yaml / *.yml under it but
+// kMutantsAcceptedFile, recursively, sorted by path. Nonexistent path: empty.
 std::vector<std::filesystem::path> find_scenario_files(const std::filesystem::path& path);
 
 // The accepted format as data (keys, types, step kinds): Format.hpp.

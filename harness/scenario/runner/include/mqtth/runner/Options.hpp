@@ -37,6 +37,7 @@ struct RunOptions {
   std::optional<std::string> junit_file;   // --junit FILE
   std::optional<std::string> json_file;    // --json FILE
   std::optional<std::string> html_file;    // --html FILE
+  std::optional<std::string> mutants_json_file;  // --mutants-json FILE (docs/reports.md)
   std::optional<std::string> pcap_dir;     // --pcap DIR: one pcap per client connection
   std::optional<std::string> explore;      // --explore cut_points: explore every scenario
   std::optional<unsigned> explore_max_runs; // --explore-max-runs N

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "mqtth/runner/Options.hpp"
+#include "mqtth/scenario/Loader.hpp"
 
 namespace mqtth::runner {
 
@@ -21,8 +22,9 @@ struct CollectResult {
   std::vector<FoundFile> files;     // sorted by path, no duplicates
   std::vector<std::string> errors;  // "PATH: no such file or folder"
 };
+using scenario::kMutantsAcceptedFile;
 // Files are taken as given; folders are searched recursively for `*.yaml` (and `*.yml`),
-// skipping hidden entries (names starting with '.').
+// skipping hidden entries (names starting with '.') and kMutantsAcceptedFile.
 CollectResult collect_scenario_files(const std::vector<std::string>& paths);
 
 // How --filter and a profile's `known_deviations` name scenarios: `pattern` matches when it
