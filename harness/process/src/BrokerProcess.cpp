@@ -2,6 +2,7 @@
 
 #include "mqtth/process/TcpConnect.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -49,6 +50,15 @@ bool BrokerProcess::start(const std::string& host, std::uint16_t port, std::chro
   std::vector<char*> args;
   for (auto& a : words) args.push_back(a.data());
   args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (char** e = environ; *e; ++e) {
+    const std::string_view entry(*e);
+    const auto name = entry.substr(0, entry.find('=') + 1);  // "NAME="
+    const bool replaced = std::any_of(env_.begin(), env_.end(), [&](const std::string& mine) { return mine.rfind(name, 0) == 0; });
+    if (!replaced) envp.push_back(*e);
+  }
+  for (auto& mine : env_) envp.push_back(mine.data());
+  envp.push_back(nullptr);
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return false;
   pid_ = ::fork();
@@ -62,7 +72,7 @@ bool BrokerProcess::start(const std::string& host, std::uint16_t port, std::chro
     ::setpgid(0, 0);
     ::dup2(pipefd[1], 1);
     ::dup2(pipefd[1], 2);
-    ::execvp(args[0], args.data());
+    ::execvpe(args[0], args.data(), envp.data());
     std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
     ::_exit(127);
   }
