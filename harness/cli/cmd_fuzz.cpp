@@ -30,7 +30,7 @@ constexpr const char* kUsage =
     "usage: mqtt-harness fuzz --broker HOST:PORT [--spawn -- CMD ARGS...] [--duration 10m]\n"
     "                         [--seed N] [--protocol 3.1.1|5] [--out DIR] [-j N]\n"
     "                         [--max-cases N] [--case-timeout 500ms] [--probe-timeout 2s]\n"
-    "                         [--fresh-probe-every N] [--replays N] [--stateful] [--quiet]\n"
+    "                         [--fresh-probe-every N] [--replays N] [--stateful] [--suppressions FILE] [--quiet]\n"
     "\n"
     "Sends generated and mutated MQTT packet sequences to a live broker, one TCP connection\n"
     "per case, and reports crashes, hangs and spec violations (docs/netfuzz.md).\n"
@@ -55,10 +55,14 @@ constexpr const char* kUsage =
     "  --stateful           every case holds 2-4 connections (subscriber, publisher, takeover,\n"
     "                       session resume, refused CONNECT) driving subscription, will, session\n"
     "                       and QoS-flow state; reproducers are multi-client scenarios\n"
+    "  --suppressions FILE  with --spawn: sanitizer reports to count, not report (TYPE:PATTERN lines;\n"
+    "                       the sanitizers' own suppression files too, also handed to the broker's\n"
+    "                       runtime via ASAN/LSAN/UBSAN_OPTIONS; docs/netfuzz.md \"Suppressions\")\n"
     "  --quiet              no progress lines on stderr\n"
     "\n"
     "Prints a summary JSON line on stdout (also in findings.json and findings.html). Exit status:\n"
-    "0 no crash/hang finding (spec findings are in findings.json), 1 crash/hang findings,\n"
+    "0 no crash/hang finding (spec findings and suppressed reports are in findings.json), 1 crash/hang\n"
+    "findings not suppressed, "
     "2 bad arguments or broker unreachable.\n";
 
 std::optional<std::uint64_t> parse_number(std::string_view text) {
@@ -112,7 +116,7 @@ int run_fuzz_command(int argc, char** argv) {
     if (arg == "--stateful") { opt.stateful = true; continue; }
     static constexpr std::string_view kValueOptions[] = {"--broker", "--duration", "--case-timeout", "--probe-timeout",
                                                          "--seed", "--max-cases", "-j", "--fresh-probe-every", "--replays",
-                                                         "--protocol", "--out"};
+                                                         "--protocol", "--out", "--suppressions"};
     if (std::find(std::begin(kValueOptions), std::end(kValueOptions), arg) == std::end(kValueOptions))
       return args.bad("unknown option '" + std::string(arg) + "'");
     const auto v = args.value();
@@ -152,6 +156,8 @@ int run_fuzz_command(int argc, char** argv) {
       const auto ver = mqtt::parse_version(*v);
       if (!ver || *ver == mqtt::Version::v3_1) return args.bad("--protocol must be 3.1.1 or 5, got '" + std::string(*v) + "'");
       opt.version = *ver;
+    } else if (arg == "--suppressions") {
+      opt.suppressions_file = std::string(*v);
     } else {  // --out
       opt.out_dir = std::string(*v);
     }

@@ -11,6 +11,7 @@
 #include <mqtth/common/HostPort.hpp>
 #include <mqtth/process/BrokerProcess.hpp>
 #include <mqtth/process/SanitizerReport.hpp>
+#include <mqtth/process/Suppressions.hpp>
 #include <mqtth/process/TcpConnect.hpp>
 #include <mqtth/report/Report.hpp>
 #include <nlohmann/json.hpp>
@@ -37,6 +38,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using process::BrokerProcess;
+
+constexpr std::size_t kOutputTailLines = 20;  // the broker's last words kept with a finding
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -131,15 +134,7 @@ class Fuzzer {
     // Spawned broker: exit or sanitizer report.
     if (broker_.managed()) {
       std::lock_guard lock(broker_mu_);
-      if (const auto report = process::find_sanitizer_report(broker_.drain())) {
-        out.kind = "sanitizer";
-        out.detail = report->headline.substr(0, 160);
-      }
-      if (broker_.exited()) {
-        if (out.kind.empty()) out.kind = "crash";
-        if (out.detail.empty()) out.detail = broker_.exit_description();
-        return out;
-      }
+      out = process_outcome(broker_.exited());
       if (!out.kind.empty()) return out;
     }
     // Liveness after the case (and after the worker's previous case, if that one still
@@ -392,16 +387,53 @@ class Fuzzer {
     return !out.kind.empty() || !out.lenient.empty();
   }
 
+  // What the spawned broker's output since the last look and its exit (`exited`) show:
+  // the first sanitizer report that is neither suppressed nor a known recoverable one
+  // (kind `sanitizer`, detail its signature), else a bare exit (`crash`), else nothing.
+  // A known recoverable report (a UBSan `runtime error:` whose signature is already a
+  // finding, the broker still up) and a suppressed one are only counted: no restart, no
+  // replay. An exit explained only by suppressed reports is kSuppressedExit. broker_mu_ held.
+  Outcome process_outcome(bool exited) {
+    Outcome out;
+    bool suppressed_any = false;
+    for (auto& report : process::find_sanitizer_reports(broker_.drain())) {
+      if (suppressions_) {
+        if (const auto entry = suppressions_->match(report)) {
+          std::lock_guard lock(findings_mu_);
+          ++suppressed_[*entry];
+          suppressed_any = true;
+          continue;
+        }
+      }
+      if (report.recoverable && !exited) {
+        std::lock_guard lock(findings_mu_);
+        if (known_.count(report.signature)) {
+          ++known_reports_[report.signature];
+          continue;
+        }
+      }
+      if (!out.kind.empty()) continue;  // the first one is the finding; later ones are its consequences
+      out.kind = "sanitizer";
+      out.detail = report.signature;
+      out.signature = report.signature;
+      out.report = report.excerpt;
+      out.recoverable = report.recoverable;
+    }
+    if (exited) {
+      if (out.kind.empty()) out.kind = suppressed_any ? kSuppressedExit : "crash";
+      if (out.detail.empty()) out.detail = broker_.exit_description();
+      out.exit = broker_.exit_description();
+    }
+    if (!out.kind.empty()) out.output_tail = process::last_lines(broker_.output(), kOutputTailLines);
+    return out;
+  }
+
   // No liveness proof: a spawned broker that exits within 500 ms crashed, else a hang.
   Outcome liveness_failure() {
     Outcome out;
     if (broker_.managed()) {
       std::lock_guard lock(broker_mu_);
-      if (broker_.exited_within(500)) {
-        out.kind = "crash";
-        out.detail = broker_.exit_description();
-        return out;
-      }
+      if (broker_.exited_within(500)) return process_outcome(true);
     }
     out.kind = "hang";
     out.detail = "no PINGRESP within " + std::to_string(opt_.probe_timeout_ms) + " ms";
@@ -435,6 +467,7 @@ class Fuzzer {
         restart();
         return {o, i};
       }
+      if (o.kind == kSuppressedExit) restart();
     }
     return {Outcome{}, cases.size()};
   }
@@ -458,7 +491,8 @@ class Fuzzer {
       // A lone case needs no fresh start: a broker that survived the last candidate is as
       // good as new for it (a crash restarts it anyway).
       auto [o, at] = replay(w, seq, !before.empty());
-      return o.kind == kind && at == seq.size() - 1;
+      // The same bug: a sanitizer report keeps its signature (another report is another bug).
+      return o.kind == kind && o.signature == target.signature && at == seq.size() - 1;
     };
     // Whole connections of a stateful case (the last first), then single packets (and
     // closes: a connection then stays open to the end of the case), then connections
@@ -524,6 +558,22 @@ class Fuzzer {
     return c;
   }
 
+  // The broker's evidence of a crash/sanitizer finding as the reproducer's comments.
+  static std::string evidence(const Outcome& o) {
+    std::string out;
+    if (!o.report.empty()) out += o.report;
+    if (!o.exit.empty()) out += "exit: " + o.exit + "\n";
+    if (!o.output_tail.empty()) out += "last output lines:\n" + o.output_tail;
+    return out;
+  }
+  static void add_evidence(json& finding, const Outcome& o) {
+    if (!o.signature.empty()) finding["report_signature"] = o.signature;
+    if (!o.report.empty()) finding["report"] = o.report;
+    if (!o.exit.empty()) finding["exit"] = o.exit;
+    if (!o.output_tail.empty()) finding["output_tail"] = o.output_tail;
+    if (o.recoverable) finding["recoverable"] = true;
+  }
+
   // Groups a finding by signature; a new signature is minimised and written.
   void record(Worker& w, std::uint64_t index, const Outcome& outcome, const Finding& found) {
     // Spec findings group by what rule which packet broke (not where in the case);
@@ -542,17 +592,22 @@ class Fuzzer {
     small.last = minimise(w, found.before, found.last, outcome);
     const auto last = spec_kind ? outcome.packet
                                 : small.last.packets.empty() ? std::string("EMPTY") : packet_type_name(small.last.packets.back());
-    const auto sig = spec_kind ? pre_sig : outcome.kind + "|" + last + "|" + (outcome.spec.empty() ? outcome.detail : outcome.spec);
+    // A sanitizer report groups by its own signature (kind, what happened, top frames):
+    // one bug, one group, whatever packet the minimised case ends with.
+    const auto sig = spec_kind ? pre_sig
+                     : !outcome.signature.empty() ? outcome.kind + "|" + outcome.signature
+                     : outcome.kind + "|" + last + "|" + (outcome.spec.empty() ? outcome.detail : outcome.spec);
     std::lock_guard lock(findings_mu_);
     if (auto it = pre_.find(pre_sig); it != pre_.end()) {  // another worker got there first
       ++groups_[it->second].count;
       return;
     }
     pre_[pre_sig] = sig;
+    if (!outcome.signature.empty()) known_.insert(outcome.signature);
     auto& g = groups_[sig];
     if (g.count++ > 0) return;
     order_.push_back(sig);
-    const auto file = write_reproducer(opt_.out_dir, order_.size(), outcome.kind, sig, opt_.version, small);
+    const auto file = write_reproducer(opt_.out_dir, order_.size(), outcome.kind, sig, opt_.version, small, evidence(outcome));
     json pk = json::array();
     for (const auto& p : small.last.packets) pk.push_back(mqtt::to_hex(p, " "));
     // "worker": the one that runs this case index (worker w runs w, w + jobs, ...), not `w`,
@@ -564,6 +619,7 @@ class Fuzzer {
                      {"cases_before", found.before.size()},
                      {"mutations", found.last.mutations}, {"original_packets", found.last.packets.size()},
                      {"packets_hex", pk}, {"scenario", file}};
+    add_evidence(g.finding, outcome);
     if (opt_.progress) std::fprintf(stderr, "netfuzz: finding %zu: %s -> %s\n", order_.size(), sig.c_str(), file.c_str());
   }
 
@@ -645,11 +701,12 @@ class Fuzzer {
     auto& g = groups_[sig];
     if (g.count++ > 0) return;
     order_.push_back(sig);
-    const auto file = write_reproducer(opt_.out_dir, order_.size(), o.kind, sig, opt_.version, Finding{{}, c});
+    const auto file = write_reproducer(opt_.out_dir, order_.size(), o.kind, sig, opt_.version, Finding{{}, c}, evidence(o));
     g.finding = json{{"id", order_.size()}, {"kind", o.kind}, {"class", "crash"}, {"signature", sig},
                      {"last_packet", c.packets.empty() ? "EMPTY" : packet_type_name(c.packets.back())},
                      {"spec", ""}, {"detail", o.detail}, {"case_index", index}, {"worker", index % static_cast<std::uint64_t>(opt_.jobs)},
                      {"reproduced", false}, {"mutations", c.mutations}, {"scenario", file}};
+    add_evidence(g.finding, o);
     if (opt_.progress) std::fprintf(stderr, "netfuzz: finding %zu: %s -> %s\n", order_.size(), sig.c_str(), file.c_str());
   }
 
@@ -696,7 +753,12 @@ class Fuzzer {
         std::lock_guard lock(findings_mu_);
         ++lenient_[o.lenient];
       }
-      if (is_crash_kind(o.kind)) {
+      if (o.kind == kSuppressedExit) {
+        // Nothing to report, but the broker is gone: restart it with every worker paused.
+        std::lock_guard gate(gate_);
+        std::unique_lock world(world_);
+        if (epoch == epoch_.load()) restart();
+      } else if (is_crash_kind(o.kind)) {
         if (o.previous_case && i > 0) confirm_and_attribute(w, previous.index, previous.c, o, previous.epoch);
         else confirm_and_attribute(w, index, c, o, epoch);
       } else if (!o.kind.empty()) {
@@ -729,6 +791,20 @@ class Fuzzer {
       return 2;
     }
     address_ = *address;
+    if (!opt_.suppressions_file.empty()) {
+      std::string error;
+      suppressions_ = process::Suppressions::load(opt_.suppressions_file, error);
+      if (!suppressions_) {
+        std::fprintf(stderr, "mqtt-harness fuzz: --suppressions %s\n", error.c_str());
+        return 2;
+      }
+      // The sanitizers' own entries also go to the broker's runtime, so it stays quiet.
+      broker_.set_environment(suppressions_->runtime_environment((std::filesystem::path(opt_.out_dir) / "suppressions").string(), error));
+      if (!error.empty()) {
+        std::fprintf(stderr, "mqtt-harness fuzz: --suppressions: %s\n", error.c_str());
+        return 2;
+      }
+    }
     if (broker_.managed() && !broker_.start(opt_.host, opt_.port)) {
       std::fprintf(stderr, "mqtt-harness fuzz: spawned broker did not accept on %s within 15 s\n%s\n", broker.c_str(),
                    broker_.output().c_str());
@@ -794,7 +870,8 @@ class Fuzzer {
                  {"broker_starts", broker_.starts()}, {"broker_up", broker_up}, {"replayed", replayed},
                  {"stateful", opt_.stateful},
                  {"crash_findings", crash_count}, {"spec_findings", spec_count},
-                 {"lenient", lenient_}, {"findings", findings}};
+                 {"lenient", lenient_}, {"suppressed", suppressed_}, {"known_reports", known_reports_},
+                 {"findings", findings}};
     const auto out_dir = std::filesystem::path(opt_.out_dir);
     std::ofstream(out_dir / "findings.json") << summary.dump(2) << "\n";
     if (const auto error = report::write_file((out_dir / "findings.html").string(), findings_html(summary)); !error.empty())
@@ -836,6 +913,10 @@ class Fuzzer {
   std::map<std::string, std::string> pre_;  // pre-minimisation signature -> final signature
   std::vector<std::string> order_;
   std::map<std::string, std::uint64_t> lenient_;  // triaged non-findings: reason -> cases
+  std::optional<process::Suppressions> suppressions_;
+  std::map<std::string, std::uint64_t> suppressed_;      // suppression entry -> reports it matched
+  std::set<std::string> known_;                          // report signatures already findings
+  std::map<std::string, std::uint64_t> known_reports_;   // recoverable repeats of them -> count
 };
 
 }  // namespace

@@ -135,10 +135,14 @@ struct FuzzOptions {
   // findings are written. Set by the CLI, whose runner needs Qt; unset: no replay.
   std::function<ReplayResult(const std::string& scenario_file, int times)> replay;
   int replays = 1;
+  // With `spawn`: a suppressions file (process::Suppressions, docs/netfuzz.md
+  // "Suppressions"); the reports it matches are counted, not reported. "": none.
+  std::string suppressions_file;
 };
 
 // Runs the fuzz loop, minimises and writes findings. Returns the exit status:
-// 0 no crash/hang finding, 1 crash/hang findings (spec findings alone: 0), 2 setup error.
+// 0 no crash/hang finding (spec findings and suppressed reports alone: 0), 1 crash/hang
+// findings, 2 setup error (also an unreadable suppressions file).
 int run_fuzz(const FuzzOptions& options);
 
 }  // namespace mqtth::netfuzz
