@@ -87,6 +87,7 @@ mqtth::netfuzz::ReplayResult replay_reproducer(const mqtth::netfuzz::FuzzOptions
     settings.broker = runner::Endpoint{opt.host, opt.port};
     settings.spawn = opt.spawn;
     settings.restart = runner::RestartPolicy::per_scenario;
+    settings.suppressions_file = opt.suppressions_file;
     settings.prefix_template = "none";
     settings.seed = opt.seed + static_cast<std::uint64_t>(k);
     settings.run_id = runner::make_run_id(settings.seed);

@@ -175,6 +175,31 @@ def test_a_recoverable_sanitizer_report_fails_its_scenario_without_a_restart(har
     assert report["spawn"]["starts"] == 1
 
 
+def test_a_suppressed_report_fails_no_scenario_and_is_counted(harness, tmp_path):
+    folder = scenarios(tmp_path, "t/ok", "t/ub", "t/ok")
+    supp = tmp_path / "known.supp"
+    supp.write_text("UndefinedBehaviorSanitizer: left shift of *by 31\n")
+    proc, report = run_spawned(harness, tmp_path, folder, ["--ubsan-on", "t/ub"], "--suppressions", supp)
+    assert proc.returncode == 0, proc.stderr
+    assert summary(proc) == (3, 0, 0, 0)
+    assert report["spawn"]["suppressed"] == {"UndefinedBehaviorSanitizer: left shift of *by 31": 1}
+    assert "suppressed: 1 broker report(s) matched 'UndefinedBehaviorSanitizer: left shift of *by 31'" in proc.stderr
+    # An entry for another report suppresses nothing: the scenario fails as before.
+    supp.write_text("UndefinedBehaviorSanitizer: some_other_function\n")
+    proc, report = run_spawned(harness, tmp_path, folder, ["--ubsan-on", "t/ub"], "--suppressions", supp)
+    assert proc.returncode == 1, proc.stderr
+    assert by_name(report)["s2"]["failure"]["broker"]["kind"] == "sanitizer"
+
+
+def test_a_bad_suppressions_file_stops_the_run_naming_its_line(harness, tmp_path):
+    folder = scenarios(tmp_path, "t/ok")
+    supp = tmp_path / "bad.supp"
+    supp.write_text("leak:x\nnonsense:y\n")
+    proc, _ = run_spawned(harness, tmp_path, folder, [], "--suppressions", supp)
+    assert proc.returncode == 2, proc.stderr
+    assert "bad.supp:2: unknown suppression type 'nonsense'" in proc.stderr
+
+
 def test_a_fuzz_reproducer_replayed_with_spawn_fails_on_the_broker_crash(harness, tmp_path):
     """The fuzzer finds the stub's planted crash (`{port}` in its --spawn command too) and
     records that its reproducer replays; replayed by `run --spawn` on a fresh stub, the

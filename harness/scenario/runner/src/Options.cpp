@@ -126,6 +126,9 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
       if (!value(v)) return fail("--restart needs per-scenario or on-crash");
       if (v != "per-scenario" && v != "on-crash") return fail("--restart: expected per-scenario or on-crash, got '" + v + "'");
       restart = v;
+    } else if (arg == "--suppressions") {
+      if (!value(v) || v.empty()) return fail("--suppressions needs a file name");
+      o.suppressions_file = v;
     } else if (arg == "--") {
       // After --spawn (--client), `--` starts the broker's (client's) command; otherwise it
       // ends the options.
@@ -147,6 +150,8 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
   }
   if (spawn && o.spawn.empty()) return fail("--spawn needs the broker's command after '--' (the last arguments)");
   if (restart && !spawn) return fail("--restart needs --spawn (it says when the runner restarts the broker it started)");
+  if (o.suppressions_file && !spawn)
+    return fail("--suppressions needs --spawn (it says which reports of the broker the runner started are known)");
   if (restart) o.restart = *restart == "per-scenario" ? RestartPolicy::per_scenario : RestartPolicy::on_crash;
   if (spawn && o.jobs > 1)
     return fail("--spawn runs one scenario at a time (-j 1), so that what the broker does is the doing of one scenario");
@@ -206,6 +211,9 @@ options:
                       scenarios; for each, listen on a free 127.0.0.1 port, start CMD
                       ({host} and {port} in it replaced) and play the broker side
                       (docs/clients.md: the adapter protocol on its stdin and stdout)
+  --suppressions FILE with --spawn: sanitizer reports that are known, not failures
+                      (TYPE:PATTERN lines, or a sanitizer's own suppression file, which
+                      also reaches the broker's runtime; docs/netfuzz.md "Suppressions")
   -q, --quiet         no per-scenario progress lines on stderr
 
 exit status: 0 all passed (skipped and known deviations do not count), 1 a scenario

@@ -4,6 +4,10 @@
 
 #include <mqtth/process/SanitizerReport.hpp>
 
+#include <filesystem>
+
+#include <unistd.h>
+
 namespace mqtth::runner {
 namespace {
 
@@ -15,8 +19,10 @@ constexpr int kExitAfterSilenceMs = 1000;
 
 }  // namespace
 
-SpawnedBroker::SpawnedBroker(std::vector<std::string> command, Endpoint at, std::chrono::milliseconds stop_grace)
-    : process_(std::move(command)), at_(std::move(at)), stop_grace_(stop_grace) {}
+SpawnedBroker::SpawnedBroker(std::vector<std::string> command, Endpoint at, std::chrono::milliseconds stop_grace,
+                             std::string suppressions_file)
+    : process_(std::move(command)), at_(std::move(at)), stop_grace_(stop_grace),
+      suppressions_file_(std::move(suppressions_file)) {}
 
 SpawnedBroker::~SpawnedBroker() {
   notifier_.reset();
@@ -26,6 +32,15 @@ SpawnedBroker::~SpawnedBroker() {
 std::optional<std::string> SpawnedBroker::start() {
   notifier_.reset();
   unscanned_.clear();
+  if (!suppressions_file_.empty() && !suppressions_) {
+    std::string error;
+    suppressions_ = process::Suppressions::load(suppressions_file_, error);
+    if (!suppressions_) return "--suppressions " + error;
+    // The sanitizer-native entries, one file per runtime, for the broker's own runtime.
+    const auto dir = std::filesystem::temp_directory_path() / ("mqtth-suppressions-" + std::to_string(::getpid()));
+    process_.set_environment(suppressions_->runtime_environment(dir.string(), error));
+    if (!error.empty()) return "--suppressions: " + error;
+  }
   if (process_.start(at_.host, at_.port)) {
     watch_output();
     return std::nullopt;
@@ -55,11 +70,22 @@ void SpawnedBroker::drain() {
 
 bool SpawnedBroker::running() { return process_.starts() > 0 && process_.output_fd() >= 0 && !process_.exited(); }
 
-report::BrokerFailure SpawnedBroker::failure(std::string kind) {
-  drain();
+std::optional<process::SanitizerReport> SpawnedBroker::unsuppressed_report() {
+  for (auto& r : process::find_sanitizer_reports(unscanned_)) {
+    if (suppressions_)
+      if (const auto entry = suppressions_->match(r)) {
+        ++suppressed_[*entry];
+        continue;
+      }
+    return std::move(r);
+  }
+  return std::nullopt;
+}
+
+report::BrokerFailure SpawnedBroker::failure(std::string kind, const std::optional<process::SanitizerReport>& r) {
   report::BrokerFailure f;
   f.kind = std::move(kind);
-  if (const auto r = process::find_sanitizer_report(unscanned_)) {
+  if (r) {
     f.sanitizer = r->kind;
     f.report = r->excerpt;
   }
@@ -69,14 +95,18 @@ report::BrokerFailure SpawnedBroker::failure(std::string kind) {
 }
 
 std::optional<report::BrokerFailure> SpawnedBroker::after_scenario(bool answered) {
+  // An exit is a crash even when only suppressed reports explain it: the scenario did not
+  // run against a live broker to its end.
   if (process_.exited() || (!answered && process_.exited_within(kExitAfterSilenceMs))) {
-    auto f = failure("crashed");
+    drain();
+    auto f = failure("crashed", unsuppressed_report());
     f.exit = process_.exit_description();
     return f;
   }
-  if (!answered) return failure("stalled");
   drain();
-  if (process::find_sanitizer_report(unscanned_)) return failure("sanitizer");
+  auto report = unsuppressed_report();
+  if (!answered) return failure("stalled", report);
+  if (report) return failure("sanitizer", report);
   unscanned_.clear();
   return std::nullopt;
 }
@@ -86,7 +116,8 @@ std::optional<report::BrokerFailure> SpawnedBroker::stop() {
   notifier_.reset();
   const auto how = process_.stop(stop_grace_);
   unscanned_ += how.output;
-  auto f = failure("");
+  drain();
+  auto f = failure("", unsuppressed_report());
   f.exit = process_.exit_description();
   if (!how.was_running) f.kind = "crashed";
   else if (how.killed) f.kind = "stalled";

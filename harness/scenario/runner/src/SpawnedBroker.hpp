@@ -6,10 +6,12 @@
 #pragma once
 
 #include <mqtth/process/BrokerProcess.hpp>
+#include <mqtth/process/Suppressions.hpp>
 
 #include <QSocketNotifier>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,15 +24,20 @@ namespace mqtth::runner {
 
 class SpawnedBroker {
  public:
-  SpawnedBroker(std::vector<std::string> command, Endpoint at, std::chrono::milliseconds stop_grace);
+  // `suppressions_file`: run --suppressions ("" none): reports it matches are counted, not
+  // judged, and its sanitizer-native entries reach the broker's runtime.
+  SpawnedBroker(std::vector<std::string> command, Endpoint at, std::chrono::milliseconds stop_grace,
+                std::string suppressions_file = {});
   ~SpawnedBroker();
 
   // Starts it and waits (at most 15 s) until it accepts a TCP connection; why not, otherwise
-  // (its exit and last output lines).
+  // (its exit and last output lines, or the suppressions file that does not load).
   std::optional<std::string> start();
   // Started, and not known to have exited.
   bool running();
   int starts() const { return process_.starts(); }
+  // Suppression entry -> reports it matched so far.
+  const std::map<std::string, int>& suppressed() const { return suppressed_; }
 
   // After a scenario, with `answered`: whether it answered the liveness check (a CONNECT
   // on a fresh connection). An exit (now or within a second of a failed check) is
@@ -47,13 +54,19 @@ class SpawnedBroker {
  private:
   void watch_output();
   void drain();
-  report::BrokerFailure failure(std::string kind);
+  // The first report in the output since the last judgement that no suppression matches
+  // (the suppressed ones before it are counted).
+  std::optional<process::SanitizerReport> unsuppressed_report();
+  report::BrokerFailure failure(std::string kind, const std::optional<process::SanitizerReport>& report);
 
   process::BrokerProcess process_;
   Endpoint at_;
   std::chrono::milliseconds stop_grace_;
   std::unique_ptr<QSocketNotifier> notifier_;
   std::string unscanned_;  // output since the last judgement (bounded)
+  std::string suppressions_file_;
+  std::optional<process::Suppressions> suppressions_;
+  std::map<std::string, int> suppressed_;
 };
 
 }  // namespace mqtth::runner
