@@ -359,7 +359,8 @@ int run_command(int argc, char** argv) {
     std::optional<report::Json> spawn;
     if (!opt.spawn.empty())
       spawn = report::Json{{"command", opt.spawn}, {"restart", std::string(runner::to_string(opt.restart))},
-                           {"starts", runner.broker_starts()}, {"suppressed", runner.suppressed_reports()}};
+                           {"starts", runner.broker_starts()}};
+    if (spawn && opt.suppressions_file) (*spawn)["suppressed"] = runner.suppressed_reports();
     write(opt.json_file, report::dump_json(json_report(rep, extras, profile.name, findings, warnings, spawn)) + "\n");
   }
   if (opt.junit_file) write(opt.junit_file, report::to_junit_xml(rep));

@@ -3,6 +3,7 @@
 // minimised and written as scenarios. Blocking POSIX sockets with poll() timeouts everywhere.
 #include "mqtth/netfuzz/NetFuzz.hpp"
 
+#include "Bystander.hpp"
 #include "Findings.hpp"
 #include "Oracles.hpp"
 #include "Socket.hpp"
@@ -25,6 +26,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -710,6 +712,93 @@ class Fuzzer {
     if (opt_.progress) std::fprintf(stderr, "netfuzz: finding %zu: %s -> %s\n", order_.size(), sig.c_str(), file.c_str());
   }
 
+  // The broker oracles' thread (docs/netfuzz.md "Broker oracles"): the bystander's cycles
+  // and RSS windows, each under shared access, so it pauses while an attribution runs.
+  // A finding names the cases that started since the bystander's last good cycle.
+  void watch() {
+    std::unique_ptr<Bystander> bystander;
+    if (opt_.stall_threshold_ms > 0)
+      bystander = std::make_unique<Bystander>(address_, opt_.version, "nf-bystander", opt_.stall_threshold_ms,
+                                              4 * std::max(opt_.probe_timeout_ms, opt_.stall_threshold_ms));
+    std::uint64_t seen_epoch = epoch_.load(), good_seq = 0;
+    std::uint64_t window_cases = 0, window_rss = 0;  // RSS window start (0: none yet)
+    while (!stop_.load()) {
+      ::usleep(static_cast<useconds_t>(opt_.bystander_interval_ms) * 1000);
+      std::shared_lock world = enter();
+      if (stop_.load()) break;
+      if (epoch_.load() != seen_epoch) {  // a restarted broker: new connection, new RSS window
+        seen_epoch = epoch_.load();
+        if (bystander) bystander->disconnect();
+        window_rss = 0;
+      }
+      std::uint64_t started = 0;
+      { std::lock_guard lock(history_mu_); started = seq_; }
+      if (bystander) {
+        const auto event = bystander->cycle();
+        bystander_cycles_ = bystander->cycles();
+        bystander_max_ms_ = std::max(bystander_max_ms_.load(), static_cast<std::uint64_t>(bystander->last_round_trip_ms()));
+        if (event) record_oracle(event->kind, event->detail, good_seq);
+        else good_seq = started;
+      }
+      if (broker_.managed() && opt_.rss_growth_limit_kib > 0) {
+        pid_t pid = -1;
+        { std::lock_guard lock(broker_mu_); pid = broker_.pid(); }
+        const auto rss = pid > 0 ? rss_kib(pid) : std::nullopt;
+        if (!rss) continue;
+        if (rss_first_kib_ == 0) rss_first_kib_ = *rss;
+        rss_last_kib_ = *rss;
+        const auto done = cases_.load();
+        if (window_rss == 0) {
+          window_rss = *rss;
+          window_cases = done;
+        } else if (done - window_cases >= opt_.rss_window) {
+          if (*rss > window_rss + opt_.rss_growth_limit_kib)
+            record_oracle("rss_growth", "the broker's RSS grew from " + std::to_string(window_rss / 1024) + " to " +
+                                            std::to_string(*rss / 1024) + " MiB over " + std::to_string(done - window_cases) +
+                                            " cases (limit " + std::to_string(opt_.rss_growth_limit_kib / 1024) + " MiB per " +
+                                            std::to_string(opt_.rss_window) + " cases)", 0, window_cases);
+          window_rss = *rss;
+          window_cases = done;
+        }
+      }
+    }
+  }
+
+  // A broker-oracle finding (class `broker`): grouped by kind; the reproducer holds the
+  // cases that started since `since_seq` (at most the last 16), or, for RSS, no scenario.
+  void record_oracle(const std::string& kind, const std::string& detail, std::uint64_t since_seq,
+                     std::optional<std::uint64_t> from_case = std::nullopt) {
+    std::vector<Ran> cases;
+    if (!from_case) {
+      std::lock_guard lock(history_mu_);
+      for (const auto& r : history_)
+        if (r.seq >= since_seq) cases.push_back(r);
+      std::sort(cases.begin(), cases.end(), [](const Ran& a, const Ran& b) { return a.seq < b.seq; });
+      if (cases.size() > 16) cases.erase(cases.begin(), cases.end() - 16);
+    }
+    std::lock_guard lock(findings_mu_);
+    const auto sig = kind;
+    auto& g = groups_[sig];
+    if (g.count++ > 0) return;
+    order_.push_back(sig);
+    json indices = json::array();
+    for (const auto& r : cases) indices.push_back(r.index);
+    std::string file;
+    if (!cases.empty()) {
+      Finding f;
+      for (std::size_t i = 0; i + 1 < cases.size(); ++i) f.before.push_back(cases[i].c);
+      f.last = cases.back().c;
+      file = write_reproducer(opt_.out_dir, order_.size(), kind, sig, opt_.version, f,
+                              detail + "\n(the cases that ran meanwhile; the bystander that saw it is not in this scenario)\n");
+    }
+    g.finding = json{{"id", order_.size()}, {"kind", kind}, {"class", "broker"}, {"signature", sig},
+                     {"last_packet", ""}, {"spec", kind == "stall" ? "" : "MQTT-4.3.2"}, {"detail", detail},
+                     {"case_index", cases.empty() ? json(from_case.value_or(0)) : json(cases.back().index)},
+                     {"worker", cases.empty() ? json(0) : json(cases.back().index % static_cast<std::uint64_t>(opt_.jobs))},
+                     {"cases_running", indices}, {"scenario", file}};
+    if (opt_.progress) std::fprintf(stderr, "netfuzz: finding %zu: %s: %s\n", order_.size(), kind.c_str(), detail.c_str());
+  }
+
   // Shared access for running a case. Through the gate, so that an attribution waiting
   // for exclusive access is not starved by workers that keep overlapping (glibc's rwlock
   // prefers readers).
@@ -817,6 +906,9 @@ class Fuzzer {
     const auto t0 = Clock::now();
     std::vector<std::thread> workers;
     for (int i = 0; i < opt_.jobs; ++i) workers.emplace_back([this, i] { work(i); });
+    std::thread bystander;
+    if (opt_.stall_threshold_ms > 0 || (broker_.managed() && opt_.rss_growth_limit_kib > 0))
+      bystander = std::thread([this] { watch(); });
     std::uint64_t last_cases = 0;
     auto last_progress = t0;
     for (;;) {
@@ -839,6 +931,8 @@ class Fuzzer {
     // --max-cases they stop by themselves after their last case and its findings.
     if (!(opt_.max_cases && cases_.load() >= opt_.max_cases)) stop_ = true;
     for (auto& t : workers) t.join();
+    stop_ = true;  // --max-cases: the workers are done, so is the bystander
+    if (bystander.joinable()) bystander.join();
     const double elapsed = seconds_since(t0);
     const auto cases = std::min<std::uint64_t>(cases_.load(), opt_.max_cases ? opt_.max_cases : cases_.load());
 
@@ -850,8 +944,9 @@ class Fuzzer {
     for (const auto& sig : order_) {
       auto f = groups_[sig].finding;
       f["count"] = groups_[sig].count;
-      (f["class"] == "crash" ? crash_count : spec_count)++;
-      if (opt_.replay && broker_.managed() && opt_.replays > 0) {
+      (f["class"] == "spec" ? spec_count : crash_count)++;
+      // A broker-oracle finding's reproducer has no bystander to show it: not replayed.
+      if (opt_.replay && broker_.managed() && opt_.replays > 0 && f["class"] != "broker") {
         if (opt_.progress) std::fprintf(stderr, "netfuzz: replaying %s\n", f.value("scenario", "").c_str());
         const auto r = opt_.replay((std::filesystem::path(opt_.out_dir) / f.value("scenario", "")).string(), opt_.replays);
         f["replay"] = json{{"loads", r.loads}, {"error", r.error}, {"runs", r.runs}, {"failed", r.failed}};
@@ -871,6 +966,8 @@ class Fuzzer {
                  {"stateful", opt_.stateful},
                  {"crash_findings", crash_count}, {"spec_findings", spec_count},
                  {"lenient", lenient_}, {"suppressed", suppressed_}, {"known_reports", known_reports_},
+                 {"bystander", json{{"cycles", bystander_cycles_.load()}, {"max_round_trip_ms", bystander_max_ms_.load()}}},
+                 {"rss_kib", json{{"first", rss_first_kib_.load()}, {"last", rss_last_kib_.load()}}},
                  {"findings", findings}};
     const auto out_dir = std::filesystem::path(opt_.out_dir);
     std::ofstream(out_dir / "findings.json") << summary.dump(2) << "\n";
@@ -917,6 +1014,10 @@ class Fuzzer {
   std::map<std::string, std::uint64_t> suppressed_;      // suppression entry -> reports it matched
   std::set<std::string> known_;                          // report signatures already findings
   std::map<std::string, std::uint64_t> known_reports_;   // recoverable repeats of them -> count
+  std::atomic<std::uint64_t> bystander_cycles_{0};
+  std::atomic<std::uint64_t> bystander_max_ms_{0};
+  std::atomic<std::uint64_t> rss_first_kib_{0};
+  std::atomic<std::uint64_t> rss_last_kib_{0};
 };
 
 }  // namespace

@@ -138,6 +138,16 @@ struct FuzzOptions {
   // With `spawn`: a suppressions file (process::Suppressions, docs/netfuzz.md
   // "Suppressions"); the reports it matches are counted, not reported. "": none.
   std::string suppressions_file;
+  // Broker oracles (docs/netfuzz.md "Broker oracles"). The bystander: a client that
+  // publishes QoS 1 to its own subscription and pings every `bystander_interval_ms`; a
+  // round trip over `stall_threshold_ms` is a `stall` finding, a message acknowledged but
+  // not delivered (or delivered twice) a `qos1_lost` (`qos1_duplicate`) finding. 0: no bystander.
+  int stall_threshold_ms = 2000;
+  int bystander_interval_ms = 100;
+  // With `spawn`: the broker's RSS growing by more than `rss_growth_limit_kib` over a
+  // window of `rss_window` cases (one broker incarnation) is an `rss_growth` finding. 0: off.
+  std::uint64_t rss_growth_limit_kib = 64 * 1024;
+  std::uint64_t rss_window = 2000;
 };
 
 // Runs the fuzz loop, minimises and writes findings. Returns the exit status:

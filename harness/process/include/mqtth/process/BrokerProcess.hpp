@@ -74,6 +74,8 @@ class BrokerProcess {
   const std::string& exit_description() const { return exit_; }  // "exit 3", "signal SIGSEGV"
   const std::string& output() const { return output_; }
   int starts() const { return starts_; }
+  // The command's process id while it runs (for /proc/PID/status), else -1.
+  pid_t pid() const { return pid_; }
 
  private:
   // Sends `sig` to the process group and waits for the command; false when it had exited.
