@@ -12,7 +12,7 @@ UNSUBSCRIBEs from it, then:
 
   stall  the event loop sleeps 1.5 s (every client waits; no client is refused)
   lose   the unsubscribe clears the subscriptions of every connection, so QoS 1 messages
-         are acknowledged to their publisher and never delivered (MQTT-4.3.2)
+         are acknowledged to their publisher and never delivered (QoS 1, 4.3.2)
   grow   4 MiB is kept in a list that nothing ever frees (RSS grows without bound)
   none   the healthy broker: zero findings expected
 

@@ -116,7 +116,7 @@ std::optional<BystanderEvent> Bystander::cycle() {
         const std::string payload(reinterpret_cast<const char*>(pub->payload.data()), pub->payload.size());
         std::uint32_t got = 0;
         try { got = static_cast<std::uint32_t>(std::stoul(payload)); } catch (...) { continue; }
-        // MQTT-4.3.2 (QoS 1, at least once): a re-delivery is allowed only as a resend with
+        // QoS 1 (4.3.2, at least once): a re-delivery is allowed only as a resend with
         // DUP after a reconnect; on one unbroken connection a second copy is a duplicate.
         if (!delivered_.insert(got).second && !duplicate)
           duplicate = BystanderEvent{"qos1_duplicate", "QoS 1 message " + std::to_string(got) +
@@ -132,7 +132,7 @@ std::optional<BystanderEvent> Bystander::cycle() {
   if (duplicate) return duplicate;
   if (puback && pingresp && !delivered) {
     const auto event = BystanderEvent{"qos1_lost", "QoS 1 message " + std::to_string(seq) + " acknowledged (PUBACK) but not delivered to its subscriber within " +
-                                                       std::to_string(stall_ms_) + " ms of the PINGRESP that followed it (MQTT-4.3.2, at least once)"};
+                                                       std::to_string(stall_ms_) + " ms of the PINGRESP that followed it (QoS 1 is at least once, 4.3.2)"};
     disconnect();
     return event;
   }

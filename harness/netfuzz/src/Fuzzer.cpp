@@ -792,7 +792,7 @@ class Fuzzer {
                               detail + "\n(the cases that ran meanwhile; the bystander that saw it is not in this scenario)\n");
     }
     g.finding = json{{"id", order_.size()}, {"kind", kind}, {"class", "broker"}, {"signature", sig},
-                     {"last_packet", ""}, {"spec", kind == "stall" ? "" : "MQTT-4.3.2"}, {"detail", detail},
+                     {"last_packet", ""}, {"spec", ""}, {"detail", detail},
                      {"case_index", cases.empty() ? json(from_case.value_or(0)) : json(cases.back().index)},
                      {"worker", cases.empty() ? json(0) : json(cases.back().index % static_cast<std::uint64_t>(opt_.jobs))},
                      {"cases_running", indices}, {"scenario", file}};
