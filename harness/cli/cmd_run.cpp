@@ -256,6 +256,7 @@ int run_command(int argc, char** argv) {
   settings.client_command = opt.client;
   settings.restart = opt.restart;
   if (opt.suppressions_file) settings.suppressions_file = *opt.suppressions_file;
+  if (opt.rss_growth_limit_mib) settings.rss_growth_limit_kib = *opt.rss_growth_limit_mib * 1024;
   if (!opt.quiet)
     settings.on_progress = [](const std::string& line) {
       std::fprintf(stderr, "         %s\n", line.c_str());

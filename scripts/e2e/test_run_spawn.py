@@ -175,6 +175,24 @@ def test_a_recoverable_sanitizer_report_fails_its_scenario_without_a_restart(har
     assert report["spawn"]["starts"] == 1
 
 
+@pytest.mark.parametrize("restart", ["on-crash", "per-scenario"])
+def test_rss_growth_beyond_the_limit_fails_the_scenario_that_grew_it(harness, tmp_path, restart):
+    folder = scenarios(tmp_path, "t/ok", "t/grow", "t/ok")
+    proc, report = run_spawned(harness, tmp_path, folder, ["--grow-on", "t/grow"], "--rss-growth-limit", "16",
+                               "--restart", restart)
+    assert proc.returncode == 1, proc.stderr
+    assert summary(proc) == (2, 1, 0, 0)
+    s = by_name(report)
+    broker = s["s2"]["failure"]["broker"]
+    assert broker["kind"] == "grew"
+    assert re.match(r"RSS grew from \d+ MiB to \d+ MiB \(limit 16 MiB per scenario", broker["report"]), broker["report"]
+    assert "grew beyond the RSS limit" in s["s2"]["failure"]["message"]
+    # Off: the same growth fails nothing.
+    proc, report = run_spawned(harness, tmp_path, folder, ["--grow-on", "t/grow"], "--rss-growth-limit", "off",
+                               "--restart", restart)
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_a_suppressed_report_fails_no_scenario_and_is_counted(harness, tmp_path):
     folder = scenarios(tmp_path, "t/ok", "t/ub", "t/ok")
     supp = tmp_path / "known.supp"

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 
 namespace mqtth::netfuzz {
 namespace {
@@ -143,16 +142,6 @@ std::optional<BystanderEvent> Bystander::cycle() {
   if (last_ms_ > stall_ms_)
     return BystanderEvent{"stall", "the bystander's PUBLISH + PINGREQ round trip took " + std::to_string(static_cast<long>(last_ms_)) +
                                        " ms (threshold " + std::to_string(stall_ms_) + " ms)"};
-  return std::nullopt;
-}
-
-std::optional<std::uint64_t> rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) {
-      try { return std::stoull(line.substr(6)); } catch (...) { return std::nullopt; }
-    }
   return std::nullopt;
 }
 

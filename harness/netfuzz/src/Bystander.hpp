@@ -2,7 +2,7 @@
 // well-behaved client that keeps using the broker while the fuzz traffic runs. Each cycle
 // it publishes a QoS 1 message to its own subscription and sends a PINGREQ; it judges the
 // round trip (a stall), the delivery (a QoS 1 message acknowledged but never delivered, or
-// delivered twice) and samples the broker process's RSS. Private to harness/netfuzz.
+// delivered twice). Private to harness/netfuzz.
 #pragma once
 
 #include <mqtt/codec.hpp>
@@ -12,7 +12,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <sys/types.h>
 
 namespace mqtth::netfuzz {
 
@@ -57,8 +56,5 @@ class Bystander {
   double last_ms_ = 0;
   std::uint64_t cycles_ = 0;
 };
-
-// VmRSS of process `pid` in KiB from /proc/PID/status; nullopt when it cannot be read.
-std::optional<std::uint64_t> rss_kib(pid_t pid);
 
 }  // namespace mqtth::netfuzz

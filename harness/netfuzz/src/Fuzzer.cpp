@@ -741,9 +741,8 @@ class Fuzzer {
         else good_seq = started;
       }
       if (broker_.managed() && opt_.rss_growth_limit_kib > 0) {
-        pid_t pid = -1;
-        { std::lock_guard lock(broker_mu_); pid = broker_.pid(); }
-        const auto rss = pid > 0 ? rss_kib(pid) : std::nullopt;
+        std::optional<std::uint64_t> rss;
+        { std::lock_guard lock(broker_mu_); rss = broker_.resident_kib(); }
         if (!rss) continue;
         if (rss_first_kib_ == 0) rss_first_kib_ = *rss;
         rss_last_kib_ = *rss;

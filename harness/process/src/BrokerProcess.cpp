@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <utility>
 
 #include <fcntl.h>
@@ -183,6 +184,21 @@ void BrokerProcess::close_output() {
   if (!out_ended_ && group_ > 0) ::kill(-group_, SIGKILL);
   ::close(out_);
   out_ = -1;
+}
+
+std::optional<std::uint64_t> BrokerProcess::resident_kib() const {
+  if (pid_ <= 0) return std::nullopt;
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) {
+      try {
+        return std::stoull(line.substr(6));
+      } catch (...) {
+        return std::nullopt;
+      }
+    }
+  return std::nullopt;
 }
 
 std::string listening_line(std::string_view host, std::uint16_t port) {

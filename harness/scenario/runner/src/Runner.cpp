@@ -238,7 +238,7 @@ int exit_status(const std::vector<ScenarioOutcome>& outcomes, bool had_load_erro
 Runner::Runner(RunSettings settings) : settings_(std::move(settings)) {
   if (!settings_.spawn.empty() && settings_.broker)
     spawned_ = std::make_unique<SpawnedBroker>(settings_.spawn, *settings_.broker, settings_.stop_grace,
-                                               settings_.suppressions_file);
+                                               settings_.suppressions_file, settings_.rss_growth_limit_kib);
 }
 
 Runner::~Runner() = default;

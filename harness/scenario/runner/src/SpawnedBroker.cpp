@@ -5,6 +5,7 @@
 #include <mqtth/process/SanitizerReport.hpp>
 
 #include <filesystem>
+#include <utility>
 
 #include <unistd.h>
 
@@ -20,9 +21,9 @@ constexpr int kExitAfterSilenceMs = 1000;
 }  // namespace
 
 SpawnedBroker::SpawnedBroker(std::vector<std::string> command, Endpoint at, std::chrono::milliseconds stop_grace,
-                             std::string suppressions_file)
+                             std::string suppressions_file, std::uint64_t rss_growth_limit_kib)
     : process_(std::move(command)), at_(std::move(at)), stop_grace_(stop_grace),
-      suppressions_file_(std::move(suppressions_file)) {}
+      suppressions_file_(std::move(suppressions_file)), rss_growth_limit_kib_(rss_growth_limit_kib) {}
 
 SpawnedBroker::~SpawnedBroker() {
   notifier_.reset();
@@ -43,6 +44,7 @@ std::optional<std::string> SpawnedBroker::start() {
   }
   if (process_.start(at_.host, at_.port)) {
     watch_output();
+    rss_baseline_kib_ = process_.resident_kib().value_or(0);
     return std::nullopt;
   }
   process_.stop(stop_grace_);
@@ -108,12 +110,27 @@ std::optional<report::BrokerFailure> SpawnedBroker::after_scenario(bool answered
   if (!answered) return failure("stalled", report);
   if (report) return failure("sanitizer", report);
   unscanned_.clear();
-  return std::nullopt;
+  return judge_rss();
+}
+
+std::optional<report::BrokerFailure> SpawnedBroker::judge_rss() {
+  const auto now = process_.resident_kib();
+  if (!now || rss_growth_limit_kib_ == 0) return std::nullopt;
+  const auto before = std::exchange(rss_baseline_kib_, *now);
+  if (before == 0 || *now <= before + rss_growth_limit_kib_) return std::nullopt;
+  report::BrokerFailure f;
+  f.kind = "grew";
+  f.report = "RSS grew from " + std::to_string(before / 1024) + " MiB to " + std::to_string(*now / 1024) +
+             " MiB (limit " + std::to_string(rss_growth_limit_kib_ / 1024) + " MiB per scenario; VmRSS of /proc/" +
+             "PID/status)\n";
+  f.output_tail = process::last_lines(process_.output(), kTailLines);
+  return f;
 }
 
 std::optional<report::BrokerFailure> SpawnedBroker::stop() {
   if (process_.starts() == 0 || process_.output_fd() < 0) return std::nullopt;
   notifier_.reset();
+  auto grew = judge_rss();  // before the stop: a stopped process has no RSS
   const auto how = process_.stop(stop_grace_);
   unscanned_ += how.output;
   drain();
@@ -123,7 +140,7 @@ std::optional<report::BrokerFailure> SpawnedBroker::stop() {
   else if (how.killed) f.kind = "stalled";
   else if (f.sanitizer == "LeakSanitizer") f.kind = "leaked";
   else if (!f.sanitizer.empty() || (f.exit != "exit 0" && f.exit != "signal SIGTERM")) f.kind = "crashed";
-  else return std::nullopt;
+  else return grew;
   return f;
 }
 
@@ -132,6 +149,7 @@ std::string describe_broker_failure(const report::BrokerFailure& f, const std::s
   if (f.kind == "crashed") out += "crashed";
   else if (f.kind == "leaked") out += "leaked memory (LeakSanitizer)";
   else if (f.kind == "stalled") out += "stalled";
+  else if (f.kind == "grew") out += "grew beyond the RSS limit";
   else out += "reported a bug (" + f.sanitizer + ")";
   if (!f.exit.empty()) out += " (" + f.exit + ")";
   out += " " + when;

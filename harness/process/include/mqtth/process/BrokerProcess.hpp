@@ -74,8 +74,9 @@ class BrokerProcess {
   const std::string& exit_description() const { return exit_; }  // "exit 3", "signal SIGSEGV"
   const std::string& output() const { return output_; }
   int starts() const { return starts_; }
-  // The command's process id while it runs (for /proc/PID/status), else -1.
-  pid_t pid() const { return pid_; }
+  // Its resident set size (VmRSS of /proc/PID/status, PID the command's process) in KiB;
+  // nullopt when it does not run or the file cannot be read (the broker oracles' RSS).
+  std::optional<std::uint64_t> resident_kib() const;
 
  private:
   // Sends `sig` to the process group and waits for the command; false when it had exited.

@@ -52,6 +52,9 @@ struct RunSettings {
   std::vector<std::string> client_command;
   // run --suppressions FILE with --spawn (process::Suppressions); "": none.
   std::string suppressions_file;
+  // run --rss-growth-limit with --spawn: a scenario that grows the broker's RSS by more is
+  // a `grew` failure (docs/runner.md); 0: off.
+  std::uint64_t rss_growth_limit_kib = 64 * 1024;
   // Exploration progress lines (stderr in the CLI); unset: silent.
   std::function<void(const std::string&)> on_progress;
   // Called on the event loop thread as each scenario ends (progress output).
