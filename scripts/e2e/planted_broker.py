@@ -22,22 +22,13 @@ import selectors
 import socket
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "harness/netfuzz/tests"))
+from crashing_broker_stub import varint  # noqa: E402  the one MQTT varint reader of the stubs
 
 BUG = sys.argv[sys.argv.index("--bug") + 1] if "--bug" in sys.argv else "none"
 KEPT = []  # the `grow` bug's garbage
-
-
-def varint(buf, at):
-    value, shift = 0, 0
-    for i in range(4):
-        if at + i >= len(buf):
-            return None, at
-        b = buf[at + i]
-        value |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return value, at + i + 1
-        shift += 7
-    raise ValueError("varint longer than 4 bytes")
 
 
 def encode_varint(n):

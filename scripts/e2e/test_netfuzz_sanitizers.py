@@ -11,13 +11,12 @@ UBSan report the broker survives. Every run is bounded by --max-cases on 127.0.0
 """
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import free_port, run_scenarios
+from conftest import build_c, free_port, run_scenarios
 
 LEAKY_C = Path(__file__).resolve().parent / "leaky_broker.c"
 OVERFLOW = "runtime error: signed integer overflow"
@@ -25,12 +24,7 @@ OVERFLOW = "runtime error: signed integer overflow"
 
 @pytest.fixture(scope="module")
 def ubsan_broker(tmp_path_factory):
-    exe = tmp_path_factory.mktemp("ubsan") / "leaky_broker"
-    cc = shutil.which("gcc") or shutil.which("cc")
-    if cc is None:
-        pytest.fail("no C compiler (gcc) to build leaky_broker.c")
-    subprocess.run([cc, "-fsanitize=address,undefined", "-g", "-O0", "-o", exe, LEAKY_C], check=True, timeout=120)
-    return exe
+    return build_c(LEAKY_C, tmp_path_factory.mktemp("ubsan"), "-fsanitize=address,undefined")
 
 
 def fuzz(harness, broker, out, *extra, cases=300):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, free_port, run_scenarios as run, run_summary as summary
+from conftest import REPO, build_c, free_port, run_scenarios as run, run_summary as summary
 
 FAULTY = Path(__file__).resolve().parent / "faulty_broker.py"
 LEAKY_C = Path(__file__).resolve().parent / "leaky_broker.c"
@@ -247,12 +247,7 @@ def test_a_fuzz_reproducer_replayed_with_spawn_fails_on_the_broker_crash(harness
 @pytest.fixture(scope="module")
 def leaky_broker(tmp_path_factory):
     """leaky_broker.c built with AddressSanitizer (its LeakSanitizer included)."""
-    exe = tmp_path_factory.mktemp("leaky") / "leaky_broker"
-    cc = shutil.which("gcc") or shutil.which("cc")
-    if cc is None:
-        pytest.fail("no C compiler (gcc) to build leaky_broker.c")
-    subprocess.run([cc, "-fsanitize=address", "-g", "-O0", "-o", exe, LEAKY_C], check=True, timeout=120)
-    return exe
+    return build_c(LEAKY_C, tmp_path_factory.mktemp("leaky"), "-fsanitize=address")
 
 
 def test_real_sanitizer_reports_of_an_asan_build_are_pinned_on_their_scenarios(harness, tmp_path, leaky_broker):

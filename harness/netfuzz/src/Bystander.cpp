@@ -45,28 +45,36 @@ bool Bystander::connect() {
   // CONNACK then SUBACK.
   bool connack = false, suback = false;
   const auto deadline = Clock::now() + std::chrono::milliseconds(give_up_ms_);
-  while (!(connack && suback) && Clock::now() < deadline) {
-    auto r = receive(fd_, give_up_ms_, [](const std::string&) { return true; });
-    in_ += r.bytes;
-    if (r.closed || r.timed_out) break;
-    mqtt::Framer framer;
-    framer.feed(in_);
-    std::size_t used = 0;
-    for (;;) {
-      auto f = framer.next();
-      if (f.status != mqtt::FrameInfo::Status::complete) break;
-      used += f.packet.size();
-      const auto t = f.packet.empty() ? 0 : (f.packet[0] >> 4);
-      if (t == 2) connack = f.packet.size() >= 4 && f.packet[3] == 0;
+  for (bool ended = false; !(connack && suback) && !ended && Clock::now() < deadline;) {
+    for (const auto& packet : read_packets(give_up_ms_, ended)) {
+      const auto t = static_cast<std::uint8_t>(packet[0]) >> 4;
+      if (t == 2) connack = packet.size() >= 4 && packet[3] == 0;  // accepted (3.1.1 return code, 5.0 reason code)
       if (t == 9) suback = true;
     }
-    in_.erase(0, used);
   }
   if (!(connack && suback)) {
     disconnect();
     return false;
   }
   return true;
+}
+
+std::vector<std::string> Bystander::read_packets(int wait_ms, bool& ended) {
+  auto r = receive(fd_, wait_ms, [](const std::string&) { return true; });
+  in_ += r.bytes;
+  ended = r.closed || r.timed_out;
+  std::vector<std::string> packets;
+  mqtt::Framer framer;
+  framer.feed(in_);
+  std::size_t used = 0;
+  for (;;) {
+    auto f = framer.next();
+    if (f.status != mqtt::FrameInfo::Status::complete || f.packet.empty()) break;
+    packets.emplace_back(reinterpret_cast<const char*>(f.packet.data()), f.packet.size());
+    used += f.packet.size();
+  }
+  in_.erase(0, used);
+  return packets;
 }
 
 std::optional<BystanderEvent> Bystander::cycle() {
@@ -93,16 +101,9 @@ std::optional<BystanderEvent> Bystander::cycle() {
       deadline = std::min(deadline, Clock::now() + std::chrono::milliseconds(stall_ms_));
     }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    auto r = receive(fd_, static_cast<int>(std::max<long long>(1, left)), [](const std::string&) { return true; });
-    in_ += r.bytes;
-    mqtt::Framer framer;
-    framer.feed(in_);
-    std::size_t used = 0;
-    for (;;) {
-      auto f = framer.next();
-      if (f.status != mqtt::FrameInfo::Status::complete) break;
-      used += f.packet.size();
-      auto d = mqtt::decode(f.packet, {version_});
+    bool ended = false;
+    for (const auto& packet : read_packets(static_cast<int>(std::max<long long>(1, left)), ended)) {
+      auto d = mqtt::decode(packet, {version_});
       if (!d.ok()) continue;
       if (const auto* ack = std::get_if<mqtt::PubackView>(&d.value); ack && ack->packet_id == id) puback = true;
       if (std::holds_alternative<mqtt::PingrespView>(d.value)) pingresp = true;
@@ -121,15 +122,16 @@ std::optional<BystanderEvent> Bystander::cycle() {
           duplicate = BystanderEvent{"qos1_duplicate", "QoS 1 message " + std::to_string(got) +
                                                            " delivered twice on one connection"};
         if (got == seq) delivered = true;
+        delivered_once_ = true;
       }
     }
-    in_.erase(0, used);
-    if (r.closed) break;
+    if (ended) break;
   }
   last_ms_ = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   ++cycles_;
   if (duplicate) return duplicate;
-  if (puback && pingresp && !delivered) {
+  if (puback && pingresp && !delivered && !delivered_once_) delivery_checked_ = false;
+  if (puback && pingresp && !delivered && delivery_checked_) {
     const auto event = BystanderEvent{"qos1_lost", "QoS 1 message " + std::to_string(seq) + " acknowledged (PUBACK) but not delivered to its subscriber within " +
                                                        std::to_string(stall_ms_) + " ms of the PINGRESP that followed it (QoS 1 is at least once, 4.3.2)"};
     disconnect();

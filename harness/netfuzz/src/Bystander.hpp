@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace mqtth::netfuzz {
 
@@ -37,10 +38,16 @@ class Bystander {
   // The broker was restarted: a new connection and stream next cycle.
   void disconnect();
   double last_round_trip_ms() const { return last_ms_; }
+  // False once the broker failed to deliver the very first message of the run: one that
+  // routes nothing (a stub) is not judged for loss; stalls still are.
+  bool delivery_checked() const { return delivery_checked_; }
   std::uint64_t cycles() const { return cycles_; }
 
  private:
   bool connect();
+  // Waits up to `wait_ms` for bytes, and returns the complete packets read so far (the
+  // rest stays in in_); `ended` when the broker closed or nothing came.
+  std::vector<std::string> read_packets(int wait_ms, bool& ended);
 
   process::TcpAddress broker_;
   mqtt::Version version_;
@@ -54,6 +61,8 @@ class Bystander {
   std::uint16_t next_id_ = 1;
   std::set<std::uint32_t> delivered_;  // sequence numbers delivered on this connection
   double last_ms_ = 0;
+  bool delivered_once_ = false;  // some message of the run was delivered
+  bool delivery_checked_ = true;
   std::uint64_t cycles_ = 0;
 };
 
