@@ -30,7 +30,8 @@ constexpr const char* kUsage =
     "usage: mqtt-harness fuzz --broker HOST:PORT [--spawn -- CMD ARGS...] [--duration 10m]\n"
     "                         [--seed N] [--protocol 3.1.1|5] [--out DIR] [-j N]\n"
     "                         [--max-cases N] [--case-timeout 500ms] [--probe-timeout 2s]\n"
-    "                         [--fresh-probe-every N] [--replays N] [--stateful] [--quiet]\n"
+    "                         [--fresh-probe-every N] [--replays N] [--stateful] [--suppressions FILE]\n"
+    "                         [--stall-threshold 2s|off] [--rss-growth-limit MIB|off] [--rss-window N] [--quiet]\n"
     "\n"
     "Sends generated and mutated MQTT packet sequences to a live broker, one TCP connection\n"
     "per case, and reports crashes, hangs and spec violations (docs/netfuzz.md).\n"
@@ -55,10 +56,20 @@ constexpr const char* kUsage =
     "  --stateful           every case holds 2-4 connections (subscriber, publisher, takeover,\n"
     "                       session resume, refused CONNECT) driving subscription, will, session\n"
     "                       and QoS-flow state; reproducers are multi-client scenarios\n"
+    "  --suppressions FILE  with --spawn: sanitizer reports to count, not report (TYPE:PATTERN lines;\n"
+    "                       the sanitizers' own suppression files too, also handed to the broker's\n"
+    "                       runtime via ASAN/LSAN/UBSAN_OPTIONS; docs/netfuzz.md \"Suppressions\")\n"
+    "  --stall-threshold D  a bystander client publishes QoS 1 to itself and pings every 100 ms while the\n"
+    "                       cases run: a round trip over D is a `stall` finding, a message acknowledged\n"
+    "                       but not delivered (or delivered twice) `qos1_lost` (`qos1_duplicate`);\n"
+    "                       default 2s, off: no bystander\n"
+    "  --rss-growth-limit M with --spawn: the broker's RSS growing by more than M MiB over a window of\n"
+    "                       --rss-window cases (default 2000) is an `rss_growth` finding (default 64, off)\n"
     "  --quiet              no progress lines on stderr\n"
     "\n"
     "Prints a summary JSON line on stdout (also in findings.json and findings.html). Exit status:\n"
-    "0 no crash/hang finding (spec findings are in findings.json), 1 crash/hang findings,\n"
+    "0 no crash/hang finding (spec findings and suppressed reports are in findings.json), 1 crash/hang\n"
+    "findings not suppressed, "
     "2 bad arguments or broker unreachable.\n";
 
 std::optional<std::uint64_t> parse_number(std::string_view text) {
@@ -83,6 +94,7 @@ mqtth::netfuzz::ReplayResult replay_reproducer(const mqtth::netfuzz::FuzzOptions
     settings.broker = runner::Endpoint{opt.host, opt.port};
     settings.spawn = opt.spawn;
     settings.restart = runner::RestartPolicy::per_scenario;
+    settings.suppressions_file = opt.suppressions_file;
     settings.prefix_template = "none";
     settings.seed = opt.seed + static_cast<std::uint64_t>(k);
     settings.run_id = runner::make_run_id(settings.seed);
@@ -112,7 +124,8 @@ int run_fuzz_command(int argc, char** argv) {
     if (arg == "--stateful") { opt.stateful = true; continue; }
     static constexpr std::string_view kValueOptions[] = {"--broker", "--duration", "--case-timeout", "--probe-timeout",
                                                          "--seed", "--max-cases", "-j", "--fresh-probe-every", "--replays",
-                                                         "--protocol", "--out"};
+                                                         "--protocol", "--out", "--suppressions",
+                                                         "--stall-threshold", "--rss-growth-limit", "--rss-window"};
     if (std::find(std::begin(kValueOptions), std::end(kValueOptions), arg) == std::end(kValueOptions))
       return args.bad("unknown option '" + std::string(arg) + "'");
     const auto v = args.value();
@@ -152,6 +165,23 @@ int run_fuzz_command(int argc, char** argv) {
       const auto ver = mqtt::parse_version(*v);
       if (!ver || *ver == mqtt::Version::v3_1) return args.bad("--protocol must be 3.1.1 or 5, got '" + std::string(*v) + "'");
       opt.version = *ver;
+    } else if (arg == "--stall-threshold") {
+      if (*v == "off") {
+        opt.stall_threshold_ms = 0;
+        continue;
+      }
+      const auto d = mqtth::common::parse_duration(*v, std::chrono::hours(1));
+      if (!d.value || d.value->count() == 0) return args.bad("--stall-threshold: a duration above 0 or off, got '" + std::string(*v) + "'");
+      opt.stall_threshold_ms = static_cast<int>(d.value->count());
+    } else if (arg == "--rss-growth-limit" || arg == "--rss-window") {
+      const auto n = *v == "off" && arg == "--rss-growth-limit" ? std::optional<std::uint64_t>(0) : parse_number(*v);
+      if (!n || (arg == "--rss-window" && *n == 0))
+        return args.bad(std::string(arg) + " must be a positive integer" + (arg == "--rss-growth-limit" ? " or off" : "") +
+                        ", got '" + std::string(*v) + "'");
+      if (arg == "--rss-window") opt.rss_window = *n;
+      else opt.rss_growth_limit_kib = *n * 1024;
+    } else if (arg == "--suppressions") {
+      opt.suppressions_file = std::string(*v);
     } else {  // --out
       opt.out_dir = std::string(*v);
     }

@@ -265,6 +265,8 @@ int run_command(int argc, char** argv) {
   settings.spawn = opt.spawn;
   settings.client_command = opt.client;
   settings.restart = opt.restart;
+  if (opt.suppressions_file) settings.suppressions_file = *opt.suppressions_file;
+  if (opt.rss_growth_limit_mib) settings.rss_growth_limit_kib = *opt.rss_growth_limit_mib * 1024;
   if (!opt.quiet)
     settings.on_progress = [](const std::string& line) {
       std::fprintf(stderr, "         %s\n", line.c_str());
@@ -346,6 +348,8 @@ int run_command(int argc, char** argv) {
                  f.message.c_str(), f.scenarios, f.first_scenario.c_str());
   if (!opt.spawn.empty()) {
     std::fprintf(stderr, "the spawned broker was started %d time(s)\n", runner.broker_starts());
+    for (const auto& [entry, count] : runner.suppressed_reports())
+      std::fprintf(stderr, "suppressed: %d broker report(s) matched '%s'\n", count, entry.c_str());
     if (const auto& b = runner.broker_failure()) {
       std::fprintf(stderr, "%s\n", runner::describe_broker_failure(*b, "when the run stopped it").c_str());
       if (!b->report.empty()) std::fprintf(stderr, "%s", b->report.c_str());
@@ -368,6 +372,7 @@ int run_command(int argc, char** argv) {
     if (!opt.spawn.empty())
       spawn = report::Json{{"command", opt.spawn}, {"restart", std::string(runner::to_string(opt.restart))},
                            {"starts", runner.broker_starts()}};
+    if (spawn && opt.suppressions_file) (*spawn)["suppressed"] = runner.suppressed_reports();
     write(opt.json_file, report::dump_json(json_report(rep, extras, profile.name, findings, warnings, spawn)) + "\n");
   }
   if (opt.junit_file) write(opt.junit_file, report::to_junit_xml(rep));

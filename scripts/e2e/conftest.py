@@ -44,6 +44,16 @@ def built_with_asan(path: Path) -> bool:
     return False
 
 
+def build_c(source: Path, out_dir: Path, *flags: str) -> Path:
+    """A test-only C broker (leaky_broker.c) built with gcc (or cc) and `flags`."""
+    exe = out_dir / source.stem
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        pytest.fail(f"no C compiler (gcc) to build {source.name}")
+    subprocess.run([cc, *flags, "-g", "-O0", "-o", exe, source], check=True, timeout=120)
+    return exe
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -2,7 +2,7 @@
 """A broker process with planted faults, for scripts/e2e/test_run_spawn.py (`run --spawn`).
 
     faulty_broker.py PORT [--crash-on TOPIC] [--crash-on-close-after TOPIC] [--leak-on TOPIC]
-                          [--stall-on TOPIC] [--ubsan-on TOPIC]
+                          [--stall-on TOPIC] [--ubsan-on TOPIC] [--grow-on TOPIC]
 
 It is fake_brokers.LaxBroker (answers every request, forwards nothing) on 127.0.0.1:PORT. A
 PUBLISH to a TOPIC named by an option sets off that fault, printed the way a broker built
@@ -13,6 +13,7 @@ with sanitizers prints it:
   --leak-on               a LeakSanitizer report when it exits after SIGTERM (exit 23)
   --stall-on              every connection stops being served, new ones get no CONNACK
   --ubsan-on              a recoverable UndefinedBehaviorSanitizer line; it carries on
+  --grow-on               32 MiB more resident memory that is kept (RSS growth)
 Without a fault set off it exits 0 on SIGTERM.
 """
 import argparse
@@ -28,13 +29,14 @@ from fake_brokers import LaxBroker  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("port", type=int)
-for flag in ("--crash-on", "--crash-on-close-after", "--leak-on", "--stall-on", "--ubsan-on"):
+for flag in ("--crash-on", "--crash-on-close-after", "--leak-on", "--stall-on", "--ubsan-on", "--grow-on"):
     parser.add_argument(flag, default=None)
 args = parser.parse_args()
 
 PID = os.getpid()
 leaked = threading.Event()
 stalled = threading.Event()
+kept = []  # --grow-on's memory
 
 
 def say(text):
@@ -79,6 +81,8 @@ class FaultyBroker(LaxBroker):
         if topic == args.stall_on:
             stalled.set()
             time.sleep(3600)
+        if topic == args.grow_on:
+            kept.append(b"x" * (32 << 20))  # written, so resident
         if topic == args.ubsan_on:
             say("faulty_broker.c:77:12: runtime error: left shift of 1 by 31 places cannot be represented in type 'int'\n")
 

@@ -7,8 +7,12 @@
  * Answers CONNECT with CONNACK, QoS 1 PUBLISH with PUBACK, PINGREQ with PINGRESP; routes
  * nothing. A PUBLISH to "t/leak" keeps a copy of its topic that nothing frees (LeakSanitizer
  * reports it when the process exits after SIGTERM); a PUBLISH to "t/uaf" reads freed memory
- * (AddressSanitizer aborts). Single-threaded poll() loop on 127.0.0.1. */
+ * (AddressSanitizer aborts); a PUBLISH to "fz/..." (topics the live fuzzer uses) overflows a
+ * signed int, which UndefinedBehaviorSanitizer reports and survives when the test builds it
+ * with -fsanitize=undefined too (scripts/e2e/test_netfuzz_sanitizers.py). Single-threaded
+ * poll() loop on 127.0.0.1. */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -49,6 +53,10 @@ static void on_publish(int fd, unsigned char first, const unsigned char *body, s
   if (strcmp(topic, "t/leak") == 0) {
     char *copy = strdup(topic);  /* nothing keeps the pointer: a real leak */
     copy[0] = 'T';
+  } else if (strncmp(topic, "fz/", 3) == 0) {
+    volatile int base = INT_MAX;
+    volatile int sum = base + (int)n; /* signed overflow: recoverable under UBSan */
+    (void)sum;
   } else if (strcmp(topic, "t/uaf") == 0) {
     char *volatile session = malloc(32);  /* volatile: the compiler's own check stays quiet */
     strcpy(session, topic);

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, free_port, run_scenarios as run, run_summary as summary
+from conftest import REPO, build_c, free_port, run_scenarios as run, run_summary as summary
 
 FAULTY = Path(__file__).resolve().parent / "faulty_broker.py"
 LEAKY_C = Path(__file__).resolve().parent / "leaky_broker.c"
@@ -175,6 +175,49 @@ def test_a_recoverable_sanitizer_report_fails_its_scenario_without_a_restart(har
     assert report["spawn"]["starts"] == 1
 
 
+@pytest.mark.parametrize("restart", ["on-crash", "per-scenario"])
+def test_rss_growth_beyond_the_limit_fails_the_scenario_that_grew_it(harness, tmp_path, restart):
+    folder = scenarios(tmp_path, "t/ok", "t/grow", "t/ok")
+    proc, report = run_spawned(harness, tmp_path, folder, ["--grow-on", "t/grow"], "--rss-growth-limit", "16",
+                               "--restart", restart)
+    assert proc.returncode == 1, proc.stderr
+    assert summary(proc) == (2, 1, 0, 0)
+    s = by_name(report)
+    broker = s["s2"]["failure"]["broker"]
+    assert broker["kind"] == "grew"
+    assert re.match(r"RSS grew from \d+ MiB to \d+ MiB \(limit 16 MiB per scenario", broker["report"]), broker["report"]
+    assert "grew beyond the RSS limit" in s["s2"]["failure"]["message"]
+    # Off: the same growth fails nothing.
+    proc, report = run_spawned(harness, tmp_path, folder, ["--grow-on", "t/grow"], "--rss-growth-limit", "off",
+                               "--restart", restart)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_suppressed_report_fails_no_scenario_and_is_counted(harness, tmp_path):
+    folder = scenarios(tmp_path, "t/ok", "t/ub", "t/ok")
+    supp = tmp_path / "known.supp"
+    supp.write_text("UndefinedBehaviorSanitizer: left shift of *by 31\n")
+    proc, report = run_spawned(harness, tmp_path, folder, ["--ubsan-on", "t/ub"], "--suppressions", supp)
+    assert proc.returncode == 0, proc.stderr
+    assert summary(proc) == (3, 0, 0, 0)
+    assert report["spawn"]["suppressed"] == {"UndefinedBehaviorSanitizer: left shift of *by 31": 1}
+    assert "suppressed: 1 broker report(s) matched 'UndefinedBehaviorSanitizer: left shift of *by 31'" in proc.stderr
+    # An entry for another report suppresses nothing: the scenario fails as before.
+    supp.write_text("UndefinedBehaviorSanitizer: some_other_function\n")
+    proc, report = run_spawned(harness, tmp_path, folder, ["--ubsan-on", "t/ub"], "--suppressions", supp)
+    assert proc.returncode == 1, proc.stderr
+    assert by_name(report)["s2"]["failure"]["broker"]["kind"] == "sanitizer"
+
+
+def test_a_bad_suppressions_file_stops_the_run_naming_its_line(harness, tmp_path):
+    folder = scenarios(tmp_path, "t/ok")
+    supp = tmp_path / "bad.supp"
+    supp.write_text("leak:x\nnonsense:y\n")
+    proc, _ = run_spawned(harness, tmp_path, folder, [], "--suppressions", supp)
+    assert proc.returncode == 2, proc.stderr
+    assert "bad.supp:2: unknown suppression type 'nonsense'" in proc.stderr
+
+
 def test_a_fuzz_reproducer_replayed_with_spawn_fails_on_the_broker_crash(harness, tmp_path):
     """The fuzzer finds the stub's planted crash (`{port}` in its --spawn command too) and
     records that its reproducer replays; replayed by `run --spawn` on a fresh stub, the
@@ -204,12 +247,7 @@ def test_a_fuzz_reproducer_replayed_with_spawn_fails_on_the_broker_crash(harness
 @pytest.fixture(scope="module")
 def leaky_broker(tmp_path_factory):
     """leaky_broker.c built with AddressSanitizer (its LeakSanitizer included)."""
-    exe = tmp_path_factory.mktemp("leaky") / "leaky_broker"
-    cc = shutil.which("gcc") or shutil.which("cc")
-    if cc is None:
-        pytest.fail("no C compiler (gcc) to build leaky_broker.c")
-    subprocess.run([cc, "-fsanitize=address", "-g", "-O0", "-o", exe, LEAKY_C], check=True, timeout=120)
-    return exe
+    return build_c(LEAKY_C, tmp_path_factory.mktemp("leaky"), "-fsanitize=address")
 
 
 def test_real_sanitizer_reports_of_an_asan_build_are_pinned_on_their_scenarios(harness, tmp_path, leaky_broker):

@@ -23,9 +23,11 @@ struct Finding {
 
 // Writes `dir`/finding-N-KIND.yaml, a `send_raw` scenario that `mqtt-harness run` replays
 // (each earlier case on its own client, then the case, then a liveness probe), and returns
-// its file name. It loads in the scenario loader whatever the cases hold.
+// its file name. It loads in the scenario loader whatever the cases hold. `evidence` (the
+// broker's report, exit and last output lines; may be empty) goes into its comments.
 std::string write_reproducer(const std::string& dir, std::size_t n, const std::string& kind,
-                             const std::string& signature, mqtt::Version version, const Finding& finding);
+                             const std::string& signature, mqtt::Version version, const Finding& finding,
+                             const std::string& evidence = {});
 
 // One self-contained page (inline CSS, no script, no network): counts, cases/s, broker
 // up/down, one row per finding signature (kind, statement id and text, count, detail,

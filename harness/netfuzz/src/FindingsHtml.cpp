@@ -90,6 +90,15 @@ std::string findings_html(const json& summary) {
           out += "<div class=\"note\">reproducer replays " + h(r.value("failed", json(0))) + " of " +
                  h(r.value("runs", json(0))) + " on a fresh broker</div>";
       }
+      // The broker's evidence: its report with the first stack, how it ended, its last words.
+      if (f.contains("report") || f.contains("exit") || f.contains("output_tail")) {
+        out += "<details><summary>broker evidence";
+        if (f.contains("exit")) out += " (" + h(f["exit"]) + ")";
+        out += "</summary><pre>";
+        if (f.contains("report")) out += h(f["report"]);
+        if (f.contains("output_tail")) out += "\nlast output lines:\n" + h(f["output_tail"]);
+        out += "</pre></details>";
+      }
       if (f.value("cases_before", 0) > 0)
         out += "<div class=\"note\">needs " + h(f["cases_before"]) + " earlier case(s) (clients before_N)</div>";
       if (f.contains("packets_hex") && !f["packets_hex"].empty()) {

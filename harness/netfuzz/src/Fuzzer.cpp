@@ -3,6 +3,7 @@
 // minimised and written as scenarios. Blocking POSIX sockets with poll() timeouts everywhere.
 #include "mqtth/netfuzz/NetFuzz.hpp"
 
+#include "Bystander.hpp"
 #include "Findings.hpp"
 #include "Oracles.hpp"
 #include "Socket.hpp"
@@ -11,6 +12,7 @@
 #include <mqtth/common/HostPort.hpp>
 #include <mqtth/process/BrokerProcess.hpp>
 #include <mqtth/process/SanitizerReport.hpp>
+#include <mqtth/process/Suppressions.hpp>
 #include <mqtth/process/TcpConnect.hpp>
 #include <mqtth/report/Report.hpp>
 #include <nlohmann/json.hpp>
@@ -24,6 +26,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -37,6 +40,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using process::BrokerProcess;
+
+constexpr std::size_t kOutputTailLines = 20;  // the broker's last words kept with a finding
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -131,15 +136,7 @@ class Fuzzer {
     // Spawned broker: exit or sanitizer report.
     if (broker_.managed()) {
       std::lock_guard lock(broker_mu_);
-      if (const auto report = process::find_sanitizer_report(broker_.drain())) {
-        out.kind = "sanitizer";
-        out.detail = report->headline.substr(0, 160);
-      }
-      if (broker_.exited()) {
-        if (out.kind.empty()) out.kind = "crash";
-        if (out.detail.empty()) out.detail = broker_.exit_description();
-        return out;
-      }
+      out = process_outcome(broker_.exited());
       if (!out.kind.empty()) return out;
     }
     // Liveness after the case (and after the worker's previous case, if that one still
@@ -392,16 +389,53 @@ class Fuzzer {
     return !out.kind.empty() || !out.lenient.empty();
   }
 
+  // What the spawned broker's output since the last look and its exit (`exited`) show:
+  // the first sanitizer report that is neither suppressed nor a known recoverable one
+  // (kind `sanitizer`, detail its signature), else a bare exit (`crash`), else nothing.
+  // A known recoverable report (a UBSan `runtime error:` whose signature is already a
+  // finding, the broker still up) and a suppressed one are only counted: no restart, no
+  // replay. An exit explained only by suppressed reports is kSuppressedExit. broker_mu_ held.
+  Outcome process_outcome(bool exited) {
+    Outcome out;
+    bool suppressed_any = false;
+    for (auto& report : process::find_sanitizer_reports(broker_.drain())) {
+      if (suppressions_) {
+        if (const auto entry = suppressions_->match(report)) {
+          std::lock_guard lock(findings_mu_);
+          ++suppressed_[*entry];
+          suppressed_any = true;
+          continue;
+        }
+      }
+      if (report.recoverable && !exited) {
+        std::lock_guard lock(findings_mu_);
+        if (known_.count(report.signature)) {
+          ++known_reports_[report.signature];
+          continue;
+        }
+      }
+      if (!out.kind.empty()) continue;  // the first one is the finding; later ones are its consequences
+      out.kind = "sanitizer";
+      out.detail = report.signature;
+      out.signature = report.signature;
+      out.report = report.excerpt;
+      out.recoverable = report.recoverable;
+    }
+    if (exited) {
+      if (out.kind.empty()) out.kind = suppressed_any ? kSuppressedExit : "crash";
+      if (out.detail.empty()) out.detail = broker_.exit_description();
+      out.exit = broker_.exit_description();
+    }
+    if (!out.kind.empty()) out.output_tail = process::last_lines(broker_.output(), kOutputTailLines);
+    return out;
+  }
+
   // No liveness proof: a spawned broker that exits within 500 ms crashed, else a hang.
   Outcome liveness_failure() {
     Outcome out;
     if (broker_.managed()) {
       std::lock_guard lock(broker_mu_);
-      if (broker_.exited_within(500)) {
-        out.kind = "crash";
-        out.detail = broker_.exit_description();
-        return out;
-      }
+      if (broker_.exited_within(500)) return process_outcome(true);
     }
     out.kind = "hang";
     out.detail = "no PINGRESP within " + std::to_string(opt_.probe_timeout_ms) + " ms";
@@ -435,6 +469,7 @@ class Fuzzer {
         restart();
         return {o, i};
       }
+      if (o.kind == kSuppressedExit) restart();
     }
     return {Outcome{}, cases.size()};
   }
@@ -458,7 +493,8 @@ class Fuzzer {
       // A lone case needs no fresh start: a broker that survived the last candidate is as
       // good as new for it (a crash restarts it anyway).
       auto [o, at] = replay(w, seq, !before.empty());
-      return o.kind == kind && at == seq.size() - 1;
+      // The same bug: a sanitizer report keeps its signature (another report is another bug).
+      return o.kind == kind && o.signature == target.signature && at == seq.size() - 1;
     };
     // Whole connections of a stateful case (the last first), then single packets (and
     // closes: a connection then stays open to the end of the case), then connections
@@ -524,6 +560,22 @@ class Fuzzer {
     return c;
   }
 
+  // The broker's evidence of a crash/sanitizer finding as the reproducer's comments.
+  static std::string evidence(const Outcome& o) {
+    std::string out;
+    if (!o.report.empty()) out += o.report;
+    if (!o.exit.empty()) out += "exit: " + o.exit + "\n";
+    if (!o.output_tail.empty()) out += "last output lines:\n" + o.output_tail;
+    return out;
+  }
+  static void add_evidence(json& finding, const Outcome& o) {
+    if (!o.signature.empty()) finding["report_signature"] = o.signature;
+    if (!o.report.empty()) finding["report"] = o.report;
+    if (!o.exit.empty()) finding["exit"] = o.exit;
+    if (!o.output_tail.empty()) finding["output_tail"] = o.output_tail;
+    if (o.recoverable) finding["recoverable"] = true;
+  }
+
   // Groups a finding by signature; a new signature is minimised and written.
   void record(Worker& w, std::uint64_t index, const Outcome& outcome, const Finding& found) {
     // Spec findings group by what rule which packet broke (not where in the case);
@@ -542,17 +594,22 @@ class Fuzzer {
     small.last = minimise(w, found.before, found.last, outcome);
     const auto last = spec_kind ? outcome.packet
                                 : small.last.packets.empty() ? std::string("EMPTY") : packet_type_name(small.last.packets.back());
-    const auto sig = spec_kind ? pre_sig : outcome.kind + "|" + last + "|" + (outcome.spec.empty() ? outcome.detail : outcome.spec);
+    // A sanitizer report groups by its own signature (kind, what happened, top frames):
+    // one bug, one group, whatever packet the minimised case ends with.
+    const auto sig = spec_kind ? pre_sig
+                     : !outcome.signature.empty() ? outcome.kind + "|" + outcome.signature
+                     : outcome.kind + "|" + last + "|" + (outcome.spec.empty() ? outcome.detail : outcome.spec);
     std::lock_guard lock(findings_mu_);
     if (auto it = pre_.find(pre_sig); it != pre_.end()) {  // another worker got there first
       ++groups_[it->second].count;
       return;
     }
     pre_[pre_sig] = sig;
+    if (!outcome.signature.empty()) known_.insert(outcome.signature);
     auto& g = groups_[sig];
     if (g.count++ > 0) return;
     order_.push_back(sig);
-    const auto file = write_reproducer(opt_.out_dir, order_.size(), outcome.kind, sig, opt_.version, small);
+    const auto file = write_reproducer(opt_.out_dir, order_.size(), outcome.kind, sig, opt_.version, small, evidence(outcome));
     json pk = json::array();
     for (const auto& p : small.last.packets) pk.push_back(mqtt::to_hex(p, " "));
     // "worker": the one that runs this case index (worker w runs w, w + jobs, ...), not `w`,
@@ -564,6 +621,7 @@ class Fuzzer {
                      {"cases_before", found.before.size()},
                      {"mutations", found.last.mutations}, {"original_packets", found.last.packets.size()},
                      {"packets_hex", pk}, {"scenario", file}};
+    add_evidence(g.finding, outcome);
     if (opt_.progress) std::fprintf(stderr, "netfuzz: finding %zu: %s -> %s\n", order_.size(), sig.c_str(), file.c_str());
   }
 
@@ -645,12 +703,104 @@ class Fuzzer {
     auto& g = groups_[sig];
     if (g.count++ > 0) return;
     order_.push_back(sig);
-    const auto file = write_reproducer(opt_.out_dir, order_.size(), o.kind, sig, opt_.version, Finding{{}, c});
+    const auto file = write_reproducer(opt_.out_dir, order_.size(), o.kind, sig, opt_.version, Finding{{}, c}, evidence(o));
     g.finding = json{{"id", order_.size()}, {"kind", o.kind}, {"class", "crash"}, {"signature", sig},
                      {"last_packet", c.packets.empty() ? "EMPTY" : packet_type_name(c.packets.back())},
                      {"spec", ""}, {"detail", o.detail}, {"case_index", index}, {"worker", index % static_cast<std::uint64_t>(opt_.jobs)},
                      {"reproduced", false}, {"mutations", c.mutations}, {"scenario", file}};
+    add_evidence(g.finding, o);
     if (opt_.progress) std::fprintf(stderr, "netfuzz: finding %zu: %s -> %s\n", order_.size(), sig.c_str(), file.c_str());
+  }
+
+  // The broker oracles' thread (docs/netfuzz.md "Broker oracles"): the bystander's cycles
+  // and RSS windows, each under shared access, so it pauses while an attribution runs.
+  // A finding names the cases that started since the bystander's last good cycle.
+  void watch() {
+    std::unique_ptr<Bystander> bystander;
+    if (opt_.stall_threshold_ms > 0)
+      bystander = std::make_unique<Bystander>(address_, opt_.version, "nf-bystander", opt_.stall_threshold_ms,
+                                              4 * std::max(opt_.probe_timeout_ms, opt_.stall_threshold_ms));
+    std::uint64_t seen_epoch = epoch_.load(), good_seq = 0;
+    std::uint64_t window_cases = 0, window_rss = 0;  // RSS window start (0: none yet)
+    while (!stop_.load()) {
+      ::usleep(static_cast<useconds_t>(opt_.bystander_interval_ms) * 1000);
+      std::shared_lock world = enter();
+      if (stop_.load()) break;
+      if (epoch_.load() != seen_epoch) {  // a restarted broker: new connection, new RSS window
+        seen_epoch = epoch_.load();
+        if (bystander) bystander->disconnect();
+        window_rss = 0;
+      }
+      std::uint64_t started = 0;
+      { std::lock_guard lock(history_mu_); started = seq_; }
+      if (bystander) {
+        const auto event = bystander->cycle();
+        bystander_cycles_ = bystander->cycles();
+        if (bystander_delivery_checked_ && !bystander->delivery_checked()) {
+          bystander_delivery_checked_ = false;
+          std::fprintf(stderr, "netfuzz: the broker did not deliver the bystander's first QoS 1 message: "
+                               "QoS 1 loss is not judged in this run (stalls still are)\n");
+        }
+        bystander_max_ms_ = std::max(bystander_max_ms_.load(), static_cast<std::uint64_t>(bystander->last_round_trip_ms()));
+        if (event) record_oracle(event->kind, event->detail, good_seq);
+        else good_seq = started;
+      }
+      if (broker_.managed() && opt_.rss_growth_limit_kib > 0) {
+        std::optional<std::uint64_t> rss;
+        { std::lock_guard lock(broker_mu_); rss = broker_.resident_kib(); }
+        if (!rss) continue;
+        if (rss_first_kib_ == 0) rss_first_kib_ = *rss;
+        rss_last_kib_ = *rss;
+        const auto done = cases_.load();
+        if (window_rss == 0) {
+          window_rss = *rss;
+          window_cases = done;
+        } else if (done - window_cases >= opt_.rss_window) {
+          if (*rss > window_rss + opt_.rss_growth_limit_kib)
+            record_oracle("rss_growth", "the broker's RSS grew from " + std::to_string(window_rss / 1024) + " to " +
+                                            std::to_string(*rss / 1024) + " MiB over " + std::to_string(done - window_cases) +
+                                            " cases (limit " + std::to_string(opt_.rss_growth_limit_kib / 1024) + " MiB per " +
+                                            std::to_string(opt_.rss_window) + " cases)", 0, window_cases);
+          window_rss = *rss;
+          window_cases = done;
+        }
+      }
+    }
+  }
+
+  // A broker-oracle finding (class `broker`): grouped by kind; the reproducer holds the
+  // cases that started since `since_seq` (at most the last 16), or, for RSS, no scenario.
+  void record_oracle(const std::string& kind, const std::string& detail, std::uint64_t since_seq,
+                     std::optional<std::uint64_t> from_case = std::nullopt) {
+    std::vector<Ran> cases;
+    if (!from_case) {
+      std::lock_guard lock(history_mu_);
+      for (const auto& r : history_)
+        if (r.seq >= since_seq) cases.push_back(r);
+      std::sort(cases.begin(), cases.end(), [](const Ran& a, const Ran& b) { return a.seq < b.seq; });
+      if (cases.size() > 16) cases.erase(cases.begin(), cases.end() - 16);
+    }
+    std::lock_guard lock(findings_mu_);
+    const auto sig = kind;
+    auto& g = groups_[sig];
+    if (g.count++ > 0) return;
+    order_.push_back(sig);
+    json indices = json::array();
+    for (const auto& r : cases) indices.push_back(r.index);
+    std::string file;
+    if (!cases.empty()) {
+      Finding f;
+      for (std::size_t i = 0; i + 1 < cases.size(); ++i) f.before.push_back(cases[i].c);
+      f.last = cases.back().c;
+      file = write_reproducer(opt_.out_dir, order_.size(), kind, sig, opt_.version, f,
+                              detail + "\n(the cases that ran meanwhile; the bystander that saw it is not in this scenario)\n");
+    }
+    g.finding = json{{"id", order_.size()}, {"kind", kind}, {"class", "broker"}, {"signature", sig},
+                     {"last_packet", ""}, {"spec", ""}, {"detail", detail},
+                     {"case_index", cases.empty() ? json(from_case.value_or(0)) : json(cases.back().index)},
+                     {"worker", cases.empty() ? json(0) : json(cases.back().index % static_cast<std::uint64_t>(opt_.jobs))},
+                     {"cases_running", indices}, {"scenario", file}};
+    if (opt_.progress) std::fprintf(stderr, "netfuzz: finding %zu: %s: %s\n", order_.size(), kind.c_str(), detail.c_str());
   }
 
   // Shared access for running a case. Through the gate, so that an attribution waiting
@@ -696,7 +846,12 @@ class Fuzzer {
         std::lock_guard lock(findings_mu_);
         ++lenient_[o.lenient];
       }
-      if (is_crash_kind(o.kind)) {
+      if (o.kind == kSuppressedExit) {
+        // Nothing to report, but the broker is gone: restart it with every worker paused.
+        std::lock_guard gate(gate_);
+        std::unique_lock world(world_);
+        if (epoch == epoch_.load()) restart();
+      } else if (is_crash_kind(o.kind)) {
         if (o.previous_case && i > 0) confirm_and_attribute(w, previous.index, previous.c, o, previous.epoch);
         else confirm_and_attribute(w, index, c, o, epoch);
       } else if (!o.kind.empty()) {
@@ -729,6 +884,20 @@ class Fuzzer {
       return 2;
     }
     address_ = *address;
+    if (!opt_.suppressions_file.empty()) {
+      std::string error;
+      suppressions_ = process::Suppressions::load(opt_.suppressions_file, error);
+      if (!suppressions_) {
+        std::fprintf(stderr, "mqtt-harness fuzz: --suppressions %s\n", error.c_str());
+        return 2;
+      }
+      // The sanitizers' own entries also go to the broker's runtime, so it stays quiet.
+      broker_.set_environment(suppressions_->runtime_environment((std::filesystem::path(opt_.out_dir) / "suppressions").string(), error));
+      if (!error.empty()) {
+        std::fprintf(stderr, "mqtt-harness fuzz: --suppressions: %s\n", error.c_str());
+        return 2;
+      }
+    }
     if (broker_.managed() && !broker_.start(opt_.host, opt_.port)) {
       std::fprintf(stderr, "mqtt-harness fuzz: spawned broker did not accept on %s within 15 s\n%s\n", broker.c_str(),
                    broker_.output().c_str());
@@ -741,6 +910,9 @@ class Fuzzer {
     const auto t0 = Clock::now();
     std::vector<std::thread> workers;
     for (int i = 0; i < opt_.jobs; ++i) workers.emplace_back([this, i] { work(i); });
+    std::thread bystander;
+    if (opt_.stall_threshold_ms > 0 || (broker_.managed() && opt_.rss_growth_limit_kib > 0))
+      bystander = std::thread([this] { watch(); });
     std::uint64_t last_cases = 0;
     auto last_progress = t0;
     for (;;) {
@@ -763,6 +935,8 @@ class Fuzzer {
     // --max-cases they stop by themselves after their last case and its findings.
     if (!(opt_.max_cases && cases_.load() >= opt_.max_cases)) stop_ = true;
     for (auto& t : workers) t.join();
+    stop_ = true;  // --max-cases: the workers are done, so is the bystander
+    if (bystander.joinable()) bystander.join();
     const double elapsed = seconds_since(t0);
     const auto cases = std::min<std::uint64_t>(cases_.load(), opt_.max_cases ? opt_.max_cases : cases_.load());
 
@@ -774,8 +948,9 @@ class Fuzzer {
     for (const auto& sig : order_) {
       auto f = groups_[sig].finding;
       f["count"] = groups_[sig].count;
-      (f["class"] == "crash" ? crash_count : spec_count)++;
-      if (opt_.replay && broker_.managed() && opt_.replays > 0) {
+      (f["class"] == "spec" ? spec_count : crash_count)++;
+      // A broker-oracle finding's reproducer has no bystander to show it: not replayed.
+      if (opt_.replay && broker_.managed() && opt_.replays > 0 && f["class"] != "broker") {
         if (opt_.progress) std::fprintf(stderr, "netfuzz: replaying %s\n", f.value("scenario", "").c_str());
         const auto r = opt_.replay((std::filesystem::path(opt_.out_dir) / f.value("scenario", "")).string(), opt_.replays);
         f["replay"] = json{{"loads", r.loads}, {"error", r.error}, {"runs", r.runs}, {"failed", r.failed}};
@@ -794,7 +969,11 @@ class Fuzzer {
                  {"broker_starts", broker_.starts()}, {"broker_up", broker_up}, {"replayed", replayed},
                  {"stateful", opt_.stateful},
                  {"crash_findings", crash_count}, {"spec_findings", spec_count},
-                 {"lenient", lenient_}, {"findings", findings}};
+                 {"lenient", lenient_}, {"suppressed", suppressed_}, {"known_reports", known_reports_},
+                 {"bystander", json{{"cycles", bystander_cycles_.load()}, {"max_round_trip_ms", bystander_max_ms_.load()},
+                                    {"delivery_checked", bystander_delivery_checked_.load()}}},
+                 {"rss_kib", json{{"first", rss_first_kib_.load()}, {"last", rss_last_kib_.load()}}},
+                 {"findings", findings}};
     const auto out_dir = std::filesystem::path(opt_.out_dir);
     std::ofstream(out_dir / "findings.json") << summary.dump(2) << "\n";
     if (const auto error = report::write_file((out_dir / "findings.html").string(), findings_html(summary)); !error.empty())
@@ -836,6 +1015,15 @@ class Fuzzer {
   std::map<std::string, std::string> pre_;  // pre-minimisation signature -> final signature
   std::vector<std::string> order_;
   std::map<std::string, std::uint64_t> lenient_;  // triaged non-findings: reason -> cases
+  std::optional<process::Suppressions> suppressions_;
+  std::map<std::string, std::uint64_t> suppressed_;      // suppression entry -> reports it matched
+  std::set<std::string> known_;                          // report signatures already findings
+  std::map<std::string, std::uint64_t> known_reports_;   // recoverable repeats of them -> count
+  std::atomic<std::uint64_t> bystander_cycles_{0};
+  std::atomic<std::uint64_t> bystander_max_ms_{0};
+  std::atomic<bool> bystander_delivery_checked_{true};
+  std::atomic<std::uint64_t> rss_first_kib_{0};
+  std::atomic<std::uint64_t> rss_last_kib_{0};
 };
 
 }  // namespace

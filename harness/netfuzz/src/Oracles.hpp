@@ -46,7 +46,20 @@ struct Outcome {
   std::string rule;    // spec kinds: spec id, else codec error code and message (no offsets)
   std::string lenient; // set instead of kind: a triaged non-finding (counted only)
   bool previous_case = false;  // a liveness failure that points at the worker's previous case
+  // The broker's evidence (crash and sanitizer kinds, docs/netfuzz.md "Findings"): the
+  // report's signature (process::SanitizerReport: kind, what happened, top frames) that
+  // groups it, the report text with its first stack, how the process ended, and its last
+  // output lines.
+  std::string signature;
+  std::string report;
+  std::string exit;
+  std::string output_tail;
+  bool recoverable = false;  // a UBSan `runtime error:` the broker survived
 };
+
+// A sanitizer report that a `--suppressions` entry matches, from a broker that then exited:
+// it is restarted, nothing is reported.
+inline constexpr const char* kSuppressedExit = "suppressed_exit";
 
 // crash, sanitizer and hang: the broker's process or liveness, confirmed by replay.
 bool is_crash_kind(const std::string& kind);

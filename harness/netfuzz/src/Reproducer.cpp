@@ -68,12 +68,22 @@ void list_clients(std::ostream& f, const std::string& base, const Case& c) {
 }  // namespace
 
 std::string write_reproducer(const std::string& dir, std::size_t n, const std::string& kind,
-                             const std::string& signature, mqtt::Version version, const Finding& fd) {
+                             const std::string& signature, mqtt::Version version, const Finding& fd,
+                             const std::string& evidence) {
   const auto name = "finding-" + std::to_string(n) + "-" + kind + ".yaml";
   std::ofstream f(std::filesystem::path(dir) / name);
   f << "# Found by `mqtt-harness fuzz` (docs/netfuzz.md); reproduce with\n"
     << "#   mqtt-harness run --broker HOST:PORT " << name << "\n"
     << "# signature: " << signature << "\n";
+  if (!evidence.empty()) {
+    f << "# What the broker showed:\n";
+    for (std::size_t at = 0; at < evidence.size();) {
+      auto nl = evidence.find('\n', at);
+      if (nl == std::string::npos) nl = evidence.size();
+      f << "#   " << evidence.substr(at, nl - at) << "\n";
+      at = nl + 1;
+    }
+  }
   if (!fd.before.empty())
     f << "# The cases on clients before_1.. ran first (on their own they do not reproduce it).\n";
   if (fd.last.stateful())

@@ -2,10 +2,12 @@
 
 #include "mqtth/process/TcpConnect.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <utility>
 
 #include <fcntl.h>
@@ -49,6 +51,15 @@ bool BrokerProcess::start(const std::string& host, std::uint16_t port, std::chro
   std::vector<char*> args;
   for (auto& a : words) args.push_back(a.data());
   args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (char** e = environ; *e; ++e) {
+    const std::string_view entry(*e);
+    const auto name = entry.substr(0, entry.find('=') + 1);  // "NAME="
+    const bool replaced = std::any_of(env_.begin(), env_.end(), [&](const std::string& mine) { return mine.rfind(name, 0) == 0; });
+    if (!replaced) envp.push_back(*e);
+  }
+  for (auto& mine : env_) envp.push_back(mine.data());
+  envp.push_back(nullptr);
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return false;
   pid_ = ::fork();
@@ -62,7 +73,7 @@ bool BrokerProcess::start(const std::string& host, std::uint16_t port, std::chro
     ::setpgid(0, 0);
     ::dup2(pipefd[1], 1);
     ::dup2(pipefd[1], 2);
-    ::execvp(args[0], args.data());
+    ::execvpe(args[0], args.data(), envp.data());
     std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
     ::_exit(127);
   }
@@ -173,6 +184,21 @@ void BrokerProcess::close_output() {
   if (!out_ended_ && group_ > 0) ::kill(-group_, SIGKILL);
   ::close(out_);
   out_ = -1;
+}
+
+std::optional<std::uint64_t> BrokerProcess::resident_kib() const {
+  if (pid_ <= 0) return std::nullopt;
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) {
+      try {
+        return std::stoull(line.substr(6));
+      } catch (...) {
+        return std::nullopt;
+      }
+    }
+  return std::nullopt;
 }
 
 std::string listening_line(std::string_view host, std::uint16_t port) {

@@ -143,6 +143,24 @@ TEST(BrokerProcess, stop_after_a_crash_reports_the_crash_not_a_stop) {
   EXPECT_EQ(broker.exit_description(), "signal SIGABRT");
 }
 
+// How suppression files reach a sanitizer runtime: the command's environment, with a
+// variable of the same name replaced and the rest inherited.
+TEST(BrokerProcess, set_environment_adds_and_replaces_variables_for_the_command) {
+  const auto port = free_port();
+  ::setenv("MQTTH_TEST_KEPT", "inherited", 1);
+  ::setenv("MQTTH_TEST_REPLACED", "old", 1);
+  BrokerProcess broker(stand_in(port, "print(os.environ.get('MQTTH_TEST_KEPT'), os.environ.get('MQTTH_TEST_REPLACED'), "
+                                      "os.environ.get('MQTTH_TEST_NEW'), flush=True); time.sleep(60)"));
+  broker.set_environment({"MQTTH_TEST_REPLACED=new", "MQTTH_TEST_NEW=added"});
+  ASSERT_TRUE(broker.start("127.0.0.1", port, 10s)) << broker.output();
+  std::string out;
+  for (int i = 0; i < 200 && out.find("added") == std::string::npos; ++i, ::usleep(10000)) out += broker.drain();
+  EXPECT_NE(out.find("inherited new added"), std::string::npos) << out;
+  broker.kill();
+  ::unsetenv("MQTTH_TEST_KEPT");
+  ::unsetenv("MQTTH_TEST_REPLACED");
+}
+
 TEST(BrokerProcess, a_broker_someone_else_runs_is_left_alone) {
   BrokerProcess broker({});
   EXPECT_FALSE(broker.managed());

@@ -122,3 +122,68 @@ TEST(LastLines, keeps_the_last_n_lines) {
   EXPECT_EQ(last_lines("", 3), "");
   EXPECT_EQ(last_lines("x\n", 0), "");
 }
+
+// One bug, one signature: the same use-after-free from two runs (other addresses, pcs,
+// process ids) groups together; the same kind in another function does not.
+TEST(SanitizerSignature, kind_what_and_top_frames_without_addresses) {
+  auto report = [](const char* pid, const char* addr, const char* second) {
+    return std::string("==") + pid + "==ERROR: AddressSanitizer: heap-use-after-free on address " + addr +
+           " at pc 0x55d1 bp 0x7ffd sp 0x7ffc\nREAD of size 8 at " + addr + " thread T0\n"
+           "    #0 0x55d1c3 in sub__remove /src/subs.c:120:5\n"
+           "    #1 0x55d1c4 in " + second + " /src/handle_unsubscribe.c:88\n"
+           "    #2 0x55d1c5 in loop_handle_reads_writes (/usr/sbin/mosquitto+0x4a1b2)\n"
+           "    #3 0x55d1c6 in main /src/mosquitto.c:400\n\n";
+  };
+  const auto a = find_sanitizer_report(report("4242", "0x602000000010", "handle__unsubscribe"));
+  const auto b = find_sanitizer_report(report("99", "0x6020000000f0", "handle__unsubscribe"));
+  const auto c = find_sanitizer_report(report("99", "0x6020000000f0", "handle__subscribe"));
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(a->signature, "AddressSanitizer|heap-use-after-free|sub__remove|handle__unsubscribe|loop_handle_reads_writes");
+  EXPECT_EQ(a->signature, b->signature);
+  EXPECT_NE(a->signature, c->signature);
+  EXPECT_EQ(a->frames.size(), 4u);
+  EXPECT_FALSE(a->recoverable);
+}
+
+TEST(SanitizerSignature, allocator_frames_and_unsymbolised_offsets_are_left_out) {
+  const auto leak = find_sanitizer_report(
+      "==77==ERROR: LeakSanitizer: detected memory leaks\n\n"
+      "Direct leak of 24 byte(s) in 1 object(s) allocated from:\n"
+      "    #0 0x7f3a in __interceptor_malloc ../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:69\n"
+      "    #1 0x40 in handle_connect src/handle_connect.c:300\n"
+      "    #2 0x41 (/usr/sbin/broker+0x1234)\n"
+      "    #3 0x42 in operator new(unsigned long) (/lib/libstdc++.so.6+0x99)\n\n"
+      "SUMMARY: AddressSanitizer: 24 byte(s) leaked in 1 allocation(s).\n");
+  ASSERT_TRUE(leak);
+  EXPECT_EQ(leak->signature, "LeakSanitizer|detected memory leaks|handle_connect|broker");
+}
+
+TEST(SanitizerSignature, recoverable_ubsan_values_blanked_location_kept) {
+  const auto one = find_sanitizer_report("src/p.c:7:3: runtime error: signed integer overflow: 2147483647 + 1 cannot be represented in type 'int'\n");
+  const auto two = find_sanitizer_report("src/p.c:7:3: runtime error: signed integer overflow: 2147483600 + 99 cannot be represented in type 'int'\n");
+  const auto other = find_sanitizer_report("src/p.c:9:3: runtime error: signed integer overflow: 2147483647 + 1 cannot be represented in type 'int'\n");
+  ASSERT_TRUE(one && two && other);
+  EXPECT_TRUE(one->recoverable);
+  EXPECT_EQ(one->signature, "UndefinedBehaviorSanitizer|src/p.c:7:3: runtime error: signed integer overflow: N + N cannot be represented in type 'int'");
+  EXPECT_EQ(one->signature, two->signature);
+  EXPECT_NE(one->signature, other->signature);
+  const auto bare = find_sanitizer_report("(/usr/sbin/broker+0x1234): runtime error: null pointer passed as argument 2\n");
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->signature.find("1234"), std::string::npos) << bare->signature;
+}
+
+TEST(SanitizerReports, every_report_in_order_each_with_its_own_lines) {
+  const auto all = mqtth::process::find_sanitizer_reports(
+      "src/a.c:1:2: runtime error: null pointer passed as argument 2\n"
+      "log line\n"
+      "src/a.c:1:2: runtime error: null pointer passed as argument 2\n"
+      "    #0 0x1 in parse src/a.c:1\n"
+      "    #1 0x2 in main src/m.c:5\n"
+      "==3==ERROR: AddressSanitizer: SEGV on unknown address 0x000000000000 (pc 0x1 bp 0x2 sp 0x3 T0)\n"
+      "    #0 0x3 in route src/r.c:9\n");
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].excerpt, "src/a.c:1:2: runtime error: null pointer passed as argument 2\n");
+  EXPECT_EQ(all[1].frames, (std::vector<std::string>{"parse", "main"}));
+  EXPECT_EQ(all[2].signature, "AddressSanitizer|SEGV|route");
+  EXPECT_TRUE(mqtth::process::find_sanitizer_reports("nothing here\n").empty());
+}

@@ -127,6 +127,16 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
       if (!value(v)) return fail("--restart needs per-scenario or on-crash");
       if (v != "per-scenario" && v != "on-crash") return fail("--restart: expected per-scenario or on-crash, got '" + v + "'");
       restart = v;
+    } else if (arg == "--rss-growth-limit") {
+      if (!value(v)) return fail("--rss-growth-limit needs a number of MiB or off");
+      std::uint64_t n = 0;
+      if (v == "off") n = 0;
+      else if (!parse_unsigned(v, n) || n == 0 || n > 1048576)
+        return fail("--rss-growth-limit: expected 1..1048576 (MiB) or off, got '" + v + "'");
+      o.rss_growth_limit_mib = n;
+    } else if (arg == "--suppressions") {
+      if (!value(v) || v.empty()) return fail("--suppressions needs a file name");
+      o.suppressions_file = v;
     } else if (arg == "--") {
       // After --spawn (--client), `--` starts the broker's (client's) command; otherwise it
       // ends the options.
@@ -148,6 +158,10 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
   }
   if (spawn && o.spawn.empty()) return fail("--spawn needs the broker's command after '--' (the last arguments)");
   if (restart && !spawn) return fail("--restart needs --spawn (it says when the runner restarts the broker it started)");
+  if (o.rss_growth_limit_mib && !spawn)
+    return fail("--rss-growth-limit needs --spawn (it is the RSS of the broker the runner started)");
+  if (o.suppressions_file && !spawn)
+    return fail("--suppressions needs --spawn (it says which reports of the broker the runner started are known)");
   if (restart) o.restart = *restart == "per-scenario" ? RestartPolicy::per_scenario : RestartPolicy::on_crash;
   if (spawn && o.jobs > 1)
     return fail("--spawn runs one scenario at a time (-j 1), so that what the broker does is the doing of one scenario");
@@ -210,6 +224,12 @@ options:
                       scenarios; for each, listen on a free 127.0.0.1 port, start CMD
                       ({host} and {port} in it replaced) and play the broker side
                       (docs/clients.md: the adapter protocol on its stdin and stdout)
+  --rss-growth-limit MIB|off
+                      with --spawn: a scenario during which the broker's RSS grows by more
+                      than MIB fails (`grew`; default 64, off: not watched)
+  --suppressions FILE with --spawn: sanitizer reports that are known, not failures
+                      (TYPE:PATTERN lines, or a sanitizer's own suppression file, which
+                      also reaches the broker's runtime; docs/netfuzz.md "Suppressions")
   -q, --quiet         no per-scenario progress lines on stderr
 
 exit status: 0 all passed (skipped and known deviations do not count), 1 a scenario

@@ -237,12 +237,17 @@ int exit_status(const std::vector<ScenarioOutcome>& outcomes, bool had_load_erro
 
 Runner::Runner(RunSettings settings) : settings_(std::move(settings)) {
   if (!settings_.spawn.empty() && settings_.broker)
-    spawned_ = std::make_unique<SpawnedBroker>(settings_.spawn, *settings_.broker, settings_.stop_grace);
+    spawned_ = std::make_unique<SpawnedBroker>(settings_.spawn, *settings_.broker, settings_.stop_grace,
+                                               settings_.suppressions_file, settings_.rss_growth_limit_kib);
 }
 
 Runner::~Runner() = default;
 
 int Runner::broker_starts() const { return spawned_ ? spawned_->starts() : 0; }
+
+std::map<std::string, int> Runner::suppressed_reports() const {
+  return spawned_ ? spawned_->suppressed() : std::map<std::string, int>{};
+}
 
 std::string Runner::probeClientId() const {
   // An id no scenario of this run (nor of another run) uses: "<run>probex" with a

@@ -4,6 +4,11 @@
 
 #include <mqtth/process/SanitizerReport.hpp>
 
+#include <filesystem>
+#include <utility>
+
+#include <unistd.h>
+
 namespace mqtth::runner {
 namespace {
 
@@ -15,8 +20,10 @@ constexpr int kExitAfterSilenceMs = 1000;
 
 }  // namespace
 
-SpawnedBroker::SpawnedBroker(std::vector<std::string> command, Endpoint at, std::chrono::milliseconds stop_grace)
-    : process_(std::move(command)), at_(std::move(at)), stop_grace_(stop_grace) {}
+SpawnedBroker::SpawnedBroker(std::vector<std::string> command, Endpoint at, std::chrono::milliseconds stop_grace,
+                             std::string suppressions_file, std::uint64_t rss_growth_limit_kib)
+    : process_(std::move(command)), at_(std::move(at)), stop_grace_(stop_grace),
+      suppressions_file_(std::move(suppressions_file)), rss_growth_limit_kib_(rss_growth_limit_kib) {}
 
 SpawnedBroker::~SpawnedBroker() {
   notifier_.reset();
@@ -26,8 +33,18 @@ SpawnedBroker::~SpawnedBroker() {
 std::optional<std::string> SpawnedBroker::start() {
   notifier_.reset();
   unscanned_.clear();
+  if (!suppressions_file_.empty() && !suppressions_) {
+    std::string error;
+    suppressions_ = process::Suppressions::load(suppressions_file_, error);
+    if (!suppressions_) return "--suppressions " + error;
+    // The sanitizer-native entries, one file per runtime, for the broker's own runtime.
+    const auto dir = std::filesystem::temp_directory_path() / ("mqtth-suppressions-" + std::to_string(::getpid()));
+    process_.set_environment(suppressions_->runtime_environment(dir.string(), error));
+    if (!error.empty()) return "--suppressions: " + error;
+  }
   if (process_.start(at_.host, at_.port)) {
     watch_output();
+    rss_baseline_kib_ = process_.resident_kib().value_or(0);
     return std::nullopt;
   }
   process_.stop(stop_grace_);
@@ -55,11 +72,22 @@ void SpawnedBroker::drain() {
 
 bool SpawnedBroker::running() { return process_.starts() > 0 && process_.output_fd() >= 0 && !process_.exited(); }
 
-report::BrokerFailure SpawnedBroker::failure(std::string kind) {
-  drain();
+std::optional<process::SanitizerReport> SpawnedBroker::unsuppressed_report() {
+  for (auto& r : process::find_sanitizer_reports(unscanned_)) {
+    if (suppressions_)
+      if (const auto entry = suppressions_->match(r)) {
+        ++suppressed_[*entry];
+        continue;
+      }
+    return std::move(r);
+  }
+  return std::nullopt;
+}
+
+report::BrokerFailure SpawnedBroker::failure(std::string kind, const std::optional<process::SanitizerReport>& r) {
   report::BrokerFailure f;
   f.kind = std::move(kind);
-  if (const auto r = process::find_sanitizer_report(unscanned_)) {
+  if (r) {
     f.sanitizer = r->kind;
     f.report = r->excerpt;
   }
@@ -69,30 +97,50 @@ report::BrokerFailure SpawnedBroker::failure(std::string kind) {
 }
 
 std::optional<report::BrokerFailure> SpawnedBroker::after_scenario(bool answered) {
+  // An exit is a crash even when only suppressed reports explain it: the scenario did not
+  // run against a live broker to its end.
   if (process_.exited() || (!answered && process_.exited_within(kExitAfterSilenceMs))) {
-    auto f = failure("crashed");
+    drain();
+    auto f = failure("crashed", unsuppressed_report());
     f.exit = process_.exit_description();
     return f;
   }
-  if (!answered) return failure("stalled");
   drain();
-  if (process::find_sanitizer_report(unscanned_)) return failure("sanitizer");
+  auto report = unsuppressed_report();
+  if (!answered) return failure("stalled", report);
+  if (report) return failure("sanitizer", report);
   unscanned_.clear();
-  return std::nullopt;
+  return judge_rss();
+}
+
+std::optional<report::BrokerFailure> SpawnedBroker::judge_rss() {
+  const auto now = process_.resident_kib();
+  if (!now || rss_growth_limit_kib_ == 0) return std::nullopt;
+  const auto before = std::exchange(rss_baseline_kib_, *now);
+  if (before == 0 || *now <= before + rss_growth_limit_kib_) return std::nullopt;
+  report::BrokerFailure f;
+  f.kind = "grew";
+  f.report = "RSS grew from " + std::to_string(before / 1024) + " MiB to " + std::to_string(*now / 1024) +
+             " MiB (limit " + std::to_string(rss_growth_limit_kib_ / 1024) + " MiB per scenario; VmRSS of /proc/" +
+             "PID/status)\n";
+  f.output_tail = process::last_lines(process_.output(), kTailLines);
+  return f;
 }
 
 std::optional<report::BrokerFailure> SpawnedBroker::stop() {
   if (process_.starts() == 0 || process_.output_fd() < 0) return std::nullopt;
   notifier_.reset();
+  auto grew = judge_rss();  // before the stop: a stopped process has no RSS
   const auto how = process_.stop(stop_grace_);
   unscanned_ += how.output;
-  auto f = failure("");
+  drain();
+  auto f = failure("", unsuppressed_report());
   f.exit = process_.exit_description();
   if (!how.was_running) f.kind = "crashed";
   else if (how.killed) f.kind = "stalled";
   else if (f.sanitizer == "LeakSanitizer") f.kind = "leaked";
   else if (!f.sanitizer.empty() || (f.exit != "exit 0" && f.exit != "signal SIGTERM")) f.kind = "crashed";
-  else return std::nullopt;
+  else return grew;
   return f;
 }
 
@@ -101,6 +149,7 @@ std::string describe_broker_failure(const report::BrokerFailure& f, const std::s
   if (f.kind == "crashed") out += "crashed";
   else if (f.kind == "leaked") out += "leaked memory (LeakSanitizer)";
   else if (f.kind == "stalled") out += "stalled";
+  else if (f.kind == "grew") out += "grew beyond the RSS limit";
   else out += "reported a bug (" + f.sanitizer + ")";
   if (!f.exit.empty()) out += " (" + f.exit + ")";
   out += " " + when;

@@ -6,10 +6,12 @@
 #pragma once
 
 #include <mqtth/process/BrokerProcess.hpp>
+#include <mqtth/process/Suppressions.hpp>
 
 #include <QSocketNotifier>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,38 +24,56 @@ namespace mqtth::runner {
 
 class SpawnedBroker {
  public:
-  SpawnedBroker(std::vector<std::string> command, Endpoint at, std::chrono::milliseconds stop_grace);
+  // `suppressions_file`: run --suppressions ("" none): reports it matches are counted, not
+  // judged, and its sanitizer-native entries reach the broker's runtime.
+  // `rss_growth_limit_kib`: run --rss-growth-limit (0: off).
+  SpawnedBroker(std::vector<std::string> command, Endpoint at, std::chrono::milliseconds stop_grace,
+                std::string suppressions_file = {}, std::uint64_t rss_growth_limit_kib = 0);
   ~SpawnedBroker();
 
   // Starts it and waits (at most 15 s) until it accepts a TCP connection; why not, otherwise
-  // (its exit and last output lines).
+  // (its exit and last output lines, or the suppressions file that does not load).
   std::optional<std::string> start();
   // Started, and not known to have exited.
   bool running();
   int starts() const { return process_.starts(); }
+  // Suppression entry -> reports it matched so far.
+  const std::map<std::string, int>& suppressed() const { return suppressed_; }
 
   // After a scenario, with `answered`: whether it answered the liveness check (a CONNECT
   // on a fresh connection). An exit (now or within a second of a failed check) is
   // `crashed`; no answer from a live process is `stalled`; a report in its output since
-  // the last look while it runs is `sanitizer`. nullopt: nothing wrong.
+  // the last look while it runs is `sanitizer`; its RSS grown by more than the limit
+  // since the previous scenario ended (or it started) is `grew`. nullopt: nothing wrong.
   std::optional<report::BrokerFailure> after_scenario(bool answered);
 
   // Stops it (SIGTERM, then SIGKILL after the grace) and judges the stop: a LeakSanitizer
   // report is `leaked`, another report or an exit other than "exit 0" / "signal SIGTERM"
   // is `crashed` (so is having exited before the stop), outliving the grace is
-  // `stalled`. nullopt: a clean stop, or nothing was running.
+  // `stalled`, RSS grown beyond the limit since it started `grew`. nullopt: a clean stop,
+  // or nothing was running.
   std::optional<report::BrokerFailure> stop();
 
  private:
   void watch_output();
   void drain();
-  report::BrokerFailure failure(std::string kind);
+  // The first report in the output since the last judgement that no suppression matches
+  // (the suppressed ones before it are counted).
+  std::optional<process::SanitizerReport> unsuppressed_report();
+  report::BrokerFailure failure(std::string kind, const std::optional<process::SanitizerReport>& report);
 
   process::BrokerProcess process_;
   Endpoint at_;
   std::chrono::milliseconds stop_grace_;
   std::unique_ptr<QSocketNotifier> notifier_;
   std::string unscanned_;  // output since the last judgement (bounded)
+  std::string suppressions_file_;
+  std::optional<process::Suppressions> suppressions_;
+  std::map<std::string, int> suppressed_;
+  std::uint64_t rss_growth_limit_kib_ = 0;
+  std::uint64_t rss_baseline_kib_ = 0;  // at its start or the end of the previous scenario
+  // `grew` when its RSS is more than the limit above the baseline; the baseline moves on.
+  std::optional<report::BrokerFailure> judge_rss();
 };
 
 }  // namespace mqtth::runner

@@ -135,10 +135,24 @@ struct FuzzOptions {
   // findings are written. Set by the CLI, whose runner needs Qt; unset: no replay.
   std::function<ReplayResult(const std::string& scenario_file, int times)> replay;
   int replays = 1;
+  // With `spawn`: a suppressions file (process::Suppressions, docs/netfuzz.md
+  // "Suppressions"); the reports it matches are counted, not reported. "": none.
+  std::string suppressions_file;
+  // Broker oracles (docs/netfuzz.md "Broker oracles"). The bystander: a client that
+  // publishes QoS 1 to its own subscription and pings every `bystander_interval_ms`; a
+  // round trip over `stall_threshold_ms` is a `stall` finding, a message acknowledged but
+  // not delivered (or delivered twice) a `qos1_lost` (`qos1_duplicate`) finding. 0: no bystander.
+  int stall_threshold_ms = 2000;
+  int bystander_interval_ms = 100;
+  // With `spawn`: the broker's RSS growing by more than `rss_growth_limit_kib` over a
+  // window of `rss_window` cases (one broker incarnation) is an `rss_growth` finding. 0: off.
+  std::uint64_t rss_growth_limit_kib = 64 * 1024;
+  std::uint64_t rss_window = 2000;
 };
 
 // Runs the fuzz loop, minimises and writes findings. Returns the exit status:
-// 0 no crash/hang finding, 1 crash/hang findings (spec findings alone: 0), 2 setup error.
+// 0 no crash/hang finding (spec findings and suppressed reports alone: 0), 1 crash/hang
+// findings, 2 setup error (also an unreadable suppressions file).
 int run_fuzz(const FuzzOptions& options);
 
 }  // namespace mqtth::netfuzz

@@ -28,6 +28,11 @@ class BrokerProcess {
 
   bool managed() const { return !argv_.empty(); }
 
+  // "NAME=VALUE" entries the command gets on top of this process's environment (replacing
+  // a variable of the same name), from the next start() on: the sanitizer options that
+  // carry suppression files (Suppressions::runtime_environment).
+  void set_environment(std::vector<std::string> entries) { env_ = std::move(entries); }
+
   // Starts the command in its own process group, stdout and stderr into one pipe, and
   // waits until HOST:PORT accepts a TCP connection. Every `{port}` in the command's words
   // becomes `port` (so a tool can pick a free port for it). false when it exited first (exit
@@ -69,6 +74,9 @@ class BrokerProcess {
   const std::string& exit_description() const { return exit_; }  // "exit 3", "signal SIGSEGV"
   const std::string& output() const { return output_; }
   int starts() const { return starts_; }
+  // Its resident set size (VmRSS of /proc/PID/status, PID the command's process) in KiB;
+  // nullopt when it does not run or the file cannot be read (the broker oracles' RSS).
+  std::optional<std::uint64_t> resident_kib() const;
 
  private:
   // Sends `sig` to the process group and waits for the command; false when it had exited.
@@ -78,6 +86,7 @@ class BrokerProcess {
   void read_output();
 
   std::vector<std::string> argv_;
+  std::vector<std::string> env_;
   pid_t pid_ = -1;
   pid_t group_ = -1;  // its process group (= the first pid), also after it is reaped
   int out_ = -1;

@@ -67,7 +67,8 @@ struct BrokerFailure {
   // "crashed": it exited while it should have run (detail in `exit`); "sanitizer": it
   // printed a sanitizer or assertion report and still runs; "leaked": a LeakSanitizer
   // report when it was stopped; "stalled": it answered no CONNECT within the liveness
-  // check's limit, or did not exit within the grace after SIGTERM.
+  // check's limit, or did not exit within the grace after SIGTERM; "grew": its RSS grew
+  // beyond run --rss-growth-limit during the scenario (`report` says by how much).
   std::string kind;
   std::string exit;            // "signal SIGSEGV", "exit 1", "signal SIGKILL"; empty while it runs
   std::string sanitizer;       // the report's kind ("AddressSanitizer", "assertion", ...), if any

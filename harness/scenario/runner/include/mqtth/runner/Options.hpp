@@ -54,6 +54,8 @@ struct RunOptions {
   // --client -- CMD...: the client under test for `role: server` scenarios (docs/clients.md);
   // `{host}` and `{port}` in it become the harness's listening address.
   std::vector<std::string> client;
+  std::optional<std::string> suppressions_file;  // --suppressions FILE (with --spawn)
+  std::optional<std::uint64_t> rss_growth_limit_mib;  // --rss-growth-limit MIB|off (0) (with --spawn)
   bool help = false;
   bool quiet = false;                      // -q: no per-scenario progress lines
 };

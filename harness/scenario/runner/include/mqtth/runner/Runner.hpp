@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +50,11 @@ struct RunSettings {
   // run --client -- CMD...: the client under test, started per `role: server` scenario
   // (docs/clients.md). Set: only role: server scenarios run; unset: they are skipped.
   std::vector<std::string> client_command;
+  // run --suppressions FILE with --spawn (process::Suppressions); "": none.
+  std::string suppressions_file;
+  // run --rss-growth-limit with --spawn: a scenario that grows the broker's RSS by more is
+  // a `grew` failure (docs/runner.md); 0: off.
+  std::uint64_t rss_growth_limit_kib = 64 * 1024;
   // Exploration progress lines (stderr in the CLI); unset: silent.
   std::function<void(const std::string&)> on_progress;
   // Called on the event loop thread as each scenario ends (progress output).
@@ -108,6 +114,8 @@ class Runner {
   // stopped it at the end), and how often it was started.
   const std::optional<report::BrokerFailure>& broker_failure() const { return broker_failure_; }
   int broker_starts() const;
+  // run --spawn --suppressions: suppression entry -> broker reports it matched.
+  std::map<std::string, int> suppressed_reports() const;
 
  private:
   static constexpr std::size_t kProbeIndex = static_cast<std::size_t>(-1);
