@@ -7,7 +7,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 using mqtth::process::find_sanitizer_report;
 using mqtth::process::Suppressions;
@@ -69,11 +72,21 @@ TEST(Suppressions, sanitizer_own_file_is_matched_and_handed_on) {
   EXPECT_TRUE(s->match(*find_sanitizer_report(kLeak)));
   EXPECT_TRUE(s->match(*find_sanitizer_report(kUbsanNull)));
   EXPECT_TRUE(s->match(*find_sanitizer_report(kUaf)));
+  // The test's own environment is whatever ran it (an ASan run sets ASAN_OPTIONS): pin
+  // each variable, and put the runner's back afterwards.
+  std::vector<std::pair<const char*, std::optional<std::string>>> outer;
+  for (const char* name : {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"}) {
+    const char* value = std::getenv(name);
+    outer.emplace_back(name, value ? std::optional<std::string>(value) : std::nullopt);
+    ::unsetenv(name);
+  }
   ::setenv("UBSAN_OPTIONS", "print_stacktrace=1", 1);
-  ::unsetenv("LSAN_OPTIONS");
   const auto dir = (std::filesystem::temp_directory_path() / ("mqtth-supp-dir-" + std::to_string(::getpid()))).string();
   const auto env = s->runtime_environment(dir, error);
-  ::unsetenv("UBSAN_OPTIONS");
+  for (const auto& [name, value] : outer) {
+    if (value) ::setenv(name, value->c_str(), 1);
+    else ::unsetenv(name);
+  }
   ASSERT_EQ(error, "");
   ASSERT_EQ(env.size(), 3u);
   EXPECT_EQ(env[0], "ASAN_OPTIONS=suppressions=" + dir + "/asan.supp");
