@@ -99,9 +99,22 @@ mqtth::netfuzz::ReplayResult replay_reproducer(const mqtth::netfuzz::FuzzOptions
     settings.seed = opt.seed + static_cast<std::uint64_t>(k);
     settings.run_id = runner::make_run_id(settings.seed);
     runner::Runner r(settings);
+    // A replay that could not run (the broker did not start, the probe found no broker)
+    // says why: it is neither a reproduction nor a clean run.
+    if (const auto why = r.probe(loaded.scenarios)) {
+      result.error = "the replay could not run: " + *why;
+      return result;
+    }
     const auto outcomes = r.run(loaded.scenarios);
     ++result.runs;
-    if (runner::exit_status(outcomes, false, r.findings(), r.broker_failure().has_value()) == 1) ++result.failed;
+    const int status = runner::exit_status(outcomes, false, r.findings(), r.broker_failure().has_value());
+    if (status == 1) ++result.failed;
+    if (status == 2) {
+      for (const auto& o : outcomes)
+        if (o.result.status == mqtth::report::Status::error && o.result.failure) result.error = o.result.failure->message;
+      if (result.error.empty()) result.error = "the replay ended in an error (exit status 2)";
+      return result;
+    }
   }
   return result;
 }

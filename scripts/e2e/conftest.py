@@ -54,10 +54,43 @@ def build_c(source: Path, out_dir: Path, *flags: str) -> Path:
     return exe
 
 
+# The ports free_port() hands out lie below Linux's ephemeral range (32768-60999 by
+# default), in a slice of their own for each pytest-xdist worker. A port from bind(0) can
+# be handed to a concurrent test of the other worker (or be the source port of someone's
+# outgoing connection) between free_port() and the broker's own bind; then a test talks to
+# another test's broker. Seen in CI: a fuzz reproducer's replay, started again on its port
+# while another worker's broker held it, ran against that broker and passed.
+_PORTS_LOW, _PORTS_HIGH = 10000, 32768
+
+
+def _port_slice() -> tuple[int, int]:
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]
+    index = int(worker) % workers if worker.isdigit() else 0
+    size = (_PORTS_HIGH - _PORTS_LOW) // workers
+    return _PORTS_LOW + index * size, size
+
+
+_SLICE_START, _SLICE_SIZE = _port_slice()
+# A random start, so that two pytest sessions on one machine rarely walk the same ports.
+_next_port_offset = secrets.randbelow(_SLICE_SIZE)
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port of this worker's slice that nothing holds now (bound without SO_REUSEADDR, so
+    a port with connections in TIME_WAIT is skipped); each call moves on, so a test never
+    gets a port an earlier test of this worker used until the slice wraps around."""
+    global _next_port_offset
+    for _ in range(_SLICE_SIZE):
+        port = _SLICE_START + _next_port_offset
+        _next_port_offset = (_next_port_offset + 1) % _SLICE_SIZE
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in 127.0.0.1:{_SLICE_START}-{_SLICE_START + _SLICE_SIZE - 1}")
 
 
 def wait_for_port(port: int, timeout: float = 10.0) -> None:

@@ -9,7 +9,8 @@ PUBLISH to a TOPIC named by an option sets off that fault, printed the way a bro
 with sanitizers prints it:
   --crash-on              an AddressSanitizer heap-use-after-free report, then abort()
   --crash-on-close-after  a glibc assertion message and abort() when that connection closes
-                          (after the scenario's last step)
+                          (after the scenario's last step); a connection accepted while it
+                          is open is served only after it closed (and the process aborted)
   --leak-on               a LeakSanitizer report when it exits after SIGTERM (exit 23)
   --stall-on              every connection stops being served, new ones get no CONNACK
   --ubsan-on              a recoverable UndefinedBehaviorSanitizer line; it carries on
@@ -59,11 +60,18 @@ def on_sigterm(*_):
 class FaultyBroker(LaxBroker):
     def __init__(self, port):
         self.topics_of = {}  # connection -> topics it published
+        self.armed = set()   # open connections that published --crash-on-close-after's topic
         super().__init__(port)
 
     def serve(self, conn):
         if stalled.is_set():
             time.sleep(3600)
+        # The crash on close comes before anything newer is answered, as in a broker that
+        # handles its events in order; threads alone would leave it to the scheduler whether
+        # `run --spawn`'s liveness probe after the scenario is answered first.
+        deadline = time.monotonic() + 10
+        while self.armed and time.monotonic() < deadline:
+            time.sleep(0.01)
         super().serve(conn)
 
     def published(self, conn, topic):
@@ -76,6 +84,8 @@ class FaultyBroker(LaxBroker):
                 f"    #1 0x400200 in handle_publish faulty_broker.c:88\n\n"
                 f"SUMMARY: AddressSanitizer: heap-use-after-free faulty_broker.c:120 in route_publish\n")
             os.abort()
+        if topic == args.crash_on_close_after:
+            self.armed.add(conn)
         if topic == args.leak_on:
             leaked.set()
         if topic == args.stall_on:

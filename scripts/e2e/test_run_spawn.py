@@ -103,10 +103,11 @@ clients:
   raw: {}
   probe: {}
 steps:
-  - send_raw: {client: raw, hex: "10 0e 00 04 4d 51 54 54 04 02 00 00 00 02 72 31"}  # CONNECT
-  - send_raw: {client: raw, hex: "30 09 00 06 74 2f 6c 61 74 65 78"}  # PUBLISH t/late
   - send_raw: {client: probe, hex: "10 0e 00 04 4d 51 54 54 04 02 00 00 00 02 70 31"}  # CONNECT
   - expect_connack: {client: probe, within: 5s}
+  - send_raw: {client: raw, hex: "10 0e 00 04 4d 51 54 54 04 02 00 00 00 02 72 31"}  # CONNECT
+  - send_raw: {client: raw, hex: "32 0b 00 06 74 2f 6c 61 74 65 00 01 78"}  # PUBLISH t/late QoS 1
+  - expect_packet: {client: raw, type: PUBACK, within: 5s}
 """)
     proc, report = run_spawned(harness, tmp_path, folder, ["--crash-on-close-after", "t/late"])
     assert proc.returncode == 1, proc.stderr

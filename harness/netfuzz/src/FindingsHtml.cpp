@@ -88,7 +88,9 @@ std::string findings_html(const json& summary) {
           out += "<div class=\"note\">the reproducer does not load: " + h(r.value("error", json(""))) + "</div>";
         else
           out += "<div class=\"note\">reproducer replays " + h(r.value("failed", json(0))) + " of " +
-                 h(r.value("runs", json(0))) + " on a fresh broker</div>";
+                 h(r.value("runs", json(0))) + " on a fresh broker" +
+                 (r.value("error", std::string()).empty() ? std::string() : "; " + h(r.value("error", json("")))) +
+                 "</div>";
       }
       // The broker's evidence: its report with the first stack, how it ended, its last words.
       if (f.contains("report") || f.contains("exit") || f.contains("output_tail")) {

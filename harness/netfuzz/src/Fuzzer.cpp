@@ -899,6 +899,11 @@ class Fuzzer {
       }
     }
     if (broker_.managed() && !broker_.start(opt_.host, opt_.port)) {
+      if (broker_.port_taken()) {
+        std::fprintf(stderr, "mqtt-harness fuzz: %s already accepts connections: another process listens there, "
+                     "and would be fuzzed in place of the spawned broker\n", broker.c_str());
+        return 2;
+      }
       std::fprintf(stderr, "mqtt-harness fuzz: spawned broker did not accept on %s within 15 s\n%s\n", broker.c_str(),
                    broker_.output().c_str());
       return 2;

@@ -43,6 +43,12 @@ bool BrokerProcess::start(const std::string& host, std::uint16_t port, std::chro
     exit_ = "cannot resolve " + host;
     return false;
   }
+  port_taken_ = false;
+  if (const int fd = connect_tcp(*address, 200); fd >= 0) {
+    ::close(fd);
+    port_taken_ = true;
+    return false;
+  }
   // Built before fork(): the child of a threaded program (the fuzzer) must not allocate.
   std::vector<std::string> words = argv_;
   for (auto& w : words)

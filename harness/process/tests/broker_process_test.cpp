@@ -44,6 +44,31 @@ TEST(BrokerProcess, start_waits_until_the_port_accepts_and_stop_kills_it) {
   EXPECT_EQ(mqtth::process::connect_tcp(*address, 500), -1) << "still accepting after stop()";
 }
 
+// A port another process listens on: starting there would test that process instead.
+TEST(BrokerProcess, a_port_another_process_listens_on_is_refused_before_starting_anything) {
+  const int other = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(other, 0);
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(other, reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
+  ASSERT_EQ(::listen(other, 8), 0);
+  socklen_t len = sizeof at;
+  ASSERT_EQ(::getsockname(other, reinterpret_cast<sockaddr*>(&at), &len), 0);
+  const auto port = ntohs(at.sin_port);
+
+  BrokerProcess broker(stand_in(port));
+  EXPECT_FALSE(broker.start("127.0.0.1", port, 5s));
+  EXPECT_TRUE(broker.port_taken());
+  EXPECT_EQ(broker.starts(), 0) << "nothing was started";
+  ::close(other);
+
+  // Once the port is free again, the same object starts the broker.
+  EXPECT_TRUE(broker.start("127.0.0.1", port, 10s)) << broker.output();
+  EXPECT_FALSE(broker.port_taken());
+  broker.stop();
+}
+
 TEST(BrokerProcess, a_crash_is_an_exit_with_its_signal_and_keeps_the_output) {
   const auto port = free_port();
   BrokerProcess broker(stand_in(port, "os.abort()"));

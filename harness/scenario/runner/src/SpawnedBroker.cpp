@@ -47,6 +47,9 @@ std::optional<std::string> SpawnedBroker::start() {
     rss_baseline_kib_ = process_.resident_kib().value_or(0);
     return std::nullopt;
   }
+  if (process_.port_taken())
+    return "the spawned broker was not started: " + common::format_host_port(at_.host, at_.port) +
+           " already accepts connections (another process listens there, and would be tested in its place)";
   process_.stop(stop_grace_);
   std::string why = process_.exit_description().empty() ? "it did not accept a TCP connection within 15 s"
                                                          : "it ended (" + process_.exit_description() + ")";

@@ -109,8 +109,8 @@ std::vector<std::string> structural_removals(std::string_view packet, mqtt::Vers
 // reproduce").
 struct ReplayResult {
   bool loads = true;   // the runner accepts the file
-  std::string error;   // why it does not load
-  int runs = 0;        // times it was run, each against a freshly started broker
+  std::string error;   // why it does not load, or why a replay could not run (then it stops)
+  int runs = 0;        // times it ran, each against a freshly started broker
   int failed = 0;      // runs that failed (exit status 1): the bug showed
 };
 

@@ -37,9 +37,13 @@ class BrokerProcess {
   // waits until HOST:PORT accepts a TCP connection. Every `{port}` in the command's words
   // becomes `port` (so a tool can pick a free port for it). false when it exited first (exit
   // status 127 and an "exec CMD: ..." line in output() when the command cannot run) or did
-  // not accept within `ready_within`.
+  // not accept within `ready_within`. Also false, without starting anything, when HOST:PORT
+  // already accepts connections (port_taken()): a broker started there could not be told
+  // apart from whatever listens there, and would be tested in its place.
   bool start(const std::string& host, std::uint16_t port,
              std::chrono::milliseconds ready_within = std::chrono::seconds(15));
+  // The last start() found HOST:PORT taken by another process.
+  bool port_taken() const { return port_taken_; }
 
   // Non-blocking: has it exited? Records how (exit_description()).
   bool exited();
@@ -94,6 +98,7 @@ class BrokerProcess {
   std::string output_;
   std::string pending_;  // read but not yet returned by drain() (bounded like output_)
   std::string exit_;
+  bool port_taken_ = false;
   int starts_ = 0;
 };
 
