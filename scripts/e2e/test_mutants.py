@@ -106,7 +106,7 @@ def test_smoke_subset_kills_every_one_of_its_mutants(harness, tmp_path):
     for mid, m in got.items():
         assert m["verdict"] == "killed", (mid, m)
         assert any(not k["smoke"] for k in m["kills"]), (mid, m["kills"])  # a citing scenario, not the smoke set
-    assert json.loads(out.read_text())["summary"]["duration_ms"] < 120_000
+    # Its time (under 2 minutes here) is a figure of docs/mutants.md, not a check: CI load varies.
 
 
 def test_list_missing_names_cited_statements_without_a_mutant(harness):
