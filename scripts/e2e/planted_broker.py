@@ -25,20 +25,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "harness/netfuzz/tests"))
-from crashing_broker_stub import varint  # noqa: E402  the one MQTT varint reader of the stubs
+from crashing_broker_stub import take_packet, varint  # noqa: E402  the one packet reader of the stubs
+from mqtt_wire import varint as encode_varint  # noqa: E402
 
 BUG = sys.argv[sys.argv.index("--bug") + 1] if "--bug" in sys.argv else "none"
 KEPT = []  # the `grow` bug's garbage
-
-
-def encode_varint(n):
-    out = bytearray()
-    while True:
-        b = n % 128
-        n //= 128
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def string(body, at):
@@ -101,12 +92,8 @@ class Connection:
     def handle(self, sock, data):
         """Returns False to close."""
         self.buf += data
-        while len(self.buf) >= 2:
-            length, at = varint(self.buf, 1)
-            if length is None or len(self.buf) < at + length:
-                return True
-            header, body = self.buf[0], self.buf[at:at + length]
-            self.buf = self.buf[at + length:]
+        while (taken := take_packet(self.buf)) is not None:
+            header, body, self.buf = taken
             kind = header >> 4
             if self.v5 is None:
                 if kind != 1 or len(body) < 7 or body[:6] != b"\x00\x04MQTT" or body[6] not in (4, 5):

@@ -40,6 +40,17 @@ def varint(buf, at):
     raise ValueError("varint longer than 4 bytes")
 
 
+def take_packet(buf):
+    """The first whole packet of `buf` as (first byte, body, the bytes after it); None while
+    it is incomplete. ValueError: a remaining length longer than 4 bytes."""
+    if len(buf) < 2:
+        return None
+    length, body_at = varint(buf, 1)
+    if length is None or len(buf) < body_at + length:
+        return None
+    return buf[0], buf[body_at:body_at + length], buf[body_at + length:]
+
+
 def property_ids(block):
     ids, at = [], 0
     while at < len(block):
@@ -67,12 +78,8 @@ class Connection:
     def handle(self, sock, data):
         """Returns False to close."""
         self.buf += data
-        while len(self.buf) >= 2:
-            length, body_at = varint(self.buf, 1)
-            if length is None or len(self.buf) < body_at + length:
-                return True
-            header, body = self.buf[0], self.buf[body_at:body_at + length]
-            self.buf = self.buf[body_at + length:]
+        while (taken := take_packet(self.buf)) is not None:
+            header, body, self.buf = taken
             kind = header >> 4
             if self.version is None:
                 if kind != 1 or len(body) < 7 or body[:6] != b"\x00\x04MQTT":
