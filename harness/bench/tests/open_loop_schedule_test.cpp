@@ -207,7 +207,9 @@ TEST(PeriodicTimerPlan, AScheduleAtAWholeNanosecondPeriodNeverNeedsARearm) {
   for (std::uint64_t j = 0; j < s.total(); ++j) {
     t.expired(1);
     ASSERT_TRUE(s.pop_due(t.last_expiry_ns() + lead).has_value()) << j;
-    if (const auto next = s.next_due_ns()) ASSERT_TRUE(t.keeps(*next - lead)) << j;
+    if (const auto next = s.next_due_ns()) {
+      ASSERT_TRUE(t.keeps(*next - lead)) << j;
+    }
   }
   EXPECT_TRUE(s.finished());
 }
