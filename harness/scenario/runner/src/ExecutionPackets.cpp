@@ -159,6 +159,19 @@ void Execution::onRawPacket(Client& c, const client::RawPacket& p) {
   if (!p.packet) {
     recordPacket(c, report::Direction::from_broker, "MALFORMED", Json(), p.raw);
     std::string spec(p.error.spec);
+    // Awaiting the broker's close, a packet this version cannot read is first of all no
+    // close: a broker that accepted what it had to refuse (a CONNECT of another protocol
+    // level) answers in its own version. The close the step expects is what it broke.
+    const scenario::Step* step = currentStep();
+    if (spec.empty() && step && step_client(step->action) == c.name &&
+        std::holds_alternative<scenario::ExpectDisconnectStep>(step->action)) {
+      fail("the broker did not close the connection: " + c.name + " received a packet MQTT " +
+               std::string(mqtt::to_string(c.version)) + " cannot read instead (stream offset " +
+               std::to_string(p.stream_offset) + ", byte " + std::to_string(p.error.offset) +
+               "): " + std::string(p.error.message),
+           "close", mqtt::to_hex(p.raw), Check::close_after_violation);
+      return;
+    }
     fail("broker violation" + (spec.empty() ? std::string() : " [" + spec + "]") + ": " + c.name +
              " received a malformed packet at stream offset " + std::to_string(p.stream_offset) + " (byte " +
              std::to_string(p.error.offset) + "): " + std::string(p.error.message),
