@@ -3,7 +3,7 @@
 scripts/e2e/test_netfuzz_oracles.py (`mqtt-harness fuzz --spawn`, docs/netfuzz.md
 "Broker oracles").
 
-    planted_broker.py PORT [--bug none|stall|lose|grow]
+    planted_broker.py PORT [--bug none|stall|lose|grow|duplicate]
 
 Routes PUBLISH to subscriptions (exact filters and FILTER/# prefixes, granted QoS at most
 1), answers CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, QoS 1/2 PUBLISH and PUBREL. Every
@@ -14,6 +14,9 @@ UNSUBSCRIBEs from it, then:
   lose   the unsubscribe clears the subscriptions of every connection, so QoS 1 messages
          are acknowledged to their publisher and never delivered (QoS 1, 4.3.2)
   grow   4 MiB is kept in a list that nothing ever frees (RSS grows without bound)
+  duplicate  from then on every QoS 1 delivery is sent twice on its connection, the second
+         with DUP set: a resend on an unbroken connection (5.0 MQTT-4.4.0-1 allows resends
+         on reconnect only)
   none   the healthy broker: zero findings expected
 
 Single-threaded selector loop on 127.0.0.1.
@@ -30,6 +33,7 @@ from mqtt_wire import varint as encode_varint  # noqa: E402
 
 BUG = sys.argv[sys.argv.index("--bug") + 1] if "--bug" in sys.argv else "none"
 KEPT = []  # the `grow` bug's garbage
+DUPLICATING = []  # non-empty once the `duplicate` bug is set off
 
 
 def string(body, at):
@@ -74,8 +78,11 @@ class Broker:
             if c.v5:
                 body += b"\x00"
             body += payload
+            packet = head + encode_varint(len(body)) + body
+            if q and DUPLICATING:
+                packet += bytes([head[0] | 0x08]) + encode_varint(len(body)) + body
             try:
-                sock.sendall(head + encode_varint(len(body)) + body)
+                sock.sendall(packet)
             except OSError:
                 pass
 
@@ -150,6 +157,8 @@ class Connection:
         elif BUG == "lose":
             for c in self.broker.conns.values():
                 c.subs.clear()
+        elif BUG == "duplicate":
+            DUPLICATING.append(filt)
         elif BUG == "grow":
             KEPT.append(bytearray(4 << 20))
             KEPT[-1][::4096] = b"x" * len(KEPT[-1][::4096])  # touched: counted in RSS

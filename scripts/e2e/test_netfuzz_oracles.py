@@ -1,6 +1,6 @@
 """End-to-end tests of the live fuzzer's broker oracles (docs/netfuzz.md "Broker oracles"):
 the bystander (a client publishing QoS 1 to its own subscription and pinging while the
-cases run) catches a stall and a lost QoS 1 message, the RSS oracle catches unbounded
+cases run) catches a stall, a lost and a duplicated QoS 1 message, the RSS oracle catches unbounded
 growth, each planted in planted_broker.py behind a multi-step path (a connection that
 subscribes and later unsubscribes); healthy brokers (the stub without its bug, the
 embedded broker, mosquitto) get no finding from the same run.
@@ -33,7 +33,8 @@ def fuzz(harness, out, port, spawn, cases=400):
     return proc, json.loads(lines[-1]), [f for f in findings if f["class"] != "spec"]
 
 
-@pytest.mark.parametrize("bug,kind", [("stall", "stall"), ("lose", "qos1_lost"), ("grow", "rss_growth")])
+@pytest.mark.parametrize("bug,kind", [("stall", "stall"), ("lose", "qos1_lost"), ("grow", "rss_growth"),
+                                      ("duplicate", "qos1_duplicate")])
 def test_each_planted_bug_is_caught_by_its_oracle(harness, tmp_path, bug, kind):
     port = free_port()
     proc, summary, found = fuzz(harness, tmp_path, port, [sys.executable, PLANTED, "{port}", "--bug", bug])
