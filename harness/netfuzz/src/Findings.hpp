@@ -3,6 +3,7 @@
 // disagree. Private to harness/netfuzz.
 #pragma once
 
+#include "Oracles.hpp"
 #include "mqtth/netfuzz/NetFuzz.hpp"
 
 #include <nlohmann/json.hpp>
@@ -19,6 +20,9 @@ using json = nlohmann::ordered_json;
 struct Finding {
   std::vector<Case> before;
   Case last;
+  // A stateful spec_accepted_malformed: the packet of `last` after which the broker owed a
+  // close (Outcome::close_owed_after); the reproducer expects that close.
+  std::size_t close_owed_after = kNoPacket;
 };
 
 // Writes `dir`/finding-N-KIND.yaml, a `send_raw` scenario that `mqtt-harness run` replays

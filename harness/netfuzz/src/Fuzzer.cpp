@@ -171,14 +171,20 @@ class Fuzzer {
     }
 
     // Spec, connection by connection.
-    for (const auto& conversation : conversations)
-      if (judge(conversation.packets, conversation.got.bytes, out)) return out;
+    for (const auto& conversation : conversations) {
+      std::size_t at = kNoPacket;
+      if (judge(conversation.packets, conversation.got.bytes, out, &at)) {
+        if (at < conversation.case_index.size()) out.close_owed_after = conversation.case_index[at];
+        return out;
+      }
+    }
     return out;
   }
 
   // What one connection of a case sent and what came back.
   struct Conversation {
     std::vector<std::string> packets;
+    std::vector<std::size_t> case_index;  // stateful: each packet's index in the case (kNoPacket: a turn's PINGREQ)
     Received got;
     bool connected = false;
   };
@@ -250,8 +256,9 @@ class Fuzzer {
       l.fd = -1;
       l.done = true;
     };
-    // Writes `p` on link `l`; a link the broker closed is replaced by a new connection.
-    auto send_on = [&](Link& l, const std::string& p) {
+    // Writes `p` (packet `index` of the case, kNoPacket: a turn's PINGREQ) on link `l`; a link
+    // the broker closed is replaced by a new connection.
+    auto send_on = [&](Link& l, const std::string& p, std::size_t index) {
       if (l.fd >= 0 && !l.done) read_into(l, 0, [](const std::string&) { return false; });  // closed meanwhile?
       if (l.opened && l.done && !l.closed_by_case) {
         if (l.fd >= 0) ::close(l.fd);
@@ -259,6 +266,7 @@ class Fuzzer {
         l = Link{};
       }
       l.conversation.packets.push_back(p);
+      l.conversation.case_index.push_back(index);
       if (!l.opened) {
         l.opened = true;
         l.fd = connect_probe(address_, opt_.probe_timeout_ms);
@@ -277,12 +285,12 @@ class Fuzzer {
       auto& l = links[c.connection[i] % Case::kMaxConnections];
       const auto& p = c.packets[i];
       if (p.empty()) { close_link(l); continue; }
-      if (!send_on(l, p)) continue;
+      if (!send_on(l, p, i)) continue;
       // The end of a turn: a PINGREQ (unless the turn ended with one) and its PINGRESP. It
       // belongs to the execution, not to the case, so minimisation cannot take it away
       // and the reproducer does the same (Reproducer.cpp).
       if (i + 1 < c.packets.size() && c.connection[i + 1] != c.connection[i]) {
-        if (p != pingreq && !send_on(l, pingreq)) continue;
+        if (p != pingreq && !send_on(l, pingreq, kNoPacket)) continue;
         read_into(l, opt_.case_timeout_ms, [&](const std::string& bytes) { return count_pingresps(bytes) >= l.pingreqs; });
       }
     }
@@ -303,7 +311,10 @@ class Fuzzer {
 
   // The spec oracle on one connection: `packets` sent, `received` what came back. True
   // when it set a finding or a lenient reason in `out`.
-  bool judge(const std::vector<std::string>& packets, const std::string& received, Outcome& out) {
+  // `violating_packet`: for spec_accepted_malformed, the index in `packets` of the packet
+  // that completes the first frame breaking a rule.
+  bool judge(const std::vector<std::string>& packets, const std::string& received, Outcome& out,
+             std::size_t* violating_packet = nullptr) {
     mqtt::Version version = opt_.version;
     bool connect_decodes = false;
     {
@@ -385,6 +396,16 @@ class Fuzzer {
       out.spec = violation_spec;
       out.detail = "broker kept the connection after packet " + std::to_string(*violation) + " (" + violation_detail +
                    ") and answered a later PINGREQ";
+      if (violating_packet) {
+        const auto& f = frames[*violation];
+        const std::size_t last_byte = f.offset + std::max<std::size_t>(f.size, 1) - 1;
+        std::size_t end = 0;
+        for (std::size_t k = 0; k < packets.size(); ++k)
+          if ((end += packets[k].size()) > last_byte) {
+            *violating_packet = k;
+            break;
+          }
+      }
     }
     return !out.kind.empty() || !out.lenient.empty();
   }
@@ -592,6 +613,13 @@ class Fuzzer {
     }
     Finding small = found;
     small.last = minimise(w, found.before, found.last, outcome);
+    // Where the minimised stateful case broke the rule, so that its reproducer expects the
+    // close there and fails on a broker that carries on (one run more).
+    if (outcome.kind == "spec_accepted_malformed" && small.last.stateful()) {
+      const auto o = run(w, small.last, false);
+      if (o.kind == outcome.kind && o.packet == outcome.packet && o.rule == outcome.rule)
+        small.close_owed_after = o.close_owed_after;
+    }
     const auto last = spec_kind ? outcome.packet
                                 : small.last.packets.empty() ? std::string("EMPTY") : packet_type_name(small.last.packets.back());
     // A sanitizer report groups by its own signature (kind, what happened, top frames):

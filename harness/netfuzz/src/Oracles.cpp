@@ -29,10 +29,12 @@ std::vector<StreamFrame> frame_stream(const std::vector<std::string>& packets, m
     auto f = framer.next();
     if (f.status == mqtt::FrameInfo::Status::need_more) break;
     const auto name = packet_type_name(std::string_view(stream).substr(std::min(at, stream.size())));
-    if (f.status == mqtt::FrameInfo::Status::error) { out.push_back({std::nullopt, f.error, name}); break; }
+    if (f.status == mqtt::FrameInfo::Status::error) { out.push_back({std::nullopt, f.error, name, at, 0}); break; }
+    StreamFrame sf;
+    sf.offset = at;
+    sf.size = f.packet.size();
     at += f.packet.size();
     auto d = mqtt::decode(f.packet, {version});
-    StreamFrame sf;
     sf.type_name = name;
     if (d.ok()) sf.type = mqtt::packet_type(d.value); else sf.error = d.error;
     out.push_back(sf);

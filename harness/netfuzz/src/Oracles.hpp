@@ -23,6 +23,8 @@ struct StreamFrame {
   std::optional<mqtt::PacketType> type;  // when the frame decodes
   mqtt::Error error{};                   // the first rule it breaks, per the codec
   std::string type_name;                 // from its first byte, also when it does not decode
+  std::size_t offset = 0;                // where it starts in the stream
+  std::size_t size = 0;                  // its length (0: it cannot be framed)
 };
 std::vector<StreamFrame> frame_stream(const std::vector<std::string>& packets, mqtt::Version version);
 
@@ -38,6 +40,9 @@ std::optional<std::string> lenient_on_receipt(mqtt::Version version, const std::
 bool forwarded_unaltered(const std::string& type, const mqtt::Error& e);
 
 // What one run of a case looked like.
+// No packet of a case (a packet index that is not one).
+inline constexpr std::size_t kNoPacket = static_cast<std::size_t>(-1);
+
 struct Outcome {
   std::string kind;    // "" (nothing found), crash, sanitizer, hang, spec_invalid_bytes, spec_accepted_malformed
   std::string detail;  // exit signal / codec error / rule
@@ -55,6 +60,9 @@ struct Outcome {
   std::string exit;
   std::string output_tail;
   bool recoverable = false;  // a UBSan `runtime error:` the broker survived
+  // spec_accepted_malformed in a stateful case: the index in the case of the packet after
+  // which the broker owed a close (kNoPacket: not known), for the reproducer's expect_disconnect.
+  std::size_t close_owed_after = kNoPacket;
 };
 
 // A sanitizer report that a `--suppressions` entry matches, from a broker that then exited:

@@ -25,8 +25,10 @@ std::string client_of(const std::string& base, const Case& c, std::uint8_t k) {
 // and with `close_at_end` every connection still open is half-closed after the last
 // packet, as the fuzz run ends a case. Where a stateful case's turn ends (the next entry
 // is on another connection or a pause), the run sent a PINGREQ (unless the turn ended with
-// one) and waited for its PINGRESP or the broker's close; so does the scenario.
-void write_case(std::ostream& f, const std::string& base, const Case& c, bool close_at_end) {
+// one) and waited for its PINGRESP or the broker's close; so does the scenario. After packet
+// `close_owed_after` the broker must close that connection (a stateful spec finding).
+void write_case(std::ostream& f, const std::string& base, const Case& c, bool close_at_end,
+                std::size_t close_owed_after = kNoPacket) {
   std::set<std::uint8_t> opened, closed;
   for (std::size_t i = 0; i < c.packets.size(); ++i) {
     const auto& p = c.packets[i];
@@ -44,6 +46,9 @@ void write_case(std::ostream& f, const std::string& base, const Case& c, bool cl
     }
     opened.insert(c.connection_of(i));
     f << "  - send_raw: {client: " << client << ", hex: \"" << mqtt::to_hex(p, " ") << "\"}  # " << packet_type_name(p) << "\n";
+    if (i == close_owed_after)
+      f << "  # The broker must close the connection after a packet it must reject (5.0: DISCONNECT first).\n"
+        << "  - expect_disconnect: {client: " << client << ", within: 2s}\n";
     if (!c.stateful() || i + 1 == c.packets.size() || c.connection_of(i + 1) == c.connection_of(i)) continue;
     if (p != kPingreq)
       f << "  - send_raw: {client: " << client << ", hex: \"" << mqtt::to_hex(kPingreq, " ") << "\"}  # PINGREQ: end of turn\n";
@@ -99,11 +104,11 @@ std::string write_reproducer(const std::string& dir, std::size_t n, const std::s
   f << "steps:\n";
   // The earlier cases ended before the next one started: each connection closed.
   for (std::size_t i = 0; i < fd.before.size(); ++i) write_case(f, "before_" + std::to_string(i + 1), fd.before[i], true);
-  // The case itself: a spec finding's connection stays open for the check below.
+  // The case itself: a spec finding's connections stay open for the checks.
   const bool spec_kind = kind.rfind("spec_", 0) == 0;
-  write_case(f, "raw", fd.last, !spec_kind);
-  // A case minimised to no packet has no link for the broker to close; in a stateful case
-  // the finding names no connection.
+  write_case(f, "raw", fd.last, !spec_kind, fd.close_owed_after);
+  // A case minimised to no packet has no link for the broker to close; a stateful case
+  // expects the close after the packet that broke the rule (write_case).
   if (kind == "spec_accepted_malformed" && !fd.last.packets.empty() && !fd.last.stateful())
     f << "  # A broker must close the connection after a malformed packet (5.0: DISCONNECT 0x81 first).\n"
       << "  - expect_disconnect: {client: raw, within: 2s}\n";
