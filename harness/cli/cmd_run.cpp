@@ -267,6 +267,7 @@ int run_command(int argc, char** argv) {
   settings.restart = opt.restart;
   if (opt.suppressions_file) settings.suppressions_file = *opt.suppressions_file;
   if (opt.rss_growth_limit_mib) settings.rss_growth_limit_kib = *opt.rss_growth_limit_mib * 1024;
+  if (opt.stall_threshold_ms) settings.stall_threshold_ms = *opt.stall_threshold_ms;
   if (!opt.quiet)
     settings.on_progress = [](const std::string& line) {
       std::fprintf(stderr, "         %s\n", line.c_str());

@@ -308,3 +308,47 @@ def test_the_suite_passes_on_mosquitto_spawned(harness, tmp_path):
     report = json.loads(out.read_text())
     assert report["spawn"]["starts"] == 1
     assert "broker_failure" not in report
+
+
+# --------------------------------------------------------------------------------------
+# The bystander (--stall-threshold): planted_broker.py sets off its bug when a connection
+# unsubscribes from a filter it subscribed to, which this scenario does before a quiet
+# while in which the bystander's cycles see the effect.
+PLANTED = Path(__file__).resolve().parent / "planted_broker.py"
+SUBSCRIBE_THEN_UNSUBSCRIBE = """\
+name: A subscription taken back, then a quiet while
+protocol: 3.1.1
+timeout: 10s
+clients:
+  c: {}
+steps:
+  - connect: c
+  - subscribe: {client: c, filter: "w/t", qos: 1}
+  - unsubscribe: {client: c, filters: ["w/t"]}
+  - sleep: 2s
+"""
+
+
+@pytest.mark.parametrize("bug,kind", [("stall", "stall"), ("lose", "qos1_lost"), ("duplicate", "qos1_duplicate"),
+                                      ("none", None)])
+def test_the_bystander_fails_the_scenario_during_which_the_broker_stalls_loses_or_duplicates(
+        harness, tmp_path, bug, kind):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "quiet.yaml").write_text(SUBSCRIBE_THEN_UNSUBSCRIBE)
+    out = tmp_path / "r.json"
+    proc = run(harness, folder, "--prefix", "none", "--json", out, "--stall-threshold", "1s",
+               "--spawn", "--", sys.executable, PLANTED, "{port}", "--bug", bug, timeout=90)
+    [s] = json.loads(out.read_text())["scenarios"]
+    if kind is None:
+        assert proc.returncode == 0 and s["status"] == "passed", summary(proc)
+        return
+    assert proc.returncode == 1, summary(proc)
+    assert s["status"] == "failed" and s["failure"]["broker"]["kind"] == kind, s["failure"]
+    assert s["failure"]["statement"] == "" and "bystander" in s["failure"]["message"], s["failure"]
+
+
+def test_stall_threshold_needs_spawn(harness, tmp_path):
+    folder = scenarios(tmp_path, "t/ok")
+    proc = run(harness, folder, "--stall-threshold", "1s")
+    assert proc.returncode == 2 and "--stall-threshold needs --spawn" in proc.stderr, proc.stderr

@@ -3,14 +3,14 @@
 // minimised and written as scenarios. Blocking POSIX sockets with poll() timeouts everywhere.
 #include "mqtth/netfuzz/NetFuzz.hpp"
 
-#include "Bystander.hpp"
 #include "Findings.hpp"
 #include "Oracles.hpp"
-#include "Socket.hpp"
 
 #include <mqtt/hex.hpp>
 #include <mqtth/common/HostPort.hpp>
+#include <mqtth/process/BlockingSocket.hpp>
 #include <mqtth/process/BrokerProcess.hpp>
+#include <mqtth/process/Bystander.hpp>
 #include <mqtth/process/SanitizerReport.hpp>
 #include <mqtth/process/Suppressions.hpp>
 #include <mqtth/process/TcpConnect.hpp>
@@ -40,6 +40,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using process::BrokerProcess;
+using process::Bystander;
+using process::Fd;
+using process::Received;
+using process::connect_case;
+using process::connect_probe;
+using process::receive;
+using process::send_all;
 
 constexpr std::size_t kOutputTailLines = 20;  // the broker's last words kept with a finding
 

@@ -1,6 +1,7 @@
 #include "mqtth/runner/Options.hpp"
 
 #include <mqtt/codec.hpp>
+#include <mqtth/common/Duration.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -134,6 +135,16 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
       else if (!parse_unsigned(v, n) || n == 0 || n > 1048576)
         return fail("--rss-growth-limit: expected 1..1048576 (MiB) or off, got '" + v + "'");
       o.rss_growth_limit_mib = n;
+    } else if (arg == "--stall-threshold") {
+      if (!value(v)) return fail("--stall-threshold needs a duration (e.g. 1s) or off");
+      if (v == "off") {
+        o.stall_threshold_ms = 0;
+      } else {
+        const auto d = common::parse_duration(v, std::chrono::hours(1));
+        if (!d.value) return fail("--stall-threshold: " + d.error);
+        if (d.value->count() == 0) return fail("--stall-threshold: a duration above 0 or off, got '" + v + "'");
+        o.stall_threshold_ms = static_cast<int>(d.value->count());
+      }
     } else if (arg == "--suppressions") {
       if (!value(v) || v.empty()) return fail("--suppressions needs a file name");
       o.suppressions_file = v;
@@ -160,6 +171,8 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
   if (restart && !spawn) return fail("--restart needs --spawn (it says when the runner restarts the broker it started)");
   if (o.rss_growth_limit_mib && !spawn)
     return fail("--rss-growth-limit needs --spawn (it is the RSS of the broker the runner started)");
+  if (o.stall_threshold_ms && !spawn)
+    return fail("--stall-threshold needs --spawn (the bystander watches the broker the runner started)");
   if (o.suppressions_file && !spawn)
     return fail("--suppressions needs --spawn (it says which reports of the broker the runner started are known)");
   if (restart) o.restart = *restart == "per-scenario" ? RestartPolicy::per_scenario : RestartPolicy::on_crash;
@@ -227,6 +240,13 @@ options:
   --rss-growth-limit MIB|off
                       with --spawn: a scenario during which the broker's RSS grows by more
                       than MIB fails (`grew`; default 64, off: not watched)
+  --stall-threshold DURATION|off
+                      with --spawn: a bystander client publishes QoS 1 to its own
+                      subscription and pings every 100 ms while the scenarios run; a
+                      round trip over DURATION fails the scenario (`stall`), so does a
+                      message acknowledged but not delivered (`qos1_lost`) or delivered
+                      twice on one connection (`qos1_duplicate`). Default off: it adds
+                      a client and its traffic (topic nf-bystander/mqtthwatchRUNID)
   --suppressions FILE with --spawn: sanitizer reports that are known, not failures
                       (TYPE:PATTERN lines, or a sanitizer's own suppression file, which
                       also reaches the broker's runtime; docs/netfuzz.md "Suppressions")

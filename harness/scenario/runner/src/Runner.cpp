@@ -314,6 +314,13 @@ std::optional<std::string> Runner::probe(const std::vector<scenario::Scenario>& 
   for (auto& p : probes_)
     if (auto it = decision.skipped.find(p.protocol); it != decision.skipped.end()) p.skip_reason = it->second;
   fatal_ = decision.fatal;
+  if (spawned_ && settings_.stall_threshold_ms > 0 && !fatal_) {
+    // In a version the broker accepted: 3.1.1 unless the probe ruled it out.
+    const bool v311 = std::any_of(probes_.begin(), probes_.end(),
+                                  [](const Probe& p) { return p.protocol == "3.1.1" && !p.skip_reason; });
+    spawned_->watch_with_bystander(v311 ? mqtt::Version::v3_1_1 : mqtt::Version::v5,
+                                   "mqtthwatch" + settings_.run_id, settings_.stall_threshold_ms);
+  }
   return fatal_;
 }
 

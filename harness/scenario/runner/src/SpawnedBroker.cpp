@@ -2,9 +2,15 @@
 
 #include "mqtth/runner/Runner.hpp"
 
+#include <mqtth/process/Bystander.hpp>
 #include <mqtth/process/SanitizerReport.hpp>
+#include <mqtth/process/TcpConnect.hpp>
 
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 #include <unistd.h>
@@ -18,7 +24,71 @@ constexpr std::size_t kUnscannedKept = std::size_t{4} << 20;
 constexpr std::size_t kTailLines = 20;
 constexpr int kExitAfterSilenceMs = 1000;
 
+constexpr auto kBystanderInterval = std::chrono::milliseconds(100);
+
 }  // namespace
+
+// The bystander's cycles on a thread of their own. pause() returns once no cycle runs, so
+// a cycle never straddles the broker's stop (it would see a stall or a lost message that
+// the stop caused); resume() starts over on a new connection.
+class SpawnedBroker::BystanderThread {
+ public:
+  BystanderThread(const process::TcpAddress& at, mqtt::Version version, std::string client_id, int stall_ms)
+      : give_up_(4 * std::max(stall_ms, 1000)),
+        bystander_(at, version, std::move(client_id), stall_ms, static_cast<int>(give_up_.count())),
+        thread_([this] { loop(); }) {}
+  ~BystanderThread() {
+    {
+      std::lock_guard lock(mu_);
+      quit_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  void pause() {
+    std::lock_guard lock(mu_);  // held by a running cycle: returns after it
+    paused_ = true;
+  }
+  // On a (re)started broker; what it saw of the previous one is dropped (a crash is judged
+  // as a crash, not as the message it lost). Returns after its first cycle on this broker
+  // (bounded by the give-up time), so that it watches from the first step of a scenario.
+  void resume() {
+    std::unique_lock lock(mu_);
+    paused_ = false;
+    reconnect_ = true;
+    first_.reset();
+    const auto before = cycles_;
+    wake_.notify_all();
+    cycled_.wait_for(lock, give_up_, [&] { return cycles_ > before; });
+  }
+  std::optional<process::BystanderEvent> take() {
+    std::lock_guard lock(mu_);
+    return std::exchange(first_, std::nullopt);
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mu_);
+    while (!quit_) {
+      wake_.wait_for(lock, kBystanderInterval, [this] { return quit_; });
+      if (quit_ || paused_) continue;
+      if (std::exchange(reconnect_, false)) bystander_.disconnect();
+      // The lock is held through the cycle: pause() waits for it.
+      if (auto event = bystander_.cycle(); event && !first_) first_ = std::move(event);
+      ++cycles_;
+      cycled_.notify_all();
+    }
+  }
+
+  std::chrono::milliseconds give_up_;
+  process::Bystander bystander_;
+  std::mutex mu_;
+  std::condition_variable wake_, cycled_;
+  std::uint64_t cycles_ = 0;
+  bool quit_ = false, paused_ = true, reconnect_ = false;
+  std::optional<process::BystanderEvent> first_;
+  std::thread thread_;  // last: it starts once everything it uses is there
+};
 
 SpawnedBroker::SpawnedBroker(std::vector<std::string> command, Endpoint at, std::chrono::milliseconds stop_grace,
                              std::string suppressions_file, std::uint64_t rss_growth_limit_kib)
@@ -26,8 +96,26 @@ SpawnedBroker::SpawnedBroker(std::vector<std::string> command, Endpoint at, std:
       suppressions_file_(std::move(suppressions_file)), rss_growth_limit_kib_(rss_growth_limit_kib) {}
 
 SpawnedBroker::~SpawnedBroker() {
+  bystander_.reset();
   notifier_.reset();
   process_.kill();
+}
+
+void SpawnedBroker::watch_with_bystander(mqtt::Version version, std::string client_id, int stall_ms) {
+  const auto at = process::resolve_tcp(at_.host, at_.port);
+  if (!at || stall_ms <= 0) return;
+  bystander_ = std::make_unique<BystanderThread>(*at, version, std::move(client_id), stall_ms);
+  if (running()) bystander_->resume();
+}
+
+std::optional<report::BrokerFailure> SpawnedBroker::judge_bystander() {
+  const auto event = bystander_ ? bystander_->take() : std::nullopt;
+  if (!event) return std::nullopt;
+  report::BrokerFailure f;
+  f.kind = event->kind;
+  f.report = event->detail + "\n";
+  f.output_tail = process::last_lines(process_.output(), kTailLines);
+  return f;
 }
 
 std::optional<std::string> SpawnedBroker::start() {
@@ -45,6 +133,7 @@ std::optional<std::string> SpawnedBroker::start() {
   if (process_.start(at_.host, at_.port)) {
     watch_output();
     rss_baseline_kib_ = process_.resident_kib().value_or(0);
+    if (bystander_) bystander_->resume();
     return std::nullopt;
   }
   if (process_.port_taken())
@@ -113,6 +202,7 @@ std::optional<report::BrokerFailure> SpawnedBroker::after_scenario(bool answered
   if (!answered) return failure("stalled", report);
   if (report) return failure("sanitizer", report);
   unscanned_.clear();
+  if (auto seen = judge_bystander()) return seen;
   return judge_rss();
 }
 
@@ -132,8 +222,10 @@ std::optional<report::BrokerFailure> SpawnedBroker::judge_rss() {
 
 std::optional<report::BrokerFailure> SpawnedBroker::stop() {
   if (process_.starts() == 0 || process_.output_fd() < 0) return std::nullopt;
+  if (bystander_) bystander_->pause();
   notifier_.reset();
   auto grew = judge_rss();  // before the stop: a stopped process has no RSS
+  auto seen = judge_bystander();
   const auto how = process_.stop(stop_grace_);
   unscanned_ += how.output;
   drain();
@@ -143,7 +235,7 @@ std::optional<report::BrokerFailure> SpawnedBroker::stop() {
   else if (how.killed) f.kind = "stalled";
   else if (f.sanitizer == "LeakSanitizer") f.kind = "leaked";
   else if (!f.sanitizer.empty() || (f.exit != "exit 0" && f.exit != "signal SIGTERM")) f.kind = "crashed";
-  else return grew;
+  else return seen ? seen : grew;
   return f;
 }
 
@@ -153,6 +245,9 @@ std::string describe_broker_failure(const report::BrokerFailure& f, const std::s
   else if (f.kind == "leaked") out += "leaked memory (LeakSanitizer)";
   else if (f.kind == "stalled") out += "stalled";
   else if (f.kind == "grew") out += "grew beyond the RSS limit";
+  else if (f.kind == "stall") out += "kept a bystander client waiting beyond --stall-threshold";
+  else if (f.kind == "qos1_lost") out += "lost a bystander client's QoS 1 message (4.3.2: a PUBACK takes ownership)";
+  else if (f.kind == "qos1_duplicate") out += "delivered a bystander client's QoS 1 message twice on one connection";
   else out += "reported a bug (" + f.sanitizer + ")";
   if (!f.exit.empty()) out += " (" + f.exit + ")";
   out += " " + when;

@@ -5,6 +5,7 @@
 // Private to the runner; needs a QCoreApplication (a QSocketNotifier reads the output).
 #pragma once
 
+#include <mqtt/codec.hpp>
 #include <mqtth/process/BrokerProcess.hpp>
 #include <mqtth/process/Suppressions.hpp>
 
@@ -40,18 +41,27 @@ class SpawnedBroker {
   // Suppression entry -> reports it matched so far.
   const std::map<std::string, int>& suppressed() const { return suppressed_; }
 
+  // run --stall-threshold: from now on a bystander client (process::Bystander, MQTT
+  // `version`, client id `client_id`) publishes QoS 1 to its own subscription and pings
+  // every 100 ms on a thread of its own while the broker runs (paused while it is stopped
+  // or restarted). A round trip over `stall_ms` is `stall`, a message acknowledged but
+  // not delivered `qos1_lost`, one delivered twice on one connection `qos1_duplicate`:
+  // after_scenario() and stop() judge what it saw since the last judgement.
+  void watch_with_bystander(mqtt::Version version, std::string client_id, int stall_ms);
+
   // After a scenario, with `answered`: whether it answered the liveness check (a CONNECT
   // on a fresh connection). An exit (now or within a second of a failed check) is
   // `crashed`; no answer from a live process is `stalled`; a report in its output since
   // the last look while it runs is `sanitizer`; its RSS grown by more than the limit
-  // since the previous scenario ended (or it started) is `grew`. nullopt: nothing wrong.
+  // since the previous scenario ended (or it started) is `grew`; the bystander's first
+  // finding since the last look its kind. nullopt: nothing wrong.
   std::optional<report::BrokerFailure> after_scenario(bool answered);
 
   // Stops it (SIGTERM, then SIGKILL after the grace) and judges the stop: a LeakSanitizer
   // report is `leaked`, another report or an exit other than "exit 0" / "signal SIGTERM"
   // is `crashed` (so is having exited before the stop), outliving the grace is
-  // `stalled`, RSS grown beyond the limit since it started `grew`. nullopt: a clean stop,
-  // or nothing was running.
+  // `stalled`, the bystander's first finding since the last look its kind, RSS grown beyond
+  // the limit since it started `grew`. nullopt: a clean stop, or nothing was running.
   std::optional<report::BrokerFailure> stop();
 
  private:
@@ -74,6 +84,11 @@ class SpawnedBroker {
   std::uint64_t rss_baseline_kib_ = 0;  // at its start or the end of the previous scenario
   // `grew` when its RSS is more than the limit above the baseline; the baseline moves on.
   std::optional<report::BrokerFailure> judge_rss();
+  // The bystander's first finding since the last call, as a failure (nullopt: none, or no bystander).
+  std::optional<report::BrokerFailure> judge_bystander();
+
+  class BystanderThread;
+  std::unique_ptr<BystanderThread> bystander_;
 };
 
 }  // namespace mqtth::runner

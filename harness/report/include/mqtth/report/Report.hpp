@@ -68,7 +68,9 @@ struct BrokerFailure {
   // printed a sanitizer or assertion report and still runs; "leaked": a LeakSanitizer
   // report when it was stopped; "stalled": it answered no CONNECT within the liveness
   // check's limit, or did not exit within the grace after SIGTERM; "grew": its RSS grew
-  // beyond run --rss-growth-limit during the scenario (`report` says by how much).
+  // beyond run --rss-growth-limit during the scenario (`report` says by how much);
+  // "stall", "qos1_lost", "qos1_duplicate": run --stall-threshold's bystander client saw it
+  // (`report` says what).
   std::string kind;
   std::string exit;            // "signal SIGSEGV", "exit 1", "signal SIGKILL"; empty while it runs
   std::string sanitizer;       // the report's kind ("AddressSanitizer", "assertion", ...), if any

@@ -56,6 +56,7 @@ struct RunOptions {
   std::vector<std::string> client;
   std::optional<std::string> suppressions_file;  // --suppressions FILE (with --spawn)
   std::optional<std::uint64_t> rss_growth_limit_mib;  // --rss-growth-limit MIB|off (0) (with --spawn)
+  std::optional<int> stall_threshold_ms;             // --stall-threshold DURATION|off (0) (with --spawn)
   bool help = false;
   bool quiet = false;                      // -q: no per-scenario progress lines
 };

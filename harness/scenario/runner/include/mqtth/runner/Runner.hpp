@@ -55,6 +55,9 @@ struct RunSettings {
   // run --rss-growth-limit with --spawn: a scenario that grows the broker's RSS by more is
   // a `grew` failure (docs/runner.md); 0: off.
   std::uint64_t rss_growth_limit_kib = 64 * 1024;
+  // run --stall-threshold with --spawn: a bystander client watches the broker while the
+  // scenarios run (SpawnedBroker::watch_with_bystander); 0: off.
+  int stall_threshold_ms = 0;
   // Exploration progress lines (stderr in the CLI); unset: silent.
   std::function<void(const std::string&)> on_progress;
   // Called on the event loop thread as each scenario ends (progress output).

@@ -1,9 +1,9 @@
-// The fuzz loop's blocking POSIX sockets: case and probe connections (with the socket
-// options each needs), writes and reads bounded by poll() timeouts. Private to
-// harness/netfuzz.
+// Blocking POSIX sockets for the live fuzzer's threads and the bystander: case and probe
+// connections (with the socket options each needs), writes and reads bounded by poll()
+// timeouts.
 #pragma once
 
-#include <mqtth/process/TcpConnect.hpp>
+#include "mqtth/process/TcpConnect.hpp"
 
 #include <cerrno>
 #include <string>
@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-namespace mqtth::netfuzz {
+namespace mqtth::process {
 
 class Fd {
  public:
@@ -39,8 +39,8 @@ inline void close_with_reset(int fd) {
 // Case connections carry one write and a half-close, so Nagle never delays anything (no
 // TCP_NODELAY), and only the broker's close matters: SO_RCVLOWAT keeps the kernel from
 // waking the worker for each answer segment; end-of-stream wakes it anyway.
-inline int connect_case(const process::TcpAddress& broker, int timeout_ms) {
-  return process::connect_tcp(broker, timeout_ms, [](int fd) {
+inline int connect_case(const TcpAddress& broker, int timeout_ms) {
+  return connect_tcp(broker, timeout_ms, [](int fd) {
     const int low_water = 1 << 16;
     ::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &low_water, sizeof low_water);
     close_with_reset(fd);
@@ -48,8 +48,8 @@ inline int connect_case(const process::TcpAddress& broker, int timeout_ms) {
 }
 
 // Probe connections exchange a PINGREQ and a PINGRESP at a time: no Nagle delay.
-inline int connect_probe(const process::TcpAddress& broker, int timeout_ms) {
-  return process::connect_tcp(broker, timeout_ms, [](int fd) {
+inline int connect_probe(const TcpAddress& broker, int timeout_ms) {
+  return connect_tcp(broker, timeout_ms, [](int fd) {
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     close_with_reset(fd);
@@ -103,4 +103,4 @@ Received receive(int fd, int idle_ms, Enough enough) {
   }
 }
 
-}  // namespace mqtth::netfuzz
+}  // namespace mqtth::process

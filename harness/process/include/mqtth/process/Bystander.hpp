@@ -2,11 +2,11 @@
 // well-behaved client that keeps using the broker while the fuzz traffic runs. Each cycle
 // it publishes a QoS 1 message to its own subscription and sends a PINGREQ; it judges the
 // round trip (a stall), the delivery (a QoS 1 message acknowledged but never delivered, or
-// delivered twice). Private to harness/netfuzz.
+// delivered twice). Used by `fuzz` and by `run --spawn --bystander`.
 #pragma once
 
 #include <mqtt/codec.hpp>
-#include <mqtth/process/TcpConnect.hpp>
+#include "mqtth/process/TcpConnect.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace mqtth::netfuzz {
+namespace mqtth::process {
 
 struct BystanderEvent {
   std::string kind;    // "stall", "qos1_lost", "qos1_duplicate"
@@ -25,7 +25,7 @@ class Bystander {
  public:
   // `stall_ms`: a cycle slower than this is a stall; `give_up_ms`: no answer by then is left
   // to the liveness oracle (a hang), and the bystander reconnects.
-  Bystander(const process::TcpAddress& broker, mqtt::Version version, std::string client_id, int stall_ms,
+  Bystander(const TcpAddress& broker, mqtt::Version version, std::string client_id, int stall_ms,
             int give_up_ms);
   ~Bystander() { disconnect(); }
   Bystander(const Bystander&) = delete;
@@ -49,7 +49,7 @@ class Bystander {
   // rest stays in in_); `ended` when the broker closed or nothing came.
   std::vector<std::string> read_packets(int wait_ms, bool& ended);
 
-  process::TcpAddress broker_;
+  TcpAddress broker_;
   mqtt::Version version_;
   std::string client_id_;
   std::string topic_;
@@ -66,4 +66,4 @@ class Bystander {
   std::uint64_t cycles_ = 0;
 };
 
-}  // namespace mqtth::netfuzz
+}  // namespace mqtth::process

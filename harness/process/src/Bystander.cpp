@@ -1,11 +1,11 @@
-#include "Bystander.hpp"
+#include "mqtth/process/Bystander.hpp"
 
-#include "Socket.hpp"
+#include "mqtth/process/BlockingSocket.hpp"
 
 #include <algorithm>
 #include <chrono>
 
-namespace mqtth::netfuzz {
+namespace mqtth::process {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -14,7 +14,7 @@ std::string encode(const mqtt::Packet& p, mqtt::Version v) { return mqtt::encode
 
 }  // namespace
 
-Bystander::Bystander(const process::TcpAddress& broker, mqtt::Version version, std::string client_id, int stall_ms,
+Bystander::Bystander(const TcpAddress& broker, mqtt::Version version, std::string client_id, int stall_ms,
                      int give_up_ms)
     : broker_(broker), version_(version), client_id_(std::move(client_id)), topic_("nf-bystander/" + client_id_),
       stall_ms_(stall_ms), give_up_ms_(give_up_ms) {}
@@ -147,4 +147,4 @@ std::optional<BystanderEvent> Bystander::cycle() {
   return std::nullopt;
 }
 
-}  // namespace mqtth::netfuzz
+}  // namespace mqtth::process
