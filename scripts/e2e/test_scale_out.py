@@ -103,3 +103,66 @@ def test_report_merge_refuses_an_unsharded_report(harness, tmp_path, suite_shard
     proc = merge_reports(harness, whole, "--out", tmp_path / "m")
     assert proc.returncode == 2
     assert "not the JSON report of a `run --shard K/N`" in proc.stderr
+
+
+STUB = REPO / "harness/netfuzz/tests/crashing_broker_stub.py"
+
+
+def test_3_fuzz_shards_against_the_planted_crash_merge_into_one_finding(harness, tmp_path):
+    from conftest import free_port
+    outs = [tmp_path / f"shard{k}" for k in (1, 2, 3)]
+    running = []
+    try:
+        for k in (1, 2, 3):
+            # Each shard starts its own stub (the stub aborts on a planted SUBSCRIBE and is
+            # restarted by its own fuzzer); seed 1 reaches the crash in every shard's first
+            # 40 cases (global cases 9, 31 and 35).
+            port = free_port()
+            running.append(subprocess.Popen(
+                [str(harness), "fuzz", "--broker", f"127.0.0.1:{port}", "--duration", "60s", "--seed", "1",
+                 "--max-cases", "40", "-j", "1", "--shard", f"{k}/3", "--out", str(outs[k - 1]), "--protocol", "5",
+                 "--quiet", "--spawn", "--", "/usr/bin/python3", str(STUB), str(port)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+        for p in running:
+            _, err = p.communicate(timeout=120)
+            assert p.returncode == 1, err[-2000:]  # each shard found the crash
+    finally:
+        for p in running:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    shard_findings = [json.loads((o / "findings.json").read_text()) for o in outs]
+    crash_cases = []
+    for k, summary in enumerate(shard_findings):
+        assert summary["shard"] == {"index": k + 1, "count": 3}
+        [crash] = [f for f in summary["findings"] if f["class"] == "crash"]
+        # Shard k's worker is global worker k-1 of 3: it runs the cases k-1, k+2, ... only.
+        assert crash["case_index"] % 3 == k and crash["worker"] == k
+        crash_cases.append(crash["case_index"])
+    assert len(set(crash_cases)) == 3  # three different cases, one bug
+
+    merged = tmp_path / "merged"
+    proc = subprocess.run([str(harness), "fuzz", "merge", *map(str, outs), "--out", str(merged)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr  # a crash finding remains
+    summary = json.loads((merged / "findings.json").read_text())
+    crashes = [f for f in summary["findings"] if f["class"] == "crash"]
+    assert len(crashes) == 1, crashes
+    crash = crashes[0]
+    assert crash["signature"] == "crash|SUBSCRIBE|signal SIGABRT"
+    assert [s["case_index"] for s in crash["seen_in"]] == crash_cases
+    assert crash["count"] == sum(f["count"] for s in shard_findings for f in s["findings"] if f["class"] == "crash")
+    assert (merged / crash["scenario"]).read_text() == (outs[0] / crash["seen_in"][0]["scenario"]).read_text()
+    assert summary["cases"] == 120 and summary["crash_findings"] == 1 and summary["warnings"] == []
+    # Spec findings too are one per signature.
+    signatures = [f["signature"] for f in summary["findings"]]
+    assert len(signatures) == len(set(signatures))
+    assert set(signatures) == {f["signature"] for s in shard_findings for f in s["findings"]}
+    assert f'href="{crash["scenario"]}"' in (merged / "findings.html").read_text()
+
+    # Two of the three shards: merged, but the missing one is said.
+    proc = subprocess.run([str(harness), "fuzz", "merge", str(outs[0]), str(outs[2]), "--out", str(tmp_path / "m2")],
+                          capture_output=True, text=True, timeout=60)
+    assert "missing shard(s) 2/3" in proc.stderr
+    assert json.loads((tmp_path / "m2" / "findings.json").read_text())["warnings"] == \
+        ["seed 1: missing shard(s) 2/3: their cases are not in this merge"]
