@@ -166,3 +166,181 @@ def test_3_fuzz_shards_against_the_planted_crash_merge_into_one_finding(harness,
     assert "missing shard(s) 2/3" in proc.stderr
     assert json.loads((tmp_path / "m2" / "findings.json").read_text())["warnings"] == \
         ["seed 1: missing shard(s) 2/3: their cases are not in this merge"]
+
+
+# ---- bench workers -----------------------------------------------------------------------
+
+def hlog_counts(path):
+    """An HdrHistogram interval log decoded here, independently of the harness: per interval
+    (counts by bucket index, max in ns). The V2 encoding: base64 of cookie 0x1c849314, length,
+    zlib(cookie 0x1c849313, payload length, offset, digits, lowest, highest, ratio, ZigZag
+    LEB128 counts with -k for k zero counts)."""
+    import base64
+    import struct
+    import zlib
+    intervals = []
+    for line in Path(path).read_text().splitlines():
+        if not line or line.startswith("#") or line.startswith('"'):
+            continue
+        _start, _length, max_ms, encoded = line.split(",")
+        raw = base64.b64decode(encoded)
+        cookie, length = struct.unpack(">ii", raw[:8])
+        assert cookie == 0x1c849314
+        inner = zlib.decompress(raw[8:8 + length])
+        cookie, payload_len, _offset, digits, lowest, _highest = struct.unpack(">iiiiqq", inner[:32])
+        assert (cookie, digits, lowest) == (0x1c849313, 2, 1)
+        body, at, counts = inner[40:40 + payload_len], 0, []
+        while at < len(body):
+            value, shift = 0, 0
+            for i in range(9):
+                byte = body[at]
+                at += 1
+                if i == 8:
+                    value |= byte << 56
+                    break
+                value |= (byte & 0x7F) << shift
+                shift += 7
+                if not byte & 0x80:
+                    break
+            value = (value >> 1) ^ -(value & 1)
+            counts.extend([0] * -value if value < 0 else [value])
+        intervals.append((counts, round(float(max_ms) * 1e6)))
+    return intervals
+
+
+def highest_equivalent(index):
+    if index < 256:
+        return index
+    shift = (index - 256) // 128 + 1
+    return ((128 + (index - 256) % 128) << shift) + (1 << shift) - 1
+
+
+def percentile_ns(counts, max_ns, q):
+    """Nearest rank: the highest value of the bucket holding the ceil(q% x count)-th sample, at most the max."""
+    import math
+    total = sum(counts)
+    rank = min(max(math.ceil(q / 100 * total), 1), total)
+    seen = 0
+    for i, c in enumerate(counts):
+        seen += c
+        if seen >= rank:
+            return min(highest_equivalent(i), max_ns)
+
+
+def bench_worker(harness, port, out, *args):
+    return subprocess.Popen([str(harness), "bench", "--broker", f"127.0.0.1:{port}", "--quiet",
+                             "--hdr-log", str(out), "--json", str(out.with_suffix(".json")), *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_all(workers, timeout=90):
+    try:
+        for w in workers:
+            w.communicate(timeout=timeout)
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+    return [w.returncode for w in workers]
+
+
+def bench_merge(harness, *args):
+    proc = subprocess.run([str(harness), "bench", "merge", *map(str, args)], capture_output=True, text=True, timeout=60)
+    return proc, (json.loads(proc.stdout) if proc.stdout.strip() else None)
+
+
+def test_4_bench_workers_merge_into_exact_percentiles_and_one_ledger(harness, procs, tmp_path):
+    import time
+    from conftest import read_listening_line
+    broker = procs.start([harness, "broker", "--listen", "127.0.0.1:0"])
+    _, port = read_listening_line(broker)
+    logs = [tmp_path / f"w{k}.hlog" for k in (1, 2, 3, 4)]
+    start_at = int(time.time()) + 2  # a common start, as on many hosts
+    workers = [bench_worker(harness, port, logs[k - 1], "--qos", 1, "--messages", 2000, "--shard", f"{k}/4",
+                            "--start-at", start_at) for k in (1, 2, 3, 4)]
+    assert wait_all(workers) == [0, 0, 0, 0]
+    proc, merged = bench_merge(harness, *logs, "--hdr-log", tmp_path / "merged.hlog")
+    assert proc.returncode == 0, proc.stderr
+    assert merged["workers_alive"] == 4 and merged["dead_workers"] == []
+    assert [w["shard"] for w in merged["workers"]] == ["1/4", "2/4", "3/4", "4/4"]
+    assert merged["sent"] == merged["received"] == 8000
+    assert merged["ledger"] == {"streams": 4, "violated": 0, "lost": 0, "duplicated": 0, "reordered": 0,
+                                "verdict": "held"}
+    assert merged["received_per_s"] > 0
+    # Histogram addition: the merged figures are those of all 8,000 samples, computed here
+    # from the four logs (never an average of the workers' percentiles).
+    decoded = [hlog_counts(log)[0] for log in logs]
+    width = max(len(c) for c, _ in decoded)
+    total = [sum(c[i] if i < len(c) else 0 for c, _ in decoded) for i in range(width)]
+    max_ns = max(m for _, m in decoded)
+    assert merged["latency_ms"]["samples"] == sum(total) == 8000
+    for key, q in (("p50", 50), ("p90", 90), ("p99", 99), ("p99_9", 99.9)):
+        assert merged["latency_ms"][key] == percentile_ns(total, max_ns, q) / 1e6, key
+    assert merged["latency_ms"]["max"] == max_ns / 1e6
+    [(merged_counts, merged_max)] = hlog_counts(tmp_path / "merged.hlog")
+    assert merged_counts == total[:len(merged_counts)] and not any(total[len(merged_counts):])
+    assert merged_max == max_ns
+    # One worker's log merged alone gives that process's own figures (its --json).
+    proc, alone = bench_merge(harness, logs[2])
+    own = json.loads(logs[2].with_suffix(".json").read_text())["latency"]
+    assert {k: alone["latency_ms"][k] for k in ("p50", "p90", "p99", "p99_9", "max")} == \
+           {k: own[k] / 1e6 for k in ("p50", "p90", "p99", "p99_9", "max")}
+    # The common start: the workers' start times agree well within the bound.
+    assert merged["start_skew_s"] < 1.0 and merged["warnings"] == []
+
+
+def test_bench_merge_reports_a_dead_worker_and_clock_skew(harness, procs, tmp_path):
+    from conftest import read_listening_line
+    broker = procs.start([harness, "broker", "--listen", "127.0.0.1:0"])
+    _, port = read_listening_line(broker)
+    logs = [tmp_path / f"w{k}.hlog" for k in (1, 2)]
+    workers = [bench_worker(harness, port, logs[k - 1], "--messages", 500, "--shard", f"{k}/3") for k in (1, 2)]
+    assert wait_all(workers) == [0, 0]
+    # Shard 3/3 never wrote its log; a fourth file is cut before its interval line.
+    cut = tmp_path / "cut.hlog"
+    cut.write_text("".join(logs[0].read_text().splitlines(keepends=True)[:2]))
+    proc, merged = bench_merge(harness, *logs, cut)
+    assert proc.returncode == 1
+    assert "dead worker: shard 3/3: no log" in proc.stderr
+    assert f"dead worker: {cut}: no mqtth-bench record" in proc.stderr
+    assert merged["workers_alive"] == 2 and merged["received"] == 1000
+    # A worker whose clock is 5 s ahead: the same log with its StartTime moved.
+    text = logs[1].read_text()
+    start = float(text.split("#[StartTime: ")[1].split(" ")[0])
+    skewed = tmp_path / "skewed.hlog"
+    skewed.write_text(text.replace(f"#[StartTime: {start:.3f}", f"#[StartTime: {start + 5:.3f}"))
+    proc, merged = bench_merge(harness, logs[0], skewed, "--workers", 2)
+    assert proc.returncode == 0, proc.stderr
+    assert merged["start_skew_s"] > 4
+    assert "start times are" in proc.stderr and "apart (bound 1.000 s)" in proc.stderr
+
+
+def test_the_merged_ledger_catches_a_broker_that_drops_qos1(harness, procs, tmp_path):
+    from conftest import read_listening_line
+    broker = procs.start([harness, "broker", "--listen", "127.0.0.1:0", "--misbehave", "drop-qos1"])
+    _, port = read_listening_line(broker)
+    logs = [tmp_path / f"w{k}.hlog" for k in (1, 2)]
+    workers = [bench_worker(harness, port, logs[k - 1], "--qos", 1, "--messages", 2000, "--drain", 1,
+                            "--shard", f"{k}/2") for k in (1, 2)]
+    assert wait_all(workers) == [1, 1]
+    proc, merged = bench_merge(harness, *logs)
+    assert proc.returncode == 1
+    assert merged["ledger"]["verdict"] == "violated" and merged["ledger"]["lost"] > 0
+    assert merged["received"] < merged["expected"]
+    assert "violated across the workers" in proc.stderr
+
+
+def test_bench_shard_auto_reads_the_job_index(harness, tmp_path):
+    import os
+    env = dict(os.environ, JOB_COMPLETION_INDEX="2", MQTTH_SHARD_COUNT="5")
+    out = tmp_path / "w.hlog"
+    proc = subprocess.run([str(harness), "bench", "--in-process", "--messages", "200", "--quiet", "--shard", "auto",
+                           "--hdr-log", str(out)], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    _, merged = bench_merge(harness, out)
+    assert merged["workers"][0]["shard"] == "3/5"  # the index is 0-based
+    env = {k: v for k, v in os.environ.items() if k not in ("JOB_COMPLETION_INDEX", "CI_NODE_INDEX")}
+    proc = subprocess.run([str(harness), "bench", "--in-process", "--shard", "auto"], capture_output=True, text=True,
+                          timeout=30, env=env)
+    assert proc.returncode == 2 and "JOB_COMPLETION_INDEX" in proc.stderr
