@@ -344,3 +344,68 @@ def test_bench_shard_auto_reads_the_job_index(harness, tmp_path):
     proc = subprocess.run([str(harness), "bench", "--in-process", "--shard", "auto"], capture_output=True, text=True,
                           timeout=30, env=env)
     assert proc.returncode == 2 and "JOB_COMPLETION_INDEX" in proc.stderr
+
+
+# ---- manifests (docs/scale-out.md "Kubernetes", "GitHub Actions") ------------------------
+
+def test_kubernetes_indexed_jobs_have_the_fields_the_docs_promise():
+    import yaml
+    jobs = list(yaml.safe_load_all((REPO / "deploy/kubernetes/scale-out-jobs.yaml").read_text()))
+    assert {j["metadata"]["name"] for j in jobs} == {"mqtth-suite", "mqtth-fuzz", "mqtth-bench"}
+    for job in jobs:
+        assert (job["apiVersion"], job["kind"]) == ("batch/v1", "Job")
+        spec = job["spec"]
+        assert spec["completionMode"] == "Indexed"
+        assert spec["completions"] == spec["parallelism"] >= 2
+        assert spec["backoffLimit"] == 0
+        pod = spec["template"]["spec"]
+        assert pod["restartPolicy"] == "Never"
+        [container] = pod["containers"]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        assert env["MQTTH_SHARD_COUNT"] == str(spec["completions"])  # N written three times, one value
+        command = " ".join(container["command"] + container["args"])
+        role = job["metadata"]["labels"]["mqtth/role"]
+        subcommand = {"suite": "run", "fuzz": "fuzz", "bench": "bench"}[role]
+        assert f"mqtt-harness {subcommand} " in command
+        if role == "bench":
+            assert "--shard auto" in command and "--start-at" in command and "--hdr-log" in command
+            assert "START_AT" in env
+        else:
+            assert '--shard "$((JOB_COMPLETION_INDEX + 1))/$MQTTH_SHARD_COUNT"' in command
+        assert any(m["mountPath"] == "/results" for m in container["volumeMounts"])
+        assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == "mqtth-results"
+    [merge] = yaml.safe_load_all((REPO / "deploy/kubernetes/merge-job.yaml").read_text())
+    command = " ".join(merge["spec"]["template"]["spec"]["containers"][0]["args"])
+    for sub in ("report merge /results/suite/", "fuzz merge /results/fuzz/", "bench merge /results/bench/"):
+        assert sub in command
+    bench = next(j for j in jobs if j["metadata"]["name"] == "mqtth-bench")
+    assert f"--workers {bench['spec']['completions']}" in command
+
+
+def test_github_actions_matrix_has_the_fields_the_docs_promise():
+    import yaml
+    workflow = yaml.safe_load((REPO / "deploy/github-actions/scale-out.yml").read_text())
+    jobs = workflow["jobs"]
+    for name, subcommand in (("suite", "run"), ("fuzz", "fuzz"), ("bench", "bench")):
+        job = jobs[name]
+        shards = job["strategy"]["matrix"]["shard"]
+        assert shards == list(range(1, len(shards) + 1))
+        assert job["strategy"]["fail-fast"] is False
+        assert job["needs"] == "build"
+        runs = " ".join(step.get("run", "") for step in job["steps"])
+        assert f"bin/mqtt-harness {subcommand} " in runs
+        assert f"--shard ${{{{ matrix.shard }}}}/{len(shards)}" in runs
+        assert any(step.get("uses", "").startswith("actions/upload-artifact") for step in job["steps"])
+    merge = jobs["merge"]
+    assert set(merge["needs"]) == {"suite", "fuzz", "bench"} and merge["if"] == "always()"
+    runs = " ".join(step.get("run", "") for step in merge["steps"])
+    assert "report merge" in runs and "fuzz merge" in runs and "bench merge" in runs
+    assert f"--workers {len(jobs['bench']['strategy']['matrix']['shard'])}" in runs
+
+
+def test_the_docs_name_the_manifests_and_the_one_host_recipe():
+    doc = (REPO / "docs/scale-out.md").read_text()
+    for path in ("deploy/kubernetes/scale-out-jobs.yaml", "deploy/kubernetes/merge-job.yaml",
+                 "deploy/github-actions/scale-out.yml"):
+        assert path in doc and (REPO / path).exists()
+    assert "xargs -P" in doc and "parallel -j" in doc
