@@ -12,6 +12,7 @@
 #include "mqtth/net/BrokerServer.hpp"
 
 #include <mqtth/bench/Bench.hpp>
+#include <mqtth/bench/BenchMerge.hpp>
 #include <mqtth/common/Duration.hpp>
 #include <mqtth/common/HostPort.hpp>
 #include <mqtth/process/BrokerProcess.hpp>
@@ -21,7 +22,10 @@
 #include <QElapsedTimer>
 #include <QProcess>
 
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <thread>
 #include <cstdio>
 #include <cmath>
 #include <fstream>
@@ -42,6 +46,8 @@ constexpr const char* kUsage =
     "                          [--topics N] [--qos 0|1|2] [--payload BYTES]\n"
     "                          [--rate MSG/S | --messages N] [--duration D] [--window N]\n"
     "                          [--protocol 3.1.1|5] [--json FILE] [--html FILE] [--quiet]\n"
+    "                          [--hdr-log FILE] [--shard K/N|auto] [--start-at TIME]\n"
+    "       mqtt-harness bench merge LOG... [--workers N] [--skew-bound D] [--json FILE] [--hdr-log FILE]\n"
     "\n"
     "Publishes load, measures throughput and publish-to-delivery latency, and checks with the\n"
     "QoS ledger that no QoS 1/2 message was lost, duplicated (QoS 2) or reordered.\n"
@@ -68,6 +74,16 @@ constexpr const char* kUsage =
     "  --json FILE         all figures as JSON\n"
     "  --html FILE         report with throughput and latency plots (inline SVG)\n"
     "  --quiet             no progress lines on stderr\n"
+    "  --hdr-log FILE      the latency histogram as an HdrHistogram interval log, with this\n"
+    "                      worker's counts and ledger totals (for `bench merge`, docs/scale-out.md)\n"
+    "  --shard K/N|auto    this worker is K of N (recorded in the log); auto: K from\n"
+    "                      JOB_COMPLETION_INDEX (0-based) and N from MQTTH_SHARD_COUNT, or\n"
+    "                      CI_NODE_INDEX (1-based) and CI_NODE_TOTAL\n"
+    "  --start-at TIME     wait until TIME (seconds since the epoch, or 2026-12-08T04:00:00Z) to start\n"
+    "\n"
+    "`bench merge` adds the workers' histograms (exact merged percentiles), counts and ledgers\n"
+    "and prints the merged figures as JSON; a worker whose log is missing or cut short is a dead\n"
+    "worker (exit 1), start times further apart than --skew-bound (default 1s) a warning.\n"
     "\n"
     "Exit status: 0 all ledger verdicts held, 1 a verdict violated or the run failed,\n"
     "2 bad arguments or no broker.\n";
@@ -100,9 +116,119 @@ std::optional<double> process_cpu_seconds(qint64 pid) {
   return double(utime + stime) / double(::sysconf(_SC_CLK_TCK));
 }
 
+// --shard K/N or auto (the index variables of Kubernetes Indexed Jobs and GitLab parallel).
+std::optional<mqtth::bench::WorkerShard> parse_worker_shard(const std::string& text, std::string& error) {
+  auto env = [](const char* name) -> std::optional<long> {
+    const char* v = std::getenv(name);
+    if (!v || !*v) return std::nullopt;
+    char* end = nullptr;
+    const long n = std::strtol(v, &end, 10);
+    return *end ? std::nullopt : std::optional<long>(n);
+  };
+  long k = 0, n = 0;
+  if (text == "auto") {
+    if (auto i = env("JOB_COMPLETION_INDEX"), c = env("MQTTH_SHARD_COUNT"); i && c) {
+      k = *i + 1;
+      n = *c;
+    } else if (auto i2 = env("CI_NODE_INDEX"), c2 = env("CI_NODE_TOTAL"); i2 && c2) {
+      k = *i2;
+      n = *c2;
+    } else {
+      error = "--shard auto: set JOB_COMPLETION_INDEX and MQTTH_SHARD_COUNT, or CI_NODE_INDEX and CI_NODE_TOTAL";
+      return std::nullopt;
+    }
+  } else {
+    const auto slash = text.find('/');
+    char* end = nullptr;
+    k = slash == std::string::npos ? 0 : std::strtol(text.substr(0, slash).c_str(), &end, 10);
+    n = slash == std::string::npos ? 0 : std::strtol(text.c_str() + slash + 1, &end, 10);
+  }
+  if (k < 1 || n < 1 || k > n || n > 100000) {
+    error = "--shard: expected K/N with 1 <= K <= N (or auto), got '" + text + "' (K " + std::to_string(k) + ", N " + std::to_string(n) + ")";
+    return std::nullopt;
+  }
+  return mqtth::bench::WorkerShard{static_cast<unsigned>(k), static_cast<unsigned>(n)};
+}
+
+// --start-at: seconds since the epoch, or YYYY-MM-DDTHH:MM:SSZ (UTC).
+std::optional<double> parse_start_at(const std::string& text) {
+  if (auto n = parse_number(text, 0, 1e11)) return n;
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!end || *end) return std::nullopt;
+  return static_cast<double>(timegm(&tm));
+}
+
+double wall_clock_s() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+int bench_merge_command(int argc, char** argv) {
+  ArgReader args(argc, argv, "bench merge", kUsage);
+  std::vector<std::string> files;
+  std::optional<std::string> json_path, log_path;
+  mqtth::bench::MergeSettings settings;
+  while (const auto next = args.next()) {
+    const std::string_view arg = *next;
+    if (arg == "--help" || arg == "-h") return args.help();
+    if (!arg.starts_with("-")) {
+      files.emplace_back(arg);
+      continue;
+    }
+    if (arg != "--json" && arg != "--hdr-log" && arg != "--workers" && arg != "--skew-bound")
+      return args.bad("unknown option '" + std::string(arg) + "'");
+    const auto v = args.value();
+    if (!v) return 2;
+    if (arg == "--json") json_path = std::string(*v);
+    else if (arg == "--hdr-log") log_path = std::string(*v);
+    else if (arg == "--workers") {
+      const auto n = parse_number(std::string(*v), 1, 100000);
+      if (!n || *n != std::floor(*n)) return args.bad("--workers: expected 1..100000");
+      settings.expected_workers = static_cast<unsigned>(*n);
+    } else {
+      const auto d = mqtth::common::parse_duration(*v, std::chrono::hours(24));
+      if (!d.value) return args.bad("--skew-bound: " + d.error);
+      settings.skew_bound_s = static_cast<double>(d.value->count()) / 1000;
+    }
+  }
+  if (files.empty()) return args.bad("no worker log given");
+  std::vector<mqtth::bench::WorkerFile> inputs;
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    std::optional<std::string> text;
+    if (in) {
+      std::stringstream ss;
+      ss << in.rdbuf();
+      text = ss.str();
+    }
+    inputs.push_back({f, text});
+  }
+  auto merged = mqtth::bench::merge_workers(inputs, settings);
+  std::printf("%s\n", merged.json.dump(2).c_str());
+  for (const auto& d : merged.json["dead_workers"]) std::fprintf(stderr, "dead worker: %s\n", d.get<std::string>().c_str());
+  for (const auto& w : merged.json["warnings"]) std::fprintf(stderr, "warning: %s\n", w.get<std::string>().c_str());
+  if (merged.violated) std::fprintf(stderr, "ledger: %s stream(s) violated across the workers\n", merged.json["ledger"]["violated"].dump().c_str());
+  int write_errors = 0;
+  if (json_path) {
+    std::ofstream out(*json_path);
+    out << merged.json.dump(2) << "\n";
+    if (!out) ++write_errors, std::fprintf(stderr, "mqtt-harness bench merge: cannot write %s\n", json_path->c_str());
+  }
+  if (log_path) {
+    std::ofstream out(*log_path);
+    out << mqtth::bench::write_interval_log(merged.log);
+    if (!out) ++write_errors, std::fprintf(stderr, "mqtt-harness bench merge: cannot write %s\n", log_path->c_str());
+  }
+  if (write_errors) return 2;
+  return merged.dead_worker || merged.violated ? 1 : 0;
+}
+
 int run_bench_command(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "merge") return bench_merge_command(argc - 1, argv + 1);
   mqtth::bench::BenchOptions o;
-  std::optional<std::string> broker, json_path, html_path;
+  std::optional<std::string> broker, json_path, html_path, hdr_log_path;
+  std::optional<mqtth::bench::WorkerShard> shard;
+  std::optional<double> start_at;
   bool in_process = false;
   bool messages_given = false;
 
@@ -140,6 +266,18 @@ int run_bench_command(int argc, char** argv) {
     else if (arg == "--broker") { if (!(broker = text())) return 2; }
     else if (arg == "--json") { if (!(json_path = text())) return 2; }
     else if (arg == "--html") { if (!(html_path = text())) return 2; }
+    else if (arg == "--hdr-log") { if (!(hdr_log_path = text())) return 2; }
+    else if (arg == "--shard") {
+      const auto v = text();
+      if (!v) return 2;
+      std::string error;
+      if (!(shard = parse_worker_shard(*v, error))) return args.bad(error);
+    }
+    else if (arg == "--start-at") {
+      const auto v = text();
+      if (!v) return 2;
+      if (!(start_at = parse_start_at(*v))) return args.bad("--start-at: expected seconds since the epoch or YYYY-MM-DDTHH:MM:SSZ, got '" + *v + "'");
+    }
     else if (arg == "--protocol") {
       const auto v = args.value();
       if (!v) return 2;
@@ -216,6 +354,13 @@ int run_bench_command(int argc, char** argv) {
                                std::to_string(o.duration_s) + " s").c_str()
                             : ("closed loop " + std::to_string(o.messages) + " messages").c_str());
   }
+  if (start_at) {
+    // Workers on many hosts start their load together (their clocks agreeing: NTP).
+    const double wait = *start_at - wall_clock_s();
+    if (wait > 0) std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+    else if (wait < -1 && o.progress) std::fprintf(stderr, "bench: --start-at was %.1f s ago: starting now\n", -wait);
+  }
+  const double started_at = wall_clock_s();
   auto result = mqtth::bench::run_bench(o);
 
   if (child) {
@@ -237,6 +382,11 @@ int run_bench_command(int argc, char** argv) {
     std::ofstream out(*html_path);
     out << mqtth::bench::to_html(result);
     if (!out) std::fprintf(stderr, "mqtt-harness bench: cannot write %s\n", html_path->c_str());
+  }
+  if (hdr_log_path) {
+    std::ofstream out(*hdr_log_path);
+    out << mqtth::bench::write_interval_log(mqtth::bench::worker_log(result, started_at, shard));
+    if (!out) std::fprintf(stderr, "mqtt-harness bench: cannot write %s\n", hdr_log_path->c_str());
   }
   if (!result.connected) return 2;
   return result.passed() ? 0 : 1;

@@ -6,6 +6,7 @@
 #include "commands.hpp"
 
 #include "mqtth/netfuzz/NetFuzz.hpp"
+#include "mqtth/runner/Options.hpp"
 #include "mqtth/runner/Runner.hpp"
 #include "mqtth/scenario/Loader.hpp"
 
@@ -32,6 +33,8 @@ constexpr const char* kUsage =
     "                         [--max-cases N] [--case-timeout 500ms] [--probe-timeout 2s]\n"
     "                         [--fresh-probe-every N] [--replays N] [--stateful] [--suppressions FILE]\n"
     "                         [--stall-threshold 2s|off] [--rss-growth-limit MIB|off] [--rss-window N] [--quiet]\n"
+    "                         [--shard K/N]\n"
+    "       mqtt-harness fuzz merge DIR... [--out DIR]\n"
     "\n"
     "Sends generated and mutated MQTT packet sequences to a live broker, one TCP connection\n"
     "per case, and reports crashes, hangs and spec violations (docs/netfuzz.md).\n"
@@ -47,6 +50,9 @@ constexpr const char* kUsage =
     "  --out DIR            findings: finding-N-KIND.yaml scenarios, findings.json, findings.html\n"
     "                       (default netfuzz-out)\n"
     "  -j N                 N parallel workers (1..64, default 1); worker w runs cases w, w+N, w+2N...\n"
+    "  --shard K/N          this process is shard K of N with the same --seed and -j: its workers are\n"
+    "                       the global workers (K-1)*j..K*j-1 of N*j, so the shards run disjoint cases\n"
+    "                       (docs/scale-out.md); `fuzz merge` combines their --out folders\n"
     "  --max-cases N        stop after N cases\n"
     "  --case-timeout D     wait for the broker to close a case's half-closed connection (default 500ms)\n"
     "  --probe-timeout D    liveness probe limit; longer (twice, fresh connection) is a hang (default 2s)\n"
@@ -66,6 +72,10 @@ constexpr const char* kUsage =
     "  --rss-growth-limit M with --spawn: the broker's RSS growing by more than M MiB over a window of\n"
     "                       --rss-window cases (default 2000) is an `rss_growth` finding (default 64, off)\n"
     "  --quiet              no progress lines on stderr\n"
+    "\n"
+    "`fuzz merge DIR... [--out DIR]` keeps one finding per signature from the --out folders of many\n"
+    "runs (shards), copies its reproducer and writes findings.json and findings.html (default --out\n"
+    "netfuzz-merged); exit 1 when a crash/hang finding remains, 0 when none, 2 on bad input.\n"
     "\n"
     "Prints a summary JSON line on stdout (also in findings.json and findings.html). Exit status:\n"
     "0 no crash/hang finding (spec findings and suppressed reports are in findings.json), 1 crash/hang\n"
@@ -119,7 +129,38 @@ mqtth::netfuzz::ReplayResult replay_reproducer(const mqtth::netfuzz::FuzzOptions
   return result;
 }
 
+int merge_command(int argc, char** argv) {
+  ArgReader args(argc, argv, "fuzz merge", kUsage);
+  std::vector<std::string> dirs;
+  std::string out = "netfuzz-merged";
+  while (const auto next = args.next()) {
+    if (*next == "--help" || *next == "-h") return args.help();
+    if (*next == "--out") {
+      const auto v = args.value();
+      if (!v) return 2;
+      out = std::string(*v);
+    } else if (next->starts_with("-")) {
+      return args.bad("unknown option '" + std::string(*next) + "'");
+    } else {
+      dirs.emplace_back(*next);
+    }
+  }
+  if (dirs.empty()) return args.bad("no findings folder given");
+  std::string error;
+  std::vector<std::string> warnings;
+  const int status = mqtth::netfuzz::merge_findings(dirs, out, &error, &warnings);
+  if (status == 2) {
+    std::fprintf(stderr, "mqtt-harness fuzz merge: %s\n", error.c_str());
+    return 2;
+  }
+  std::fprintf(stderr, "mqtt-harness fuzz merge: %zu folder(s) -> %s/findings.json, %s/findings.html\n", dirs.size(),
+               out.c_str(), out.c_str());
+  for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  return status;
+}
+
 int run_fuzz_command(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "merge") return merge_command(argc - 1, argv + 1);
   mqtth::netfuzz::FuzzOptions opt;
   bool have_broker = false;
   ArgReader args(argc, argv, "fuzz", kUsage);
@@ -138,7 +179,7 @@ int run_fuzz_command(int argc, char** argv) {
     static constexpr std::string_view kValueOptions[] = {"--broker", "--duration", "--case-timeout", "--probe-timeout",
                                                          "--seed", "--max-cases", "-j", "--fresh-probe-every", "--replays",
                                                          "--protocol", "--out", "--suppressions",
-                                                         "--stall-threshold", "--rss-growth-limit", "--rss-window"};
+                                                         "--stall-threshold", "--rss-growth-limit", "--rss-window", "--shard"};
     if (std::find(std::begin(kValueOptions), std::end(kValueOptions), arg) == std::end(kValueOptions))
       return args.bad("unknown option '" + std::string(arg) + "'");
     const auto v = args.value();
@@ -193,6 +234,11 @@ int run_fuzz_command(int argc, char** argv) {
                         ", got '" + std::string(*v) + "'");
       if (arg == "--rss-window") opt.rss_window = *n;
       else opt.rss_growth_limit_kib = *n * 1024;
+    } else if (arg == "--shard") {
+      const auto shard = mqtth::runner::parse_shard(std::string(*v));
+      if (!shard) return args.bad("--shard: expected K/N with 1 <= K <= N, got '" + std::string(*v) + "'");
+      opt.shard_index = shard->index;
+      opt.shard_count = shard->count;
     } else if (arg == "--suppressions") {
       opt.suppressions_file = std::string(*v);
     } else {  // --out

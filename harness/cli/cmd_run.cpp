@@ -17,6 +17,7 @@
 #include "commands.hpp"
 #include "mqtth/common/HostPort.hpp"
 #include "mqtth/process/TcpConnect.hpp"
+#include "mqtth/report/Merge.hpp"
 #include "mqtth/report/Report.hpp"
 #include "mqtth/runner/Options.hpp"
 #include "mqtth/runner/Prefix.hpp"
@@ -77,10 +78,12 @@ void print_progress(const ScenarioOutcome& o) {
 
 // The JSON report plus the runner's extras (docs/runner.md): per scenario `known_deviation`
 // and `names`; `summary.known_deviations`; the run's `findings` and `warnings`; with
-// --spawn, `spawn` (the command, the restart policy, how often it was started).
+// --spawn, `spawn` (the command, the restart policy, how often it was started); with
+// --shard, `shard` (which slice of which suite, for `report merge`).
 report::Json json_report(const report::RunReport& rep, const std::vector<const ScenarioOutcome*>& outcomes,
                          const std::string& profile_name, const std::vector<runner::RunFinding>& findings,
-                         const std::vector<std::string>& warnings, const std::optional<report::Json>& spawn) {
+                         const std::vector<std::string>& warnings, const std::optional<report::Json>& spawn,
+                         const std::optional<report::ShardInfo>& shard) {
   auto j = report::to_json(rep);
   if (j.contains("scenarios") && j["scenarios"].is_array()) {
     for (std::size_t i = 0; i < j["scenarios"].size() && i < outcomes.size(); ++i) {
@@ -105,6 +108,7 @@ report::Json json_report(const report::RunReport& rep, const std::vector<const S
   j["findings"] = std::move(list);
   j["warnings"] = warnings;
   if (spawn) j["spawn"] = *spawn;
+  if (shard) j["shard"] = report::to_json(*shard);
   return j;
 }
 
@@ -216,9 +220,27 @@ int run_command(int argc, char** argv) {
     warning_lines.push_back(profile.file + ": " + std::to_string(stale.size()) + " known deviations (lines " + lines +
                             ") match no scenario under " + paths_text);
   }
+  // With --shard, the report says which slice of which suite it holds, for `report merge`.
+  std::optional<report::ShardInfo> shard_info;
+  std::vector<std::size_t> error_units, scenario_units;  // suite unit numbers, in report order
+  if (opt.shard) {
+    std::vector<std::string> unit_ids;
+    for (const auto& u : units)
+      unit_ids.push_back(u.scenario ? u.file + "\t" + u.scenario->name + "\t" + std::string(mqtt::to_string(u.scenario->protocol))
+                                    : u.file);
+    shard_info = report::ShardInfo{opt.shard->index, opt.shard->count, units.size(), report::suite_fingerprint(unit_ids), {}, 0};
+  }
   std::vector<Unit> selected;
-  for (std::size_t i = 0; i < units.size(); ++i)
-    if (!opt.shard || runner::in_shard(*opt.shard, i)) selected.push_back(std::move(units[i]));
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    if (opt.shard && !runner::in_shard(*opt.shard, i)) continue;
+    (units[i].scenario ? scenario_units : error_units).push_back(i);
+    selected.push_back(std::move(units[i]));
+  }
+  if (shard_info) {
+    shard_info->load_errors = error_units.size();
+    shard_info->units = error_units;
+    shard_info->units.insert(shard_info->units.end(), scenario_units.begin(), scenario_units.end());
+  }
 
   bool load_errors = false;
   std::vector<report::ScenarioResult> error_results;
@@ -374,7 +396,7 @@ int run_command(int argc, char** argv) {
       spawn = report::Json{{"command", opt.spawn}, {"restart", std::string(runner::to_string(opt.restart))},
                            {"starts", runner.broker_starts()}};
     if (spawn && opt.suppressions_file) (*spawn)["suppressed"] = runner.suppressed_reports();
-    write(opt.json_file, report::dump_json(json_report(rep, extras, profile.name, findings, warnings, spawn)) + "\n");
+    write(opt.json_file, report::dump_json(json_report(rep, extras, profile.name, findings, warnings, spawn, shard_info)) + "\n");
   }
   if (opt.junit_file) write(opt.junit_file, report::to_junit_xml(rep));
   if (opt.html_file) write(opt.html_file, report::to_html(rep));

@@ -57,6 +57,10 @@ void Histogram::reset() noexcept {
   sum_ = 0;
 }
 
+void Histogram::restore_max(std::uint64_t exact_max) noexcept {
+  if (count_ && index_of(exact_max) == index_of(max_)) max_ = exact_max;
+}
+
 double Histogram::mean() const noexcept {
   return count_ ? static_cast<double>(sum_ / static_cast<long double>(count_)) : 0.0;
 }

@@ -99,7 +99,7 @@ class Fuzzer {
     const int fd = connect_probe(address_, timeout_ms);
     if (fd < 0) return false;
     Fd guard(fd);
-    send_all(fd, probe_bytes(opt_.version, worker < 0 ? "nf-probe" : "nf-fresh-" + std::to_string(worker)), timeout_ms);
+    send_all(fd, probe_bytes(opt_.version, worker < 0 ? "nf-probe" + shard_suffix() : "nf-fresh-" + std::to_string(global_worker(worker))), timeout_ms);
     auto r = receive(fd, timeout_ms, ends_with_pingresp);
     return !r.closed && !r.timed_out;
   }
@@ -113,7 +113,7 @@ class Fuzzer {
     if (w.probe_fd < 0) {
       const int fd = connect_probe(address_, opt_.probe_timeout_ms);
       if (fd < 0) return false;
-      send_all(fd, persistent_probe_connect(opt_.version, "nf-probe-" + std::to_string(w.id)) + std::string("\xC0\x00", 2),
+      send_all(fd, persistent_probe_connect(opt_.version, "nf-probe-" + std::to_string(global_worker(w.id))) + std::string("\xC0\x00", 2),
                opt_.probe_timeout_ms);
       auto r = receive(fd, opt_.probe_timeout_ms, ends_with_pingresp);
       if (r.closed || r.timed_out) { ::close(fd); return false; }
@@ -652,7 +652,7 @@ class Fuzzer {
     g.finding = json{{"id", order_.size()}, {"kind", outcome.kind},
                      {"class", is_crash_kind(outcome.kind) ? "crash" : "spec"},
                      {"signature", sig}, {"last_packet", last}, {"spec", outcome.spec},
-                     {"detail", outcome.detail}, {"case_index", index}, {"worker", index % static_cast<std::uint64_t>(opt_.jobs)},
+                     {"detail", outcome.detail}, {"case_index", index}, {"worker", worker_of(index)},
                      {"cases_before", found.before.size()},
                      {"mutations", found.last.mutations}, {"original_packets", found.last.packets.size()},
                      {"packets_hex", pk}, {"scenario", file}};
@@ -741,7 +741,7 @@ class Fuzzer {
     const auto file = write_reproducer(opt_.out_dir, order_.size(), o.kind, sig, opt_.version, Finding{{}, c}, evidence(o));
     g.finding = json{{"id", order_.size()}, {"kind", o.kind}, {"class", "crash"}, {"signature", sig},
                      {"last_packet", c.packets.empty() ? "EMPTY" : packet_type_name(c.packets.back())},
-                     {"spec", ""}, {"detail", o.detail}, {"case_index", index}, {"worker", index % static_cast<std::uint64_t>(opt_.jobs)},
+                     {"spec", ""}, {"detail", o.detail}, {"case_index", index}, {"worker", worker_of(index)},
                      {"reproduced", false}, {"mutations", c.mutations}, {"scenario", file}};
     add_evidence(g.finding, o);
     if (opt_.progress) std::fprintf(stderr, "netfuzz: finding %zu: %s -> %s\n", order_.size(), sig.c_str(), file.c_str());
@@ -753,7 +753,7 @@ class Fuzzer {
   void watch() {
     std::unique_ptr<Bystander> bystander;
     if (opt_.stall_threshold_ms > 0)
-      bystander = std::make_unique<Bystander>(address_, opt_.version, "nf-bystander", opt_.stall_threshold_ms,
+      bystander = std::make_unique<Bystander>(address_, opt_.version, "nf-bystander" + shard_suffix(), opt_.stall_threshold_ms,
                                               4 * std::max(opt_.probe_timeout_ms, opt_.stall_threshold_ms));
     std::uint64_t seen_epoch = epoch_.load(), good_seq = 0;
     std::uint64_t window_cases = 0, window_rss = 0;  // RSS window start (0: none yet)
@@ -833,7 +833,7 @@ class Fuzzer {
     g.finding = json{{"id", order_.size()}, {"kind", kind}, {"class", "broker"}, {"signature", sig},
                      {"last_packet", ""}, {"spec", ""}, {"detail", detail},
                      {"case_index", cases.empty() ? json(from_case.value_or(0)) : json(cases.back().index)},
-                     {"worker", cases.empty() ? json(0) : json(cases.back().index % static_cast<std::uint64_t>(opt_.jobs))},
+                     {"worker", cases.empty() ? json(0) : json(worker_of(cases.back().index))},
                      {"cases_running", indices}, {"scenario", file}};
     if (opt_.progress) std::fprintf(stderr, "netfuzz: finding %zu: %s: %s\n", order_.size(), kind.c_str(), detail.c_str());
   }
@@ -855,12 +855,13 @@ class Fuzzer {
     Worker w;
     w.id = id;
     const auto jobs = static_cast<std::uint64_t>(opt_.jobs);
+    const std::uint64_t all_workers = total_workers();
     struct Previous { std::uint64_t index = 0, epoch = 0; Case c; } previous;
-    // Worker `id` runs cases id, id+N, id+2N, ...: a pure function of (seed, worker, N),
-    // and each case regenerates from its index alone.
+    // Global worker g of W (W = jobs, or jobs x N with --shard K/N) runs cases g, g+W,
+    // g+2W, ...: a pure function of (seed, g, W), and each case regenerates from its index alone.
     for (std::uint64_t i = 0; !stop_.load(); ++i) {
       if (opt_.max_cases && cases_.fetch_add(1) >= opt_.max_cases) break;
-      const std::uint64_t index = i * jobs + static_cast<std::uint64_t>(id);
+      const std::uint64_t index = i * all_workers + global_worker(id);
       Case c = generate_case(opt_.seed, index, opt_.version, opt_.stateful);
       Outcome o;
       std::uint64_t epoch = 0;
@@ -1000,7 +1001,9 @@ class Fuzzer {
     }
     json summary{{"broker", broker},
                  {"protocol", std::string(mqtt::to_string(opt_.version))},
-                 {"seed", opt_.seed}, {"jobs", opt_.jobs}, {"cases", cases}, {"elapsed_s", elapsed},
+                 {"seed", opt_.seed}, {"jobs", opt_.jobs},
+                 {"shard", json{{"index", opt_.shard_index}, {"count", opt_.shard_count}}},
+                 {"cases", cases}, {"elapsed_s", elapsed},
                  {"cases_per_s", elapsed > 0 ? static_cast<double>(cases) / elapsed : 0.0},
                  {"minimisation_runs", reruns_.load()}, {"probe_false_alarms", false_alarms_.load()},
                  {"case_timeouts", case_timeouts_.load()},
@@ -1028,6 +1031,17 @@ class Fuzzer {
 
  private:
   struct Group { json finding; std::size_t count = 0; };
+
+  // --shard K/N: this process's workers are global workers (K-1)*jobs .. K*jobs-1 of N*jobs.
+  std::uint64_t total_workers() const { return static_cast<std::uint64_t>(opt_.jobs) * opt_.shard_count; }
+  std::uint64_t global_worker(int id) const {
+    return static_cast<std::uint64_t>(opt_.shard_index - 1) * static_cast<std::uint64_t>(opt_.jobs) + static_cast<std::uint64_t>(id);
+  }
+  // The global worker that runs case `index` (not the one that noticed the broker die).
+  std::uint64_t worker_of(std::uint64_t index) const { return index % total_workers(); }
+  // Client ids of probes and the bystander differ between shards on one broker (a shared
+  // id would be a session takeover, MQTT-3.1.4-2, that looks like a hang).
+  std::string shard_suffix() const { return opt_.shard_count > 1 ? "-s" + std::to_string(opt_.shard_index) : ""; }
 
   FuzzOptions opt_;
   process::TcpAddress address_;     // opt_.host:opt_.port, resolved once by loop()

@@ -28,6 +28,10 @@ class Histogram {
   // Adds every count of `other` (same layout by construction).
   void add(const Histogram& other) noexcept;
   void reset() noexcept;
+  // Sets the exact max when it is known from elsewhere (an HdrHistogram interval log's max
+  // column) after counts were recorded at bucket values; ignored unless it lies in the
+  // bucket of the current max.
+  void restore_max(std::uint64_t exact_max) noexcept;
 
   std::uint64_t count() const noexcept { return count_; }
   std::uint64_t min() const noexcept { return count_ ? min_ : 0; }  // exact

@@ -128,6 +128,12 @@ struct FuzzOptions {
   int probe_timeout_ms = 2000; // liveness probe: no PINGRESP (CONNACK) within this = hang
   std::uint64_t max_cases = 0; // 0: until duration
   int jobs = 1;                // workers, each with its own case and probe connections
+  // `--shard K/N` (docs/scale-out.md): this process is shard K of N processes fuzzing with
+  // the same seed. Its worker w is global worker (K-1)*jobs + w of N*jobs, and runs the case
+  // indices that global worker would: the N shards' cases are disjoint and together those
+  // of one N*jobs-worker run. Its probe and bystander client ids carry the shard too.
+  unsigned shard_index = 1;
+  unsigned shard_count = 1;
   int fresh_probe_every = 256; // cases between fresh-connection probes (per worker)
   bool stateful = false;       // multi-connection cases (generate_stateful_case)
   bool progress = true;
@@ -154,5 +160,15 @@ struct FuzzOptions {
 // 0 no crash/hang finding (spec findings and suppressed reports alone: 0), 1 crash/hang
 // findings, 2 setup error (also an unreadable suppressions file).
 int run_fuzz(const FuzzOptions& options);
+
+// `mqtt-harness fuzz merge DIRS... --out DIR` (docs/scale-out.md "Merging fuzz shards"):
+// reads each DIR/findings.json, keeps one finding per signature (the first shard's, with
+// its reproducer copied into `out_dir`, renumbered; `count` summed; `seen_in` naming every
+// shard that found it), adds up the counters and writes `out_dir`/findings.json and
+// findings.html. Missing or repeated shards of one --shard run are warnings in the merged
+// summary. Returns 1 when a crash finding remains, 0 when none, 2 on unreadable input
+// (`error` says which) or inputs of different protocols.
+int merge_findings(const std::vector<std::string>& dirs, const std::string& out_dir, std::string* error,
+                   std::vector<std::string>* warnings = nullptr);
 
 }  // namespace mqtth::netfuzz
