@@ -3,13 +3,17 @@
 for the harness's own tests: the client suite must catch each of its faults.
 
 usage: /usr/bin/python3 broken_client.py HOST PORT [--no-dup] [--publish-instead-of-pubrel]
+                                                   [--exit-on-close]
 
 Without a flag it is a small correct QoS 0/1/2 client (clean=0 sessions re-send their
 unacknowledged PUBLISHes with DUP after a reconnect, PUBREL answers PUBREC), so that each
 flag's fault is the only difference:
   --no-dup                     re-sends unacknowledged PUBLISHes with DUP 0 [MQTT-3.3.1-1]
   --publish-instead-of-pubrel  answers PUBREC with the PUBLISH again [MQTT-4.3.3-1]
+  --exit-on-close              exits (status 0) when its connection is lost instead of
+                               reconnecting: an adapter must not exit while its stdin is open
 """
+import os
 import select
 import socket
 import struct
@@ -19,6 +23,7 @@ import time
 
 NO_DUP = "--no-dup" in sys.argv
 PUBLISH_NOT_PUBREL = "--publish-instead-of-pubrel" in sys.argv
+EXIT_ON_CLOSE = "--exit-on-close" in sys.argv
 
 
 def say(line):
@@ -104,6 +109,8 @@ class Client:
                 self.sock = None
             self.connected = False
             say("closed")
+            if EXIT_ON_CLOSE:
+                os._exit(0)  # from the network thread: the whole process, status 0
             time.sleep(1)
 
     def read(self, sock, keepalive):

@@ -137,6 +137,24 @@ def test_a_broken_client_is_caught_by_the_matching_scenario(harness, tmp_path, f
         assert proc.returncode == 1
 
 
+def test_an_adapter_that_exits_during_the_scenario_fails_it_with_the_reason(harness, tmp_path):
+    """An adapter exits only at the end of its stdin (docs/clients.md): one that exits with
+    status 0 when its link is cut fails the scenario at once, saying so, rather than the
+    reconnect step timing out. Without the flag the same scenario passes (the parametrised
+    test above), so the exit is the only reason."""
+    report = tmp_path / "exit.json"
+    proc = run(harness, SUITE / "resend_dup_qos1.yaml", "--protocol", "3.1.1", "--json", report, "--client", "--",
+               *BROKEN, "--exit-on-close", timeout=TIMEOUT)
+    assert proc.returncode == 1, proc.stderr
+    (scenario,) = json.loads(report.read_text())["scenarios"]
+    failure = scenario["failure"]
+    assert scenario["status"] == "failed" and not failure.get("statement"), failure
+    assert "the client under test ended during the scenario (exit 0)" in failure["message"], failure
+    # The link was cut by the harness's abrupt disconnect; the failure is at the next step.
+    steps = yaml.safe_load((SUITE / "resend_dup_qos1.yaml").read_text())["steps"]
+    assert "accept_connection" in steps[failure["step"] - 1], failure
+
+
 def test_role_server_scenarios_need_a_client_and_client_runs_skip_broker_scenarios(harness, tmp_path):
     proc = run(harness, SUITE / "connect.yaml", timeout=TIMEOUT)
     assert proc.returncode == 0 and "0 passed, 0 failed, 2 skipped, 0 errors" in proc.stderr, proc.stderr
