@@ -89,7 +89,7 @@ def check_adapter(harness, tmp_path, profile: Path, command: list):
     profiled = tmp_path / "profiled.json"
     names = [name + "*" for name, _ in expected_failures]
     filters = [arg for name in names for arg in ("--filter", name)]
-    proc = run(harness, SUITE, *filters, "--profile", profile, "--json", profiled, "--client", "--", *command,
+    proc = run(harness, SUITE, *filters, "-j", "2", "--profile", profile, "--json", profiled, "--client", "--", *command,
                timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr
     for name, (status, stmt, known) in outcomes(profiled).items():
@@ -108,6 +108,13 @@ def test_libmosquitto_passes_its_profile_filtered_client_suite(harness, tmp_path
 
 def test_paho_c_passes_its_profile_filtered_client_suite(harness, tmp_path, paho_c_adapter):
     check_adapter(harness, tmp_path, REPO / "profiles/clients/paho-c.yaml", [paho_c_adapter, "{host}", "{port}"])
+
+
+def test_mqttjs_passes_its_profile_filtered_client_suite(harness, tmp_path):
+    node, adapter = shutil.which("node"), CLIENTS / "mqttjs/adapter.mjs"
+    assert node and (CLIENTS / "mqttjs/node_modules/mqtt/package.json").exists(), \
+        "node and MQTT.js are needed (scripts/setup.sh runs `npm ci` in scripts/clients/mqttjs)"
+    check_adapter(harness, tmp_path, REPO / "profiles/clients/mqttjs.yaml", [node, adapter, "{host}", "{port}"])
 
 
 BROKEN = [PYTHON, CLIENTS / "broken_client.py", "{host}", "{port}"]
