@@ -56,6 +56,7 @@ class Client:
         self.lock = threading.Lock()
         self.next_id = 1
         self.unacked = {}  # packet id -> (qos, topic, payload); the session's in-flight PUBLISHes
+        self.released = set()  # packet ids of QoS 2 PUBLISHes PUBREC'd: PUBREL owed until PUBCOMP
         self.options = {}
         self.connected = False
 
@@ -158,8 +159,12 @@ class Client:
             # may publish at once, from the other thread).
             if not (body[0] & 1):
                 self.unacked.clear()
+                self.released.clear()
             for pid, (qos, topic, payload) in sorted(self.unacked.items()):
-                self.send(self.publish_bytes(qos, topic, payload, pid, not NO_DUP))
+                if pid in self.released and not PUBLISH_NOT_PUBREL:
+                    self.send(packet(0x62, struct.pack("!H", pid)))  # [MQTT-4.4.0-1]
+                else:
+                    self.send(self.publish_bytes(qos, topic, payload, pid, not NO_DUP))
             self.connected = True
             say("connected %d" % (body[0] & 1))
         elif kind == 3:  # PUBLISH
@@ -186,11 +191,14 @@ class Client:
                 qos, topic, payload = self.unacked[pid]
                 self.send(self.publish_bytes(qos, topic, payload, pid, True))
             else:
+                self.released.add(pid)
                 self.send(packet(0x62, struct.pack("!H", pid)))
         elif kind == 6:  # PUBREL
             self.send(packet(0x70, body[:2]))
         elif kind == 7:  # PUBCOMP
-            self.unacked.pop(struct.unpack("!H", body[:2])[0], None)
+            pid = struct.unpack("!H", body[:2])[0]
+            self.unacked.pop(pid, None)
+            self.released.discard(pid)
         elif kind in (9, 13):  # SUBACK, PINGRESP
             pass
         else:  # anything else from a server is a protocol violation: close
