@@ -51,6 +51,29 @@ def suite_names(protocol=None) -> set:
     return names
 
 
+def suite_citations(protocol: str) -> set:
+    """The statement ids the suite's scenarios of `protocol` cite: their `spec:` (a list, or
+    one list per version) and their steps' `spec:`."""
+    cited = set()
+    for f in sorted(SUITE.glob("*.yaml")):
+        doc = yaml.safe_load(f.read_text())
+        versions = [str(v) for v in doc.get("protocols", [doc.get("protocol")])]
+        if protocol not in versions:
+            continue
+        spec = doc.get("spec") or []
+        cited.update(spec.get(protocol, []) if isinstance(spec, dict) else spec)
+        cited.update(step[kind]["spec"] for step in doc["steps"] for kind in step
+                     if isinstance(step[kind], dict) and "spec" in step[kind])
+    return cited
+
+
+def client_observable(protocol: str) -> list:
+    """docs/spec's testable statements a client is bound by (actor client, both, receiver)."""
+    tsv = REPO / f"docs/spec/mqtt-{'3.1.1' if protocol == '3.1.1' else '5.0'}.tsv"
+    rows = [line.split("\t") for line in tsv.read_text().splitlines()[1:] if line]
+    return [r[0] for r in rows if r[2] != "server" and r[3] != "not-testable"]
+
+
 def profile_deviations(profile: Path) -> set:
     """(scenario name, statement) per known deviation; a trailing * (every version) dropped."""
     return {(d["scenario"].rstrip("*"), d["statement"]) for d in yaml.safe_load(profile.read_text())["known_deviations"]}
@@ -154,6 +177,15 @@ def test_a_broken_client_is_caught_by_the_matching_scenario(harness, tmp_path, f
     if flag is None:
         assert failed == {}, proc.stderr
         assert proc.returncode == 0
+        # A clean run: the client-side coverage is what the suite cites, over docs/spec's
+        # client-observable statements.
+        observable = client_observable("3.1.1")
+        cited = [i for i in observable if i in suite_citations("3.1.1")]
+        coverage = json.loads(report.read_text())["client_coverage"]
+        assert set(coverage) == {"3.1.1"}
+        assert coverage["3.1.1"]["total"] == len(observable)
+        assert coverage["3.1.1"]["statements"] == cited, coverage
+        assert f"client-side statements cited (MQTT 3.1.1): {len(cited)} of {len(observable)}" in proc.stderr
     else:
         scenarios = scenario if isinstance(scenario, tuple) else (scenario,)
         assert failed == {f"{name} [3.1.1]": statement for name in scenarios}, proc.stderr

@@ -163,4 +163,46 @@ std::optional<MutantProof> load_mutant_proof(const std::string& path, std::strin
   return proof;
 }
 
+namespace {
+
+bool ran_in_server_role(const ScenarioResult& s) { return s.server_role && s.status != Status::skipped; }
+
+}  // namespace
+
+std::vector<SpecVersion> client_run_versions(std::span<const ScenarioResult> scenarios) {
+  bool v311 = false, v5 = false;
+  for (const ScenarioResult& s : scenarios) {
+    if (!ran_in_server_role(s)) continue;
+    const auto v = spec_version_for_protocol(s.protocol);
+    v311 = v311 || v == SpecVersion::v3_1_1;
+    v5 = v5 || v == SpecVersion::v5;
+  }
+  std::vector<SpecVersion> out;
+  if (v311) out.push_back(SpecVersion::v3_1_1);
+  if (v5) out.push_back(SpecVersion::v5);
+  return out;
+}
+
+ClientCoverage client_coverage(std::span<const ScenarioResult> scenarios, SpecVersion version) {
+  ClientCoverage c;
+  c.version = version;
+  std::set<std::string_view> cited;
+  for (const ScenarioResult& s : scenarios) {
+    if (!ran_in_server_role(s) || spec_version_for_protocol(s.protocol) != version) continue;
+    for (const std::string& id : s.spec)
+      if (const Statement* st = find_statement(version, id)) cited.insert(st->id);
+    if (s.failure && !s.failure->statement.empty())
+      if (const Statement* st = find_statement(version, s.failure->statement)) cited.insert(st->id);
+  }
+  for (const Statement& st : statements(version)) {
+    if (!st.client_observable()) continue;
+    c.rows.push_back(&st);
+    c.cited_rows.push_back(cited.contains(st.id));
+    ++c.total;
+    if (c.cited_rows.back()) ++c.cited;
+  }
+  c.percent = c.total ? 100.0 * static_cast<double>(c.cited) / static_cast<double>(c.total) : 0.0;
+  return c;
+}
+
 }  // namespace mqtth::report
