@@ -17,9 +17,16 @@ std::string_view to_string(StatementVerdict v) {
   return "not_checked";
 }
 
-std::vector<SpecVersion> run_versions(std::span<const ScenarioResult> scenarios) {
+namespace {
+
+bool ran_in_server_role(const ScenarioResult& s) { return s.server_role && s.status != Status::skipped; }
+
+// The versions of the scenarios `keep` accepts, 3.1.1 first.
+template <class Keep>
+std::vector<SpecVersion> versions_where(std::span<const ScenarioResult> scenarios, Keep keep) {
   bool v311 = false, v5 = false;
   for (const ScenarioResult& s : scenarios) {
+    if (!keep(s)) continue;
     const auto v = spec_version_for_protocol(s.protocol);
     v311 = v311 || v == SpecVersion::v3_1_1;
     v5 = v5 || v == SpecVersion::v5;
@@ -28,6 +35,16 @@ std::vector<SpecVersion> run_versions(std::span<const ScenarioResult> scenarios)
   if (v311) out.push_back(SpecVersion::v3_1_1);
   if (v5) out.push_back(SpecVersion::v5);
   return out;
+}
+
+}  // namespace
+
+std::vector<SpecVersion> run_versions(std::span<const ScenarioResult> scenarios) {
+  return versions_where(scenarios, [](const ScenarioResult&) { return true; });
+}
+
+std::vector<SpecVersion> client_run_versions(std::span<const ScenarioResult> scenarios) {
+  return versions_where(scenarios, ran_in_server_role);
 }
 
 namespace {
@@ -161,26 +178,6 @@ std::optional<MutantProof> load_mutant_proof(const std::string& path, std::strin
     list->erase(std::unique(list->begin(), list->end()), list->end());
   }
   return proof;
-}
-
-namespace {
-
-bool ran_in_server_role(const ScenarioResult& s) { return s.server_role && s.status != Status::skipped; }
-
-}  // namespace
-
-std::vector<SpecVersion> client_run_versions(std::span<const ScenarioResult> scenarios) {
-  bool v311 = false, v5 = false;
-  for (const ScenarioResult& s : scenarios) {
-    if (!ran_in_server_role(s)) continue;
-    const auto v = spec_version_for_protocol(s.protocol);
-    v311 = v311 || v == SpecVersion::v3_1_1;
-    v5 = v5 || v == SpecVersion::v5;
-  }
-  std::vector<SpecVersion> out;
-  if (v311) out.push_back(SpecVersion::v3_1_1);
-  if (v5) out.push_back(SpecVersion::v5);
-  return out;
 }
 
 ClientCoverage client_coverage(std::span<const ScenarioResult> scenarios, SpecVersion version) {
