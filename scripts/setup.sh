@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package that building and testing mqtt-harness needs, and the npm
-# broker aedes the end-to-end tests run the scenario suite against (docs/brokers.md).
+# packages the end-to-end tests use: the broker aedes the scenario suite runs against
+# (docs/brokers.md) and the client library MQTT.js the client suite runs against (docs/clients.md).
 # Idempotent: when everything is present it changes nothing and needs no network.
 # Run as root (CI and the dev machines are root); otherwise it prints what is missing.
 set -euo pipefail
@@ -55,14 +56,20 @@ if [ "$(id -u)" -eq 0 ]; then
   fi
 fi
 
-# aedes, pinned by scripts/brokers/aedes/package-lock.json; `npm ci` only when the
-# installed copy is missing or another version than the lock file's.
-aedes_dir=scripts/brokers/aedes
-aedes_locked=$(node -p "require('./$aedes_dir/package-lock.json').packages['node_modules/aedes'].version")
-aedes_installed=$(node -p "try { require('./$aedes_dir/node_modules/aedes/package.json').version } catch { '' }")
-if [ "$aedes_installed" != "$aedes_locked" ]; then
-  echo "setup: npm ci in $aedes_dir (aedes $aedes_locked)" >&2
-  npm ci --prefix "$aedes_dir" --no-audit --no-fund >&2
-else
-  echo "setup: aedes $aedes_locked present" >&2
-fi
+# npm packages pinned by a package-lock.json: `npm ci` in DIR only when the installed copy
+# of PACKAGE is missing or another version than the lock file's.
+npm_ci_pinned() {
+  local dir=$1 package=$2 locked installed
+  locked=$(node -p "require('./$dir/package-lock.json').packages['node_modules/$package'].version")
+  installed=$(node -p "try { require('./$dir/node_modules/$package/package.json').version } catch { '' }")
+  if [ "$installed" != "$locked" ]; then
+    echo "setup: npm ci in $dir ($package $locked)" >&2
+    npm ci --prefix "$dir" --no-audit --no-fund >&2
+  else
+    echo "setup: $package $locked present" >&2
+  fi
+}
+# aedes, the third-party broker of the end-to-end suite (docs/brokers.md)
+npm_ci_pinned scripts/brokers/aedes aedes
+# MQTT.js, a client library under test (docs/clients.md)
+npm_ci_pinned scripts/clients/mqttjs mqtt

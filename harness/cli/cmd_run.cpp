@@ -19,6 +19,7 @@
 #include "mqtth/process/TcpConnect.hpp"
 #include "mqtth/report/Merge.hpp"
 #include "mqtth/report/Report.hpp"
+#include "mqtth/report/Verdicts.hpp"
 #include "mqtth/runner/Options.hpp"
 #include "mqtth/runner/Prefix.hpp"
 #include "mqtth/runner/Profile.hpp"
@@ -361,6 +362,11 @@ int run_command(int argc, char** argv) {
 
   std::fprintf(stderr, "%d passed, %d failed, %d skipped, %d errors\n", rep.summary.passed, rep.summary.failed,
                rep.summary.skipped, rep.summary.errors);
+  for (report::SpecVersion v : report::client_run_versions(rep.scenarios)) {
+    const auto c = report::client_coverage(rep.scenarios, v);
+    std::fprintf(stderr, "client-side statements cited (MQTT %s): %zu of %zu client-observable (%.1f %%)\n",
+                 std::string(report::to_string(v)).c_str(), c.cited, c.total, c.percent);
+  }
   if (known > 0)
     std::fprintf(stderr, "(%d of the failures are known deviations of profile %s)\n", known,
                  profile.name.empty() ? profile.file.c_str() : profile.name.c_str());

@@ -3,13 +3,17 @@
 for the harness's own tests: the client suite must catch each of its faults.
 
 usage: /usr/bin/python3 broken_client.py HOST PORT [--no-dup] [--publish-instead-of-pubrel]
+                                                   [--exit-on-close]
 
 Without a flag it is a small correct QoS 0/1/2 client (clean=0 sessions re-send their
 unacknowledged PUBLISHes with DUP after a reconnect, PUBREL answers PUBREC), so that each
 flag's fault is the only difference:
   --no-dup                     re-sends unacknowledged PUBLISHes with DUP 0 [MQTT-3.3.1-1]
   --publish-instead-of-pubrel  answers PUBREC with the PUBLISH again [MQTT-4.3.3-1]
+  --exit-on-close              exits (status 0) when its connection is lost instead of
+                               reconnecting: an adapter must not exit while its stdin is open
 """
+import os
 import select
 import socket
 import struct
@@ -19,6 +23,7 @@ import time
 
 NO_DUP = "--no-dup" in sys.argv
 PUBLISH_NOT_PUBREL = "--publish-instead-of-pubrel" in sys.argv
+EXIT_ON_CLOSE = "--exit-on-close" in sys.argv
 
 
 def say(line):
@@ -51,6 +56,7 @@ class Client:
         self.lock = threading.Lock()
         self.next_id = 1
         self.unacked = {}  # packet id -> (qos, topic, payload); the session's in-flight PUBLISHes
+        self.released = set()  # packet ids of QoS 2 PUBLISHes PUBREC'd: PUBREL owed until PUBCOMP
         self.options = {}
         self.connected = False
 
@@ -104,6 +110,8 @@ class Client:
                 self.sock = None
             self.connected = False
             say("closed")
+            if EXIT_ON_CLOSE:
+                os._exit(0)  # from the network thread: the whole process, status 0
             time.sleep(1)
 
     def read(self, sock, keepalive):
@@ -151,8 +159,12 @@ class Client:
             # may publish at once, from the other thread).
             if not (body[0] & 1):
                 self.unacked.clear()
+                self.released.clear()
             for pid, (qos, topic, payload) in sorted(self.unacked.items()):
-                self.send(self.publish_bytes(qos, topic, payload, pid, not NO_DUP))
+                if pid in self.released and not PUBLISH_NOT_PUBREL:
+                    self.send(packet(0x62, struct.pack("!H", pid)))  # [MQTT-4.4.0-1]
+                else:
+                    self.send(self.publish_bytes(qos, topic, payload, pid, not NO_DUP))
             self.connected = True
             say("connected %d" % (body[0] & 1))
         elif kind == 3:  # PUBLISH
@@ -179,11 +191,14 @@ class Client:
                 qos, topic, payload = self.unacked[pid]
                 self.send(self.publish_bytes(qos, topic, payload, pid, True))
             else:
+                self.released.add(pid)
                 self.send(packet(0x62, struct.pack("!H", pid)))
         elif kind == 6:  # PUBREL
             self.send(packet(0x70, body[:2]))
         elif kind == 7:  # PUBCOMP
-            self.unacked.pop(struct.unpack("!H", body[:2])[0], None)
+            pid = struct.unpack("!H", body[:2])[0]
+            self.unacked.pop(pid, None)
+            self.released.discard(pid)
         elif kind in (9, 13):  # SUBACK, PINGRESP
             pass
         else:  # anything else from a server is a protocol violation: close

@@ -51,6 +51,29 @@ def suite_names(protocol=None) -> set:
     return names
 
 
+def suite_citations(protocol: str) -> set:
+    """The statement ids the suite's scenarios of `protocol` cite: their `spec:` (a list, or
+    one list per version) and their steps' `spec:`."""
+    cited = set()
+    for f in sorted(SUITE.glob("*.yaml")):
+        doc = yaml.safe_load(f.read_text())
+        versions = [str(v) for v in doc.get("protocols", [doc.get("protocol")])]
+        if protocol not in versions:
+            continue
+        spec = doc.get("spec") or []
+        cited.update(spec.get(protocol, []) if isinstance(spec, dict) else spec)
+        cited.update(step[kind]["spec"] for step in doc["steps"] for kind in step
+                     if isinstance(step[kind], dict) and "spec" in step[kind])
+    return cited
+
+
+def client_observable(protocol: str) -> list:
+    """docs/spec's testable statements a client is bound by (actor client, both, receiver)."""
+    tsv = REPO / f"docs/spec/mqtt-{'3.1.1' if protocol == '3.1.1' else '5.0'}.tsv"
+    rows = [line.split("\t") for line in tsv.read_text().splitlines()[1:] if line]
+    return [r[0] for r in rows if r[2] != "server" and r[3] != "not-testable"]
+
+
 def profile_deviations(profile: Path) -> set:
     """(scenario name, statement) per known deviation; a trailing * (every version) dropped."""
     return {(d["scenario"].rstrip("*"), d["statement"]) for d in yaml.safe_load(profile.read_text())["known_deviations"]}
@@ -74,40 +97,61 @@ def paho_c_adapter(tmp_path_factory) -> Path:
     return build_adapter(tmp_path_factory, "paho_c_client.c", "-lpaho-mqtt3as")
 
 
-def check_adapter(harness, tmp_path, profile: Path, command: list):
+def check_adapter(harness, tmp_path, profile: Path, command: list, with_profile: bool):
     """The whole suite against one adapter: without its profile exactly the profile's known
-    deviations fail, each naming its statement; with the profile the run exits 0."""
-    bare = tmp_path / "bare.json"
-    proc = run(harness, SUITE, "-j", "2", "--json", bare, "--client", "--", *command, timeout=TIMEOUT)
-    got = outcomes(bare)
-    assert set(got) == suite_names(), proc.stderr
+    deviations fail, each naming its statement; with the profile the deviating scenarios
+    are known deviations and the run exits 0. Two tests, so that each stays well within
+    its time budget."""
     expected_failures = profile_deviations(profile)
-    failed = {(name.split(" [")[0], stmt) for name, (status, stmt, _) in got.items() if status != "passed"}
-    assert failed == expected_failures, proc.stderr
-    assert proc.returncode == 1
-    # With the profile the same failures are known deviations and the exit status is 0.
+    if not with_profile:
+        bare = tmp_path / "bare.json"
+        proc = run(harness, SUITE, "-j", "2", "--json", bare, "--client", "--", *command, timeout=TIMEOUT)
+        got = outcomes(bare)
+        assert set(got) == suite_names(), proc.stderr
+        failed = {(name.split(" [")[0], stmt) for name, (status, stmt, _) in got.items() if status != "passed"}
+        assert failed == expected_failures, proc.stderr
+        assert proc.returncode == 1
+        return
     profiled = tmp_path / "profiled.json"
-    names = [name + "*" for name, _ in expected_failures]
+    names = sorted({name + "*" for name, _ in expected_failures})
     filters = [arg for name in names for arg in ("--filter", name)]
-    proc = run(harness, SUITE, *filters, "--profile", profile, "--json", profiled, "--client", "--", *command,
+    proc = run(harness, SUITE, *filters, "-j", "2", "--profile", profile, "--json", profiled, "--client", "--", *command,
                timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr
-    for name, (status, stmt, known) in outcomes(profiled).items():
+    got = outcomes(profiled)
+    assert {(name.split(" [")[0], known["statement"]) for name, (_, _, known) in got.items() if known} == expected_failures
+    for name, (status, stmt, known) in got.items():
         assert status == "failed" and known and known["statement"] == stmt, name
 
 
-def test_paho_mqtt_python_passes_its_profile_filtered_client_suite(harness, tmp_path):
+WITH_PROFILE = pytest.mark.parametrize("with_profile", [False, True], ids=["bare", "profiled"])
+
+
+@WITH_PROFILE
+def test_paho_mqtt_python_passes_its_profile_filtered_client_suite(harness, tmp_path, with_profile):
     check_adapter(harness, tmp_path, REPO / "profiles/clients/paho-mqtt-python.yaml",
-                  [PYTHON, CLIENTS / "paho_python.py", "{host}", "{port}"])
+                  [PYTHON, CLIENTS / "paho_python.py", "{host}", "{port}"], with_profile)
 
 
-def test_libmosquitto_passes_its_profile_filtered_client_suite(harness, tmp_path, mosquitto_adapter):
+@WITH_PROFILE
+def test_libmosquitto_passes_its_profile_filtered_client_suite(harness, tmp_path, mosquitto_adapter, with_profile):
     check_adapter(harness, tmp_path, REPO / "profiles/clients/libmosquitto.yaml",
-                  [mosquitto_adapter, "{host}", "{port}"])
+                  [mosquitto_adapter, "{host}", "{port}"], with_profile)
 
 
-def test_paho_c_passes_its_profile_filtered_client_suite(harness, tmp_path, paho_c_adapter):
-    check_adapter(harness, tmp_path, REPO / "profiles/clients/paho-c.yaml", [paho_c_adapter, "{host}", "{port}"])
+@WITH_PROFILE
+def test_paho_c_passes_its_profile_filtered_client_suite(harness, tmp_path, paho_c_adapter, with_profile):
+    check_adapter(harness, tmp_path, REPO / "profiles/clients/paho-c.yaml", [paho_c_adapter, "{host}", "{port}"],
+                  with_profile)
+
+
+@WITH_PROFILE
+def test_mqttjs_passes_its_profile_filtered_client_suite(harness, tmp_path, with_profile):
+    node, adapter = shutil.which("node"), CLIENTS / "mqttjs/adapter.mjs"
+    assert node and (CLIENTS / "mqttjs/node_modules/mqtt/package.json").exists(), \
+        "node and MQTT.js are needed (scripts/setup.sh runs `npm ci` in scripts/clients/mqttjs)"
+    check_adapter(harness, tmp_path, REPO / "profiles/clients/mqttjs.yaml", [node, adapter, "{host}", "{port}"],
+                  with_profile)
 
 
 BROKEN = [PYTHON, CLIENTS / "broken_client.py", "{host}", "{port}"]
@@ -117,12 +161,13 @@ BROKEN = [PYTHON, CLIENTS / "broken_client.py", "{host}", "{port}"]
     (None, None, None),
     ("--no-dup", "after a reconnect the client re-sends its unacknowledged QoS 1 PUBLISH with DUP 1 and the same packet id",
      "MQTT-3.3.1-1"),
-    ("--publish-instead-of-pubrel", "the client publishes at QoS 0, 1 and 2 with packet ids, and answers PUBREC with PUBREL",
-     "MQTT-4.3.3-1"),
+    ("--publish-instead-of-pubrel", ("the client publishes at QoS 0, 1 and 2 with packet ids, and answers PUBREC with PUBREL",
+                                     "after a reconnect the client re-sends PUBREL, not the PUBLISH, for a QoS 2 message the "
+                                     "harness had PUBREC'd"), "MQTT-4.3.3-1"),
 ])
 def test_a_broken_client_is_caught_by_the_matching_scenario(harness, tmp_path, flag, scenario, statement):
     """The stub speaks 3.1.1 only. Without a flag it passes the suite, so each flag's fault
-    is the only reason its scenario fails; the failure names the statement the fault breaks."""
+    is the only reason its scenarios fail; each failure names the statement the fault breaks."""
     report = tmp_path / "broken.json"
     proc = run(harness, SUITE, "--protocol", "3.1.1", "-j", "2", "--json", report, "--client", "--", *BROKEN,
                *([flag] if flag else []), timeout=TIMEOUT)
@@ -132,9 +177,37 @@ def test_a_broken_client_is_caught_by_the_matching_scenario(harness, tmp_path, f
     if flag is None:
         assert failed == {}, proc.stderr
         assert proc.returncode == 0
+        # A clean run: the client-side coverage is what the suite cites, over docs/spec's
+        # client-observable statements.
+        observable = client_observable("3.1.1")
+        cited = [i for i in observable if i in suite_citations("3.1.1")]
+        coverage = json.loads(report.read_text())["client_coverage"]
+        assert set(coverage) == {"3.1.1"}
+        assert coverage["3.1.1"]["total"] == len(observable)
+        assert coverage["3.1.1"]["statements"] == cited, coverage
+        assert f"client-side statements cited (MQTT 3.1.1): {len(cited)} of {len(observable)}" in proc.stderr
     else:
-        assert failed == {f"{scenario} [3.1.1]": statement}, proc.stderr
+        scenarios = scenario if isinstance(scenario, tuple) else (scenario,)
+        assert failed == {f"{name} [3.1.1]": statement for name in scenarios}, proc.stderr
         assert proc.returncode == 1
+
+
+def test_an_adapter_that_exits_during_the_scenario_fails_it_with_the_reason(harness, tmp_path):
+    """An adapter exits only at the end of its stdin (docs/clients.md): one that exits with
+    status 0 when its link is cut fails the scenario at once, saying so, rather than the
+    reconnect step timing out. Without the flag the same scenario passes (the parametrised
+    test above), so the exit is the only reason."""
+    report = tmp_path / "exit.json"
+    proc = run(harness, SUITE / "resend_dup_qos1.yaml", "--protocol", "3.1.1", "--json", report, "--client", "--",
+               *BROKEN, "--exit-on-close", timeout=TIMEOUT)
+    assert proc.returncode == 1, proc.stderr
+    (scenario,) = json.loads(report.read_text())["scenarios"]
+    failure = scenario["failure"]
+    assert scenario["status"] == "failed" and not failure.get("statement"), failure
+    assert "the client under test ended during the scenario (exit 0)" in failure["message"], failure
+    # The link was cut by the harness's abrupt disconnect; the failure is at the next step.
+    steps = yaml.safe_load((SUITE / "resend_dup_qos1.yaml").read_text())["steps"]
+    assert "accept_connection" in steps[failure["step"] - 1], failure
 
 
 def test_role_server_scenarios_need_a_client_and_client_runs_skip_broker_scenarios(harness, tmp_path):

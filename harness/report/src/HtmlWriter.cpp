@@ -433,6 +433,22 @@ std::string to_html(const RunReport& r, std::string_view title) {
            "killed (" + h(proof->source) + ", docs/mutants.md). Cited, not proven: no mutant of it was killed, so a "
            "green run does not show the scenarios would notice a broker breaking it.</p>\n";
 
+  // run --client: the client-observable statements the client suite cites (docs/clients.md).
+  const auto client_versions = client_run_versions(r.scenarios);
+  if (!client_versions.empty()) {
+    out += "<h2>Client-side statements</h2>\n<table class=\"covsum\"><thead><tr><th>version</th><th>client-observable "
+           "statements the role: server scenarios cite</th><th>share</th><th>not cited</th></tr></thead><tbody>\n";
+    for (SpecVersion v : client_versions) {
+      const ClientCoverage c = client_coverage(r.scenarios, v);
+      std::string not_cited;
+      for (std::size_t i = 0; i < c.rows.size(); ++i)
+        if (!c.cited_rows[i]) not_cited += (not_cited.empty() ? "" : " ") + h(std::string(c.rows[i]->id));
+      out += "<tr><td>MQTT " + std::string(to_string(v)) + "</td><td class=\"num\">" + std::to_string(c.cited) + " / " +
+             std::to_string(c.total) + "</td><td>" + fmt_percent(c.percent) + "</td><td>" + not_cited + "</td></tr>\n";
+    }
+    out += "</tbody></table>\n";
+  }
+
   out += "<h2>Scenarios</h2>\n<div class=\"toolbar\"><button data-filter=\"all\" class=\"on\">all</button>"
          "<button data-filter=\"failed\">failed</button><button data-filter=\"error\">error</button>"
          "<button data-filter=\"skipped\">skipped</button><button data-filter=\"passed\">passed</button>"

@@ -208,6 +208,19 @@ Json to_json(const RunReport& r) {
   }
   j["coverage"] = std::move(cov);
   j["statements"] = std::move(verdicts);
+  // run --client: the client-observable statements the client suite cites (docs/clients.md).
+  Json client_cov = Json::object();
+  for (SpecVersion v : client_run_versions(r.scenarios)) {
+    const ClientCoverage c = client_coverage(r.scenarios, v);
+    std::vector<std::string> cited, not_cited;
+    for (std::size_t i = 0; i < c.rows.size(); ++i) (c.cited_rows[i] ? cited : not_cited).emplace_back(c.rows[i]->id);
+    client_cov[std::string(to_string(v))] = Json{{"cited", c.cited},
+                                                 {"total", c.total},
+                                                 {"percent", std::round(c.percent * 10.0) / 10.0},
+                                                 {"statements", cited},
+                                                 {"not_cited", not_cited}};
+  }
+  if (!client_cov.empty()) j["client_coverage"] = std::move(client_cov);
   if (!r.harness_version.empty()) j["harness_version"] = r.harness_version;
   if (!r.broker.empty()) j["broker"] = r.broker;
   if (!r.started_at.empty()) j["started_at"] = r.started_at;

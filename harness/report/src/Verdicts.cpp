@@ -17,9 +17,16 @@ std::string_view to_string(StatementVerdict v) {
   return "not_checked";
 }
 
-std::vector<SpecVersion> run_versions(std::span<const ScenarioResult> scenarios) {
+namespace {
+
+bool ran_in_server_role(const ScenarioResult& s) { return s.server_role && s.status != Status::skipped; }
+
+// The versions of the scenarios `keep` accepts, 3.1.1 first.
+template <class Keep>
+std::vector<SpecVersion> versions_where(std::span<const ScenarioResult> scenarios, Keep keep) {
   bool v311 = false, v5 = false;
   for (const ScenarioResult& s : scenarios) {
+    if (!keep(s)) continue;
     const auto v = spec_version_for_protocol(s.protocol);
     v311 = v311 || v == SpecVersion::v3_1_1;
     v5 = v5 || v == SpecVersion::v5;
@@ -28,6 +35,16 @@ std::vector<SpecVersion> run_versions(std::span<const ScenarioResult> scenarios)
   if (v311) out.push_back(SpecVersion::v3_1_1);
   if (v5) out.push_back(SpecVersion::v5);
   return out;
+}
+
+}  // namespace
+
+std::vector<SpecVersion> run_versions(std::span<const ScenarioResult> scenarios) {
+  return versions_where(scenarios, [](const ScenarioResult&) { return true; });
+}
+
+std::vector<SpecVersion> client_run_versions(std::span<const ScenarioResult> scenarios) {
+  return versions_where(scenarios, ran_in_server_role);
 }
 
 namespace {
@@ -161,6 +178,28 @@ std::optional<MutantProof> load_mutant_proof(const std::string& path, std::strin
     list->erase(std::unique(list->begin(), list->end()), list->end());
   }
   return proof;
+}
+
+ClientCoverage client_coverage(std::span<const ScenarioResult> scenarios, SpecVersion version) {
+  ClientCoverage c;
+  c.version = version;
+  std::set<std::string_view> cited;
+  for (const ScenarioResult& s : scenarios) {
+    if (!ran_in_server_role(s) || spec_version_for_protocol(s.protocol) != version) continue;
+    for (const std::string& id : s.spec)
+      if (const Statement* st = find_statement(version, id)) cited.insert(st->id);
+    if (s.failure && !s.failure->statement.empty())
+      if (const Statement* st = find_statement(version, s.failure->statement)) cited.insert(st->id);
+  }
+  for (const Statement& st : statements(version)) {
+    if (!st.client_observable()) continue;
+    c.rows.push_back(&st);
+    c.cited_rows.push_back(cited.contains(st.id));
+    ++c.total;
+    if (c.cited_rows.back()) ++c.cited;
+  }
+  c.percent = c.total ? 100.0 * static_cast<double>(c.cited) / static_cast<double>(c.total) : 0.0;
+  return c;
 }
 
 }  // namespace mqtth::report

@@ -294,3 +294,30 @@ TEST(StatementVerdicts, with_a_mutants_report_covered_statements_split_into_prov
   EXPECT_NE(error.find("mutants"), std::string::npos);
   std::filesystem::remove(path);
 }
+
+// run --client: the client-observable statements (actor client, both or receiver, testable;
+// counts from docs/spec/*.tsv: 3.1.1 35 + 28 + 6 = 69, 5.0 49 + 70 + 12 = 131) that the
+// role: server scenarios that ran cite or name in a failure; broker scenarios and skipped
+// runs do not count, nor does a server-only statement.
+TEST(ClientCoverage, counts_what_the_role_server_runs_cite_over_the_client_observable_statements) {
+  ScenarioResult dup = scenario("resend", "3.1.1", Status::passed, {"MQTT-3.3.1-1", "MQTT-3.1.2-24"});
+  dup.server_role = true;  // MQTT-3.1.2-24 (3.1.1) binds the server only: not counted
+  ScenarioResult fail = failed("pubrel", {"MQTT-4.4.0-1"}, "MQTT-4.3.3-1", 3);
+  fail.server_role = true;
+  ScenarioResult skipped = scenario("skipped", "3.1.1", Status::skipped, {"MQTT-3.1.2-23"});
+  skipped.server_role = true;
+  const ScenarioResult broker = scenario("broker", "3.1.1", Status::passed, {"MQTT-2.3.1-1"});
+  const std::vector<ScenarioResult> run{dup, fail, skipped, broker};
+  EXPECT_EQ(client_run_versions(run), std::vector<SpecVersion>{SpecVersion::v3_1_1});
+  const ClientCoverage c = client_coverage(run, SpecVersion::v3_1_1);
+  EXPECT_EQ(c.total, 69u);
+  EXPECT_EQ(c.cited, 3u);  // 3.3.1-1, 4.4.0-1, 4.3.3-1
+  EXPECT_NEAR(c.percent, 300.0 / 69.0, 1e-9);
+  std::vector<std::string> cited;
+  for (std::size_t i = 0; i < c.rows.size(); ++i)
+    if (c.cited_rows[i]) cited.emplace_back(c.rows[i]->id);
+  EXPECT_EQ(cited, (std::vector<std::string>{"MQTT-3.3.1-1", "MQTT-4.3.3-1", "MQTT-4.4.0-1"}));
+  EXPECT_EQ(client_coverage(run, SpecVersion::v5).total, 131u);
+  EXPECT_EQ(client_coverage(run, SpecVersion::v5).cited, 0u);
+  EXPECT_TRUE(client_run_versions(std::vector<ScenarioResult>{broker}).empty());
+}

@@ -53,11 +53,27 @@ std::vector<ObligationBreach> ClientObligations::client_sent(const mqtt::PacketV
     connect_seen_ = true;
     connect_keep_alive_ = c->keep_alive;
     // A new session on either side: nothing of before is owed any more.
-    if (c->clean_start) in_flight_.clear();
+    if (c->clean_start) {
+      in_flight_.clear();
+      discarded_releases_.clear();
+    }
     return out;
   }
   if (type == PacketType::disconnect) {
     disconnect_seen_ = true;
+    return out;
+  }
+  if (const auto* r = std::get_if<mqtt::PubrelView>(&packet)) {
+    const auto it = in_flight_.find(r->packet_id);
+    if (it != in_flight_.end() && it->second.released) return out;
+    const std::string pid = std::to_string(r->packet_id);
+    if (discarded_releases_.contains(r->packet_id))
+      out.push_back({v5() ? "MQTT-3.2.2-5" : "",
+                     "the client sent PUBREL for packet id " + pid +
+                         " of its old session after the CONNACK's Session Present 0: it kept its session state"});
+    else
+      out.push_back({id("MQTT-2.3.1-6", "MQTT-2.2.1-5"),
+                     "the client sent PUBREL for packet id " + pid + ", for which the harness sent no PUBREC in this session"});
     return out;
   }
   if (const auto* p = std::get_if<mqtt::PublishView>(&packet)) {
@@ -92,6 +108,7 @@ std::vector<ObligationBreach> ClientObligations::client_sent(const mqtt::PacketV
       return out;
     }
     in_flight_[p->packet_id] = InFlight{false, connection_, std::string(p->topic), std::string(p->payload)};
+    discarded_releases_.erase(p->packet_id);
     if (v5() && in_flight_.size() > receive_maximum_)
       out.push_back({"MQTT-3.3.4-7", "the client has " + std::to_string(in_flight_.size()) +
                                          " QoS 1/2 PUBLISHes unacknowledged where the CONNACK's Receive Maximum is " +
@@ -107,8 +124,13 @@ void ClientObligations::server_sent(const mqtt::PacketView& packet, double now_m
       refused_ = true;
       return;
     }
-    // Session Present 0: the client starts a new session and owes nothing of an old one.
-    if (!c->session_present) in_flight_.clear();
+    // Session Present 0: the client starts a new session and owes nothing of an old one; it
+    // must discard the old state (5.0 MQTT-3.2.2-5), so a PUBREL it owed there is a breach.
+    if (!c->session_present) {
+      for (const auto& [packet_id, f] : in_flight_)
+        if (f.released) discarded_releases_.insert(packet_id);
+      in_flight_.clear();
+    }
     maximum_qos_ = 2;
     retain_available_ = true;
     receive_maximum_ = 65535;
@@ -121,7 +143,11 @@ void ClientObligations::server_sent(const mqtt::PacketView& packet, double now_m
       if (auto x = c->properties.find(P::receive_maximum)) receive_maximum_ = static_cast<std::uint16_t>(x->number);
       if (auto x = c->properties.find(P::topic_alias_maximum)) topic_alias_maximum_ = static_cast<std::uint16_t>(x->number);
       // The client uses the Server Keep Alive instead of its own [MQTT-3.1.2-21].
-      if (auto x = c->properties.find(P::server_keep_alive)) keep_alive = static_cast<std::uint16_t>(x->number);
+      server_keep_alive_ = false;
+      if (auto x = c->properties.find(P::server_keep_alive)) {
+        keep_alive = static_cast<std::uint16_t>(x->number);
+        server_keep_alive_ = true;
+      }
     }
     if (keep_alive > 0) keep_alive_ms_ = keep_alive * 1000.0;
     else keep_alive_ms_.reset();
@@ -153,9 +179,11 @@ std::optional<double> ClientObligations::keep_alive_due_ms() const {
 std::optional<ObligationBreach> ClientObligations::idle_check(double now_ms) const {
   const auto due = keep_alive_due_ms();
   if (!due || now_ms < *due) return std::nullopt;
-  return ObligationBreach{id("MQTT-3.1.2-23", "MQTT-3.1.2-20"),
+  // With a Server Keep Alive in force the breach is not adopting it [MQTT-3.2.2-21].
+  return ObligationBreach{server_keep_alive_ ? "MQTT-3.2.2-21" : id("MQTT-3.1.2-23", "MQTT-3.1.2-20"),
                           "the client sent nothing for " + std::to_string(static_cast<long long>(now_ms - last_client_packet_ms_)) +
-                              " ms with a Keep Alive of " + std::to_string(static_cast<long long>(*keep_alive_ms_ / 1000)) +
+                              " ms with a " + (server_keep_alive_ ? "Server Keep Alive" : "Keep Alive") + " of " +
+                              std::to_string(static_cast<long long>(*keep_alive_ms_ / 1000)) +
                               " s (judged at one and a half times it)"};
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,7 +60,9 @@ class ClientObligations {
   bool retain_available_ = true;
   std::uint16_t receive_maximum_ = 65535;
   std::uint16_t topic_alias_maximum_ = 0;
+  bool server_keep_alive_ = false;  // the CONNACK's Server Keep Alive replaced the client's
   std::map<std::uint16_t, InFlight> in_flight_;  // the client's QoS 1/2 PUBLISHes not finished
+  std::set<std::uint16_t> discarded_releases_;   // PUBRELs owed in a session a Session Present 0 ended
 };
 
 }  // namespace mqtth::runner

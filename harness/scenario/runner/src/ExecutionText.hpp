@@ -85,6 +85,7 @@ inline report::ScenarioResult planned_result(const scenario::Scenario& scenario)
   r.name = scenario.name;
   r.file = scenario.file;
   r.protocol = std::string(mqtt::to_string(scenario.protocol));
+  r.server_role = scenario.role == scenario::Role::server;
   r.spec = scenario.spec;
   for (const auto& step : scenario.steps)
     if (!step.spec.empty() && std::find(r.spec.begin(), r.spec.end(), step.spec) == r.spec.end()) r.spec.push_back(step.spec);

@@ -112,6 +112,40 @@ TEST(ClientObligations, SessionPresent0LetsTheClientStartAfresh) {
   EXPECT_TRUE(o.client_sent(publish(2, 5), 5).empty());
 }
 
+TEST(ClientObligations, PubrelOfADiscardedSessionIsMQTT_3_2_2_5_in_5_0_only) {
+  for (auto [v, id] : {std::pair{Version::v3_1_1, ""}, std::pair{Version::v5, "MQTT-3.2.2-5"}}) {
+    auto o = connected(v);
+    EXPECT_TRUE(o.client_sent(publish(2, 5), 1).empty());
+    o.server_sent(ack<mqtt::PubrecView>(5), 2);
+    EXPECT_TRUE(o.client_sent(ack<mqtt::PubrelView>(5), 3).empty());
+    o.connection_opened();
+    EXPECT_TRUE(o.client_sent(connect(false, 0, v), 4).empty());
+    o.server_sent(connack(false), 5);
+    const auto breaches = o.client_sent(ack<mqtt::PubrelView>(5), 6);
+    ASSERT_EQ(breaches.size(), 1u);
+    EXPECT_EQ(breaches.front().statement, id);
+  }
+}
+
+TEST(ClientObligations, PubrelResentOnAResumedSessionIsFine) {
+  auto o = connected(Version::v5);
+  EXPECT_TRUE(o.client_sent(publish(2, 5), 1).empty());
+  o.server_sent(ack<mqtt::PubrecView>(5), 2);
+  o.connection_opened();
+  EXPECT_TRUE(o.client_sent(connect(false, 0, Version::v5), 3).empty());
+  o.server_sent(connack(true), 4);
+  EXPECT_TRUE(o.client_sent(ack<mqtt::PubrelView>(5), 5).empty());
+}
+
+TEST(ClientObligations, PubrelWithAnIdTheHarnessNeverPubrecdIsMQTT_2_3_1_6_and_5_0s_2_2_1_5) {
+  for (auto [v, id] : {std::pair{Version::v3_1_1, "MQTT-2.3.1-6"}, std::pair{Version::v5, "MQTT-2.2.1-5"}}) {
+    auto o = connected(v);
+    EXPECT_TRUE(o.client_sent(publish(2, 5), 1).empty());
+    o.server_sent(ack<mqtt::PubrecView>(5), 2);
+    EXPECT_EQ(statements(o.client_sent(ack<mqtt::PubrelView>(6), 3)), id);
+  }
+}
+
 TEST(ClientObligations, KeepAliveJudgedAtOneAndAHalfTimesIt_MQTT_3_1_2_23) {
   auto o = connected(Version::v3_1_1, true, 2);
   ASSERT_TRUE(o.keep_alive_due_ms());
@@ -125,13 +159,15 @@ TEST(ClientObligations, KeepAliveJudgedAtOneAndAHalfTimesIt_MQTT_3_1_2_23) {
   EXPECT_FALSE(o.keep_alive_due_ms());
 }
 
-TEST(ClientObligations, ServerKeepAliveReplacesTheClientsOwn_MQTT_3_1_2_20_and_21) {
+TEST(ClientObligations, ServerKeepAliveReplacesTheClientsOwn_MQTT_3_2_2_21) {
   std::string props;
   ASSERT_TRUE(mqtt::append_property(props, {mqtt::PropertyId::server_keep_alive, 1, {}, {}}));
   auto o = connected(Version::v5, true, 60, props);
   ASSERT_TRUE(o.keep_alive_due_ms());
   EXPECT_DOUBLE_EQ(*o.keep_alive_due_ms(), 1500);
-  EXPECT_EQ(o.idle_check(1500)->statement, "MQTT-3.1.2-20");
+  EXPECT_EQ(o.idle_check(1500)->statement, "MQTT-3.2.2-21");
+  auto own = connected(Version::v5, true, 1);
+  EXPECT_EQ(own.idle_check(1500)->statement, "MQTT-3.1.2-20");
 }
 
 TEST(ClientObligations, SubscriptionIdentifierInAClientPublishIsMQTT_3_3_4_6) {

@@ -134,6 +134,7 @@ struct ScenarioResult {
   std::string name;
   std::string file;
   std::string protocol;        // "3.1.1" or "5"
+  bool server_role = false;    // a `role: server` scenario: the harness played the broker for a client under test
   Status status = Status::passed;
   double duration_ms = 0;
   // Statement ids the scenario checks ("MQTT-4.3.3-1") under `protocol`: its `spec:` list

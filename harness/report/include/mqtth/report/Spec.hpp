@@ -24,6 +24,9 @@ struct Statement {
   std::string_view cls;      // broker-observable | client-obligation | not-testable
   std::string_view summary;  // the project's own short wording
   bool broker_observable() const { return cls == "broker-observable"; }
+  // What a harness playing the server can see a client under test meet or break: every
+  // testable statement binding the client, either side or the receiver (docs/clients.md).
+  bool client_observable() const { return cls != "not-testable" && actor != "server"; }
 };
 
 std::span<const Statement> statements(SpecVersion);

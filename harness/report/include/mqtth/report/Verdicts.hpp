@@ -69,6 +69,21 @@ struct Coverage {
 // With `proof`, covered statements are split into proven and cited, not proven.
 Coverage coverage(std::span<const ScenarioResult> scenarios, SpecVersion version, const MutantProof* proof = nullptr);
 
+// The client side (`run --client`, docs/clients.md): which client-observable statements
+// (Statement::client_observable) the run's role: server scenarios that ran (any status but
+// skipped) cite or name in a failure, over all client-observable statements of the version.
+struct ClientCoverage {
+  SpecVersion version = SpecVersion::v3_1_1;
+  std::size_t cited = 0;
+  std::size_t total = 0;                 // client-observable statements (69 / 131)
+  double percent = 0;                    // 100 * cited / total
+  std::vector<const Statement*> rows;    // every client-observable statement, file order
+  std::vector<bool> cited_rows;          // per row
+};
+ClientCoverage client_coverage(std::span<const ScenarioResult> scenarios, SpecVersion version);
+// The versions of the role: server scenarios that ran, 3.1.1 first (empty: no client run).
+std::vector<SpecVersion> client_run_versions(std::span<const ScenarioResult> scenarios);
+
 // The versions the run's scenarios used (any status), 3.1.1 first.
 std::vector<SpecVersion> run_versions(std::span<const ScenarioResult> scenarios);
 
