@@ -41,6 +41,7 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
   bool spawn = false;
   bool client = false;
   std::optional<std::string> restart;
+  std::optional<std::string> tls_option;  // the last TLS option given
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
     std::optional<std::string> inline_value;
@@ -69,10 +70,19 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
     } else if (arg == "-q" || arg == "--quiet") {
       o.quiet = true;
     } else if (arg == "--broker") {
-      if (!value(v)) return fail("--broker needs HOST:PORT");
-      auto endpoint = common::parse_host_port(v);
-      if (!endpoint.value) return fail("--broker: " + endpoint.error);
-      o.broker = *endpoint.value;
+      if (!value(v)) return fail("--broker needs a broker address (HOST:PORT, mqtt://HOST:PORT or mqtts://HOST:PORT)");
+      auto address = common::parse_broker_address(v);
+      if (!address.value) return fail("--broker: " + address.error);
+      o.broker = address.value->endpoint;
+      o.transport = address.value->transport;
+    } else if (arg == "--cafile" || arg == "--cert" || arg == "--key" || arg == "--tls-server-name") {
+      if (!value(v) || v.empty()) return fail(arg + (arg == "--tls-server-name" ? " needs a host name" : " needs a file name"));
+      (arg == "--cafile" ? o.tls.ca_file : arg == "--cert" ? o.tls.cert_file : arg == "--key" ? o.tls.key_file
+                                                                                             : o.tls.server_name) = v;
+      tls_option = arg;
+    } else if (arg == "--insecure") {
+      o.tls.insecure = true;
+      tls_option = arg;
     } else if (arg == "--protocol") {
       if (!value(v)) return fail("--protocol needs 3.1.1 or 5");
       const auto version = mqtt::parse_version(v);  // scenarios run 3.1.1 or 5 (3.1 only as a CONNECT)
@@ -149,6 +159,10 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
   }
   if (!o.help && o.paths.empty()) return fail("no scenario file or folder given (see mqtt-harness run --help)");
   if (client && o.client.empty()) return fail("--client needs the client's command after '--' (the last arguments)");
+  if (tls_option && o.transport != common::Transport::mqtts)
+    return fail(*tls_option + " is a TLS option: it needs --broker mqtts://HOST:PORT");
+  if (o.tls.cert_file.empty() != o.tls.key_file.empty())
+    return fail("--cert and --key go together (the client certificate and its private key)");
   if (client && (spawn || o.broker))
     return fail("--client plays the broker for a client under test: it takes no --broker or --spawn");
   if (client) {
@@ -181,8 +195,15 @@ const char* run_usage() {
 Runs scenario files (PATH: a .yaml file, or a folder searched recursively for *.yaml).
 
 options:
-  --broker HOST:PORT  test this broker instead of a fresh embedded broker per scenario;
-                      client ids and topics then get a per-run prefix (docs/runner.md)
+  --broker URL        test this broker instead of a fresh embedded broker per scenario;
+                      client ids and topics then get a per-run prefix (docs/runner.md).
+                      URL: HOST:PORT or mqtt://HOST:PORT (TCP), mqtts://HOST:PORT (TLS)
+  --cafile FILE       with mqtts://: PEM CA certificate(s) to trust (default: the system's)
+  --cert FILE --key FILE
+                      with mqtts://: client certificate and key (mutual TLS)
+  --tls-server-name NAME
+                      with mqtts://: the name the server certificate must carry (and SNI)
+  --insecure          with mqtts://: do not verify the server certificate (in the report)
   --prefix TEMPLATE|none
                       the topic prefix with --broker: {run} the run id, {n} the
                       scenario's number (default {run}/{n}: mh1a2b3c/17/t/a, client id
