@@ -4,6 +4,7 @@
 #include <QSslCertificate>
 #include <QSslKey>
 #include <QSslSocket>
+#include <QStringList>
 
 #include <optional>
 
@@ -52,7 +53,7 @@ QString describe(const QSslError& e) {
     case QSslError::UnableToGetIssuerCertificate:
     case QSslError::UnableToVerifyFirstCertificate:
     case QSslError::CertificateUntrusted:
-      return "the server certificate is signed by an unknown CA (" + e.errorString() + "; --cafile names the CA to trust)";
+      return "the server certificate is signed by an unknown CA (--cafile names the CA to trust)";
     default: return e.errorString();
   }
 }
@@ -123,8 +124,10 @@ bool is_tls_failure(const QAbstractSocket& socket) {
 
 QString describe_failure(const QSslSocket& socket, const QList<QSslError>& verify_errors) {
   const QString where = socket.peerName() + ":" + QString::number(socket.peerPort());
-  QString why;
-  for (const auto& e : verify_errors) why += (why.isEmpty() ? "" : "; ") + describe(e);
+  QStringList reasons;
+  for (const auto& e : verify_errors)
+    if (!reasons.contains(describe(e))) reasons << describe(e);
+  QString why = reasons.join("; ");
   if (why.isEmpty()) why = socket.errorString();
   // A server that refuses our certificate (or its absence) ends the handshake with an alert.
   if (why.contains("alert certificate required") || why.contains("alert handshake failure") ||

@@ -117,6 +117,13 @@ ProbeAnswer probe_once(const std::string& host, quint16 port, mqtt::Version vers
     const char* what = ssl ? "no TLS connection" : "no TCP connection";
     answer.seen = transport_error ? std::string(what) + ": " + *transport_error
                                   : std::string(what) + " within " + std::to_string(kProbeTimeoutMs / 1000) + " s";
+  } else if (ssl && bytes.empty() && (closed || transport_error)) {
+    // With TLS 1.3 the client's handshake is done before the server has judged the
+    // client certificate; a server that refuses it (or its absence) then just closes.
+    answer.kind = ProbeAnswer::Kind::unreachable;
+    answer.seen = "the TLS connection closed right after the handshake, without a byte: the broker refused the "
+                  "client certificate, or its absence (--cert/--key)" +
+                  (transport_error ? " (" + *transport_error + ")" : std::string());
   } else if (transport_error && bytes.empty()) {
     answer.kind = ProbeAnswer::Kind::closed;
     answer.seen = "the connection ended without a byte (" + *transport_error + ")";
