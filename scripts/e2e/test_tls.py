@@ -131,6 +131,7 @@ def test_tls_server_name_and_insecure(harness, procs, tmp_path, certs):
     (["--broker", "127.0.0.1:1883", "--cafile", "ca.pem"], "--cafile is a TLS option: it needs --broker mqtts://"),
     (["--broker", "mqtts://127.0.0.1:1883", "--cert", "c.pem"], "--cert and --key go together"),
     (["--broker", "mqtts://127.0.0.1:1883", "--cafile", "/nonexistent/ca.pem"], "--cafile /nonexistent/ca.pem"),
+    (["--broker", "127.0.0.1:1883", "--insecure"], "--insecure is a TLS option"),
 ])
 def test_bad_tls_arguments_of_run_exit_2(harness, args, message):
     proc = run_scenarios(harness, SUITE / "connect", *args)
@@ -211,3 +212,27 @@ def test_mosquitto_requiring_client_certificates(harness, procs, tmp_path, certs
     accepted = tls_run(harness, port, certs, "--cert", certs / "client.pem", "--key", certs / "client.key",
                        "--profile", REPO / "profiles/mosquitto-2.0.yaml")
     assert accepted.returncode == 0, accepted.stderr
+
+
+def test_bench_over_mqtts(harness, procs, tmp_path, certs):
+    port = start_tls_broker(harness, procs, tmp_path, certs)
+    report = tmp_path / "bench.json"
+    bench = [str(harness), "bench", "--broker", f"mqtts://127.0.0.1:{port}", "--messages", "2000", "--qos", "1"]
+    proc = subprocess.run([*bench, "--cafile", str(certs / "ca.pem"), "--json", str(report)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads(report.read_text())
+    assert doc["passed"] and doc["broker"]["label"] == f"mqtts://127.0.0.1:{port}"
+    # Without the CA: no connection, exit 2, the reason named.
+    refused = subprocess.run(bench, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "the server certificate is signed by an unknown CA" in refused.stdout + refused.stderr
+
+
+def test_fuzz_and_proxy_refuse_mqtts_clearly(harness):
+    fuzz = subprocess.run([str(harness), "fuzz", "--broker", "mqtts://127.0.0.1:8883", "--duration", "1s"],
+                          capture_output=True, text=True, timeout=30)
+    assert fuzz.returncode == 2 and "mqtts:// is not built yet" in fuzz.stderr, fuzz.stderr
+    proxy = subprocess.run([str(harness), "proxy", "--listen", "127.0.0.1:0", "--upstream", "mqtts://127.0.0.1:8883"],
+                           capture_output=True, text=True, timeout=30)
+    assert proxy.returncode == 2 and "plain TCP only" in proxy.stderr, proxy.stderr

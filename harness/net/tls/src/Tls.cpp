@@ -68,8 +68,8 @@ std::shared_ptr<const Client> make_client(const ClientOptions& options, std::str
     if (!cas) return nullptr;
     client->configuration.setCaCertificates(*cas);
   }
-  if (options.cert_file.empty() != options.key_file.empty()) {
-    error = "--cert and --key go together (the client certificate and its private key)";
+  if (auto problem = check_client_options(options, true); !problem.empty()) {
+    error = problem;
     return nullptr;
   }
   if (!options.cert_file.empty()) {

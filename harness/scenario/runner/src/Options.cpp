@@ -41,7 +41,6 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
   bool spawn = false;
   bool client = false;
   std::optional<std::string> restart;
-  std::optional<std::string> tls_option;  // the last TLS option given
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
     std::optional<std::string> inline_value;
@@ -75,14 +74,9 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
       if (!address.value) return fail("--broker: " + address.error);
       o.broker = address.value->endpoint;
       o.transport = address.value->transport;
-    } else if (arg == "--cafile" || arg == "--cert" || arg == "--key" || arg == "--tls-server-name") {
-      if (!value(v) || v.empty()) return fail(arg + (arg == "--tls-server-name" ? " needs a host name" : " needs a file name"));
-      (arg == "--cafile" ? o.tls.ca_file : arg == "--cert" ? o.tls.cert_file : arg == "--key" ? o.tls.key_file
-                                                                                             : o.tls.server_name) = v;
-      tls_option = arg;
-    } else if (arg == "--insecure") {
-      o.tls.insecure = true;
-      tls_option = arg;
+    } else if (tls::is_client_option(arg)) {
+      if (tls::client_option_takes_value(arg) && !value(v)) v.clear();
+      if (auto problem = tls::set_client_option(o.tls, arg, v); !problem.empty()) return fail(problem);
     } else if (arg == "--protocol") {
       if (!value(v)) return fail("--protocol needs 3.1.1 or 5");
       const auto version = mqtt::parse_version(v);  // scenarios run 3.1.1 or 5 (3.1 only as a CONNECT)
@@ -159,10 +153,8 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
   }
   if (!o.help && o.paths.empty()) return fail("no scenario file or folder given (see mqtt-harness run --help)");
   if (client && o.client.empty()) return fail("--client needs the client's command after '--' (the last arguments)");
-  if (tls_option && o.transport != common::Transport::mqtts)
-    return fail(*tls_option + " is a TLS option: it needs --broker mqtts://HOST:PORT");
-  if (o.tls.cert_file.empty() != o.tls.key_file.empty())
-    return fail("--cert and --key go together (the client certificate and its private key)");
+  if (auto problem = tls::check_client_options(o.tls, o.transport == common::Transport::mqtts); !problem.empty())
+    return fail(problem);
   if (client && (spawn || o.broker))
     return fail("--client plays the broker for a client under test: it takes no --broker or --spawn");
   if (client) {

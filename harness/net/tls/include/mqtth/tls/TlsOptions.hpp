@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace mqtth::tls {
 
@@ -14,6 +15,16 @@ struct ClientOptions {
   std::string server_name;  // --tls-server-name: SNI and the name checked; empty: the host
   bool insecure = false;    // --insecure: the server certificate is not verified at all
 };
+
+// The client TLS options every command with --broker reads (run, bench): one parser.
+// Whether `option` is one (--insecure takes no value, the others one).
+bool is_client_option(std::string_view option);
+bool client_option_takes_value(std::string_view option);
+// Sets `option` to `value`; "" or what is wrong ("--cafile needs a file name").
+std::string set_client_option(ClientOptions& options, std::string_view option, std::string_view value = {});
+// After parsing: "" or what is wrong with the options together (a TLS option without an
+// mqtts:// broker, --cert without --key).
+std::string check_client_options(const ClientOptions& options, bool mqtts);
 
 // The server side of an mqtts:// listener: `broker --listen mqtts://... --cert --key
 // [--client-ca]`.
