@@ -97,7 +97,10 @@ void RawConnection::halfClose() {
   halfClosePending_ = false;
   // Qt buffers writes; the FIN must follow the last byte, not overtake it. Loopback takes
   // everything at once; the wait only bounds a peer that stopped reading.
-  while (socket_->bytesToWrite() > 0 && socket_->waitForBytesWritten(1000)) {
+  // Over TLS, what QSslSocket has encrypted but not yet sent counts too.
+  const auto* ssl = qobject_cast<QSslSocket*>(socket_);
+  auto unsent = [&] { return socket_->bytesToWrite() + (ssl ? ssl->encryptedBytesToWrite() : 0); };
+  while (unsent() > 0 && socket_->waitForBytesWritten(1000)) {
   }
   ::shutdown(static_cast<int>(socket_->socketDescriptor()), SHUT_WR);
 }
