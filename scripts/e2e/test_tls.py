@@ -236,3 +236,14 @@ def test_fuzz_and_proxy_refuse_mqtts_clearly(harness):
     proxy = subprocess.run([str(harness), "proxy", "--listen", "127.0.0.1:0", "--upstream", "mqtts://127.0.0.1:8883"],
                            capture_output=True, text=True, timeout=30)
     assert proxy.returncode == 2 and "plain TCP only" in proxy.stderr, proxy.stderr
+
+
+def test_spawn_a_tls_broker(harness, tmp_path, certs):
+    """run --spawn starts the broker and probes it over TLS after each scenario."""
+    port = free_port()
+    proc = tls_run(harness, port, certs, "--spawn", "--", harness, "broker", "--listen", f"mqtts://127.0.0.1:{port}",
+                   "--cert", certs / "server.pem", "--key", certs / "server.key")
+    assert proc.returncode == 0, proc.stderr
+    passed, failed, _, errors = run_summary(proc)
+    assert passed > 0 and (failed, errors) == (0, 0)
+    assert "the spawned broker was started 1 time(s)" in proc.stderr
