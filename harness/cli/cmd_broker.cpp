@@ -107,7 +107,8 @@ int run_broker(int argc, char** argv) {
   }
   const bool tls_option = !tls_options.cert_file.empty() || !tls_options.key_file.empty() ||
                           !tls_options.client_ca_file.empty();
-  if (tls_option && !secure) return args.bad("--cert, --key and --client-ca are for an mqtts:// listener (--listen mqtts://HOST:PORT)");
+  if (tls_option && !secure)
+    return args.bad("--cert, --key and --client-ca are for an mqtts:// listener (--listen mqtts://HOST:PORT)");
 
   mqtth::engine::BrokerConfig config;
   if (config_path) {
