@@ -15,6 +15,8 @@ packages=(
   # real peers and tools for the end-to-end tests
   mosquitto mosquitto-clients python3-paho-mqtt python3-pytest python3-pytest-xdist python3-jsonschema python3-yaml
   tshark libxml2-utils xxd chromium nodejs
+  # test certificates for TLS (scripts/certs.sh, docs/tls.md)
+  openssl
   # third-party brokers for the end-to-end suite (docs/brokers.md); aedes comes from npm below
   rabbitmq-server
 )

@@ -14,7 +14,8 @@
 #include <mqtth/bench/Bench.hpp>
 #include <mqtth/bench/BenchMerge.hpp>
 #include <mqtth/common/Duration.hpp>
-#include <mqtth/common/HostPort.hpp>
+#include <mqtth/common/BrokerAddress.hpp>
+#include <mqtth/tls/Tls.hpp>
 #include <mqtth/process/BrokerProcess.hpp>
 
 #include <QCoreApplication>
@@ -42,7 +43,7 @@ namespace {
 using mqtth::cli::ArgReader;
 
 constexpr const char* kUsage =
-    "usage: mqtt-harness bench [--broker HOST:PORT | --in-process] [--publishers N] [--subscribers N]\n"
+    "usage: mqtt-harness bench [--broker URL [TLS options] | --in-process] [--publishers N] [--subscribers N]\n"
     "                          [--topics N] [--qos 0|1|2] [--payload BYTES]\n"
     "                          [--rate MSG/S | --messages N] [--duration D] [--window N]\n"
     "                          [--protocol 3.1.1|5] [--json FILE] [--html FILE] [--quiet]\n"
@@ -52,7 +53,9 @@ constexpr const char* kUsage =
     "Publishes load, measures throughput and publish-to-delivery latency, and checks with the\n"
     "QoS ledger that no QoS 1/2 message was lost, duplicated (QoS 2) or reordered.\n"
     "\n"
-    "  --broker HOST:PORT  broker to load; default: start `mqtt-harness broker` as a child process\n"
+    "  --broker URL        broker to load: HOST:PORT, mqtt://HOST:PORT or mqtts://HOST:PORT (TLS, with\n"
+    "                      --cafile, --cert/--key, --tls-server-name, --insecure as for `run`, docs/tls.md);\n"
+    "                      default: start `mqtt-harness broker` as a child process\n"
     "  --in-process        run the embedded broker in this process instead (shares one core)\n"
     "  --publishers N      publishing clients (default 1)\n"
     "  --subscribers N     subscribing clients (default 1)\n"
@@ -231,6 +234,7 @@ int run_bench_command(int argc, char** argv) {
   std::optional<double> start_at;
   bool in_process = false;
   bool messages_given = false;
+  mqtth::tls::ClientOptions tls_options;
 
   ArgReader args(argc, argv, "bench", kUsage);
   while (const auto next = args.next()) {
@@ -264,6 +268,15 @@ int run_bench_command(int argc, char** argv) {
     else if (arg == "--in-process") in_process = true;
     else if (arg == "--quiet") o.progress = false;
     else if (arg == "--broker") { if (!(broker = text())) return 2; }
+    else if (mqtth::tls::is_client_option(arg)) {
+      std::string v;
+      if (mqtth::tls::client_option_takes_value(arg)) {
+        const auto given = text();
+        if (!given) return 2;
+        v = *given;
+      }
+      if (auto problem = mqtth::tls::set_client_option(tls_options, arg, v); !problem.empty()) return args.bad(problem);
+    }
     else if (arg == "--json") { if (!(json_path = text())) return 2; }
     else if (arg == "--html") { if (!(html_path = text())) return 2; }
     else if (arg == "--hdr-log") { if (!(hdr_log_path = text())) return 2; }
@@ -306,6 +319,14 @@ int run_bench_command(int argc, char** argv) {
   if (o.rate > 0 && o.duration_s <= 0) o.duration_s = 10;
   if (o.rate <= 0 && !messages_given) o.messages = 100000;
   if (broker && in_process) return args.bad("--broker and --in-process exclude each other");
+  std::optional<mqtth::common::BrokerAddress> address;
+  if (broker) {
+    auto parsed = mqtth::common::parse_broker_address(*broker);
+    if (!parsed.value) return args.bad("--broker: " + parsed.error);
+    address = parsed.value;
+  }
+  const bool mqtts = address && address->transport == mqtth::common::Transport::mqtts;
+  if (auto problem = mqtth::tls::check_client_options(tls_options, mqtts); !problem.empty()) return args.bad(problem);
 
   int qt_argc = 1;
   QCoreApplication app(qt_argc, argv);
@@ -315,12 +336,16 @@ int run_bench_command(int argc, char** argv) {
   std::unique_ptr<mqtth::net::BrokerServer> embedded;
   std::unique_ptr<QProcess> child;
 
-  if (broker) {
-    const auto address = mqtth::common::parse_host_port(*broker);
-    if (!address.value) return args.bad("--broker: " + address.error);
-    o.host = address.value->host;
-    o.port = address.value->port;
-    o.broker_label = *broker;
+  if (address) {
+    o.host = address->endpoint.host;
+    o.port = address->endpoint.port;
+    o.broker_label = mqtth::common::format_broker_address(*address);
+    if (mqtts) {
+      std::string error;
+      o.tls = mqtth::tls::make_client(tls_options, error);
+      if (!o.tls) return args.bad(error);
+      if (tls_options.insecure) o.broker_label += " (--insecure: the server certificate is not verified)";
+    }
   } else if (in_process) {
     embedded = std::make_unique<mqtth::net::BrokerServer>(mqtth::engine::BrokerConfig{});
     if (!embedded->listen(QHostAddress::LocalHost, 0))

@@ -103,6 +103,8 @@ int run_proxy(int argc, char** argv) {
   if (!upstream_text) return args.bad("--upstream HOST:PORT is required (the broker)");
   const auto upstream = parse_shell_address(*upstream_text, mqtth::common::PortZero::refused, error);
   if (!upstream) return args.bad("--upstream: " + error);
+  if (listen->transport != mqtth::common::Transport::mqtt || upstream->transport != mqtth::common::Transport::mqtt)
+    return args.bad("the fault proxy speaks plain TCP only (mqtt://); TLS through it is not built yet (docs/tls.md)");
   if (pcap_dir && pcap_dir->empty()) return args.bad("--pcap needs a directory");
 
   if (verbose) QLoggingCategory::setFilterRules(QStringLiteral("mqtth.proxy.debug=true"));

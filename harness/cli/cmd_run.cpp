@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "mqtth/common/HostPort.hpp"
+#include "mqtth/common/BrokerAddress.hpp"
 #include "mqtth/process/TcpConnect.hpp"
 #include "mqtth/report/Merge.hpp"
 #include "mqtth/report/Report.hpp"
@@ -26,6 +26,7 @@
 #include "mqtth/runner/Runner.hpp"
 #include "mqtth/runner/Selection.hpp"
 #include "mqtth/scenario/Loader.hpp"
+#include "mqtth/tls/Tls.hpp"
 
 namespace {
 
@@ -277,6 +278,14 @@ int run_command(int argc, char** argv) {
 
   runner::RunSettings settings;
   settings.broker = opt.broker;
+  if (opt.transport == common::Transport::mqtts) {
+    std::string error;
+    settings.tls = tls::make_client(opt.tls, error);
+    if (!settings.tls) {
+      std::fprintf(stderr, "mqtt-harness run: %s\n", error.c_str());
+      return 2;
+    }
+  }
   settings.profile = profile;
   settings.seed = seed;
   settings.jobs = opt.jobs;
@@ -307,7 +316,9 @@ int run_command(int argc, char** argv) {
       names = ", " + runner::describe_prefix(opt.prefix, settings.run_id);
     }
   }
-  std::string broker = opt.broker ? common::format_host_port(opt.broker->host, opt.broker->port) : "embedded";
+  // The transport is part of the address in the report (docs/tls.md).
+  std::string broker = opt.broker ? common::format_broker_address({opt.transport, *opt.broker}) : "embedded";
+  if (settings.tls && opt.tls.insecure) broker += " (--insecure: the server certificate is not verified)";
   std::string command;
   for (const auto& word : opt.spawn) command += (command.empty() ? "" : " ") + word;
   if (!opt.client.empty()) {
@@ -413,6 +424,6 @@ int run_command(int argc, char** argv) {
 }
 
 const bool registered = mqtth::cli::register_command(
-    {"run", "run scenario files against the embedded broker or --broker HOST:PORT", &run_command});
+    {"run", "run scenario files against the embedded broker or --broker URL", &run_command});
 
 }  // namespace

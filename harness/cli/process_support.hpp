@@ -3,7 +3,7 @@
 // event loop.
 #pragma once
 
-#include <mqtth/common/HostPort.hpp>
+#include <mqtth/common/BrokerAddress.hpp>
 #include <mqtth/process/BrokerProcess.hpp>
 
 #include <QCoreApplication>
@@ -21,23 +21,25 @@
 
 namespace mqtth::cli {
 
-// A HOST:PORT option of the Qt shells (broker --listen, proxy --listen / --upstream): the
-// one HOST:PORT grammar (mqtth/common/HostPort.hpp) with a HOST that is an IP address or
-// "localhost" (127.0.0.1); the shells take addresses, not names to look up. nullopt, and
-// `error` says why, otherwise.
+// An address option of the Qt shells (broker --listen, proxy --listen / --upstream): the
+// one BROKER-URL grammar (mqtth/common/BrokerAddress.hpp) with a HOST that is an IP
+// address or "localhost" (127.0.0.1); the shells take addresses, not names to look up.
+// nullopt, and `error` says why, otherwise.
 struct ShellAddress {
   QHostAddress host;
   quint16 port = 0;
+  common::Transport transport = common::Transport::mqtt;
 };
 inline std::optional<ShellAddress> parse_shell_address(const std::string& text, common::PortZero zero, std::string& error) {
-  const auto parsed = common::parse_host_port(text, zero);
+  const auto parsed = common::parse_broker_address(text, zero);
   if (!parsed.value) {
     error = parsed.error;
     return std::nullopt;
   }
-  ShellAddress out{QHostAddress(QHostAddress::LocalHost), parsed.value->port};
-  if (parsed.value->host != "localhost" && !out.host.setAddress(QString::fromStdString(parsed.value->host))) {
-    error = "the host must be an IP address or 'localhost', got '" + parsed.value->host + "'";
+  const auto& endpoint = parsed.value->endpoint;
+  ShellAddress out{QHostAddress(QHostAddress::LocalHost), endpoint.port, parsed.value->transport};
+  if (endpoint.host != "localhost" && !out.host.setAddress(QString::fromStdString(endpoint.host))) {
+    error = "the host must be an IP address or 'localhost', got '" + endpoint.host + "'";
     return std::nullopt;
   }
   return out;
@@ -80,9 +82,16 @@ class StopOnSignal {
   int signal_ = 0;
 };
 
-// The one stdout line scripts wait for (docs/architecture.md "Contracts"), flushed.
-inline void print_listening(const QHostAddress& bound, quint16 port) {
-  std::printf("%s\n", process::listening_line(bound.toString().toStdString(), port).c_str());
+// The one stdout line scripts wait for (docs/architecture.md "Contracts"), flushed: for
+// plain TCP `listening on HOST:PORT` as ever; for another transport the URL, e.g.
+// `listening on mqtts://127.0.0.1:41234` (docs/tls.md).
+inline void print_listening(const QHostAddress& bound, quint16 port,
+                            common::Transport transport = common::Transport::mqtt) {
+  const std::string host = bound.toString().toStdString();
+  const std::string line = transport == common::Transport::mqtt
+                               ? process::listening_line(host, port)
+                               : "listening on " + common::format_broker_address({transport, {host, port}});
+  std::printf("%s\n", line.c_str());
   std::fflush(stdout);
 }
 

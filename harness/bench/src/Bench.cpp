@@ -266,6 +266,7 @@ class Runner {
       QObject::connect(c, &ClientConnection::transportError, c, [&, name](const QString& m) {
         if (!measuring_) { ++failures; error(name + ": " + m.toStdString()); }
       });
+      c->setTls(o_.tls);
       c->connectToBroker(QString::fromStdString(o_.host), o_.port, connect_options(name));
     };
     for (std::size_t s = 0; s < subs_.size(); ++s) hook(subs_[s].conn.get(), "sub" + std::to_string(s));

@@ -1,6 +1,8 @@
 #include "mqtth/net/BrokerServer.hpp"
 
 #include <QSocketNotifier>
+#include <QSslServer>
+#include <QSslSocket>
 #include <QTcpServer>
 #include <QTimer>
 
@@ -124,13 +126,80 @@ bool BrokerServer::listen(const QHostAddress& address, quint16 port) {
   return true;
 }
 
+bool BrokerServer::listenTls(const QHostAddress& address, quint16 port, const QSslConfiguration& configuration) {
+  if (!tlsServer_) {
+    tlsServer_ = new QSslServer(this);
+    tlsServer_->setListenBacklogSize(kListenBacklog);
+    // Emitted once a connection's handshake is done; one that fails never gets here.
+    connect(tlsServer_, &QSslServer::pendingConnectionAvailable, this, &BrokerServer::acceptTls);
+    connect(tlsServer_, &QSslServer::errorOccurred, this, [](QSslSocket* socket, QAbstractSocket::SocketError) {
+      qCDebug(lcBroker).noquote() << "TLS handshake failed:" << socket->errorString();
+    });
+  }
+  tlsServer_->setSslConfiguration(configuration);
+  if (!tlsServer_->listen(address, port)) {
+    qCWarning(lcBroker).noquote() << "cannot listen (TLS) on" << address.toString() << port << ":"
+                                  << tlsServer_->errorString();
+    return false;
+  }
+  return true;
+}
+
+quint16 BrokerServer::tlsPort() const { return tlsServer_ && tlsServer_->isListening() ? tlsServer_->serverPort() : 0; }
+QHostAddress BrokerServer::tlsAddress() const { return tlsServer_ ? tlsServer_->serverAddress() : QHostAddress(); }
+QString BrokerServer::tlsErrorString() const { return tlsServer_ ? tlsServer_->errorString() : QString(); }
+
+void BrokerServer::acceptTls() {
+  while (tlsServer_->hasPendingConnections()) {
+    auto* socket = qobject_cast<QSslSocket*>(tlsServer_->nextPendingConnection());
+    if (!socket) continue;
+    socket->setParent(this);
+    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    const engine::ConnectionId id = engine_.open(nowMs());
+    Connection connection;
+    connection.tls = socket;
+    connections_.emplace(id, std::move(connection));
+    connect(socket, &QSslSocket::readyRead, this, [this, id] { readTls(id); });
+    connect(socket, &QSslSocket::disconnected, this, [this, id] {
+      readTls(id);  // bytes that arrived right before the close come first
+      lost(id);
+    });
+    emit clientConnected(id);
+    flushEngine();  // the engine may refuse it at once (max_connections)
+    // Bytes that came with the end of the handshake are already buffered.
+    if (socket->bytesAvailable() > 0) readTls(id);
+  }
+}
+
+void BrokerServer::readTls(engine::ConnectionId id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  const QByteArray bytes = it->second.tls->readAll();
+  // A connection the engine closed is only waiting for the peer's close: drop its bytes.
+  if (bytes.isEmpty() || !it->second.engineOwned) return;
+  engine_.receive(id, std::string_view(bytes.constData(), std::size_t(bytes.size())), nowMs());
+  flushEngine();
+}
+
+qint64 BrokerServer::pendingBytes(const Connection& connection) {
+  return connection.tls ? connection.tls->bytesToWrite() + connection.tls->encryptedBytesToWrite()
+                        : qint64(connection.pending.size());
+}
+
 void BrokerServer::close() {
   server_->close();
+  if (tlsServer_) tlsServer_->close();
   timer_->stop();
   resumeReading_->stop();
   unread_.clear();
   // No will processing and no signals: this is the end of the broker's life.
   for (auto& [id, connection] : connections_) {
+    if (connection.tls) {
+      connection.tls->disconnect(this);
+      connection.tls->abort();
+      connection.tls->deleteLater();
+      continue;
+    }
     ::epoll_ctl(epoll_, EPOLL_CTL_DEL, connection.fd, nullptr);
     ::close(connection.fd);
   }
@@ -162,7 +231,7 @@ void BrokerServer::accept(int fd) {
     flushEngine();
     return;
   }
-  connections_.emplace(id, Connection{fd, true, {}});
+  connections_.emplace(id, Connection{fd, true, {}, nullptr});
   emit clientConnected(id);
   flushEngine();  // the engine may refuse it at once (max_connections)
 }
@@ -225,6 +294,13 @@ void BrokerServer::lost(engine::ConnectionId id) {
 }
 
 void BrokerServer::drop(std::unordered_map<engine::ConnectionId, Connection>::iterator it) {
+  if (QSslSocket* socket = it->second.tls) {
+    socket->disconnect(this);
+    socket->abort();
+    socket->deleteLater();
+    connections_.erase(it);
+    return;
+  }
   ::epoll_ctl(epoll_, EPOLL_CTL_DEL, it->second.fd, nullptr);
   ::close(it->second.fd);
   connections_.erase(it);
@@ -238,6 +314,10 @@ void BrokerServer::watchWritable(Connection& connection, engine::ConnectionId id
 }
 
 void BrokerServer::sendOrQueue(Connection& connection, engine::ConnectionId id, std::string_view bytes) {
+  if (connection.tls) {  // QSslSocket encrypts and queues itself
+    connection.tls->write(bytes.data(), qint64(bytes.size()));
+    return;
+  }
   std::size_t sent = 0;
   if (connection.pending.empty()) {  // otherwise behind the queue, so byte order is kept
     const auto n = sendAvailable(connection.fd, bytes);
@@ -267,6 +347,14 @@ void BrokerServer::onTimer() {
 void BrokerServer::closeConnection(Connection& connection, engine::ConnectionId id) {
   connection.engineOwned = false;
   emit closingConnection(id);
+  if (connection.tls) {
+    // Flushes what is queued, sends close_notify, then closes; disconnected() calls lost().
+    connection.tls->disconnectFromHost();
+    QTimer::singleShot(kCloseFlushTimeoutMs, this, [this, id] {
+      if (connections_.contains(id)) lost(id);
+    });
+    return;
+  }
   // Lingering close: send FIN once the queued bytes are out (writePending() does it if
   // some are still queued), keep reading and dropping until the peer closes too.
   // Closing outright while the peer's bytes are still arriving makes the kernel answer
@@ -288,9 +376,9 @@ void BrokerServer::flushEngine() {
       Connection& connection = it->second;
       if (!out.bytes.empty()) {
         sendOrQueue(connection, out.connection, std::string_view(out.bytes.data(), out.bytes.size()));
-        if (qint64(connection.pending.size()) > maxPendingWrite_) {
+        if (pendingBytes(connection) > maxPendingWrite_) {
           qCWarning(lcBroker).noquote() << "conn" << out.connection << "not reading:"
-                                        << connection.pending.size() << "bytes unsent; aborting";
+                                        << pendingBytes(connection) << "bytes unsent; aborting";
           drop(it);
           engine_.closed(out.connection, nowMs());
           emit clientDisconnected(out.connection);

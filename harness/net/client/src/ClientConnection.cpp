@@ -1,6 +1,7 @@
 #include <mqtth/client/ClientConnection.hpp>
 
 #include <QMetaObject>
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QTimer>
 
@@ -47,14 +48,22 @@ void ClientConnection::reconnect() { openSocket(); }
 
 void ClientConnection::openSocket() {
   dropSocket();
-  socket_ = new QTcpSocket(this);
-  connect(socket_, &QTcpSocket::connected, this, &ClientConnection::onConnected);
+  tlsErrors_.clear();
+  QSslSocket* ssl = tls_ ? tls::new_client_socket(*tls_, this) : nullptr;
+  socket_ = ssl ? ssl : new QTcpSocket(this);
+  if (ssl) {
+    connect(ssl, &QSslSocket::encrypted, this, &ClientConnection::onConnected);
+    connect(ssl, &QSslSocket::sslErrors, this, [this](const QList<QSslError>& errors) { tlsErrors_ = errors; });
+  } else {
+    connect(socket_, &QTcpSocket::connected, this, &ClientConnection::onConnected);
+  }
   connect(socket_, &QTcpSocket::readyRead, this, &ClientConnection::onReadyRead);
   connect(socket_, &QTcpSocket::disconnected, this, &ClientConnection::onDisconnected);
   connect(socket_, &QTcpSocket::errorOccurred, this, &ClientConnection::onErrorOccurred);
   closingSocket_ = false;
   qCDebug(lcMqtthClient) << "connecting to" << host_ << port_ << "client id" << options_.client_id.c_str();
-  socket_->connectToHost(host_, port_);
+  if (ssl) ssl->connectToHostEncrypted(host_, port_, tls_->peerName(host_));
+  else socket_->connectToHost(host_, port_);
 }
 
 // Detaches and deletes the current socket without waiting for anything; the session is
@@ -114,8 +123,10 @@ void ClientConnection::onDisconnected() {
 
 void ClientConnection::onErrorOccurred() {
   if (!socket_) return;
-  const QString message = socket_->errorString();
   const auto error = socket_->error();
+  const QString message = tls::is_tls_failure(*socket_)
+                              ? tls::describe_failure(*qobject_cast<QSslSocket*>(socket_), tlsErrors_)
+                              : socket_->errorString();
   // RemoteHostClosedError is the ordinary end of a connection; disconnected() reports it.
   if (error == QAbstractSocket::RemoteHostClosedError) return;
   qCDebug(lcMqtthClient) << "socket error:" << message;
@@ -232,10 +243,12 @@ void ClientConnection::writeOutput() {
     if (socket_ && socket_->state() == QAbstractSocket::ConnectedState) {
       // QTcpSocket::write only buffers and sends on a later loop turn; when nothing is
       // queued in Qt already (so order is kept), hand the bytes to the kernel at once and
-      // let Qt buffer only what the kernel did not take.
+      // let Qt buffer only what the kernel did not take. Over TLS every byte goes through
+      // QSslSocket, which encrypts it.
       const qint64 size = static_cast<qint64>(outBuffer_.size());
       qint64 sent = 0;
-      const qintptr fd = socket_->bytesToWrite() == 0 ? socket_->socketDescriptor() : -1;
+      const bool plain = qobject_cast<QSslSocket*>(socket_) == nullptr;
+      const qintptr fd = plain && socket_->bytesToWrite() == 0 ? socket_->socketDescriptor() : -1;
       while (fd >= 0 && sent < size) {
         const ssize_t n = ::send(int(fd), outBuffer_.data() + sent, std::size_t(size - sent), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) sent += n;

@@ -1,5 +1,6 @@
 #include <mqtth/client/RawConnection.hpp>
 
+#include <QSslSocket>
 #include <QTcpSocket>
 
 #include <sys/socket.h>
@@ -21,16 +22,24 @@ void RawConnection::connectToHost(const QString& host, quint16 port) {
   const std::string keep = std::move(pending_);  // written for this connection already
   dropSocket();
   pending_ = keep;
-  socket_ = new QTcpSocket(this);
+  tlsErrors_.clear();
+  QSslSocket* ssl = tls_ ? tls::new_client_socket(*tls_, this) : nullptr;
+  socket_ = ssl ? ssl : new QTcpSocket(this);
   framer_ = std::make_unique<mqtt::Framer>();
   lastDisconnect_.reset();
   unframable_ = false;
-  connect(socket_, &QTcpSocket::connected, this, &RawConnection::onConnected);
+  if (ssl) {
+    connect(ssl, &QSslSocket::encrypted, this, &RawConnection::onConnected);
+    connect(ssl, &QSslSocket::sslErrors, this, [this](const QList<QSslError>& errors) { tlsErrors_ = errors; });
+  } else {
+    connect(socket_, &QTcpSocket::connected, this, &RawConnection::onConnected);
+  }
   connect(socket_, &QTcpSocket::readyRead, this, &RawConnection::onReadyRead);
   connect(socket_, &QTcpSocket::disconnected, this, &RawConnection::onDisconnected);
   connect(socket_, &QTcpSocket::errorOccurred, this, &RawConnection::onErrorOccurred);
   qCDebug(lcMqtthClient) << "raw connection to" << host << port;
-  socket_->connectToHost(host, port);
+  if (ssl) ssl->connectToHostEncrypted(host, port, tls_->peerName(host));
+  else socket_->connectToHost(host, port);
 }
 
 void RawConnection::write(std::string_view bytes) {
@@ -88,7 +97,10 @@ void RawConnection::halfClose() {
   halfClosePending_ = false;
   // Qt buffers writes; the FIN must follow the last byte, not overtake it. Loopback takes
   // everything at once; the wait only bounds a peer that stopped reading.
-  while (socket_->bytesToWrite() > 0 && socket_->waitForBytesWritten(1000)) {
+  // Over TLS, what QSslSocket has encrypted but not yet sent counts too.
+  const auto* ssl = qobject_cast<QSslSocket*>(socket_);
+  auto unsent = [&] { return socket_->bytesToWrite() + (ssl ? ssl->encryptedBytesToWrite() : 0); };
+  while (unsent() > 0 && socket_->waitForBytesWritten(1000)) {
   }
   ::shutdown(static_cast<int>(socket_->socketDescriptor()), SHUT_WR);
 }
@@ -154,7 +166,9 @@ void RawConnection::onErrorOccurred() {
   if (!socket_) return;
   // RemoteHostClosedError is the ordinary end of a connection; disconnected() reports it.
   if (socket_->error() == QAbstractSocket::RemoteHostClosedError) return;
-  const QString message = socket_->errorString();
+  const QString message = tls::is_tls_failure(*socket_)
+                              ? tls::describe_failure(*qobject_cast<QSslSocket*>(socket_), tlsErrors_)
+                              : socket_->errorString();
   qCDebug(lcMqtthClient) << "raw connection error:" << message;
   // A connection that never came up ends here (no disconnected() will follow).
   if (!connected_) dropSocket();

@@ -82,6 +82,7 @@ void Execution::startConnection(Client& c, const scenario::ConnectOverrides& ove
   const std::string host = targetHost(c);
   const quint16 port = targetPort(c);
   if (finished_) return;
+  c.conn->setTls(context_.tls);
   c.conn->connectToBroker(QString::fromStdString(host), port, opts);
   c.ever_connected = true;
 }

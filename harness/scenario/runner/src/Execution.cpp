@@ -88,6 +88,11 @@ void Execution::start() {
   }
   needs_proxy_ = context_.proxied || !context_.pcap_dir.empty() || context_.cut || !context_.record_clients.empty();
   for (const auto& step : scenario_.steps) needs_proxy_ = needs_proxy_ || step.kind() == StepKind::fault;
+  if (needs_proxy_ && context_.tls) {
+    skip("fault injection, exploration and --pcap use the fault proxy, which speaks plain TCP only: "
+         "not over mqtts:// yet (docs/tls.md)");
+    return;
+  }
   if (needs_proxy_) {
     // The proxy connects to an address, not a name: resolve --broker HOST once.
     upstream_host_ = brokerHost();

@@ -40,6 +40,8 @@
 #include <mqtt/json.hpp>
 
 #include "ClientState.hpp"
+#include <mqtth/tls/Tls.hpp>
+
 #include "mqtth/engine/BrokerConfig.hpp"
 #include "mqtth/fault/FaultRule.hpp"
 #include "mqtth/ledger/Ledger.hpp"
@@ -85,6 +87,7 @@ struct RecordedPacket {
 
 struct ExecContext {
   std::optional<Endpoint> broker;  // nullopt: start an embedded broker for this scenario
+  std::shared_ptr<const tls::Client> tls;  // TLS to `broker` (run --broker mqtts://); nullptr: plain
   const engine::BrokerConfig* embedded = nullptr;  // its config; nullptr: the defaults
   Prefix prefix;                   // identity without --broker
   std::uint32_t ledger_run = 1;

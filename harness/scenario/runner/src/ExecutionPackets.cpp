@@ -151,6 +151,7 @@ void Execution::openRaw(Client& c) {
   const std::string host = targetHost(c);
   const quint16 port = targetPort(c);
   if (finished_) return;
+  c.raw->setTls(context_.tls);
   c.raw->connectToHost(QString::fromStdString(host), port);
 }
 

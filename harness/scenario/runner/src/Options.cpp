@@ -70,10 +70,14 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
     } else if (arg == "-q" || arg == "--quiet") {
       o.quiet = true;
     } else if (arg == "--broker") {
-      if (!value(v)) return fail("--broker needs HOST:PORT");
-      auto endpoint = common::parse_host_port(v);
-      if (!endpoint.value) return fail("--broker: " + endpoint.error);
-      o.broker = *endpoint.value;
+      if (!value(v)) return fail("--broker needs a broker address (HOST:PORT, mqtt://HOST:PORT or mqtts://HOST:PORT)");
+      auto address = common::parse_broker_address(v);
+      if (!address.value) return fail("--broker: " + address.error);
+      o.broker = address.value->endpoint;
+      o.transport = address.value->transport;
+    } else if (tls::is_client_option(arg)) {
+      if (tls::client_option_takes_value(arg) && !value(v)) v.clear();
+      if (auto problem = tls::set_client_option(o.tls, arg, v); !problem.empty()) return fail(problem);
     } else if (arg == "--protocol") {
       if (!value(v)) return fail("--protocol needs 3.1.1 or 5");
       const auto version = mqtt::parse_version(v);  // scenarios run 3.1.1 or 5 (3.1 only as a CONNECT)
@@ -160,6 +164,8 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
   }
   if (!o.help && o.paths.empty()) return fail("no scenario file or folder given (see mqtt-harness run --help)");
   if (client && o.client.empty()) return fail("--client needs the client's command after '--' (the last arguments)");
+  if (auto problem = tls::check_client_options(o.tls, o.transport == common::Transport::mqtts); !problem.empty())
+    return fail(problem);
   if (client && (spawn || o.broker))
     return fail("--client plays the broker for a client under test: it takes no --broker or --spawn");
   if (client) {
@@ -194,8 +200,15 @@ const char* run_usage() {
 Runs scenario files (PATH: a .yaml file, or a folder searched recursively for *.yaml).
 
 options:
-  --broker HOST:PORT  test this broker instead of a fresh embedded broker per scenario;
-                      client ids and topics then get a per-run prefix (docs/runner.md)
+  --broker URL        test this broker instead of a fresh embedded broker per scenario;
+                      client ids and topics then get a per-run prefix (docs/runner.md).
+                      URL: HOST:PORT or mqtt://HOST:PORT (TCP), mqtts://HOST:PORT (TLS)
+  --cafile FILE       with mqtts://: PEM CA certificate(s) to trust (default: the system's)
+  --cert FILE --key FILE
+                      with mqtts://: client certificate and key (mutual TLS)
+  --tls-server-name NAME
+                      with mqtts://: the name the server certificate must carry (and SNI)
+  --insecure          with mqtts://: do not verify the server certificate (in the report)
   --prefix TEMPLATE|none
                       the topic prefix with --broker: {run} the run id, {n} the
                       scenario's number (default {run}/{n}: mh1a2b3c/17/t/a, client id

@@ -2,6 +2,7 @@
 
 #include <QEventLoop>
 #include <QHostAddress>
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QTimer>
 
@@ -60,18 +61,27 @@ std::string describe(const Capabilities& c) {
 // One probe connection (Probing.hpp): TCP, the typical CONNECT, then whatever comes back
 // until a whole CONNACK, a close or kProbeTimeoutMs; DISCONNECT when accepted. Runs a
 // nested event loop.
-ProbeAnswer probe_once(const std::string& host, quint16 port, mqtt::Version version, const std::string& client_id) {
-  QTcpSocket socket;
+ProbeAnswer probe_once(const std::string& host, quint16 port, mqtt::Version version, const std::string& client_id,
+                       const tls::Client* tls) {
+  // Over TLS the probe is also the TLS check: a certificate the options do not accept
+  // ends the run before any scenario (docs/tls.md).
+  std::unique_ptr<QTcpSocket> owned(tls ? tls::new_client_socket(*tls, nullptr) : new QTcpSocket);
+  QTcpSocket& socket = *owned;
+  auto* ssl = qobject_cast<QSslSocket*>(owned.get());
+  QList<QSslError> tls_errors;
   QEventLoop loop;
   std::string bytes;
   bool closed = false;
   bool connected = false;
   std::optional<std::string> transport_error;
   const std::string connect = probe_connect_bytes(version, client_id);
-  QObject::connect(&socket, &QTcpSocket::connected, &loop, [&] {
+  if (ssl) QObject::connect(ssl, &QSslSocket::sslErrors, &loop, [&](const QList<QSslError>& e) { tls_errors = e; });
+  auto on_up = [&] {
     connected = true;
     socket.write(connect.data(), static_cast<qint64>(connect.size()));
-  });
+  };
+  if (ssl) QObject::connect(ssl, &QSslSocket::encrypted, &loop, on_up);
+  else QObject::connect(&socket, &QTcpSocket::connected, &loop, on_up);
   QObject::connect(&socket, &QTcpSocket::readyRead, &loop, [&] {
     const QByteArray chunk = socket.readAll();
     bytes.append(chunk.constData(), static_cast<std::size_t>(chunk.size()));
@@ -83,7 +93,8 @@ ProbeAnswer probe_once(const std::string& host, quint16 port, mqtt::Version vers
     loop.quit();
   });
   QObject::connect(&socket, &QTcpSocket::errorOccurred, &loop, [&](QAbstractSocket::SocketError error) {
-    if (!connected) transport_error = socket.errorString().toStdString();
+    if (tls::is_tls_failure(socket)) transport_error = tls::describe_failure(*ssl, tls_errors).toStdString();
+    else if (!connected) transport_error = socket.errorString().toStdString();
     else if (error == QAbstractSocket::RemoteHostClosedError) closed = true;
     else transport_error = socket.errorString().toStdString();
     loop.quit();
@@ -93,7 +104,8 @@ ProbeAnswer probe_once(const std::string& host, quint16 port, mqtt::Version vers
     timed_out = true;
     loop.quit();
   });
-  socket.connectToHost(QString::fromStdString(host), port);
+  if (ssl) ssl->connectToHostEncrypted(QString::fromStdString(host), port, tls->peerName(QString::fromStdString(host)));
+  else socket.connectToHost(QString::fromStdString(host), port);
   loop.exec();
   if (socket.bytesAvailable() > 0) {
     const QByteArray rest = socket.readAll();
@@ -102,8 +114,16 @@ ProbeAnswer probe_once(const std::string& host, quint16 port, mqtt::Version vers
   ProbeAnswer answer;
   if (!connected) {
     answer.kind = ProbeAnswer::Kind::unreachable;
-    answer.seen = transport_error ? "no TCP connection: " + *transport_error
-                                  : "no TCP connection within " + std::to_string(kProbeTimeoutMs / 1000) + " s";
+    const char* what = ssl ? "no TLS connection" : "no TCP connection";
+    answer.seen = transport_error ? std::string(what) + ": " + *transport_error
+                                  : std::string(what) + " within " + std::to_string(kProbeTimeoutMs / 1000) + " s";
+  } else if (ssl && bytes.empty() && (closed || transport_error)) {
+    // With TLS 1.3 the client's handshake is done before the server has judged the
+    // client certificate; a server that refuses it (or its absence) then just closes.
+    answer.kind = ProbeAnswer::Kind::unreachable;
+    answer.seen = "the TLS connection closed right after the handshake, without a byte: the broker refused the "
+                  "client certificate, or its absence (--cert/--key)" +
+                  (transport_error ? " (" + *transport_error + ")" : std::string());
   } else if (transport_error && bytes.empty()) {
     answer.kind = ProbeAnswer::Kind::closed;
     answer.seen = "the connection ended without a byte (" + *transport_error + ")";
@@ -298,7 +318,7 @@ std::optional<std::string> Runner::probe(const std::vector<scenario::Scenario>& 
     const bool ruled_out =
         std::any_of(answers.begin(), answers.end(), [](const auto& a) { return rules_out_the_broker(a.second); });
     if (!declared_out && !ruled_out) {
-      p.answer = probe_once(host, port, v, client_id);
+      p.answer = probe_once(host, port, v, client_id, settings_.broker ? settings_.tls.get() : nullptr);
       answers.emplace_back(p.protocol, *p.answer);
       if (p.answer->kind == ProbeAnswer::Kind::accepted && v == mqtt::Version::v5 && p.answer->connack)
         apply_connack(p.answer->connack->properties, p.capabilities);
@@ -437,7 +457,8 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
       bool answered = false;
       if (spawned_->running()) {
         const auto v = scenarios[i].protocol == mqtt::Version::v3_1 ? mqtt::Version::v3_1_1 : scenarios[i].protocol;
-        const auto answer = probe_once(settings_.broker->host, settings_.broker->port, v, probeClientId());
+        const auto answer =
+            probe_once(settings_.broker->host, settings_.broker->port, v, probeClientId(), settings_.tls.get());
         answered = answer.kind == ProbeAnswer::Kind::accepted || answer.kind == ProbeAnswer::Kind::refused ||
                    answer.kind == ProbeAnswer::Kind::version_refused;
       }
@@ -500,6 +521,7 @@ std::vector<ScenarioOutcome> Runner::run(const std::vector<scenario::Scenario>& 
       auto context_for = [this, i, scenario_run, &sc, &note_rewrite](unsigned k) {
         ExecContext ctx;
         ctx.broker = settings_.broker;
+        ctx.tls = settings_.tls;
         ctx.embedded = &settings_.embedded;
         // Per scenario, so scenarios of one run never share sessions or retained messages.
         ctx.prefix = prefixFor(i, k);

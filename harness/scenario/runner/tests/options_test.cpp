@@ -75,6 +75,33 @@ TEST(RunOptions, broker_takes_the_common_host_port_grammar_with_bracketed_ipv6) 
   EXPECT_EQ(*bad.error, "--broker: '::1:8883' is not HOST:PORT: an IPv6 address needs brackets, e.g. [::1]:1883");
 }
 
+TEST(RunOptions, broker_url_names_the_transport_and_tls_options_need_mqtts) {
+  auto plain = parse_run_args({"x", "--broker", "mqtt://127.0.0.1:1883"});
+  ASSERT_TRUE(plain.ok()) << *plain.error;
+  EXPECT_EQ(plain.options.transport, mqtth::common::Transport::mqtt);
+  auto tls = parse_run_args({"x", "--broker", "mqtts://broker.example:8883", "--cafile", "ca.pem", "--cert=c.pem",
+                             "--key", "c.key", "--tls-server-name", "mqtt.example", "--insecure"});
+  ASSERT_TRUE(tls.ok()) << *tls.error;
+  EXPECT_EQ(tls.options.broker, (Endpoint{"broker.example", 8883}));
+  EXPECT_EQ(tls.options.transport, mqtth::common::Transport::mqtts);
+  EXPECT_EQ(tls.options.tls.ca_file, "ca.pem");
+  EXPECT_EQ(tls.options.tls.cert_file, "c.pem");
+  EXPECT_EQ(tls.options.tls.key_file, "c.key");
+  EXPECT_EQ(tls.options.tls.server_name, "mqtt.example");
+  EXPECT_TRUE(tls.options.tls.insecure);
+  auto error_of = [](std::vector<std::string> args) {
+    auto r = parse_run_args(args);
+    return r.ok() ? std::string("(accepted)") : *r.error;
+  };
+  EXPECT_EQ(error_of({"x", "--broker", "127.0.0.1:1883", "--cafile", "ca.pem"}),
+            "--cafile is a TLS option: it needs --broker mqtts://HOST:PORT");
+  EXPECT_EQ(error_of({"x", "--insecure"}), "--insecure is a TLS option: it needs --broker mqtts://HOST:PORT");
+  EXPECT_EQ(error_of({"x", "--broker", "mqtts://h:8883", "--key", "c.key"}),
+            "--cert and --key go together (the client certificate and its private key)");
+  EXPECT_EQ(error_of({"x", "--broker", "mqtts://h:8883", "--cafile"}), "--cafile needs a file name");
+  EXPECT_NE(error_of({"x", "--broker", "ws://h:8080/mqtt"}).find("not supported yet"), std::string::npos);
+}
+
 TEST(RunOptions, usage_documents_pcap_and_explore) {
   EXPECT_NE(std::string(run_usage()).find("--pcap DIR"), std::string::npos);
   EXPECT_NE(std::string(run_usage()).find("--explore cut_points"), std::string::npos);

@@ -14,6 +14,7 @@
 // omission); the loop is woken at each intended time by a timerfd (tens of µs late, not ms).
 #pragma once
 
+#include <memory>
 #include <mqtt/codec.hpp>
 #include <mqtth/bench/Histogram.hpp>
 #include <mqtth/ledger/Ledger.hpp>
@@ -25,12 +26,17 @@
 #include <string>
 #include <vector>
 
+namespace mqtth::tls {
+struct Client;  // mqtth/tls/Tls.hpp
+}  // namespace mqtth::tls
+
 namespace mqtth::bench {
 
 struct BenchOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   std::string broker_label;     // "embedded (child process)", "127.0.0.1:1883" ...
+  std::shared_ptr<const tls::Client> tls;  // --broker mqtts://: TLS on every connection (docs/tls.md)
   int publishers = 1;
   int subscribers = 1;
   int topics = 0;               // 0: one per publisher

@@ -1,6 +1,7 @@
-// HOST:PORT, the one grammar of every address option (`run --broker`, `fuzz --broker`,
-// `bench --broker`, `broker --listen`, `proxy --listen/--upstream`) and of the
-// `listening on HOST:PORT` line (docs/architecture.md "Vocabulary"):
+// HOST:PORT, the one grammar of the address inside every broker URL (BrokerAddress.hpp:
+// `run --broker`, `fuzz --broker`, `bench --broker`, `broker --listen`, `proxy
+// --listen/--upstream`) and of the `listening on HOST:PORT` line (docs/architecture.md
+// "Vocabulary"):
 //
 //   HOST ":" PORT      HOST: a name or IPv4 address (letters, digits, '.', '-', '_'),
 //                            or an IPv6 address in brackets: [::1]

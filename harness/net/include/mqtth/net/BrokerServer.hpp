@@ -18,6 +18,11 @@
 // sockets out in its own order (docs/broker-server.md, "The paho interoperability
 // suite"). Linux only.
 //
+// Beside it, listenTls() opens an mqtts:// listener (docs/tls.md): a QSslServer whose
+// connections are QSslSockets driven by Qt's dispatcher (TLS needs OpenSSL between the
+// descriptor and the engine); they feed the same engine, so sessions are shared across
+// both listeners. The plain-TCP path above is unchanged.
+//
 // The clock is a QElapsedTimer (monotonic milliseconds since the server was made), so
 // wall-clock jumps never fire or delay keep-alive, will-delay or expiry timers.
 //
@@ -41,6 +46,9 @@
 #include <vector>
 
 class QSocketNotifier;
+class QSslConfiguration;
+class QSslServer;
+class QSslSocket;
 class QTcpServer;
 class QTimer;
 
@@ -59,6 +67,13 @@ class BrokerServer : public QObject {
   // Returns false and sets errorString() when the address cannot be bound. Emits
   // listening(port()) on success.
   bool listen(const QHostAddress& address = QHostAddress::LocalHost, quint16 port = 0);
+  // Starts accepting TLS connections on address:port with `configuration` (server
+  // certificate and key; VerifyPeer with CA certificates to require client certificates).
+  // At most one TLS listener; false and tlsErrorString() when it cannot be bound.
+  bool listenTls(const QHostAddress& address, quint16 port, const QSslConfiguration& configuration);
+  quint16 tlsPort() const;          // 0 when not listening on TLS
+  QHostAddress tlsAddress() const;
+  QString tlsErrorString() const;
   // Stops accepting and aborts every connection (no will processing: the engine is left
   // as it was, this is the end of the broker's life).
   void close();
@@ -98,10 +113,15 @@ class BrokerServer : public QObject {
     // the engine; the shell only waits for the peer's FIN (lingering close).
     bool engineOwned = true;
     std::string pending;  // bytes the kernel did not take yet, sent on EPOLLOUT
+    QSslSocket* tls = nullptr;  // an mqtts:// connection (fd is -1): Qt does its I/O
   };
   using Connections = std::unordered_map<engine::ConnectionId, Connection>;
 
   void accept(int fd);
+  void acceptTls();
+  void readTls(engine::ConnectionId id);
+  // Unsent bytes of a connection: its own queue, or the QSslSocket's.
+  static qint64 pendingBytes(const Connection& connection);
   // Handles the connections epoll reports ready, in the order it reports them.
   void onReady();
   // Reads until the socket is empty, the peer is gone or kMaxReadPerWake; in the last
@@ -123,6 +143,7 @@ class BrokerServer : public QObject {
   engine::BrokerEngine engine_;
   QElapsedTimer clock_;
   QTcpServer* server_ = nullptr;  // child of this; accepts, then hands the descriptor over
+  QSslServer* tlsServer_ = nullptr;  // child of this, made by listenTls()
   QTimer* timer_ = nullptr;       // child of this
   QTimer* resumeReading_ = nullptr;  // child of this; 0 ms, while unread_ is not empty
   int epoll_ = -1;

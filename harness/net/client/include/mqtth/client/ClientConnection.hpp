@@ -3,7 +3,9 @@
 //
 // The session outlives the socket: reconnect() opens a new TCP connection and resumes the
 // same session state (set clean_start=false in the options for a persistent session).
-// connectToBroker() takes any host:port, so a fault proxy can sit in between.
+// connectToBroker() takes any host:port, so a fault proxy can sit in between. With
+// setTls() each connection is a QSslSocket (mqtts://, docs/tls.md) and CONNECT waits for
+// the handshake.
 //
 // Writes are batched: commands append to the session's output and one socket write
 // happens per event-loop turn (or on flush(), or when a WriteBatch ends).
@@ -12,6 +14,7 @@
 #pragma once
 
 #include <mqtth/client/ClientSession.hpp>
+#include <mqtth/tls/Tls.hpp>
 
 #include <QByteArray>
 #include <QElapsedTimer>
@@ -19,6 +22,7 @@
 #include <QObject>
 #include <QString>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +43,9 @@ class ClientConnection : public QObject {
 
   void setConnectOptions(ConnectOptions options);
   const ConnectOptions& connectOptions() const { return options_; }
+  // TLS for the connections opened from now on (nullptr: plain TCP). A handshake failure
+  // is a transportError() worded by tls::describe_failure().
+  void setTls(std::shared_ptr<const tls::Client> tls) { tls_ = std::move(tls); }
 
   // Opens TCP to host:port (the broker, or a proxy in front of it); CONNECT is written as
   // soon as the socket is connected. Any previous socket is aborted first.
@@ -90,7 +97,7 @@ class ClientConnection : public QObject {
   TimeMs now() const;
 
  signals:
-  void transportConnected();                      // TCP up, CONNECT written
+  void transportConnected();                      // TCP (and TLS) up, CONNECT written
   void transportError(const QString& message);    // connect refused, reset ... (closed follows when it was open)
   void sessionEvent(const mqtth::client::Event& event);  // every event, before the specific signal
   void packetReceived(const mqtth::client::event::PacketReceived& event);
@@ -123,6 +130,8 @@ class ClientConnection : public QObject {
 
   ClientSession session_;
   ConnectOptions options_;
+  std::shared_ptr<const tls::Client> tls_;
+  QList<QSslError> tlsErrors_;  // of the current handshake
   QString host_;
   quint16 port_ = 0;
   QTcpSocket* socket_ = nullptr;  // child of this; replaced per connection

@@ -10,6 +10,7 @@
 
 #include <mqtth/client/ClientConnection.hpp>  // the event structs and their metatypes
 #include <mqtth/client/ClientSession.hpp>
+#include <mqtth/tls/Tls.hpp>
 
 #include <QElapsedTimer>
 #include <QObject>
@@ -47,6 +48,9 @@ class RawConnection : public QObject {
   explicit RawConnection(mqtt::Version version, QObject* parent = nullptr);
   ~RawConnection() override;
 
+  // TLS for the connections opened from now on (nullptr: plain TCP; docs/tls.md): the
+  // bytes written go out once the handshake is done.
+  void setTls(std::shared_ptr<const tls::Client> tls) { tls_ = std::move(tls); }
   // Opens TCP to host:port (a broker, or a proxy in front of it). Any previous connection
   // is aborted first, without closed(); bytes written before it was up are dropped.
   void connectToHost(const QString& host, quint16 port);
@@ -92,6 +96,8 @@ class RawConnection : public QObject {
   void dropSocket();
 
   mqtt::Version version_;
+  std::shared_ptr<const tls::Client> tls_;
+  QList<QSslError> tlsErrors_;  // of the current handshake
   QTcpSocket* socket_ = nullptr;  // child of this; replaced per connection
   std::unique_ptr<mqtt::Framer> framer_;
   std::string pending_;

@@ -4,7 +4,9 @@
 // argument is an error naming the option and what is wrong; the caller exits 2.
 #pragma once
 
+#include <mqtth/common/BrokerAddress.hpp>
 #include <mqtth/common/HostPort.hpp>
+#include <mqtth/tls/TlsOptions.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -16,7 +18,8 @@
 
 namespace mqtth::runner {
 
-// --broker HOST:PORT (mqtth/common/HostPort.hpp grammar; IPv6 as [::1]:1883).
+// Where --broker BROKER-URL points (mqtth/common/BrokerAddress.hpp; IPv6 as [::1]:1883);
+// the transport is RunOptions::transport.
 using Endpoint = common::HostPort;
 
 struct Shard {
@@ -31,7 +34,9 @@ std::string_view to_string(RestartPolicy);  // "on-crash" "per-scenario"
 
 struct RunOptions {
   std::vector<std::string> paths;          // scenario files or folders
-  std::optional<Endpoint> broker;          // --broker HOST:PORT; nullopt: embedded broker
+  std::optional<Endpoint> broker;          // --broker BROKER-URL; nullopt: embedded broker
+  common::Transport transport = common::Transport::mqtt;  // the scheme of --broker
+  tls::ClientOptions tls;                  // --cafile --cert --key --tls-server-name --insecure (mqtts:// only)
   std::optional<std::string> protocol;     // --protocol "3.1.1" | "5"
   unsigned jobs = 1;                       // -j N
   std::optional<std::string> junit_file;   // --junit FILE

@@ -24,6 +24,8 @@
 #include "mqtth/runner/Profile.hpp"
 #include "mqtth/scenario/Scenario.hpp"
 
+#include <mqtth/tls/Tls.hpp>
+
 namespace mqtth::runner {
 
 struct ScenarioOutcome;
@@ -31,6 +33,8 @@ class SpawnedBroker;
 
 struct RunSettings {
   std::optional<Endpoint> broker;  // nullopt: embedded broker per scenario
+  // --broker mqtts://...: TLS on every connection to `broker` (docs/tls.md); nullptr: plain TCP.
+  std::shared_ptr<const tls::Client> tls;
   engine::BrokerConfig embedded;   // the embedded broker's config (`mqtt-harness mutants` sets deviations)
   Profile profile;                 // features and known deviations
   std::uint64_t seed = 0;
