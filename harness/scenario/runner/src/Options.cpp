@@ -179,6 +179,8 @@ ParseResult parse_run_args(const std::vector<std::string>& args) {
     return fail("--rss-growth-limit needs --spawn (it is the RSS of the broker the runner started)");
   if (o.stall_threshold_ms && !spawn)
     return fail("--stall-threshold needs --spawn (the bystander watches the broker the runner started)");
+  if (o.stall_threshold_ms && *o.stall_threshold_ms > 0 && o.transport == common::Transport::mqtts)
+    return fail("--stall-threshold: the bystander speaks plain TCP only, not mqtts:// (docs/tls.md)");
   if (o.suppressions_file && !spawn)
     return fail("--suppressions needs --spawn (it says which reports of the broker the runner started are known)");
   if (restart) o.restart = *restart == "per-scenario" ? RestartPolicy::per_scenario : RestartPolicy::on_crash;
