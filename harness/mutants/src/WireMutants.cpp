@@ -4,7 +4,6 @@
 // SPECs (docs/faults.md), checked by mutants_tests to parse.
 #include "mqtth/mutants/Mutants.hpp"
 
-#include <array>
 
 namespace mqtth::mutants {
 
@@ -13,7 +12,7 @@ using engine::kBothVersions;
 using engine::kV311;
 using engine::kV5;
 
-constexpr std::array<WireMutantInfo, 20> kWireTable = {{
+constexpr WireMutantInfo kWireTable[] = {
     {"MQTT-3.2.2-2", kV311, "session_present_cleared", "CONNACK",
      "CONNACK has Session Present 0 when a stored session is resumed",
      "rewrite:to_client:packet=CONNACK:op=clear_session_present"},
@@ -63,7 +62,65 @@ constexpr std::array<WireMutantInfo, 20> kWireTable = {{
     {"MQTT-3.1.2-22", kV5, "close_delayed", "keep alive",
      "every close reaches the client 4 s late: a silent client is closed after more than 1.5 x Keep Alive",
      "rewrite:to_client:op=delay_close:by=4s"},
-}};
+    // The same rules break more statements: a row each, so every one of them is proven on its own
+    // scenarios (the close rules all through keep_open).
+    {"MQTT-3.3.1-2", kBothVersions, "dup_set", "QoS 1/2", "every PUBLISH to a client has DUP 1, QoS 0 ones too",
+     "rewrite:to_client:packet=PUBLISH:op=set_dup"},
+    {"MQTT-4.3.1-1", kBothVersions, "dup_set", "QoS 1/2", "every PUBLISH to a client has DUP 1, QoS 0 ones too",
+     "rewrite:to_client:packet=PUBLISH:op=set_dup"},
+    {"MQTT-3.3.1-3", kBothVersions, "dup_set", "QoS 1/2",
+     "every PUBLISH to a client has DUP 1, not only the broker's own re-sends", "rewrite:to_client:packet=PUBLISH:op=set_dup"},
+    {"MQTT-4.3.2-1", kV311, "dup_set", "QoS 1/2", "a first QoS 1 delivery has DUP 1",
+     "rewrite:to_client:packet=PUBLISH:op=set_dup"},
+    {"MQTT-4.3.2-2", kV5, "dup_set", "QoS 1/2", "a first QoS 1 delivery has DUP 1",
+     "rewrite:to_client:packet=PUBLISH:op=set_dup"},
+    {"MQTT-4.3.3-1", kV311, "dup_set", "QoS 1/2", "a first QoS 2 delivery has DUP 1",
+     "rewrite:to_client:packet=PUBLISH:op=set_dup"},
+    {"MQTT-4.3.3-2", kV5, "dup_set", "QoS 1/2", "a first QoS 2 delivery has DUP 1",
+     "rewrite:to_client:packet=PUBLISH:op=set_dup"},
+    {"MQTT-4.3.3-4", kV5, "pubrel_dropped", "QoS 1/2", "a delivery's PUBREC gets no PUBREL from the broker",
+     "rewrite:to_client:packet=PUBREL:op=drop"},
+    {"MQTT-3.4.2-1", kV5, "ack_undefined_code", "5.0 reason codes", "every PUBACK has reason code 0x01, which PUBACK does not define",
+     "rewrite:to_client:packet=PUBACK:op=set_code:set=0x01"},
+    {"MQTT-3.5.2-1", kV5, "ack_undefined_code", "5.0 reason codes", "every PUBREC has reason code 0x01, which PUBREC does not define",
+     "rewrite:to_client:packet=PUBREC:op=set_code:set=0x01"},
+    {"MQTT-3.7.2-1", kV5, "ack_undefined_code", "5.0 reason codes",
+     "every PUBCOMP has reason code 0x01, which PUBCOMP does not define", "rewrite:to_client:packet=PUBCOMP:op=set_code:set=0x01"},
+    {"MQTT-3.11.3-2", kV5, "ack_undefined_code", "5.0 reason codes",
+     "the first code of every UNSUBACK is 0x01, which UNSUBACK does not define",
+     "rewrite:to_client:packet=UNSUBACK:op=set_code:set=0x01"},
+    {"MQTT-3.8.4-7", kV5, "suback_undefined_code", "subscriptions",
+     "the first code of every SUBACK is 0x03: neither a granted QoS nor a failure",
+     "rewrite:to_client:packet=SUBACK:op=set_code:set=0x03"},
+    {"MQTT-3.2.2-8", kV5, "ack_undefined_code", "5.0 reason codes",
+     "every CONNACK has reason code 0x01, which CONNACK does not define", "rewrite:to_client:packet=CONNACK:op=set_code:set=0x01"},
+    {"MQTT-3.14.2-1", kV5, "ack_undefined_code", "5.0 reason codes",
+     "every DISCONNECT from the broker has reason code 0x01, which DISCONNECT does not define",
+     "rewrite:to_client:packet=DISCONNECT:op=set_code:set=0x01"},
+    {"MQTT-3.2.2-1", kV5, "connack_reserved_flag", "CONNACK", "every CONNACK has Connect Acknowledge Flags bit 1 set",
+     "corrupt:to_client:packet=CONNACK:offset=2:xor=0x02:every"},
+    {"MQTT-3.14.4-2", kV5, "close_swallowed", "malformed packets",
+     "when the broker closes the connection the client's stays open (after the broker's DISCONNECT too)",
+     "rewrite:to_client:op=keep_open"},
+    {"MQTT-3.1.4-1", kBothVersions, "close_swallowed", "CONNECT",
+     "when the broker closes the connection the client's stays open (after an invalid CONNECT too)",
+     "rewrite:to_client:op=keep_open"},
+    {"MQTT-3.1.4-2", kV311, "close_swallowed", "CONNECT",
+     "when the broker closes the connection the client's stays open (a session taken over too)",
+     "rewrite:to_client:op=keep_open"},
+    {"MQTT-3.1.4-3", kV5, "close_swallowed", "CONNECT",
+     "when the broker closes the connection the client's stays open (a session taken over too)",
+     "rewrite:to_client:op=keep_open"},
+    {"MQTT-2.2.2-2", kV311, "close_swallowed", "malformed packets",
+     "when the broker closes the connection the client's stays open (bad fixed-header flags too)",
+     "rewrite:to_client:op=keep_open"},
+    {"MQTT-3.1.2-3", kBothVersions, "close_swallowed", "CONNECT",
+     "when the broker closes the connection the client's stays open (a CONNECT reserved flag set too)",
+     "rewrite:to_client:op=keep_open"},
+    {"MQTT-3.2.2-6", kV311, "close_swallowed", "CONNECT",
+     "when the broker closes the connection the client's stays open (a CONNECT it cannot answer too)",
+     "rewrite:to_client:op=keep_open"},
+};
 }  // namespace
 
 std::span<const WireMutantInfo> wire_table() { return kWireTable; }

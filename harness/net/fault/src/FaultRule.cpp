@@ -13,8 +13,8 @@ namespace {
 
 constexpr std::array<std::string_view, 9> kKindNames = {"cut",     "delay",     "throttle",  "segment", "corrupt",
                                                         "blackhole", "duplicate", "reorder", "rewrite"};
-constexpr std::array<std::string_view, 8> kRewriteOpNames = {
-    "clear_session_present", "clear_retain", "clear_dup", "set_code", "drop_user_properties",
+constexpr std::array<std::string_view, 9> kRewriteOpNames = {
+    "clear_session_present", "clear_retain", "clear_dup", "set_dup", "set_code", "drop_user_properties",
     "drop", "keep_open", "delay_close"};
 constexpr std::array<std::string_view, 3> kDirectionNames = {"to_broker", "to_client", "both"};
 
@@ -279,6 +279,12 @@ bool RuleMatcher::fires(mqtt::PacketType type) {
 
 bool rewrite_packet(std::vector<std::uint8_t>& packet, RewriteOp op, std::optional<std::uint8_t> code,
                     mqtt::Version version) {
+  if (op == RewriteOp::set_dup) {
+    // Byte level: the codec would refuse to encode the QoS 0 PUBLISH with DUP 1 it stands for.
+    if (packet_type_of(packet) != mqtt::PacketType::publish || (packet[0] & 0x08) != 0) return false;
+    packet[0] |= 0x08;
+    return true;
+  }
   const auto decoded = mqtt::decode(mqtt::Bytes(packet.data(), packet.size()), mqtt::DecodeOptions{version});
   if (!decoded.ok()) return false;
   mqtt::Packet p = mqtt::to_owned(decoded.value);

@@ -205,6 +205,15 @@ TEST(Rewrite, clear_retain_and_dup_in_publish) {
   EXPECT_EQ(resent, bytes({0x32, 0x07, 0x00, 0x01, 't', 0x00, 0x05, 'x', 'y'}));
 }
 
+TEST(Rewrite, set_dup_sets_the_flag_of_any_publish_qos_0_too) {
+  auto p = bytes({0x30, 0x04, 0x00, 0x01, 't', 'x'});
+  ASSERT_TRUE(rewrite_packet(p, RewriteOp::set_dup, {}, mqtt::Version::v5));
+  EXPECT_EQ(p, bytes({0x38, 0x04, 0x00, 0x01, 't', 'x'}));
+  EXPECT_FALSE(rewrite_packet(p, RewriteOp::set_dup, {}, mqtt::Version::v5));  // already 1
+  auto ack = bytes({0x40, 0x02, 0x00, 0x07});
+  EXPECT_FALSE(rewrite_packet(ack, RewriteOp::set_dup, {}, mqtt::Version::v5));
+}
+
 TEST(Rewrite, set_code_replaces_the_first_code_where_the_version_has_one) {
   auto suback = bytes({0x90, 0x03, 0x00, 0x05, 0x01});
   ASSERT_TRUE(rewrite_packet(suback, RewriteOp::set_code, 0x03, mqtt::Version::v3_1_1));

@@ -36,6 +36,7 @@ enum class RewriteOp : std::uint8_t {
   clear_session_present,  // CONNACK: Session Present 0
   clear_retain,           // PUBLISH: RETAIN 0
   clear_dup,              // PUBLISH: DUP 0
+  set_dup,                // PUBLISH: DUP 1 (the flag bit only: a QoS 0 PUBLISH with DUP 1 is what it breaks)
   set_code,               // CONNACK, PUBACK..PUBCOMP, SUBACK, UNSUBACK (5.0), DISCONNECT: first reason code = `set`
   drop_user_properties,   // 5.0 PUBLISH: every User Property removed
   drop,                   // the packet is not forwarded
