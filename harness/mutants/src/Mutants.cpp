@@ -224,8 +224,11 @@ AcceptedList parse_accepted(std::string_view yaml, const std::string& file) {
         return fail(item, "accepted[].protocol: expected 3.1.1 or 5, got '" + *a.protocol + "'");
       if (a.reason.empty()) return fail(item, "accepted[]: every accepted survivor needs a reason");
       const auto rows = engine::deviations_for(a.statement);
+      const auto wire = all_wire_mutants();
       const bool known = std::any_of(rows.begin(), rows.end(), [&](const engine::DeviationInfo* row) {
         return !a.protocol || engine::applies_to(*row, *a.protocol == "5" ? mqtt::Version::v5 : mqtt::Version::v3_1_1);
+      }) || std::any_of(wire.begin(), wire.end(), [&](const Mutant& m) {
+        return m.statement() == a.statement && (!a.protocol || *a.protocol == m.protocol());
       });
       if (!known)
         return fail(item, "accepted[]: no mutant breaks '" + a.statement + "'" +
