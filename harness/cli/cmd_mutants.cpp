@@ -1,7 +1,8 @@
 // `mqtt-harness mutants [PATH...] [--only ID] [-j N] [--json F] [--html F] [--accepted F]`:
 // for each mutant (the embedded broker with one deviation switch on, docs/mutants.md) runs
 // the scenarios that cite its statement plus a small smoke set, and reports it killed /
-// survived / accepted / not applicable.
+// survived / accepted / not applicable. With --wire (implied by --broker / --spawn) the
+// mutants are the fault proxy's wire mutants, in front of the embedded broker or any other.
 //
 // Exit status: 0 every applicable mutant killed (or an accepted survivor); 1 a mutant
 // survived that scenarios/mutants-accepted.yaml does not list; 2 an argument, scenario or accepted
@@ -19,7 +20,13 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "mqtth/common/HostPort.hpp"
+#include "mqtth/fault/FaultProxy.hpp"
 #include "mqtth/mutants/Mutants.hpp"
+#include "mqtth/net/BrokerServer.hpp"
+#include "mqtth/process/BrokerProcess.hpp"
+#include "mqtth/process/TcpConnect.hpp"
+#include "mqtth/runner/Profile.hpp"
 #include "mqtth/report/Report.hpp"
 #include "mqtth/report/Spec.hpp"
 #include "mqtth/runner/Runner.hpp"
@@ -34,6 +41,7 @@ using mqtth::cli::ArgReader;
 constexpr const char* kUsage =
     "usage: mqtt-harness mutants [PATH...] [--only ID]... [-j N] [--json F] [--html F]\n"
     "                            [--accepted F] [--smoke] [--quiet] [--list] [--list-missing]\n"
+    "                            [--wire [--broker HOST:PORT | --spawn -- CMD...] [--profile F]]\n"
     "\n"
     "Runs, for each mutant of the embedded broker (one deviation switch on: a statement it\n"
     "breaks on purpose, docs/mutants.md), the scenarios under PATH (default scenarios) that\n"
@@ -52,6 +60,12 @@ constexpr const char* kUsage =
     "  --list         print the table of deviation switches (Markdown) and exit\n"
     "  --list-missing print, per version, the broker-observable statements the scenarios\n"
     "                 under PATH cite that no mutant breaks, and exit\n"
+    "  --wire         the wire mutants instead: fault-proxy rules in front of the broker\n"
+    "                 (default the embedded broker; --list prints their table)\n"
+    "  --broker HOST:PORT  (implies --wire) the broker behind the proxy, already running\n"
+    "  --spawn -- CMD...   (implies --wire) start the broker with CMD ({port}: a free port)\n"
+    "  --profile F    with --wire: the broker's profile (features, known deviations; a\n"
+    "                 scenario that fails as a known deviation on the plain broker kills nothing)\n"
     "\n"
     "Exit status: 0 every applicable mutant killed or accepted, 1 a mutant survived that the\n"
     "accepted file does not list, 2 bad arguments or files, a scenario failing on the\n"
@@ -66,6 +80,20 @@ struct Options {
   bool quiet = false;
   bool list_missing = false;
   bool smoke = false;
+  bool wire = false;
+  bool list = false;
+  std::optional<runner::Endpoint> broker;
+  std::vector<std::string> spawn;
+  std::optional<std::string> profile_file;
+};
+
+// Where the wire mutants' scenarios connect: a fault proxy in front of the broker under
+// test, whose rules are one mutant's at a time.
+struct WireBench {
+  std::unique_ptr<net::BrokerServer> embedded;
+  std::unique_ptr<process::BrokerProcess> spawned;
+  std::unique_ptr<fault::FaultProxy> proxy;
+  runner::Profile profile;
 };
 
 // "3.1.1: 35 of 98 cited broker-observable statements have a mutant"
@@ -81,7 +109,11 @@ std::string seconds(double ms) {
   return buf;
 }
 
-std::vector<runner::ScenarioOutcome> run_against(const engine::BrokerConfig& config,
+// Runs `scenarios` against a fresh embedded broker per scenario with `config`, or, with a
+// bench, through its proxy with the mutant's rules (none: the plain broker). The probe
+// runs before the rules go on: it asks what the broker offers, not whether it is mutated.
+std::vector<runner::ScenarioOutcome> run_against(const engine::BrokerConfig& config, WireBench* bench,
+                                                 const mutants::Mutant* wire_mutant,
                                                  const std::vector<scenario::Scenario>& scenarios, unsigned jobs,
                                                  std::optional<std::string>* fatal) {
   runner::RunSettings settings;
@@ -89,12 +121,51 @@ std::vector<runner::ScenarioOutcome> run_against(const engine::BrokerConfig& con
   settings.seed = 1;
   settings.jobs = jobs;
   settings.run_id = runner::make_run_id(settings.seed);
+  if (bench) {
+    bench->proxy->clearFaults();
+    settings.broker = runner::Endpoint{"127.0.0.1", bench->proxy->port()};
+    settings.profile = bench->profile;
+  }
   runner::Runner r(settings);
   if (auto f = r.probe(scenarios)) {
     *fatal = f;
     return {};
   }
-  return r.run(scenarios);
+  if (bench && wire_mutant)
+    for (const auto& spec : wire_mutant->fault_specs()) bench->proxy->addFault(*fault::parse_fault_spec(spec).rule);
+  auto outcomes = r.run(scenarios);
+  if (bench) bench->proxy->clearFaults();
+  return outcomes;
+}
+
+// Starts what the wire mutants run against; the error says why it could not.
+std::optional<std::string> start_bench(const Options& opt, WireBench* bench) {
+  QHostAddress host(QHostAddress::LocalHost);
+  quint16 port = 0;
+  if (opt.profile_file) {
+    auto loaded = runner::load_profile(*opt.profile_file);
+    if (!loaded.ok()) return *loaded.error;
+    bench->profile = std::move(loaded.profile);
+  }
+  if (opt.broker) {
+    if (opt.broker->host != "localhost" && !host.setAddress(QString::fromStdString(opt.broker->host)))
+      return "--broker: the host must be an IP address or 'localhost'";
+    port = opt.broker->port;
+  } else if (!opt.spawn.empty()) {
+    port = process::free_loopback_port();
+    if (port == 0) return "--spawn: no free TCP port on 127.0.0.1";
+    bench->spawned = std::make_unique<process::BrokerProcess>(opt.spawn);
+    if (!bench->spawned->start("127.0.0.1", port))
+      return "--spawn: the broker did not start (" + bench->spawned->exit_description() + "): " +
+             bench->spawned->output();
+  } else {
+    bench->embedded = std::make_unique<net::BrokerServer>(engine::BrokerConfig{});
+    if (!bench->embedded->listen(QHostAddress(QHostAddress::LocalHost), 0)) return "the embedded broker cannot listen";
+    port = bench->embedded->port();
+  }
+  bench->proxy = std::make_unique<fault::FaultProxy>(host, port);
+  if (!bench->proxy->listen()) return "the fault proxy cannot listen: " + bench->proxy->errorString().toStdString();
+  return std::nullopt;
 }
 
 int mutants_command(int argc, char** argv) {
@@ -104,8 +175,21 @@ int mutants_command(int argc, char** argv) {
     const std::string_view arg = *next;
     if (arg == "--help" || arg == "-h") return args.help();
     if (arg == "--list") {
-      std::fputs(mutants::table_markdown().c_str(), stdout);
-      return 0;
+      opt.list = true;
+      continue;
+    }
+    if (arg == "--wire") {
+      opt.wire = true;
+      continue;
+    }
+    if (arg == "--spawn") {
+      // Like `run --spawn`: the broker's command is every argument after `--`.
+      const auto dashes = args.next();
+      if (!dashes || *dashes != "--") return args.bad("--spawn needs the broker's command after '--' (the last arguments)");
+      while (const auto word = args.next()) opt.spawn.emplace_back(*word);
+      if (opt.spawn.empty()) return args.bad("--spawn needs the broker's command after '--'");
+      opt.wire = true;
+      continue;
     }
     if (arg == "--smoke") {
       opt.smoke = true;
@@ -123,11 +207,19 @@ int mutants_command(int argc, char** argv) {
       opt.paths.emplace_back(arg);
       continue;
     }
-    if (arg != "--only" && arg != "-j" && arg != "--json" && arg != "--html" && arg != "--accepted")
+    if (arg != "--only" && arg != "-j" && arg != "--json" && arg != "--html" && arg != "--accepted" &&
+        arg != "--broker" && arg != "--profile")
       return args.bad("unknown option '" + std::string(arg) + "'");
     const auto v = args.value();
     if (!v) return 2;
     if (arg == "--only") opt.only.emplace_back(*v);
+    else if (arg == "--profile") opt.profile_file = std::string(*v);
+    else if (arg == "--broker") {
+      const auto parsed = common::parse_host_port(*v, common::PortZero::refused);
+      if (!parsed.value) return args.bad("--broker: " + parsed.error);
+      opt.broker = runner::Endpoint{parsed.value->host, parsed.value->port};
+      opt.wire = true;
+    }
     else if (arg == "--json") opt.json_file = std::string(*v);
     else if (arg == "--html") opt.html_file = std::string(*v);
     else if (arg == "--accepted") opt.accepted_file = std::string(*v);
@@ -139,6 +231,13 @@ int mutants_command(int argc, char** argv) {
       opt.jobs = static_cast<unsigned>(std::stoul(text));
     }
   }
+  if (opt.list) {
+    std::fputs((opt.wire ? mutants::wire_table_markdown() : mutants::table_markdown()).c_str(), stdout);
+    return 0;
+  }
+  if (opt.broker && !opt.spawn.empty()) return args.bad("--broker and --spawn exclude each other");
+  if (opt.profile_file && !opt.wire) return args.bad("--profile goes with --wire, --broker or --spawn");
+  if (opt.wire && opt.smoke) return args.bad("--smoke is the deviation switches' subset; --wire runs every wire mutant");
   if (opt.paths.empty()) opt.paths.emplace_back("scenarios");
 
   mutants::AcceptedList accepted;
@@ -153,7 +252,9 @@ int mutants_command(int argc, char** argv) {
   }
   std::vector<std::string> unknown;
   if (opt.smoke && !opt.only.empty()) return args.bad("--smoke and --only exclude each other");
-  const auto selected = opt.smoke ? mutants::smoke_mutants() : mutants::select_mutants(opt.only, &unknown);
+  const auto selected = opt.smoke  ? mutants::smoke_mutants()
+                        : opt.wire ? mutants::select_wire_mutants(opt.only, &unknown)
+                                   : mutants::select_mutants(opt.only, &unknown);
   for (const auto& id : unknown)
     std::fprintf(stderr, "mqtt-harness mutants: --only %s: no mutant breaks this statement (docs/mutants.md lists them)\n",
                  id.c_str());
@@ -195,7 +296,7 @@ int mutants_command(int argc, char** argv) {
     const auto& mutant = selected[m];
     bool cited = false;
     for (std::size_t i = 0; i < all.size(); ++i)
-      if (mutants::runs_under(all[i], mutant.version) && mutants::cites(all[i], mutant.row->statement)) {
+      if (mutants::runs_under(all[i], mutant.version) && mutants::cites(all[i], mutant.statement())) {
         plan[m].push_back(i);
         cited = true;
       }
@@ -215,6 +316,16 @@ int mutants_command(int argc, char** argv) {
   if (qEnvironmentVariableIsEmpty("QT_LOGGING_RULES"))
     QLoggingCategory::setFilterRules("mqtth.*.debug=false\nmqtth.*.warning=false\nmqtth.proxy.info=false");
 
+  WireBench bench_storage;
+  WireBench* bench = nullptr;
+  if (opt.wire) {
+    if (auto err = start_bench(opt, &bench_storage)) {
+      std::fprintf(stderr, "mqtt-harness mutants: %s\n", err->c_str());
+      return 2;
+    }
+    bench = &bench_storage;
+  }
+
   const auto started = std::chrono::steady_clock::now();
   auto elapsed_ms = [](std::chrono::steady_clock::time_point since) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
@@ -227,14 +338,17 @@ int mutants_command(int argc, char** argv) {
       std::fprintf(stderr, "mqtt-harness mutants: %zu mutant(s); baseline: %zu scenario run(s) on the un-mutated broker\n",
                    selected.size(), baseline.size());
     std::optional<std::string> fatal;
-    const auto outcomes = run_against(engine::BrokerConfig{}, baseline, opt.jobs, &fatal);
+    const auto outcomes = run_against(engine::BrokerConfig{}, bench, nullptr, baseline, opt.jobs, &fatal);
     if (fatal) {
       std::fprintf(stderr, "mqtt-harness mutants: %s\n", fatal->c_str());
       return 2;
     }
     int failing = 0;
+    std::set<std::string> known_failures;  // files failing as a profile's known deviation
     for (const auto& o : outcomes)
-      if (o.result.status == report::Status::failed || o.result.status == report::Status::error) {
+      if (o.result.status == report::Status::failed && o.known_deviation) {
+        known_failures.insert(o.result.file);
+      } else if (o.result.status == report::Status::failed || o.result.status == report::Status::error) {
         ++failing;
         std::fprintf(stderr, "baseline %s: %s (%s)\n", std::string(report::to_string(o.result.status)).c_str(),
                      o.result.name.c_str(), o.result.file.c_str());
@@ -243,6 +357,17 @@ int mutants_command(int argc, char** argv) {
     if (failing > 0) {
       std::fprintf(stderr, "mqtt-harness mutants: %d scenario run(s) fail on the un-mutated broker: no verdict\n", failing);
       return 2;
+    }
+    // A scenario that already fails on the plain broker, as its profile expects, kills nothing.
+    if (!known_failures.empty()) {
+      if (!opt.quiet) {
+        std::fprintf(stderr, "mqtt-harness mutants: %zu scenario file(s) fail as known deviations of the profile: not run\n",
+                     known_failures.size());
+        for (const auto& f : known_failures) std::fprintf(stderr, "  %s\n", f.c_str());
+      }
+      for (auto& p : plan)
+        p.erase(std::remove_if(p.begin(), p.end(), [&](std::size_t i) { return known_failures.count(all[i].file) > 0; }),
+                p.end());
     }
   }
 
@@ -255,14 +380,14 @@ int mutants_command(int argc, char** argv) {
       std::vector<scenario::Scenario> subset;
       for (auto i : plan[m]) subset.push_back(all[i]);
       std::optional<std::string> fatal;
-      const auto outcomes = run_against(r.mutant.broker_config(), subset, opt.jobs, &fatal);
+      const auto outcomes = run_against(r.mutant.broker_config(), bench, &r.mutant, subset, opt.jobs, &fatal);
       if (fatal) r.errors.push_back("probe: " + *fatal);
       for (std::size_t k = 0; k < outcomes.size(); ++k) {
         const auto& res = outcomes[k].result;
         r.scenarios.push_back(res.name);
         if (res.status == report::Status::failed)
           r.kills.push_back({res.name, res.file, res.failure ? res.failure->statement : std::string(),
-                             mutants::is_smoke(subset[k]) && !mutants::cites(subset[k], r.mutant.row->statement)});
+                             mutants::is_smoke(subset[k]) && !mutants::cites(subset[k], r.mutant.statement())});
         else if (res.status == report::Status::error)
           r.errors.push_back(res.name + ": " + (res.failure ? res.failure->message : std::string("error")));
       }
@@ -287,7 +412,7 @@ int mutants_command(int argc, char** argv) {
       }
       std::fprintf(stderr, "[%zu/%zu] %-14s %-22s %s%s (%s)\n", m + 1, selected.size(),
                    std::string(mutants::to_string(r.verdict)).c_str(), r.mutant.id().c_str(),
-                   std::string(r.mutant.row->name).c_str(), detail.c_str(), seconds(r.duration_ms).c_str());
+                   std::string(r.mutant.name()).c_str(), detail.c_str(), seconds(r.duration_ms).c_str());
       std::fflush(stderr);
     }
     results.push_back(std::move(r));

@@ -10,6 +10,8 @@ on must make the scenarios citing that statement fail.
 * `--smoke` (the CI subset) kills every one of its mutants; `--list-missing` names the
   cited statements no mutant breaks; the accepted survivors are read from the scenario
   folder's mutants-accepted.yaml, which `run` does not take for a scenario.
+* Wire mutants (`--wire`, `--spawn`, `--broker`): the fault proxy's rules in front of the
+  spawned embedded broker and of mosquitto (with its profile) are killed.
 """
 import json
 import subprocess
@@ -182,3 +184,49 @@ def test_broker_config_deviate_with_an_unknown_id_names_the_line(harness, tmp_pa
                           capture_output=True, text=True, timeout=20)
     assert proc.returncode == 2, proc.stderr
     assert f"{config}:4: testing.deviate:" in proc.stderr and "MQTT-9.9.9-9" in proc.stderr
+
+
+# Wire mutants (docs/mutants.md "Wire-level mutants"): fault-proxy rules in front of a
+# broker. Statements whose citing scenarios are short, so each run stays well under a minute.
+WIRE_ONLY = ["--only", "MQTT-3.2.2-2", "--only", "MQTT-3.2.2-3", "--only", "MQTT-3.3.1-1", "--only", "MQTT-3.9.3-2",
+             "--only", "MQTT-4.3.2-2", "--only", "MQTT-4.3.2-4"]
+WIRE_IDS = {"MQTT-3.2.2-2 [3.1.1]", "MQTT-3.2.2-3 [5]", "MQTT-3.3.1-1 [3.1.1]", "MQTT-3.3.1-1 [5]",
+            "MQTT-3.9.3-2 [3.1.1]", "MQTT-3.9.3-2 [5]", "MQTT-4.3.2-2 [3.1.1]", "MQTT-4.3.2-2 [5]",
+            "MQTT-4.3.2-4 [5]"}
+
+
+def assert_wire_mutants_killed(proc, out):
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    got = report(out)
+    assert set(got) == WIRE_IDS, sorted(got)
+    for mid, m in got.items():
+        assert m["verdict"] == "killed", (mid, m)
+        assert any(k["statement"] == mid.split()[0] and not k["smoke"] for k in m["kills"]), (mid, m["kills"])
+
+
+def test_wire_mutants_in_front_of_the_spawned_embedded_broker_are_killed(harness, tmp_path):
+    out = tmp_path / "wire.json"
+    proc = mutants(harness, SUITE, *WIRE_ONLY, "-j", "2", "--json", out, "--spawn", "--", harness, "broker",
+                   "--listen", "127.0.0.1:{port}")
+    assert_wire_mutants_killed(proc, out)
+    got = report(out)
+    # MQTT-4.3.2-2 is the PUBACK rule in 3.1.1, "a first QoS 1 delivery has DUP 0" in 5.0.
+    assert got["MQTT-4.3.2-2 [3.1.1]"]["deviation"] == "puback_dropped"
+    assert got["MQTT-4.3.2-2 [5]"]["deviation"] == "dup_set"
+
+
+def test_wire_mutants_in_front_of_mosquitto_with_its_profile_are_killed(harness, mosquitto, tmp_path):
+    host, port = mosquitto
+    out = tmp_path / "wire.json"
+    proc = mutants(harness, SUITE, *WIRE_ONLY, "-j", "2", "--json", out, "--broker", f"{host}:{port}",
+                   "--profile", REPO / "profiles/mosquitto-2.0.yaml")
+    assert_wire_mutants_killed(proc, out)
+
+
+def test_wire_list_and_option_mistakes(harness):
+    listed = mutants(harness, "--wire", "--list")
+    assert listed.returncode == 0 and "`rewrite:to_client:op=keep_open`" in listed.stdout
+    both = mutants(harness, "--broker", "127.0.0.1:1", "--spawn", "--", "true")
+    assert both.returncode == 2 and "exclude each other" in both.stderr
+    profile = mutants(harness, "--profile", REPO / "profiles/mosquitto-2.0.yaml")
+    assert profile.returncode == 2 and "--profile goes with --wire" in profile.stderr

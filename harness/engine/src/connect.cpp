@@ -347,6 +347,9 @@ void BrokerEngine::Impl::end_session(std::string_view client_id, Clock now) {
   if (session.will && !session.connection) publish_will(session, now);
   for (auto& [filter, sub] : session.subscriptions) unindex_subscription(filter, &session);
   if (session.connection) session.connection->session = nullptr;
+  // Retained messages are not session state: ending a session keeps them [MQTT-3.1.2-7].
+  if (deviates(Deviation::session_end_drops_retained, session.version))
+    std::erase_if(retained, [&](const auto& entry) { return entry.second->origin_client_id == client_id; });
   sessions.erase(it);
 }
 

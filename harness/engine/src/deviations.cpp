@@ -246,6 +246,8 @@ constexpr std::array kTable = {
                     "a retained PUBLISH at QoS 0 is forwarded but leaves the stored retained message as it was"),
     MQTTH_DEVIATION("MQTT-3.3.1-8", kV311, retained_on_subscribe_without_retain, "retained",
                     "retained messages sent on a new subscription have RETAIN 0"),
+    MQTTH_DEVIATION("MQTT-3.1.2-7", kV311, session_end_drops_retained, "retained",
+                    "the retained messages a client published are deleted when its session ends"),
 };
 
 #undef MQTTH_DEVIATION

@@ -28,12 +28,20 @@ void collect_step_statements(const std::vector<scenario::Step>& steps, std::set<
 
 std::string Mutant::protocol() const { return std::string(protocol_name(version)); }
 
-std::string Mutant::id() const { return std::string(row->statement) + " [" + protocol() + "]"; }
+std::string Mutant::id() const { return std::string(statement()) + " [" + protocol() + "]"; }
 
 engine::BrokerConfig Mutant::broker_config() const {
   engine::BrokerConfig config;
-  config.deviate.enable(*row, version);
+  if (row) config.deviate.enable(*row, version);
   return config;
+}
+
+std::vector<std::string> Mutant::fault_specs() const {
+  std::vector<std::string> out;
+  if (!wire) return out;
+  std::istringstream words{std::string(wire->faults)};
+  for (std::string w; words >> w;) out.push_back(w);
+  return out;
 }
 
 std::string table_markdown() {
@@ -50,7 +58,16 @@ std::vector<Mutant> all_mutants() {
   std::vector<Mutant> out;
   for (const auto& row : engine::deviation_table())
     for (auto v : {mqtt::Version::v3_1_1, mqtt::Version::v5})
-      if (engine::applies_to(row, v)) out.push_back(Mutant{&row, v});
+      if (engine::applies_to(row, v)) out.push_back(Mutant{&row, nullptr, v});
+  return out;
+}
+
+std::vector<Mutant> all_wire_mutants() {
+  std::vector<Mutant> out;
+  for (const auto& row : wire_table())
+    for (auto v : {mqtt::Version::v3_1_1, mqtt::Version::v5})
+      if ((row.versions & (v == mqtt::Version::v5 ? engine::kV5 : engine::kV311)) != 0)
+        out.push_back(Mutant{nullptr, &row, v});
   return out;
 }
 
@@ -72,21 +89,32 @@ std::vector<Mutant> smoke_mutants() {
   return out;
 }
 
-std::vector<Mutant> select_mutants(const std::vector<std::string>& ids, std::vector<std::string>* unknown) {
-  const auto all = all_mutants();
+namespace {
+std::vector<Mutant> select_from(std::vector<Mutant> all, const std::vector<std::string>& ids,
+                                std::vector<std::string>* unknown) {
   if (ids.empty()) return all;
   std::vector<Mutant> out;
   for (const auto& id : ids) {
     bool found = false;
     for (const auto& m : all)
-      if (m.row->statement == id) {
+      if (m.statement() == id) {
         found = true;
-        if (std::none_of(out.begin(), out.end(), [&](const Mutant& o) { return o.row == m.row && o.version == m.version; }))
+        if (std::none_of(out.begin(), out.end(), [&](const Mutant& o) {
+              return o.row == m.row && o.wire == m.wire && o.version == m.version;
+            }))
           out.push_back(m);
       }
     if (!found && unknown) unknown->push_back(id);
   }
   return out;
+}
+}  // namespace
+
+std::vector<Mutant> select_mutants(const std::vector<std::string>& ids, std::vector<std::string>* unknown) {
+  return select_from(all_mutants(), ids, unknown);
+}
+std::vector<Mutant> select_wire_mutants(const std::vector<std::string>& ids, std::vector<std::string>* unknown) {
+  return select_from(all_wire_mutants(), ids, unknown);
 }
 
 bool runs_under(const scenario::Scenario& s, mqtt::Version version) {
@@ -116,10 +144,15 @@ CitedWithoutMutant cited_without_mutant(const std::vector<scenario::Scenario>& s
   CitedWithoutMutant out;
   out.version = version;
   out.cited.assign(cited.begin(), cited.end());
+  const auto wire = all_wire_mutants();
   for (const auto& id : out.cited) {
     const auto rows = engine::deviations_for(id);
-    if (std::none_of(rows.begin(), rows.end(), [&](const engine::DeviationInfo* row) { return engine::applies_to(*row, version); }))
-      out.missing.push_back(id);
+    const bool switch_breaks_it =
+        std::any_of(rows.begin(), rows.end(), [&](const engine::DeviationInfo* row) { return engine::applies_to(*row, version); });
+    // A wire mutant counts too: `mutants --wire` runs it in front of the embedded broker.
+    const bool wire_breaks_it =
+        std::any_of(wire.begin(), wire.end(), [&](const Mutant& m) { return m.statement() == id && m.version == version; });
+    if (!switch_breaks_it && !wire_breaks_it) out.missing.push_back(id);
   }
   return out;
 }
@@ -143,7 +176,7 @@ bool is_smoke(const scenario::Scenario& s) {
 }
 
 bool Accepted::matches(const Mutant& m) const {
-  return m.row->statement == statement && (!protocol || *protocol == m.protocol());
+  return m.statement() == statement && (!protocol || *protocol == m.protocol());
 }
 
 const Accepted* AcceptedList::find(const Mutant& m) const {
@@ -191,8 +224,11 @@ AcceptedList parse_accepted(std::string_view yaml, const std::string& file) {
         return fail(item, "accepted[].protocol: expected 3.1.1 or 5, got '" + *a.protocol + "'");
       if (a.reason.empty()) return fail(item, "accepted[]: every accepted survivor needs a reason");
       const auto rows = engine::deviations_for(a.statement);
+      const auto wire = all_wire_mutants();
       const bool known = std::any_of(rows.begin(), rows.end(), [&](const engine::DeviationInfo* row) {
         return !a.protocol || engine::applies_to(*row, *a.protocol == "5" ? mqtt::Version::v5 : mqtt::Version::v3_1_1);
+      }) || std::any_of(wire.begin(), wire.end(), [&](const Mutant& m) {
+        return m.statement() == a.statement && (!a.protocol || *a.protocol == m.protocol());
       });
       if (!known)
         return fail(item, "accepted[]: no mutant breaks '" + a.statement + "'" +
@@ -280,11 +316,11 @@ report::Json to_json(const std::vector<MutantResult>& results, double duration_m
     for (const auto& k : r.kills)
       kills.push_back({{"scenario", k.scenario}, {"file", k.file}, {"statement", k.statement}, {"smoke", k.smoke}});
     report::Json item = {{"id", r.mutant.id()},
-                         {"statement", r.mutant.row->statement},
+                         {"statement", r.mutant.statement()},
                          {"protocol", r.mutant.protocol()},
-                         {"deviation", r.mutant.row->name},
-                         {"area", r.mutant.row->area},
-                         {"instead", r.mutant.row->instead},
+                         {"deviation", r.mutant.name()},
+                         {"area", r.mutant.area()},
+                         {"instead", r.mutant.instead()},
                          {"verdict", to_string(r.verdict)},
                          {"scenarios", r.scenarios},
                          {"kills", kills},
@@ -305,8 +341,8 @@ std::string to_html(const std::vector<MutantResult>& results, double duration_ms
        "th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}"
        "th{cursor:pointer;background:#eee}.killed{background:#dfd}.survived{background:#fdd}"
        ".accepted{background:#ffd}.error{background:#fbb}</style></head><body>\n";
-  h += "<h1>Mutants</h1>\n<p>Each mutant is the embedded broker with one deviation switch on "
-       "(docs/mutants.md). Score = killed / (killed + survived + accepted).</p>\n<table id=\"scores\">"
+  h += "<h1>Mutants</h1>\n<p>Each mutant is the embedded broker with one deviation switch on, "
+       "or a broker behind the fault proxy with one wire mutant's rules (docs/mutants.md). Score = killed / (killed + survived + accepted).</p>\n<table id=\"scores\">"
        "<tr><th>protocol</th><th>killed</th><th>survived</th><th>accepted</th><th>not applicable</th>"
        "<th>errors</th><th>score</th></tr>\n";
   auto score_row = [&](const std::string& name, const Score& s) {
@@ -326,7 +362,7 @@ std::string to_html(const std::vector<MutantResult>& results, double duration_ms
        "<th>what the broker does instead</th><th>verdict</th><th>killed by (statement blamed)</th></tr></thead><tbody>\n";
   for (const auto& r : results) {
     const std::string verdict(to_string(r.verdict));
-    std::string section(r.mutant.row->statement);
+    std::string section(r.mutant.statement());
     if (section.rfind("MQTT-", 0) == 0) section = section.substr(5, section.rfind('-') - 5);
     std::string by;
     for (const auto& k : r.kills)
@@ -335,8 +371,8 @@ std::string to_html(const std::vector<MutantResult>& results, double duration_ms
     if (r.verdict == Verdict::accepted) by += "accepted: " + escape_html(r.accepted_reason);
     for (const auto& e : r.errors) by += "error: " + escape_html(e) + "<br>";
     h += "<tr class=\"" + std::string(r.verdict == Verdict::not_applicable ? "na" : verdict) + "\"><td>" +
-         escape_html(r.mutant.row->statement) + "</td><td>" + r.mutant.protocol() + "</td><td>" + escape_html(section) +
-         "</td><td>" + escape_html(r.mutant.row->area) + "</td><td>" + escape_html(r.mutant.row->instead) + "</td><td>" +
+         escape_html(r.mutant.statement()) + "</td><td>" + r.mutant.protocol() + "</td><td>" + escape_html(section) +
+         "</td><td>" + escape_html(r.mutant.area()) + "</td><td>" + escape_html(r.mutant.instead()) + "</td><td>" +
          verdict + "</td><td>" + by + "</td></tr>\n";
   }
   h += "</tbody></table>\n<script>\n"

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "mqtth/fault/FaultRule.hpp"
+
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -26,20 +28,25 @@ mutants::Mutant mutant(std::string_view statement, Version v) {
 
 }  // namespace
 
-// Each row names a broker-observable statement of every version it applies to, so a
-// mutant always breaks something a scenario can check.
-TEST(DeviationTable, every_row_names_a_broker_observable_statement_of_its_versions) {
-  for (const auto& row : engine::deviation_table()) {
-    ASSERT_NE(row.versions & engine::kBothVersions, 0) << row.statement;
-    for (auto [bit, version] : {std::pair{engine::kV311, report::SpecVersion::v3_1_1}, {engine::kV5, report::SpecVersion::v5}}) {
-      if (!(row.versions & bit)) continue;
-      const auto* statement = report::find_statement(version, row.statement);
-      ASSERT_NE(statement, nullptr) << row.statement << " [" << report::to_string(version) << "]";
-      EXPECT_TRUE(statement->broker_observable()) << row.statement;
-    }
-    EXPECT_FALSE(row.instead.empty()) << row.statement;
-    EXPECT_FALSE(row.area.empty()) << row.statement;
+namespace {
+// A row (a deviation switch's or a wire mutant's) names a broker-observable statement of
+// every version it applies to, so its mutant always breaks something a scenario can check.
+template <class Row>
+void expect_broker_observable_statement(const Row& row) {
+  ASSERT_NE(row.versions & engine::kBothVersions, 0) << row.statement;
+  for (auto [bit, version] : {std::pair{engine::kV311, report::SpecVersion::v3_1_1}, {engine::kV5, report::SpecVersion::v5}}) {
+    if (!(row.versions & bit)) continue;
+    const auto* statement = report::find_statement(version, row.statement);
+    ASSERT_NE(statement, nullptr) << row.statement << " [" << report::to_string(version) << "]";
+    EXPECT_TRUE(statement->broker_observable()) << row.statement;
   }
+  EXPECT_FALSE(row.instead.empty()) << row.statement;
+  EXPECT_FALSE(row.area.empty()) << row.statement;
+}
+}  // namespace
+
+TEST(DeviationTable, every_row_names_a_broker_observable_statement_of_its_versions) {
+  for (const auto& row : engine::deviation_table()) expect_broker_observable_statement(row);
 }
 
 TEST(DeviationTable, every_deviation_has_a_row_and_a_statement_one_row_per_version) {
@@ -223,18 +230,75 @@ TEST(MutantVerdicts, killed_survived_accepted_not_applicable_and_the_exit_status
 }
 
 // docs/mutants.md holds the table between two markers, as `mutants --list` prints it.
-TEST(DeviationTable, docs_hold_the_table_as_the_code_has_it) {
+// Each wire mutant names a broker-observable statement of its versions, and its rules
+// are SPECs the proxy takes.
+TEST(WireMutants, every_row_names_a_broker_observable_statement_and_rules_that_parse) {
+  ASSERT_FALSE(mutants::wire_table().empty());
+  for (const auto& row : mutants::wire_table()) {
+    expect_broker_observable_statement(row);
+    const auto m = mutants::Mutant{nullptr, &row, row.versions & engine::kV5 ? Version::v5 : Version::v3_1_1};
+    ASSERT_FALSE(m.fault_specs().empty()) << row.name;
+    for (const auto& spec : m.fault_specs()) {
+      const auto parsed = fault::parse_fault_spec(spec);
+      EXPECT_TRUE(parsed.rule.has_value()) << row.name << ": " << parsed.error;
+    }
+  }
+}
+
+TEST(WireMutants, one_per_row_and_version_selected_by_statement) {
+  std::size_t expected = 0;
+  for (const auto& row : mutants::wire_table()) expected += row.versions == engine::kBothVersions ? 2 : 1;
+  EXPECT_EQ(mutants::all_wire_mutants().size(), expected);
+  std::vector<std::string> unknown;
+  const auto picked = mutants::select_wire_mutants({"MQTT-3.3.1-1", "MQTT-9.9.9-9"}, &unknown);
+  ASSERT_EQ(picked.size(), 2u);
+  EXPECT_EQ(picked[0].name(), "dup_cleared");
+  EXPECT_EQ(picked[0].version, Version::v3_1_1);
+  EXPECT_EQ(picked[1].version, Version::v5);
+  EXPECT_EQ(picked[0].row, nullptr);  // no deviation switch: the broker behind the proxy is plain
+  EXPECT_EQ(unknown, std::vector<std::string>{"MQTT-9.9.9-9"});
+}
+
+// MQTT-3.9.3-2 (SUBACK codes) has a wire mutant and no deviation switch: it has a mutant.
+TEST(WireMutants, a_statement_only_a_wire_mutant_breaks_is_not_missing) {
+  ASSERT_TRUE(engine::deviations_for("MQTT-3.9.3-2").empty());
+  const auto loaded = scenario::load_string(R"(name: x
+protocols: [3.1.1]
+spec: [MQTT-3.9.3-2, MQTT-3.3.2-3]
+clients: {c: {}}
+steps:
+  - connect: c
+)", "x.yaml");
+  ASSERT_TRUE(loaded.ok()) << loaded.errors.front().to_string();
+  EXPECT_EQ(mutants::cited_without_mutant(loaded.scenarios, Version::v3_1_1).missing,
+            std::vector<std::string>{"MQTT-3.3.2-3"});
+}
+
+namespace {
+// The text of docs/mutants.md between a begin and an end marker: a table the code prints.
+std::string docs_block(const std::string& begin, const std::string& end) {
   std::ifstream in(MQTTH_SOURCE_DIR "/docs/mutants.md");
-  ASSERT_TRUE(in) << "docs/mutants.md";
+  EXPECT_TRUE(in) << "docs/mutants.md";
   std::stringstream text;
   text << in.rdbuf();
   const std::string doc = text.str();
-  const std::string begin = "<!-- deviation-table:begin (mqtt-harness mutants --list) -->\n";
-  const std::string end = "<!-- deviation-table:end -->";
   const auto from = doc.find(begin);
   const auto to = doc.find(end);
-  ASSERT_NE(from, std::string::npos);
-  ASSERT_NE(to, std::string::npos);
-  EXPECT_EQ(doc.substr(from + begin.size(), to - from - begin.size()), mutants::table_markdown())
+  EXPECT_NE(from, std::string::npos) << begin;
+  EXPECT_NE(to, std::string::npos) << end;
+  if (from == std::string::npos || to == std::string::npos) return {};
+  return doc.substr(from + begin.size(), to - from - begin.size());
+}
+}  // namespace
+
+TEST(WireMutants, docs_hold_the_table_as_the_code_has_it) {
+  EXPECT_EQ(docs_block("<!-- wire-table:begin (mqtt-harness mutants --wire --list) -->\n", "<!-- wire-table:end -->"),
+            mutants::wire_table_markdown())
+      << "regenerate it: build/default/harness/cli/mqtt-harness mutants --wire --list";
+}
+
+TEST(DeviationTable, docs_hold_the_table_as_the_code_has_it) {
+  EXPECT_EQ(docs_block("<!-- deviation-table:begin (mqtt-harness mutants --list) -->\n", "<!-- deviation-table:end -->"),
+            mutants::table_markdown())
       << "regenerate it: build/default/harness/cli/mqtt-harness mutants --list";
 }

@@ -61,6 +61,7 @@ class ProxyConnection : public QObject {
     std::uint32_t held_window = 0;
     quint64 held_generation = 0;
     bool source_closed = false;
+    bool close_delay_started = false, close_delay_over = false;  // rewrite op=delay_close
     QTimer* timer = nullptr;
   };
   struct Active {
@@ -84,6 +85,8 @@ class ProxyConnection : public QObject {
   void cut(int rule_id, const FaultRule& rule);
   void startBlackhole(int rule_id, Active& a, qint64 t);
   void onSourceClosed(int i);
+  // A rewrite rule's close op holds back passing on the close of pump i's source.
+  bool closeHeldBack(int i);
   void checkFinished();
   void fired(int rule_id, const QString& what) {
     qCDebug(lcProxy) << "connection" << id_ << "fault" << rule_id << what;
@@ -100,6 +103,9 @@ class ProxyConnection : public QObject {
   std::uint64_t next_seq_ = 0;
   bool cut_ = false;
   bool finished_ = false;
+  // The connection's protocol version, from its CONNECT: rewrite rules decode under it.
+  mqtt::Version version_ = mqtt::Version::v3_1_1;
+  bool kept_open_ = false;
   std::unique_ptr<pcap::PcapWriter> pcap_;
 };
 
@@ -232,10 +238,12 @@ void ProxyConnection::onPacket(int i, std::vector<std::uint8_t> packet) {
   PacketRecord r{id_, d, QDateTime::currentMSecsSinceEpoch() * 1000, type,
                  QByteArray(reinterpret_cast<const char*>(packet.data()), qsizetype(packet.size()))};
   proxy_->record(r);
+  if (i == kUp && type == mqtt::PacketType::connect)
+    if (const auto v = connect_version(packet)) version_ = *v;
 
   const qint64 t = now();
   qint64 release = t;
-  bool delayed = false, drop = false, hold = false;
+  bool delayed = false, drop = false, hold = false, rewritten_away = false;
   int copies = 1, cut_after = 0, blackhole_after = 0, hold_rule = 0;
   std::uint32_t hold_window = 0;
   const QString what = QString::fromLatin1(mqtt::to_string(type).data());
@@ -295,6 +303,17 @@ void ProxyConnection::onPacket(int i, std::vector<std::uint8_t> packet) {
           hold_window = a.rule.window;
         }
         break;
+      case Kind::rewrite:
+        if (a.rule.op == RewriteOp::keep_open || a.rule.op == RewriteOp::delay_close) break;  // closeHeldBack()
+        if (a.matcher[i].fires(type)) {
+          if (a.rule.op == RewriteOp::drop) {
+            rewritten_away = true;
+            fired(rid, QStringLiteral("rewrite: drop %1").arg(what));
+          } else if (rewrite_packet(packet, a.rule.op, a.rule.set, version_)) {
+            fired(rid, QStringLiteral("rewrite %1: %2").arg(what, QString::fromLatin1(rewrite_op_name(a.rule.op).data())));
+          }
+        }
+        break;
       case Kind::throttle:
       case Kind::segment:
         break;  // byte level, in pump()
@@ -304,6 +323,7 @@ void ProxyConnection::onPacket(int i, std::vector<std::uint8_t> packet) {
     fired(0, QStringLiteral("blackholed %1").arg(what));
     return;
   }
+  if (rewritten_away) return;
   Pump& p = pumps_[i];
   if (delayed) {
     // Delayed packets keep their order among themselves (TCP would).
@@ -429,8 +449,33 @@ void ProxyConnection::pump(int i) {
     schedule(i, earliest - t);
   }
   if (p.source_closed && p.queue.empty() && p.wire.empty() && p.held.empty() &&
-      dst->state() == QAbstractSocket::ConnectedState)
+      dst->state() == QAbstractSocket::ConnectedState && !closeHeldBack(i))
     dst->disconnectFromHost();
+}
+
+bool ProxyConnection::closeHeldBack(int i) {
+  Pump& p = pumps_[i];
+  const qint64 t = now();
+  for (auto& [rid, a] : rules_) {
+    if (a.rule.kind != Kind::rewrite || !covers(a.rule.direction, dir_of(i)) || t > a.until) continue;
+    if (a.rule.op == RewriteOp::keep_open) {
+      if (!kept_open_) fired(rid, QStringLiteral("rewrite: the broker closed, the client's link stays open"));
+      kept_open_ = true;
+      return true;
+    }
+    if (a.rule.op == RewriteOp::delay_close && !p.close_delay_over) {
+      if (!p.close_delay_started) {
+        p.close_delay_started = true;
+        fired(rid, QStringLiteral("rewrite: the broker closed, passed on %1 ms later").arg(a.rule.by.count()));
+        QTimer::singleShot(a.rule.by.count(), this, [this, i] {
+          pumps_[i].close_delay_over = true;
+          pump(i);
+        });
+      }
+      return true;
+    }
+  }
+  return false;
 }
 
 void ProxyConnection::cut(int rule_id, const FaultRule& rule) {

@@ -6,12 +6,16 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <variant>
 
 namespace mqtth::fault {
 namespace {
 
-constexpr std::array<std::string_view, 8> kKindNames = {"cut", "delay", "throttle", "segment",
-                                                        "corrupt", "blackhole", "duplicate", "reorder"};
+constexpr std::array<std::string_view, 9> kKindNames = {"cut",     "delay",     "throttle",  "segment", "corrupt",
+                                                        "blackhole", "duplicate", "reorder", "rewrite"};
+constexpr std::array<std::string_view, 9> kRewriteOpNames = {
+    "clear_session_present", "clear_retain", "clear_dup", "set_dup", "set_code", "drop_user_properties",
+    "drop", "keep_open", "delay_close"};
 constexpr std::array<std::string_view, 3> kDirectionNames = {"to_broker", "to_client", "both"};
 
 // Keys each kind accepts: the YAML `fault:` keys of that kind (scenarios/README.md) plus
@@ -20,8 +24,8 @@ constexpr std::array<std::string_view, 3> kDirectionNames = {"to_broker", "to_cl
 struct KindKeys {
   std::vector<std::string_view> keys;
 };
-const std::array<KindKeys, 8>& kind_keys() {
-  static const std::array<KindKeys, 8> k = {{
+const std::array<KindKeys, 9>& kind_keys() {
+  static const std::array<KindKeys, 9> k = {{
       {{"direction", "after", "before", "packet", "nth", "at", "rst", "fin", "close", "side"}},  // cut
       {{"direction", "packet", "type", "nth", "every", "by", "ms", "jitter", "for"}},            // delay
       {{"direction", "bytes_per_second", "bps", "for"}},                                        // throttle
@@ -30,6 +34,7 @@ const std::array<KindKeys, 8>& kind_keys() {
       {{"direction", "after", "before", "packet", "nth", "at", "for"}},                         // blackhole
       {{"direction", "packet", "type", "nth", "every"}},                                        // duplicate
       {{"direction", "packet", "type", "nth", "every", "window", "hold", "for"}},               // reorder
+      {{"direction", "packet", "type", "nth", "every", "op", "set", "by"}},                     // rewrite
   }};
   return k;
 }
@@ -63,6 +68,7 @@ constexpr Ms kMaxDuration = std::chrono::hours(24);
 
 std::string_view kind_name(Kind k) { return kKindNames.at(static_cast<std::size_t>(k)); }
 std::string_view direction_name(Direction d) { return kDirectionNames.at(static_cast<std::size_t>(d)); }
+std::string_view rewrite_op_name(RewriteOp op) { return kRewriteOpNames.at(static_cast<std::size_t>(op)); }
 
 ParseResult parse_fault_spec(std::string_view spec) {
   auto fail = [&](std::string message) {
@@ -79,12 +85,12 @@ ParseResult parse_fault_spec(std::string_view spec) {
   const auto kind_it = std::find(kKindNames.begin(), kKindNames.end(), parts[0]);
   if (kind_it == kKindNames.end())
     return fail("unknown fault kind '" + std::string(parts[0]) +
-                "' (cut, delay, throttle, segment, corrupt, blackhole, duplicate or reorder)");
+                "' (cut, delay, throttle, segment, corrupt, blackhole, duplicate, reorder or rewrite)");
   rule.kind = static_cast<Kind>(kind_it - kKindNames.begin());
   const auto& allowed = kind_keys()[static_cast<std::size_t>(rule.kind)].keys;
   // Continuous kinds act on every matching packet unless nth is given.
-  rule.every = rule.kind == Kind::delay || rule.kind == Kind::reorder;
-  bool saw_nth = false, saw_every = false, saw_type = false;
+  rule.every = rule.kind == Kind::delay || rule.kind == Kind::reorder || rule.kind == Kind::rewrite;
+  bool saw_nth = false, saw_every = false, saw_type = false, saw_op = false;
 
   for (std::size_t i = 1; i < parts.size(); ++i) {
     const std::string_view part = parts[i];
@@ -172,6 +178,14 @@ ParseResult parse_fault_spec(std::string_view spec) {
       if (value == "rst") rule.close = Close::rst;
       else if (value == "fin") rule.close = Close::fin;
       else return bad("close must be rst or fin");
+    } else if (key == "op") {
+      const auto op = std::find(kRewriteOpNames.begin(), kRewriteOpNames.end(), value);
+      if (op == kRewriteOpNames.end()) {
+        std::vector<std::string_view> names(kRewriteOpNames.begin(), kRewriteOpNames.end());
+        return bad("op must be one of " + join(names));
+      }
+      rule.op = static_cast<RewriteOp>(op - kRewriteOpNames.begin());
+      saw_op = true;
     } else if (key == "side") {
       if (value == "client") rule.side = Side::client;
       else if (value == "broker") rule.side = Side::broker;
@@ -183,6 +197,15 @@ ParseResult parse_fault_spec(std::string_view spec) {
   if (rule.kind == Kind::throttle && rule.bytes_per_second == 0) return fail("throttle needs bytes_per_second=N");
   if (rule.kind == Kind::segment && rule.size == 0) return fail("segment needs size=N");
   if (rule.kind == Kind::delay && rule.by.count() == 0) return fail("delay needs by=DURATION (e.g. by=200ms)");
+  if (rule.kind == Kind::rewrite) {
+    if (!saw_op) return fail("rewrite needs op=NAME");
+    if (rule.op == RewriteOp::set_code && !rule.set) return fail("op=set_code needs set=CODE");
+    if (rule.op == RewriteOp::delay_close && rule.by.count() == 0) return fail("op=delay_close needs by=DURATION");
+    if ((rule.op == RewriteOp::keep_open || rule.op == RewriteOp::delay_close) &&
+        (saw_type || rule.direction != Direction::to_client))
+      return fail("op=" + std::string(rewrite_op_name(rule.op)) +
+                  " acts on the broker's close: direction to_client, no packet type");
+  }
   if ((rule.kind == Kind::cut || rule.kind == Kind::blackhole) && rule.at && saw_type)
     return fail("give either a packet trigger (after/before) or at=, not both");
   return ParseResult{rule, {}};
@@ -224,12 +247,18 @@ std::string to_spec(const FaultRule& r) {
       else add("xor", std::to_string(r.xor_mask));
       break;
     case Kind::duplicate: break;
+    case Kind::rewrite:
+      add("op", std::string(rewrite_op_name(r.op)));
+      if (r.set) add("set", std::to_string(*r.set));
+      if (r.by.count()) add("by", common::format_duration(r.by));
+      break;
     case Kind::reorder:
       add("window", std::to_string(r.window));
       add("hold", common::format_duration(r.hold));
       break;
   }
-  if (r.kind == Kind::delay || r.kind == Kind::corrupt || r.kind == Kind::duplicate || r.kind == Kind::reorder) {
+  if (r.kind == Kind::delay || r.kind == Kind::corrupt || r.kind == Kind::duplicate || r.kind == Kind::reorder ||
+      r.kind == Kind::rewrite) {
     if (r.every) add("every", "");
     else add("nth", std::to_string(r.nth));
   }
@@ -246,6 +275,77 @@ bool RuleMatcher::fires(mqtt::PacketType type) {
     return true;
   }
   return false;
+}
+
+bool rewrite_packet(std::vector<std::uint8_t>& packet, RewriteOp op, std::optional<std::uint8_t> code,
+                    mqtt::Version version) {
+  if (op == RewriteOp::set_dup) {
+    // Byte level: the codec would refuse to encode the QoS 0 PUBLISH with DUP 1 it stands for.
+    if (packet_type_of(packet) != mqtt::PacketType::publish || (packet[0] & 0x08) != 0) return false;
+    packet[0] |= 0x08;
+    return true;
+  }
+  const auto decoded = mqtt::decode(mqtt::Bytes(packet.data(), packet.size()), mqtt::DecodeOptions{version});
+  if (!decoded.ok()) return false;
+  mqtt::Packet p = mqtt::to_owned(decoded.value);
+  const bool v5 = version == mqtt::Version::v5;
+  bool changed = false;
+  std::visit(
+      [&](auto& pk) {
+        using P = std::decay_t<decltype(pk)>;
+        constexpr auto type = P::type;
+        if constexpr (type == mqtt::PacketType::connack) {
+          if (op == RewriteOp::clear_session_present && pk.session_present) {
+            pk.session_present = false;
+            changed = true;
+          }
+        }
+        if constexpr (type == mqtt::PacketType::publish) {
+          if (op == RewriteOp::clear_retain && pk.retain) {
+            pk.retain = false;
+            changed = true;
+          }
+          if (op == RewriteOp::clear_dup && pk.dup) {
+            pk.dup = false;
+            changed = true;
+          }
+          if (op == RewriteOp::drop_user_properties && v5 && pk.properties.find(mqtt::PropertyId::user_property)) {
+            pk.properties.erase(mqtt::PropertyId::user_property);
+            changed = true;
+          }
+        }
+        if (op != RewriteOp::set_code || !code) return;
+        if constexpr (type == mqtt::PacketType::connack || type == mqtt::PacketType::puback ||
+                      type == mqtt::PacketType::pubrec || type == mqtt::PacketType::pubrel ||
+                      type == mqtt::PacketType::pubcomp || type == mqtt::PacketType::disconnect) {
+          // 3.1.1 acks and DISCONNECT carry no reason code; its CONNACK has the return code.
+          if (v5 || type == mqtt::PacketType::connack) {
+            pk.reason_code = *code;
+            changed = true;
+          }
+        }
+        if constexpr (type == mqtt::PacketType::suback || type == mqtt::PacketType::unsuback) {
+          if (!pk.reason_codes.empty() && (v5 || type == mqtt::PacketType::suback)) {
+            pk.reason_codes.front() = *code;
+            changed = true;
+          }
+        }
+      },
+      p);
+  if (!changed) return false;
+  const auto encoded = mqtt::encode_to_string(p, version);
+  if (!encoded.ok()) return false;
+  packet.assign(encoded.value.begin(), encoded.value.end());
+  return true;
+}
+
+std::optional<mqtt::Version> connect_version(std::span<const std::uint8_t> packet) {
+  const auto decoded = mqtt::decode(mqtt::Bytes(packet.data(), packet.size()), mqtt::DecodeOptions{});
+  if (!decoded.ok()) return std::nullopt;
+  const auto* connect = std::get_if<mqtt::BasicConnect<mqtt::ViewStorage>>(&decoded.value);
+  if (!connect) return std::nullopt;
+  // 3.1 (level 3) is served as 3.1.1 throughout the harness.
+  return connect->protocol_version == mqtt::Version::v5 ? mqtt::Version::v5 : mqtt::Version::v3_1_1;
 }
 
 std::optional<mqtt::PacketType> packet_type_of(std::span<const std::uint8_t> packet) {

@@ -86,7 +86,9 @@ TEST(FaultSpec, canonical_spec_round_trips) {
                     "delay:to_client:type=PUBLISH:ms=200:jitter=5ms:for=1s", "throttle:both:bps=1000",
                     "segment:to_broker:bytes=1", "corrupt:to_broker:type=PUBLISH:nth=2:offset=5:xor=0x0f",
                     "corrupt:set=7", "blackhole:to_client:after=CONNACK:for=3s", "blackhole:at=1s",
-                    "duplicate:to_broker:type=PUBLISH:every", "reorder:to_broker:type=PUBLISH:window=4"}) {
+                    "duplicate:to_broker:type=PUBLISH:every", "reorder:to_broker:type=PUBLISH:window=4",
+                    "rewrite:to_client:packet=SUBACK:op=set_code:set=0x03", "rewrite:to_client:op=keep_open",
+                    "rewrite:to_client:op=delay_close:by=4s", "rewrite:to_client:packet=PUBACK:op=drop:nth=2"}) {
     const auto rule = parse_ok(spec);
     const auto again = parse_fault_spec(to_spec(rule));
     ASSERT_TRUE(again.rule) << to_spec(rule) << ": " << again.error;
@@ -153,4 +155,92 @@ TEST(TokenBucket, paces_bytes_at_the_rate_with_a_tenth_second_burst) {
   EXPECT_EQ(slow.wait_ms(0), 500);
   EXPECT_EQ(slow.available(499), 0u);
   EXPECT_EQ(slow.available(500), 1u);
+}
+
+// ---- rewrite: the wire mutants' packet and close ops (docs/faults.md, docs/mutants.md) ----
+
+namespace {
+std::vector<std::uint8_t> bytes(std::initializer_list<int> list) {
+  std::vector<std::uint8_t> out;
+  for (int b : list) out.push_back(static_cast<std::uint8_t>(b));
+  return out;
+}
+}  // namespace
+
+TEST(FaultSpec, rewrite_parses_its_op_every_packet_by_default) {
+  const auto r = parse_ok("rewrite:to_client:packet=SUBACK:op=set_code:set=0x03");
+  EXPECT_EQ(r.kind, Kind::rewrite);
+  EXPECT_EQ(r.op, RewriteOp::set_code);
+  EXPECT_EQ(r.set, std::uint8_t{3});
+  EXPECT_TRUE(r.every);  // a mutant acts on every matching packet unless nth is given
+}
+
+TEST(FaultSpec, rewrite_mistakes_say_what_is_missing) {
+  EXPECT_NE(parse_error("rewrite:to_client:packet=CONNACK").find("needs op=NAME"), std::string::npos);
+  EXPECT_NE(parse_error("rewrite:to_client:op=flip").find("op must be one of"), std::string::npos);
+  EXPECT_NE(parse_error("rewrite:to_client:packet=SUBACK:op=set_code").find("needs set=CODE"), std::string::npos);
+  EXPECT_NE(parse_error("rewrite:to_client:op=delay_close").find("needs by=DURATION"), std::string::npos);
+  EXPECT_NE(parse_error("rewrite:to_broker:op=keep_open").find("direction to_client"), std::string::npos);
+  EXPECT_NE(parse_error("rewrite:to_client:packet=CONNACK:op=keep_open").find("no packet type"), std::string::npos);
+}
+
+TEST(Rewrite, clear_session_present_in_connack) {
+  auto p = bytes({0x20, 0x02, 0x01, 0x00});
+  ASSERT_TRUE(rewrite_packet(p, RewriteOp::clear_session_present, {}, mqtt::Version::v3_1_1));
+  EXPECT_EQ(p, bytes({0x20, 0x02, 0x00, 0x00}));
+  EXPECT_FALSE(rewrite_packet(p, RewriteOp::clear_session_present, {}, mqtt::Version::v3_1_1));  // already 0
+}
+
+TEST(Rewrite, clear_retain_and_dup_in_publish) {
+  auto retained = bytes({0x31, 0x05, 0x00, 0x01, 't', 'x', 'y'});
+  ASSERT_TRUE(rewrite_packet(retained, RewriteOp::clear_retain, {}, mqtt::Version::v3_1_1));
+  EXPECT_EQ(retained, bytes({0x30, 0x05, 0x00, 0x01, 't', 'x', 'y'}));
+  auto resent = bytes({0x3a, 0x07, 0x00, 0x01, 't', 0x00, 0x05, 'x', 'y'});  // QoS 1, DUP 1, id 5
+  ASSERT_TRUE(rewrite_packet(resent, RewriteOp::clear_dup, {}, mqtt::Version::v3_1_1));
+  EXPECT_EQ(resent, bytes({0x32, 0x07, 0x00, 0x01, 't', 0x00, 0x05, 'x', 'y'}));
+}
+
+TEST(Rewrite, set_dup_sets_the_flag_of_any_publish_qos_0_too) {
+  auto p = bytes({0x30, 0x04, 0x00, 0x01, 't', 'x'});
+  ASSERT_TRUE(rewrite_packet(p, RewriteOp::set_dup, {}, mqtt::Version::v5));
+  EXPECT_EQ(p, bytes({0x38, 0x04, 0x00, 0x01, 't', 'x'}));
+  EXPECT_FALSE(rewrite_packet(p, RewriteOp::set_dup, {}, mqtt::Version::v5));  // already 1
+  auto ack = bytes({0x40, 0x02, 0x00, 0x07});
+  EXPECT_FALSE(rewrite_packet(ack, RewriteOp::set_dup, {}, mqtt::Version::v5));
+}
+
+TEST(Rewrite, set_code_replaces_the_first_code_where_the_version_has_one) {
+  auto suback = bytes({0x90, 0x03, 0x00, 0x05, 0x01});
+  ASSERT_TRUE(rewrite_packet(suback, RewriteOp::set_code, 0x03, mqtt::Version::v3_1_1));
+  EXPECT_EQ(suback, bytes({0x90, 0x03, 0x00, 0x05, 0x03}));
+  auto suback5 = bytes({0x90, 0x05, 0x00, 0x05, 0x00, 0x01, 0x02});  // no properties, two codes
+  ASSERT_TRUE(rewrite_packet(suback5, RewriteOp::set_code, 0x03, mqtt::Version::v5));
+  EXPECT_EQ(suback5, bytes({0x90, 0x05, 0x00, 0x05, 0x00, 0x03, 0x02}));
+  auto puback5 = bytes({0x40, 0x02, 0x00, 0x07});  // 5.0 short form: reason 0x00 omitted
+  ASSERT_TRUE(rewrite_packet(puback5, RewriteOp::set_code, 0x10, mqtt::Version::v5));
+  EXPECT_EQ(puback5, bytes({0x40, 0x03, 0x00, 0x07, 0x10}));
+  auto puback = bytes({0x40, 0x02, 0x00, 0x07});  // 3.1.1 PUBACK has no reason code
+  EXPECT_FALSE(rewrite_packet(puback, RewriteOp::set_code, 0x10, mqtt::Version::v3_1_1));
+  EXPECT_EQ(puback, bytes({0x40, 0x02, 0x00, 0x07}));
+}
+
+TEST(Rewrite, drop_user_properties_of_a_v5_publish_keeps_the_rest) {
+  // Topic "t", properties: User Property ("k", "v"), payload "x".
+  auto p = bytes({0x30, 0x0c, 0x00, 0x01, 't', 0x07, 0x26, 0x00, 0x01, 'k', 0x00, 0x01, 'v', 'x'});
+  ASSERT_TRUE(rewrite_packet(p, RewriteOp::drop_user_properties, {}, mqtt::Version::v5));
+  EXPECT_EQ(p, bytes({0x30, 0x05, 0x00, 0x01, 't', 0x00, 'x'}));
+}
+
+TEST(Rewrite, an_undecodable_packet_is_left_alone) {
+  auto p = bytes({0x20, 0x02, 0x01});  // CONNACK cut short
+  EXPECT_FALSE(rewrite_packet(p, RewriteOp::clear_session_present, {}, mqtt::Version::v3_1_1));
+  EXPECT_EQ(p, bytes({0x20, 0x02, 0x01}));
+}
+
+TEST(Rewrite, connect_version_reads_the_protocol_level) {
+  EXPECT_EQ(connect_version(bytes({0x10, 0x0c, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00})),
+            mqtt::Version::v3_1_1);
+  EXPECT_EQ(connect_version(bytes({0x10, 0x0d, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x05, 0x02, 0x00, 0x3c, 0x00, 0x00, 0x00})),
+            mqtt::Version::v5);
+  EXPECT_EQ(connect_version(bytes({0x20, 0x02, 0x00, 0x00})), std::nullopt);
 }

@@ -77,7 +77,9 @@ TEST(FromScenario, kinds_and_directions_have_the_same_names_on_both_sides) {
   int named = 0;
   for (int i = 0; i < 256; ++i) {
     const auto v = static_cast<std::uint8_t>(i);
-    const auto kind = name_or_none([&] { return kind_name(static_cast<Kind>(v)); });
+    auto kind = name_or_none([&] { return kind_name(static_cast<Kind>(v)); });
+    // `rewrite` (the wire mutants' kind, last) is the proxy's alone: no YAML step makes it.
+    if (static_cast<Kind>(v) == Kind::rewrite) kind.clear();
     EXPECT_EQ(kind, name_or_none([&] { return sc::fault_kind_name(static_cast<sc::FaultKind>(v)); })) << i;
     const auto direction = name_or_none([&] { return direction_name(static_cast<Direction>(v)); });
     EXPECT_EQ(direction, name_or_none([&] { return sc::direction_name(static_cast<sc::Direction>(v)); })) << i;

@@ -96,7 +96,8 @@ enum class Deviation : std::uint8_t {
   connack_sent_twice,
   retained_on_subscribe_without_retain,  // retained (second slice)
   retained_qos0_not_stored,
-  last = retained_qos0_not_stored,
+  session_end_drops_retained,            // retained (third slice)
+  last = session_end_drops_retained,
 };
 inline constexpr std::size_t kDeviationCount = static_cast<std::size_t>(Deviation::last) + 1;
 

@@ -8,6 +8,7 @@
 #include <mqtt/codec.hpp>
 
 #include <optional>
+#include <span>
 #include <set>
 #include <string>
 #include <string_view>
@@ -20,23 +21,48 @@
 
 namespace mqtth::mutants {
 
-// One deviation row under one protocol version: the broker breaks `row->statement` for
-// connections of that version only.
+// A wire-level mutant: fault-proxy rules (the `proxy --fault` SPECs of docs/faults.md, one
+// per space-separated word) that make whatever broker sits behind the proxy break
+// `statement` (docs/mutants.md "Wire-level mutants").
+struct WireMutantInfo {
+  std::string_view statement;  // the statement a broker behind the proxy breaks
+  std::uint8_t versions;       // engine::DeviationVersions: where the id names that statement
+  std::string_view name;
+  std::string_view area;
+  std::string_view instead;    // what the broker seems to do instead, one sentence
+  std::string_view faults;     // the proxy's rules, space-separated SPECs
+};
+// Every wire mutant row, in the order of docs/mutants.md.
+std::span<const WireMutantInfo> wire_table();
+
+// One deviation row (or wire mutant row) under one protocol version: the broker breaks
+// the row's statement for connections of that version only.
 struct Mutant {
-  const engine::DeviationInfo* row = nullptr;
-  mqtt::Version version = mqtt::Version::v5;  // v3_1_1 or v5
-  std::string protocol() const;               // "3.1.1" or "5"
-  std::string id() const;                     // "MQTT-3.3.1-1 [5]"
-  // The embedded broker's config: the defaults with this one deviation on.
+  const engine::DeviationInfo* row = nullptr;  // a deviation switch of the embedded broker, or
+  const WireMutantInfo* wire = nullptr;        // rules of the fault proxy in front of any broker
+  mqtt::Version version = mqtt::Version::v5;   // v3_1_1 or v5
+  std::string protocol() const;                // "3.1.1" or "5"
+  std::string id() const;                      // "MQTT-3.3.1-1 [5]"
+  std::string_view statement() const { return row ? row->statement : wire->statement; }
+  std::string_view name() const { return row ? row->name : wire->name; }
+  std::string_view area() const { return row ? row->area : wire->area; }
+  std::string_view instead() const { return row ? row->instead : wire->instead; }
+  // The embedded broker's config: the defaults with this one deviation on (row only).
   engine::BrokerConfig broker_config() const;
+  // The fault proxy's rules (wire only): the SPECs of wire->faults.
+  std::vector<std::string> fault_specs() const;
 };
 
 // The deviation table as the Markdown table of docs/mutants.md (`mutants --list`); a test
 // fails when the docs' copy differs.
 std::string table_markdown();
+// The wire mutant table as Markdown (`mutants --wire --list`).
+std::string wire_table_markdown();
 
 // Every mutant, in table order, 3.1.1 before 5 within a row.
 std::vector<Mutant> all_mutants();
+// Every wire mutant, likewise.
+std::vector<Mutant> all_wire_mutants();
 // `mutants --smoke`: a fixed CI-sized subset, one deviation per area of the suite (both
 // versions where it has rows), chosen for short scenarios (no keep-alive or expiry waits).
 const std::vector<engine::Deviation>& smoke_deviations();
@@ -44,6 +70,7 @@ std::vector<Mutant> smoke_mutants();
 // The mutants whose statement is one of `ids` (all when empty); unknown ids are returned
 // in `unknown`.
 std::vector<Mutant> select_mutants(const std::vector<std::string>& ids, std::vector<std::string>* unknown);
+std::vector<Mutant> select_wire_mutants(const std::vector<std::string>& ids, std::vector<std::string>* unknown);
 
 // The scenario checks `statement`: it is in the scenario's `spec:` or a step's `spec:`
 // (any_of alternatives included), for the scenario's version.
@@ -53,8 +80,9 @@ std::set<std::string> cited_statements(const scenario::Scenario& s);
 // The scenario runs under `version` (3.1 scenarios count as 3.1.1).
 bool runs_under(const scenario::Scenario& s, mqtt::Version version);
 // The broker-observable statements (docs/spec/*.tsv) that scenarios of `version` cite,
-// and those of them that no mutant of that version breaks: the part of the suite's
-// coverage a mutation score says nothing about yet (`mutants --list-missing`).
+// and those of them that no mutant of that version breaks (neither a deviation switch nor
+// a wire mutant): the part of the suite's coverage a mutation score says nothing about
+// yet (`mutants --list-missing`).
 struct CitedWithoutMutant {
   mqtt::Version version = mqtt::Version::v5;
   std::vector<std::string> cited;    // sorted

@@ -22,10 +22,28 @@ using Ms = std::chrono::milliseconds;
 
 // Same names and order as mqtth::scenario::FaultKind / Direction (the YAML `fault:` step);
 // the runner, which maps one onto the other, checks that they stay so (FaultFromScenario.hpp).
-enum class Kind : std::uint8_t { cut, delay, throttle, segment, corrupt, blackhole, duplicate, reorder };
+// `rewrite`, last, has no YAML step: it makes the proxy's wire mutants (docs/mutants.md),
+// a broker that breaks one statement, and is set through `proxy --fault` or `mutants --wire`.
+enum class Kind : std::uint8_t { cut, delay, throttle, segment, corrupt, blackhole, duplicate, reorder, rewrite };
 enum class Direction : std::uint8_t { to_broker, to_client, both };
 std::string_view kind_name(Kind);
 std::string_view direction_name(Direction);
+
+// What a `rewrite` rule does. Packet ops decode the packet (under the connection's protocol
+// version, from its CONNECT), change one field and re-encode it; close ops change how the
+// proxy passes on the broker closing the connection (direction to_client).
+enum class RewriteOp : std::uint8_t {
+  clear_session_present,  // CONNACK: Session Present 0
+  clear_retain,           // PUBLISH: RETAIN 0
+  clear_dup,              // PUBLISH: DUP 0
+  set_dup,                // PUBLISH: DUP 1 (the flag bit only: a QoS 0 PUBLISH with DUP 1 is what it breaks)
+  set_code,               // CONNACK, PUBACK..PUBCOMP, SUBACK, UNSUBACK (5.0), DISCONNECT: first reason code = `set`
+  drop_user_properties,   // 5.0 PUBLISH: every User Property removed
+  drop,                   // the packet is not forwarded
+  keep_open,              // the broker closed: the client's link stays open (and silent)
+  delay_close,            // the broker closed: the client's link closes `by` later
+};
+std::string_view rewrite_op_name(RewriteOp);
 
 // How a cut closes TCP: rst = abortive close (SO_LINGER 0: the peer sees ECONNRESET),
 // fin = orderly close after the pending bytes.
@@ -58,6 +76,7 @@ struct FaultRule {
   Ms hold{1000};                       // reorder: a window not full after this long is released
   Close close = Close::rst;            // cut
   Side side = Side::both;              // cut
+  RewriteOp op = RewriteOp::drop;      // rewrite (`set` and `by` are its operands)
   bool operator==(const FaultRule&) const = default;
 };
 
@@ -77,6 +96,15 @@ struct ParseResult {
 ParseResult parse_fault_spec(std::string_view spec);
 // Canonical SPEC of a rule (parse_fault_spec(to_spec(r)) == r).
 std::string to_spec(const FaultRule&);
+
+// Applies a packet op of `rewrite` to one whole packet of a connection of `version`.
+// false (packet unchanged) when the op does not fit the packet: another type, a field the
+// version lacks, a packet the codec cannot decode. `drop` and the close ops are the
+// proxy's (they return false here).
+bool rewrite_packet(std::vector<std::uint8_t>& packet, RewriteOp op, std::optional<std::uint8_t> code,
+                    mqtt::Version version);
+// The protocol version a CONNECT asks for (nullopt: not a CONNECT the codec decodes).
+std::optional<mqtt::Version> connect_version(std::span<const std::uint8_t> packet);
 
 // Counts packets of one direction for one rule and says when it fires.
 class RuleMatcher {
