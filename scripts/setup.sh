@@ -11,7 +11,7 @@ packages=(
   # build
   cmake ninja-build g++ clang-14 lld-14 llvm-14 libclang-rt-14-dev
   qt6-base-dev libyaml-cpp-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev libmosquitto-dev libpaho-mqtt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev libmosquitto-dev libpaho-mqtt-dev zlib1g-dev
   # real peers and tools for the end-to-end tests
   mosquitto mosquitto-clients python3-paho-mqtt python3-pytest python3-pytest-xdist python3-jsonschema python3-yaml
   tshark libxml2-utils xxd chromium nodejs
